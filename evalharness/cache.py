@@ -1,0 +1,69 @@
+"""A small persistent key-value store in SQLite (one file, WAL mode) for scores and, later, translations.
+
+Values are JSON, compressed. Keys are hex digests of everything that determines the value, so a stale entry
+can never be returned: a change of input or option is simply a different key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import zlib
+from pathlib import Path
+
+
+def default_cache_dir() -> Path:
+    """$EVALHARNESS_CACHE_DIR, else $XDG_CACHE_HOME/evalharness, else ~/.cache/evalharness."""
+    if os.environ.get("EVALHARNESS_CACHE_DIR"):
+        return Path(os.environ["EVALHARNESS_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "evalharness"
+
+
+def digest(*parts: str | list[str] | list[list[str]]) -> str:
+    """A stable sha256 over strings and (nested) lists of strings; list boundaries are part of the hash."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(json.dumps(part, ensure_ascii=False).encode("utf-8"))
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+class Store:
+    """One table of key -> JSON value in a SQLite file."""
+
+    def __init__(self, path: Path, table: str):
+        self.path = Path(path)
+        self.table = table
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=60)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+        self._db.commit()
+
+    def get(self, key: str):
+        row = self._db.execute(f"SELECT value FROM {self.table} WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(zlib.decompress(row[0]))
+
+    def put(self, key: str, value) -> None:
+        blob = zlib.compress(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+        with self._db:
+            self._db.execute(f"INSERT OR REPLACE INTO {self.table} (key, value) VALUES (?, ?)", (key, blob))
+
+    def count(self) -> int:
+        return self._db.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0]
+
+    def size_bytes(self) -> int:
+        return self._db.execute(f"SELECT COALESCE(SUM(LENGTH(value)), 0) FROM {self.table}").fetchone()[0]
+
+    def clear(self) -> int:
+        n = self.count()
+        with self._db:
+            self._db.execute(f"DELETE FROM {self.table}")
+        self._db.execute("VACUUM")
+        return n
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,210 @@
+"""The `evalharness` command: run, score, table, list, cache.
+
+User mistakes (`UserError`) print one line on stderr and exit 2; nothing else is caught, so a bug keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from evalharness import __version__
+from evalharness.errors import UserError
+from evalharness.tables import FORMATS, render, signature_notes
+
+
+def _add_format(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--format", "-f", choices=FORMATS, default=default, help=f"output format (default: {default})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="evalharness", description="Evaluate machine translation systems with sacrebleu.")
+    parser.add_argument("--version", action="version", version=f"evalharness {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run a YAML config", description="Run a config: datasets x systems x sweep, scored with its metrics.")
+    p.add_argument("config", type=Path, help="YAML config file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set workers=1 or --set systems.mt.path=out.txt (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan (datasets, systems, cells) and stop")
+    p.add_argument("--output-dir", type=Path, help="parent folder of the run's results (default: config's output_dir or ./results)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the score cache")
+    p.add_argument("--workers", type=int, help="processes for scoring (default: all cores)")
+    _add_format(p, "md")
+
+    p = sub.add_parser("score", help="score hypothesis files against references",
+                       description="Score existing outputs, like `sacrebleu REF -i HYP...`, as a tidy table.")
+    p.add_argument("--ref", "-r", nargs="+", required=True, type=Path, metavar="REF", help="reference file(s), one segment per line")
+    p.add_argument("--hyp", "-i", nargs="+", required=True, metavar="HYP", help="hypothesis file(s); NAME=PATH names a system")
+    p.add_argument("--metrics", "-m", nargs="+", default=["bleu", "chrf", "ter"], help="bleu, chrf, chrf++, ter (default: bleu chrf ter)")
+    p.add_argument("--langpair", "-l", default="xx-en", help="language pair; the target picks BLEU's tokenizer (default: xx-en)")
+    p.add_argument("--tokenize", default="auto", help="BLEU tokenizer (default: auto, sacrebleu's default for the target)")
+    p.add_argument("--lowercase", "-lc", action="store_true", help="case-insensitive BLEU and chrF")
+    p.add_argument("--workers", type=int, help="processes (default: all cores)")
+    _add_format(p, "csv")
+
+    p = sub.add_parser("table", help="re-tabulate a finished run", description="Print a finished run's tables without recomputing anything.")
+    p.add_argument("results_dir", type=Path, help="a run's results folder (holds scores.csv)")
+    p.add_argument("--tidy", action="store_true", help="the tidy table (one row per score) instead of the summary")
+    p.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
+    _add_format(p, "md")
+
+    sub.add_parser("list", help="list dataset kinds, system engines and metrics", description="List what a config can name.")
+
+    p = sub.add_parser("cache", help="inspect or clear the cache", description="Show or clear the score cache.")
+    p.add_argument("action", choices=["stats", "clear"])
+    return parser
+
+
+def cmd_run(args) -> int:
+    from evalharness.config import load_config
+    from evalharness.plan import build_plan
+    from evalharness.runner import execute, output_dir
+
+    loaded = load_config(args.config, args.overrides)
+    plan = build_plan(loaded.config)
+    out_dir = output_dir(loaded, args.output_dir)
+    if args.dry_run:
+        print(plan.describe())
+        print(f"results would go to {out_dir}")
+        return 0
+    result = execute(loaded, plan, out_dir, use_cache=not args.no_cache, workers=args.workers, argv=sys.argv)
+    print(render(result.summary, args.format, signature_notes(result.scores)), end="")
+    print(f"\nresults: {result.out_dir} (score cache: {result.score_cache_hits} hits, {result.score_cache_misses} computed)",
+          file=sys.stderr)
+    return 0
+
+
+def _parse_hyp(item: str) -> tuple[str, Path]:
+    if "=" in item and not Path(item).exists():
+        name, _, path = item.partition("=")
+        if not name:
+            raise UserError(f"--hyp {item}: empty system name before '='")
+        return name, Path(path)
+    return Path(item).name, Path(item)
+
+
+def cmd_score(args) -> int:
+    from evalharness.configtypes import _check_langpair
+    from evalharness.metrics import METRICS, make_metric
+    from evalharness.metrics.scoring import default_workers, score_systems
+    from evalharness.results import Row, scores_frame
+    from evalharness.textio import check_same_length, read_lines
+
+    try:
+        _check_langpair(args.langpair)
+    except ValueError as err:
+        raise UserError(f"--langpair: {err}")
+    target = args.langpair.split("-")[1]
+    metrics = []
+    for name in args.metrics:
+        if name not in METRICS:
+            raise UserError(f"--metrics: unknown metric {name!r} (known: {', '.join(METRICS)})")
+        model = METRICS[name][0]
+        options = {"name": name}
+        if "lowercase" in model.model_fields:
+            options["lowercase"] = args.lowercase
+        if name == "bleu":
+            options["tokenize"] = args.tokenize
+        try:
+            metrics.append(make_metric(model.model_validate(options)))
+        except Exception as err:  # pydantic validation of a command-line option
+            raise UserError(f"--metrics {name}: {err.errors()[0]['msg'] if hasattr(err, 'errors') else err}")
+    refs = [read_lines(path) for path in args.ref]
+    for path, stream in zip(args.ref[1:], refs[1:]):
+        check_same_length(len(refs[0]), stream, path, f"reference {args.ref[0]}")
+    systems: dict[str, list[str]] = {}
+    for item in args.hyp:
+        name, path = _parse_hyp(item)
+        if name in systems:
+            raise UserError(f"--hyp {item}: system name {name!r} given twice (use NAME=PATH)")
+        lines = read_lines(path)
+        check_same_length(len(refs[0]), lines, path, f"reference {args.ref[0]}")
+        systems[name] = lines
+    results = score_systems(metrics, target, refs, systems, workers=args.workers or default_workers())
+    dataset = args.ref[0].name
+    ref_names = "+".join(path.name for path in args.ref)
+    rows = [Row(dataset, name, {}, m.label, results[(name, m.label)].score, m.direction,
+                results[(name, m.label)].signature, len(refs[0]), ref_names, args.langpair)
+            for name in systems for m in metrics]
+    scores = scores_frame(rows, [])
+    notes = signature_notes(scores) if args.format in ("md", "latex") else []
+    print(render(scores, args.format, notes), end="")
+    return 0
+
+
+def cmd_table(args) -> int:
+    from evalharness.results import summary_frame
+    from evalharness.textio import atomic_write, read_text
+
+    path = args.results_dir / "scores.csv"
+    if not path.exists():
+        raise UserError(f"{args.results_dir}: no scores.csv (is this a run's results folder?)")
+    read_text(path)  # clear errors for empty or non-UTF-8 files
+    try:
+        scores = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise UserError(f"{path}: not a valid CSV ({err})")
+    missing = {"dataset", "system", "metric", "score", "direction", "signature"} - set(scores.columns)
+    if missing:
+        raise UserError(f"{path}: missing columns {', '.join(sorted(missing))}")
+    frame = scores if args.tidy else summary_frame(scores)
+    text = render(frame, args.format, signature_notes(scores))
+    if args.output:
+        atomic_write(args.output, text)
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from evalharness.datasets import LOADERS
+    from evalharness.metrics import METRICS, make_metric
+    from evalharness.systems import ENGINES
+
+    print("dataset kinds:  " + ", ".join(LOADERS))
+    print("system engines: " + ", ".join(ENGINES))
+    print("metrics:")
+    for name, (model, _) in METRICS.items():
+        metric = make_metric(model.model_validate({"name": name}))
+        print(f"  {name:<8} {metric.default_label():<8} {metric.direction} is better")
+    return 0
+
+
+def cmd_cache(args) -> int:
+    from evalharness.cache import Store, default_cache_dir
+
+    path = default_cache_dir() / "scores.sqlite"
+    if not path.exists():
+        print(f"score cache: {path} (empty)")
+        return 0
+    store = Store(path, "scores")
+    try:
+        if args.action == "clear":
+            print(f"score cache: removed {store.clear()} entries from {path}")
+        else:
+            print(f"score cache: {path}: {store.count()} entries, {store.size_bytes() / 1e6:.1f} MB")
+    finally:
+        store.close()
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "score": cmd_score, "table": cmd_table, "list": cmd_list, "cache": cmd_cache}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as err:
+        print(f"evalharness: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("evalharness: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

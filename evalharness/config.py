@@ -1,0 +1,320 @@
+"""The run config: YAML in, a validated `Config` out, or one clear line naming the file, line and key.
+
+Order of work: parse YAML (syntax errors with line and column), apply `--set` overrides, expand `${ENV}` and
+`${ENV:-default}`, validate with pydantic (paths resolve against the config file's folder), then check what
+pydantic cannot see alone (unique names, references between sections, sweep keys).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+
+from evalharness.configtypes import Name, OutputDir, Strict
+from evalharness.datasets import LOADERS, DatasetConfig
+from evalharness.errors import UserError
+from evalharness.metrics import METRICS, MetricConfig, make_metric
+from evalharness.systems import ENGINES, SystemConfig, engine_of
+from evalharness.textio import read_text
+
+ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class Config(Strict):
+    """A run: datasets x systems (x sweep) scored with metrics."""
+
+    run_name: Name | None = Field(default=None, description="results go to <output_dir>/<run_name>; default: file stem")
+    output_dir: OutputDir | None = Field(default=None, description="default: ./results")
+    datasets: list[DatasetConfig] = Field(min_length=1)
+    systems: list[SystemConfig] = Field(min_length=1)
+    metrics: list[MetricConfig] = Field(default_factory=lambda: [{"name": "bleu"}, {"name": "chrf"}], min_length=1)
+    sweep: dict[str, list[Any]] = Field(default_factory=dict)
+    workers: int | None = Field(default=None, ge=1, description="processes for scoring; default: all cores")
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _metric_names(cls, value):
+        if isinstance(value, list):
+            return [{"name": item} if isinstance(item, str) else item for item in value]
+        return value
+
+
+@dataclass
+class LoadedConfig:
+    config: Config
+    path: Path
+    data: dict  # the YAML after overrides and ${ENV} expansion, as validated
+
+
+# ---------------------------------------------------------------- YAML with line numbers
+
+
+class _Located:
+    """The composed YAML node tree, to turn a key path into a line number."""
+
+    def __init__(self, path: Path, root: yaml.Node | None):
+        self.path = path
+        self.root = root
+
+    def line(self, loc: tuple) -> int | None:
+        node = self.root
+        line = node.start_mark.line + 1 if node is not None else None
+        for elem in loc:
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    if key.value == elem:
+                        line = key.start_mark.line + 1
+                        node = value
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(elem, int) and elem < len(node.value):
+                node = node.value[elem]
+                line = node.start_mark.line + 1
+        return line
+
+    def where(self, loc: tuple) -> str:
+        line = self.line(loc)
+        return f"{self.path}:{line}" if line else str(self.path)
+
+
+def _check_duplicate_keys(node: yaml.Node | None, located: _Located) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    raise UserError(f"{located.path}:{key.start_mark.line + 1}: duplicate key {key.value!r}")
+                seen.add(key.value)
+            _check_duplicate_keys(value, located)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_duplicate_keys(item, located)
+
+
+def _parse_yaml(path: Path, text: str) -> tuple[Any, _Located]:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(err, "problem", None) or str(err)
+        raise UserError(f"{where}: YAML syntax error: {problem}")
+    located = _Located(path, root)
+    _check_duplicate_keys(root, located)
+    return data, located
+
+
+# ---------------------------------------------------------------- key paths
+
+_SECTION_WORD = {"datasets": ("dataset kind", "kind"), "systems": ("system engine", "engine"), "metrics": ("metric", "name")}
+
+
+def key_path(loc: tuple, data: Any) -> str:
+    """('datasets', 0, 'parallel', 'source') -> 'datasets[0].source' (pydantic's union tags dropped)."""
+    out = ""
+    node = data
+    for depth, elem in enumerate(loc):
+        if isinstance(node, dict) and elem in node:
+            node = node[elem]
+        elif isinstance(node, list) and isinstance(elem, int) and elem < len(node):
+            out += f"[{elem}]"
+            node = node[elem]
+            continue
+        elif depth == 2 and loc[0] in _SECTION_WORD:
+            continue  # the discriminator tag pydantic puts after the list index
+        elif isinstance(node, dict) and isinstance(elem, str):
+            node = None  # a key that is not in the data: missing or unknown
+        else:
+            continue
+        out += f".{elem}" if out else str(elem)
+    return out or "(top level)"
+
+
+def _entry_model(loc: tuple, data: dict):
+    """The config model whose fields are valid at `loc` (for 'did you mean')."""
+    if len(loc) <= 1:
+        return Config
+    section, index = loc[0], loc[1]
+    try:
+        entry = data[section][index]
+    except (KeyError, IndexError, TypeError):
+        return None
+    if not isinstance(entry, dict):
+        return None
+    if section == "datasets" and entry.get("kind") in LOADERS:
+        return LOADERS[entry["kind"]][0]
+    if section == "systems" and entry.get("engine") in ENGINES:
+        return ENGINES[entry["engine"]].config_model
+    if section == "metrics" and entry.get("name") in METRICS:
+        return METRICS[entry["name"]][0]
+    return None
+
+
+def _did_you_mean(word: str, candidates) -> str:
+    close = difflib.get_close_matches(str(word), list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+
+
+def _describe(error: dict, data: dict) -> tuple[tuple, str]:
+    """One pydantic error -> (loc for the line number, message)."""
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        model = _entry_model(loc[:-1], data) if len(loc) > 1 else Config
+        hint = _did_you_mean(key, model.model_fields) if model else ""
+        parent = key_path(loc[:-1], data) if len(loc) > 1 else ""
+        return loc, f"{parent + ': ' if parent else ''}unknown key {key!r}{hint}"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        section = loc[0] if loc else ""
+        word, field = _SECTION_WORD.get(section, ("value", error.get("ctx", {}).get("discriminator", "kind")))
+        field = field.strip("'")
+        if kind == "union_tag_not_found":
+            return loc, f"{key_path(loc, data)}: missing key {field!r}"
+        tag = error["ctx"]["tag"]
+        known = {"datasets": LOADERS, "systems": ENGINES, "metrics": METRICS}.get(section, {})
+        return loc + (field,), (f"{key_path(loc, data)}.{field}: unknown {word} {tag!r}{_did_you_mean(tag, known)}"
+                                f"; known: {', '.join(known)}")
+    if kind == "missing":
+        return loc[:-1], f"{key_path(loc, data)}: missing required key"
+    message = error["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    if kind not in ("value_error", "assertion_error") and "input" in error and not isinstance(error["input"], (dict, list)):
+        message += f" (got {error['input']!r})"
+    return loc, f"{key_path(loc, data)}: {message}"
+
+
+# ---------------------------------------------------------------- overrides and environment
+
+
+def _parse_override(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise UserError(f"--set {item}: expected KEY=VALUE, e.g. --set workers=2")
+    key, _, value = item.partition("=")
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise UserError(f"--set {item}: empty key")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return parts, parsed
+
+
+def apply_overrides(data: dict, items: list[str]) -> None:
+    """`--set a.b=1`; list entries are addressed by index or by their `name`."""
+    for item in items:
+        parts, value = _parse_override(item)
+        node: Any = data
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            where = ".".join(parts[: depth + 1])
+            if isinstance(node, list):
+                index = int(part) if part.isdigit() else next(
+                    (i for i, e in enumerate(node) if isinstance(e, dict) and e.get("name") == part), None)
+                if index is None or index >= len(node):
+                    names = [e.get("name") for e in node if isinstance(e, dict)]
+                    raise UserError(f"--set {item}: no entry {part!r} in {'.'.join(parts[:depth]) or 'config'}"
+                                    f"{_did_you_mean(part, [n for n in names if n])}")
+                if last:
+                    node[index] = value
+                else:
+                    node = node[index]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    node = node.setdefault(part, {})
+            else:
+                raise UserError(f"--set {item}: {where} is not a mapping or list")
+
+
+def expand_env(data: Any, located: _Located, root: Any = None, loc: tuple = ()) -> Any:
+    """Replace ${NAME} and ${NAME:-default} in every string value."""
+    root = data if root is None else root
+    if isinstance(data, dict):
+        return {k: expand_env(v, located, root, loc + (k,)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [expand_env(v, located, root, loc + (i,)) for i, v in enumerate(data)]
+    if isinstance(data, str):
+        def replace(match: re.Match) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            raise UserError(f"{located.where(loc)}: {key_path(loc, root)}: environment variable {name} is "
+                            f"not set (write ${{{name}:-default}} for a fallback)")
+        return ENV_PATTERN.sub(replace, data)
+    return data
+
+
+# ---------------------------------------------------------------- checks across sections
+
+
+def _cross_checks(cfg: Config, data: dict, located: _Located) -> None:
+    def fail(loc: tuple, message: str):
+        raise UserError(f"{located.where(loc)}: {message}")
+
+    for section in ("datasets", "systems"):
+        seen: dict[str, int] = {}
+        for i, entry in enumerate(getattr(cfg, section)):
+            if entry.name in seen:
+                fail((section, i, "name"), f"{section}[{i}].name: duplicate name {entry.name!r} "
+                                           f"(also {section}[{seen[entry.name]}])")
+            seen[entry.name] = i
+    dataset_names = [d.name for d in cfg.datasets]
+    for i, system in enumerate(cfg.systems):
+        for name in system.datasets or []:
+            if name not in dataset_names:
+                fail(("systems", i, "datasets"), f"systems[{i}].datasets: no dataset named {name!r}"
+                                                 f"{_did_you_mean(name, dataset_names)}")
+    labels: dict[str, int] = {}
+    for i, metric_cfg in enumerate(cfg.metrics):
+        label = make_metric(metric_cfg).label
+        if label in labels:
+            fail(("metrics", i), f"metrics[{i}]: metric {label!r} appears twice (also metrics[{labels[label]}]); "
+                                 f"give one a different 'label'")
+        labels[label] = i
+    settings = set().union(*(engine_of(s).settings() for s in cfg.systems))
+    for key, values in cfg.sweep.items():
+        if key not in settings:
+            fail(("sweep", key), f"sweep.{key}: no system in this config has a setting {key!r}"
+                                 f"{_did_you_mean(key, settings)}" + (f"; settings: {', '.join(sorted(settings))}" if settings else ""))
+        if not values:
+            fail(("sweep", key), f"sweep.{key}: needs at least one value")
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> LoadedConfig:
+    path = Path(path)
+    data, located = _parse_yaml(path, read_text(path))
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: the config must be a YAML mapping with datasets, systems and metrics")
+    apply_overrides(data, overrides or [])
+    data = expand_env(data, located)
+    try:
+        cfg = Config.model_validate(data, context={"base_dir": path.resolve().parent})
+    except ValidationError as err:
+        errors = err.errors()
+        loc, message = _describe(errors[0], data)
+        more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        raise UserError(f"{located.where(loc)}: {message}{more}")
+    if cfg.run_name is None:
+        stem = re.sub(r"[^A-Za-z0-9._+-]", "_", path.stem) or "run"
+        cfg = cfg.model_copy(update={"run_name": stem})
+    _cross_checks(cfg, data, located)
+    return LoadedConfig(cfg, path, data)

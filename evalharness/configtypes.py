@@ -1,0 +1,67 @@
+"""Building blocks shared by every config model: strict models, names, language pairs and paths.
+
+Paths in a config are relative to the config file's folder; the folder travels in pydantic's validation
+context (`{"base_dir": Path}`) so that each path field resolves itself while it is validated.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationInfo
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
+
+
+class Strict(BaseModel):
+    """A config section: unknown keys are errors, values are checked, nothing is coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=120)]
+
+
+def _check_langpair(value: str) -> str:
+    if not re.fullmatch(r"[a-z]{2,3}-[a-z]{2,3}", value):
+        raise ValueError(f"expected a language pair such as 'de-en', got {value!r}")
+    return value
+
+
+LangPair = Annotated[str, AfterValidator(_check_langpair)]
+
+
+def split_langpair(langpair: str) -> tuple[str, str]:
+    source, target = langpair.split("-")
+    return source, target
+
+
+def _base_dir(info: ValidationInfo) -> Path:
+    context = info.context or {}
+    return Path(context.get("base_dir", "."))
+
+
+def _resolve(value: str | Path, info: ValidationInfo) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (_base_dir(info) / path)
+
+
+def _existing_file(value: str | Path, info: ValidationInfo) -> Path:
+    path = _resolve(value, info)
+    if not path.exists():
+        raise ValueError(f"file not found: {path}")
+    if not path.is_file():
+        raise ValueError(f"not a file: {path}")
+    return path
+
+
+def _pattern(value: str, info: ValidationInfo) -> str:
+    """A path that may hold {placeholders}: resolved against the config folder, not checked yet."""
+    return str(_resolve(value, info))
+
+
+InputFile = Annotated[Path, AfterValidator(_existing_file)]
+OutputDir = Annotated[Path, AfterValidator(_resolve)]
+PathPattern = Annotated[str, AfterValidator(_pattern)]

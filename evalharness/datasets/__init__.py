@@ -1,0 +1,33 @@
+"""Dataset kinds: each turns its config section into a `Dataset` (sources + reference streams).
+
+To add a kind, write a module with a config model (a `kind: Literal[...]` field) and a `load` function, and
+register both below.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Callable, Union
+
+from pydantic import Field
+
+from evalharness.datasets import parallel, sacrebleu_set, tabular, wmtxml
+from evalharness.datasets.base import Dataset
+
+LOADERS: dict[str, tuple[type, Callable]] = {
+    "parallel": (parallel.ParallelConfig, parallel.load),
+    "tsv": (tabular.TsvConfig, tabular.load_tsv),
+    "jsonl": (tabular.JsonlConfig, tabular.load_jsonl),
+    "wmt-xml": (wmtxml.WmtXmlConfig, wmtxml.load),
+    "sacrebleu": (sacrebleu_set.SacrebleuConfig, sacrebleu_set.load),
+}
+
+DatasetConfig = Annotated[Union[tuple(model for model, _ in LOADERS.values())], Field(discriminator="kind")]
+
+
+def load_dataset(cfg) -> Dataset:
+    """Load a dataset and cut it to `max_segments`."""
+    _, loader = LOADERS[cfg.kind]
+    return loader(cfg).head(cfg.max_segments)
+
+
+__all__ = ["Dataset", "DatasetConfig", "LOADERS", "load_dataset"]

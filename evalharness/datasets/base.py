@@ -1,0 +1,90 @@
+"""What every dataset kind produces: aligned sources and reference streams, checked for shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import Field
+
+from evalharness.configtypes import Name, Strict
+from evalharness.errors import UserError
+
+
+class DatasetConfigBase(Strict):
+    """Fields every dataset kind has."""
+
+    name: Name
+    max_segments: int | None = Field(default=None, gt=0, description="keep only the first N segments")
+
+
+@dataclass
+class Dataset:
+    """A test set in memory.
+
+    `references` is a list of reference *streams* (sacrebleu's orientation): `references[k][i]` is reference k of
+    segment i. Getting this the wrong way round makes sacrebleu silently score garbage (its issues #220, #272),
+    so the constructor checks it.
+    """
+
+    name: str
+    source_lang: str
+    target_lang: str
+    sources: list[str]
+    references: list[list[str]]
+    reference_names: list[str]
+    doc_ids: list[str] | None = None
+    # Hypotheses that came with the data (WMT XML <hyp system=...>), by system name.
+    system_outputs: dict[str, list[str]] = field(default_factory=dict)
+    # Segments in the file before `max_segments` cut it; hypothesis files must have this many lines.
+    full_length: int | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.sources)
+        if n == 0:
+            raise UserError(f"dataset {self.name}: no segments")
+        if not self.references:
+            raise UserError(f"dataset {self.name}: no references")
+        if len(self.reference_names) != len(self.references):
+            raise UserError(f"dataset {self.name}: {len(self.reference_names)} reference names for {len(self.references)} references")
+        if len(set(self.reference_names)) != len(self.reference_names):
+            raise UserError(f"dataset {self.name}: duplicate reference names {self.reference_names}")
+        for name, stream in zip(self.reference_names, self.references):
+            check_stream(stream, n, f"dataset {self.name}: reference {name}")
+        for name, stream in self.system_outputs.items():
+            check_stream(stream, n, f"dataset {self.name}: system {name}")
+        if self.doc_ids is not None:
+            check_stream(self.doc_ids, n, f"dataset {self.name}: document ids")
+
+    @property
+    def langpair(self) -> str:
+        return f"{self.source_lang}-{self.target_lang}"
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def head(self, n: int | None) -> "Dataset":
+        """The first n segments (all of them when n is None)."""
+        if n is None or n >= len(self):
+            return self
+        return Dataset(
+            name=self.name,
+            source_lang=self.source_lang,
+            target_lang=self.target_lang,
+            sources=self.sources[:n],
+            references=[stream[:n] for stream in self.references],
+            reference_names=self.reference_names,
+            doc_ids=self.doc_ids[:n] if self.doc_ids is not None else None,
+            system_outputs={name: stream[:n] for name, stream in self.system_outputs.items()},
+            full_length=len(self),
+        )
+
+
+def check_stream(stream: object, n: int, what: str) -> None:
+    """A stream is a list of n strings: not a string, not a list of lists, not n +- 1."""
+    if isinstance(stream, str) or not isinstance(stream, (list, tuple)):
+        raise UserError(f"{what}: expected a list of segments, got {type(stream).__name__}")
+    if len(stream) != n:
+        raise UserError(f"{what}: has {len(stream)} segments, expected {n}")
+    for i, item in enumerate(stream):
+        if not isinstance(item, str):
+            raise UserError(f"{what}: segment {i + 1} is a {type(item).__name__}, expected a string")

@@ -1,0 +1,70 @@
+"""`wmt-xml`: a WMT test set in the XML format WMT releases since 2021 (documents, <src>, <ref>, <hyp>).
+
+Parsing is sacrebleu's own (`WMTXMLDataset._unwrap_wmt21_or_later`), so segments, document ids and the
+skipping of test-suite documents match what `sacrebleu -t wmt22` reads.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import lxml.etree as ET
+from pydantic import Field
+from sacrebleu.dataset.wmt_xml import WMTXMLDataset
+
+from evalharness.configtypes import InputFile, LangPair, split_langpair
+from evalharness.datasets.base import Dataset, DatasetConfigBase
+from evalharness.errors import UserError
+
+
+class WmtXmlConfig(DatasetConfigBase):
+    kind: Literal["wmt-xml"]
+    path: InputFile
+    langpair: LangPair | None = Field(default=None, description="defaults to the <src>/<ref> lang attributes")
+    references: list[str] | None = Field(default=None, description="translator ids (e.g. [A, B]); default: all")
+
+
+def _languages(tree, path) -> tuple[str, str]:
+    src = {e.get("lang") for e in tree.getroot().iter("src")}
+    ref = {e.get("lang") for e in tree.getroot().iter("ref")}
+    if len(src) != 1 or len(ref) != 1:
+        raise UserError(f"{path}: expected one source and one reference language, found {sorted(map(str, src))} and {sorted(map(str, ref))}")
+    return src.pop(), ref.pop()
+
+
+def load(cfg: WmtXmlConfig) -> Dataset:
+    try:
+        tree = ET.parse(str(cfg.path))
+        src_lang, tgt_lang = _languages(tree, cfg.path)
+        fields = WMTXMLDataset._unwrap_wmt21_or_later(str(cfg.path))
+    except ET.XMLSyntaxError as err:
+        raise UserError(f"{cfg.path}:{err.lineno}: invalid XML ({err.msg})")
+    except (AssertionError, KeyError, ValueError) as err:
+        raise UserError(f"{cfg.path}: not a WMT test set XML file ({type(err).__name__}: {err})")
+    if cfg.langpair:
+        src_lang, tgt_lang = split_langpair(cfg.langpair)
+    return from_fields(cfg.name, fields, src_lang, tgt_lang, cfg.references, str(cfg.path))
+
+
+def from_fields(name: str, fields: dict[str, list], src_lang: str, tgt_lang: str,
+                wanted: list[str] | None, origin: str) -> Dataset:
+    """Turn sacrebleu's field dictionary (src, ref:A, ref:B, docid, SYSTEM...) into a Dataset."""
+    available = sorted(k.split(":", 1)[1] if ":" in k else k for k in fields if k == "ref" or k.startswith("ref:"))
+    if not available:
+        raise UserError(f"{origin}: no references")
+    chosen = wanted or available
+    streams = []
+    for translator in chosen:
+        key = "ref" if translator == "ref" else f"ref:{translator}"
+        if key not in fields:
+            raise UserError(f"{origin}: no reference by translator {translator!r} (available: {', '.join(available)})")
+        streams.append([s or "" for s in fields[key]])
+    if not fields.get("src"):
+        raise UserError(f"{origin}: no source segments")
+    meta = {"src", "docid", "origlang", "domain"}
+    systems = {k: [s or "" for s in v] for k, v in fields.items() if k not in meta and k != "ref" and not k.startswith("ref:")}
+    return Dataset(
+        name=name, source_lang=src_lang, target_lang=tgt_lang,
+        sources=[s or "" for s in fields["src"]], references=streams, reference_names=list(chosen),
+        doc_ids=list(fields["docid"]) if "docid" in fields else None, system_outputs=systems,
+    )

@@ -1,0 +1,28 @@
+"""Metric registry: config name -> (config model, Metric class). One module per metric, as in sacrebleu."""
+
+from __future__ import annotations
+
+from typing import Annotated, Union
+
+from pydantic import Field
+
+from evalharness.metrics.base import Metric
+from evalharness.metrics.bleu import BleuConfig, BleuMetric
+from evalharness.metrics.chrf import ChrfConfig, ChrfMetric
+from evalharness.metrics.ter import TerConfig, TerMetric
+
+METRICS: dict[str, tuple[type, type[Metric]]] = {
+    "bleu": (BleuConfig, BleuMetric),
+    "chrf": (ChrfConfig, ChrfMetric),
+    "chrf++": (ChrfConfig, ChrfMetric),
+    "ter": (TerConfig, TerMetric),
+}
+
+MetricConfig = Annotated[Union[BleuConfig, ChrfConfig, TerConfig], Field(discriminator="name")]
+
+
+def make_metric(cfg) -> Metric:
+    return METRICS[cfg.name][1](cfg)
+
+
+__all__ = ["METRICS", "Metric", "MetricConfig", "make_metric"]

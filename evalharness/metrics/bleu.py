@@ -1,0 +1,68 @@
+"""BLEU (sacrebleu.metrics.BLEU), with the tokenizer chosen per target language."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from sacrebleu.metrics import BLEU
+from sacrebleu.metrics.bleu import _TOKENIZERS
+
+from evalharness.metrics.base import Metric, MetricConfigBase
+
+
+class BleuConfig(MetricConfigBase):
+    name: Literal["bleu"]
+    tokenize: str | dict[str, str] = Field(
+        default="auto",
+        description="a sacrebleu tokenizer, 'auto' (sacrebleu's default for the target language: zh, ja-mecab, "
+        "ko-mecab, else 13a), or a mapping from target language to tokenizer with an optional 'default'",
+    )
+    lowercase: bool = False
+    smooth_method: Literal["none", "floor", "add-k", "exp"] = "exp"
+    smooth_value: float | None = None
+    max_ngram_order: int = Field(default=4, ge=1, le=9)
+
+    @field_validator("tokenize")
+    @classmethod
+    def _known_tokenizer(cls, value):
+        names = value.values() if isinstance(value, dict) else [value]
+        for name in names:
+            if name != "auto" and name not in _TOKENIZERS:
+                raise ValueError(f"unknown tokenizer {name!r} (sacrebleu has: auto, {', '.join(_TOKENIZERS)})")
+        return value
+
+
+class BleuMetric(Metric):
+    cfg: BleuConfig
+
+    def default_label(self) -> str:
+        return "BLEU"
+
+    def tokenizer_for(self, target_lang: str) -> str | None:
+        """None lets sacrebleu pick its default tokenizer for the target language."""
+        tok = self.cfg.tokenize
+        if isinstance(tok, dict):
+            tok = tok.get(target_lang, tok.get("default", "auto"))
+        return None if tok == "auto" else tok
+
+    def _make(self, target_lang: str, effective_order: bool) -> BLEU:
+        return BLEU(
+            lowercase=self.cfg.lowercase,
+            tokenize=self.tokenizer_for(target_lang),
+            smooth_method=self.cfg.smooth_method,
+            smooth_value=self.cfg.smooth_value,
+            max_ngram_order=self.cfg.max_ngram_order,
+            effective_order=effective_order,
+            trg_lang=target_lang,
+        )
+
+    def build(self, target_lang: str) -> BLEU:
+        return self._make(target_lang, effective_order=False)
+
+    def build_sentence(self, target_lang: str) -> BLEU:
+        # sacrebleu.sentence_bleu uses effective order; the per-segment statistics are the same.
+        return self._make(target_lang, effective_order=True)
+
+    def options(self) -> dict:
+        return {**super().options(), "tokenize": self.cfg.tokenize}

@@ -1,0 +1,82 @@
+"""Scores -> tidy and wide tables, per-segment records, and the files of a results folder.
+
+CSV files hold full float precision and nothing that changes between identical runs (no times, no machine
+paths), so a rerun gives byte-identical `scores.csv` and `summary.csv`. Times and versions go to manifest.json.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evalharness.textio import atomic_write
+
+TIDY_COLUMNS = ["dataset", "system", "metric", "score", "direction", "signature", "n_segments", "references", "langpair"]
+
+
+@dataclass
+class Row:
+    """One score: dataset x system x settings x metric."""
+
+    dataset: str
+    system: str
+    settings: dict[str, Any]
+    metric: str
+    score: float
+    direction: str
+    signature: str
+    n_segments: int
+    references: str
+    langpair: str
+
+
+def setting_value(value: Any) -> Any:
+    """Scalars stay as they are; lists and mappings become JSON so they fit in one CSV cell."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+def scores_frame(rows: list[Row], sweep_keys: list[str]) -> pd.DataFrame:
+    records = []
+    for row in rows:
+        record = {"dataset": row.dataset, "system": row.system}
+        record.update({k: setting_value(row.settings.get(k)) for k in sweep_keys})
+        record.update({"metric": row.metric, "score": row.score, "direction": row.direction,
+                       "signature": row.signature, "n_segments": row.n_segments,
+                       "references": row.references, "langpair": row.langpair})
+        records.append(record)
+    columns = TIDY_COLUMNS[:2] + sweep_keys + TIDY_COLUMNS[2:]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def sweep_columns(scores: pd.DataFrame) -> list[str]:
+    """The swept settings: the columns between `system` and `metric`."""
+    cols = list(scores.columns)
+    return cols[cols.index("system") + 1: cols.index("metric")]
+
+
+def summary_frame(scores: pd.DataFrame) -> pd.DataFrame:
+    """Wide: one row per dataset x system x settings, one column per metric, in the order of the tidy table."""
+    keys = ["dataset", "system", *sweep_columns(scores)]
+    metrics = list(dict.fromkeys(scores["metric"]))
+    rows: dict[tuple, dict] = {}
+    for record in scores.to_dict("records"):
+        key = tuple(json.dumps(record[k]) if not pd.isna(record[k]) else "" for k in keys)
+        row = rows.setdefault(key, {k: record[k] for k in keys})
+        row[record["metric"]] = record["score"]
+    return pd.DataFrame(list(rows.values()), columns=keys + metrics)
+
+
+def to_csv(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+def write_results(out_dir: Path, files: dict[str, str]) -> None:
+    """Each file atomically; manifest.json last, so a folder with a manifest is complete."""
+    for name in sorted(files, key=lambda n: n == "manifest.json"):
+        atomic_write(out_dir / name, files[name])

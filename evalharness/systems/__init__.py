@@ -1,0 +1,25 @@
+"""System registry: engine name -> System class. Add an engine by adding a module and a line here."""
+
+from __future__ import annotations
+
+from typing import Annotated, Union
+
+from pydantic import Field
+
+from evalharness.systems.base import System
+from evalharness.systems.identity import IdentitySystem
+from evalharness.systems.outputs import OutputsSystem
+
+ENGINES: dict[str, type[System]] = {
+    "outputs": OutputsSystem,
+    "identity": IdentitySystem,
+}
+
+SystemConfig = Annotated[Union[tuple(engine.config_model for engine in ENGINES.values())], Field(discriminator="engine")]
+
+
+def engine_of(cfg) -> type[System]:
+    return ENGINES[cfg.engine]
+
+
+__all__ = ["ENGINES", "System", "SystemConfig", "engine_of"]

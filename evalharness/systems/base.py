@@ -1,0 +1,48 @@
+"""What every system engine provides: a config model and hypotheses for a dataset.
+
+An engine class is registered in `evalharness.systems.ENGINES`; the runner only calls `expand` and
+`hypotheses`, so new engines (model-based translation) plug in without touching the runner.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from evalharness.configtypes import Name, Strict
+from evalharness.datasets.base import Dataset
+
+# Fields of a system config that describe the entry rather than a setting a sweep could vary.
+IDENTITY_FIELDS = frozenset({"name", "engine", "datasets"})
+
+
+class SystemConfigBase(Strict):
+    name: Name
+    datasets: list[str] | None = None  # only these datasets (by name); default: all
+
+
+class System(ABC):
+    """One configured system, ready to produce hypotheses."""
+
+    config_model: ClassVar[type[SystemConfigBase]]
+
+    def __init__(self, cfg: SystemConfigBase):
+        self.cfg = cfg
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    @classmethod
+    def settings(cls) -> frozenset[str]:
+        """Config fields that a `sweep` may vary for this engine."""
+        return frozenset(cls.config_model.model_fields) - IDENTITY_FIELDS
+
+    @classmethod
+    def expand(cls, cfg: SystemConfigBase, dataset: Dataset) -> list["System"]:
+        """The systems this config entry stands for on a dataset (one, unless it discovers several)."""
+        return [cls(cfg)]
+
+    @abstractmethod
+    def hypotheses(self, dataset: Dataset) -> list[str]:
+        """One hypothesis per source segment, in order."""

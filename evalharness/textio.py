@@ -1,0 +1,82 @@
+"""Reading text files strictly and writing result files atomically.
+
+sacrebleu's CLI reads files line by line (split on "\n" only) and does not tell you about invalid UTF-8 or
+empty files; here both are errors that name the file and the line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+from pathlib import Path
+
+from evalharness.errors import UserError
+
+
+def decode_utf8(data: bytes, path: Path | str) -> str:
+    """Decode bytes as strict UTF-8, naming the file and line of the first bad byte."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise UserError(f"{path}:{line}: invalid UTF-8 (byte 0x{data[err.start]:02x} at offset {err.start})")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+def read_text(path: Path | str) -> str:
+    """Read a whole UTF-8 file, with clear errors for missing, unreadable, binary or empty files."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gzip.decompress(data)
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found")
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, expected a file")
+    except (OSError, EOFError) as err:
+        raise UserError(f"{path}: cannot read ({getattr(err, 'strerror', None) or err})")
+    if not data.strip():
+        raise UserError(f"{path}: file is empty")
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise UserError(f"{path}:{line}: binary data (NUL byte), expected UTF-8 text")
+    return decode_utf8(data, path)
+
+
+def split_lines(text: str) -> list[str]:
+    """Split like sacrebleu's CLI: on "\\n" only, each line stripped of trailing whitespace."""
+    if text.endswith("\n"):
+        text = text[:-1]
+    return [line.rstrip() for line in text.split("\n")]
+
+
+def read_lines(path: Path | str) -> list[str]:
+    """One segment per line, as sacrebleu reads it."""
+    return split_lines(read_text(path))
+
+
+def check_same_length(expected: int, lines: list[str], path: Path | str, what: str) -> None:
+    """Fail with the file name and the line where the two files stop matching."""
+    if len(lines) != expected:
+        where = min(len(lines), expected) + 1
+        raise UserError(
+            f"{path}: has {len(lines)} lines but {what} has {expected} (files differ from line {where} on)"
+        )
+
+
+def atomic_write(path: Path | str, text: str) -> None:
+    """Write a file so that readers see either the old or the new content, never half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
