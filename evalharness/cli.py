@@ -11,10 +11,21 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from pydantic import ValidationError
 
 from evalharness import __version__
 from evalharness.errors import UserError
 from evalharness.tables import FORMATS, render, signature_notes
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _add_format(parser: argparse.ArgumentParser, default: str) -> None:
@@ -33,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the plan (datasets, systems, cells) and stop")
     p.add_argument("--output-dir", type=Path, help="parent folder of the run's results (default: config's output_dir or ./results)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the score cache")
-    p.add_argument("--workers", type=int, help="processes for scoring (default: all cores)")
+    p.add_argument("--workers", type=_positive_int, help="processes for scoring (default: all cores)")
     _add_format(p, "md")
 
     p = sub.add_parser("score", help="score hypothesis files against references",
@@ -44,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--langpair", "-l", default="xx-en", help="language pair; the target picks BLEU's tokenizer (default: xx-en)")
     p.add_argument("--tokenize", default="auto", help="BLEU tokenizer (default: auto, sacrebleu's default for the target)")
     p.add_argument("--lowercase", "-lc", action="store_true", help="case-insensitive BLEU and chrF")
-    p.add_argument("--workers", type=int, help="processes (default: all cores)")
+    p.add_argument("--workers", type=_positive_int, help="processes (default: all cores)")
     _add_format(p, "csv")
 
     p = sub.add_parser("table", help="re-tabulate a finished run", description="Print a finished run's tables without recomputing anything.")
@@ -66,7 +77,7 @@ def cmd_run(args) -> int:
     from evalharness.runner import execute, output_dir
 
     loaded = load_config(args.config, args.overrides)
-    plan = build_plan(loaded.config)
+    plan = build_plan(loaded.config, loaded.base_dir)
     out_dir = output_dir(loaded, args.output_dir)
     if args.dry_run:
         print(plan.describe())
@@ -112,8 +123,8 @@ def cmd_score(args) -> int:
             options["tokenize"] = args.tokenize
         try:
             metrics.append(make_metric(model.model_validate(options)))
-        except Exception as err:  # pydantic validation of a command-line option
-            raise UserError(f"--metrics {name}: {err.errors()[0]['msg'] if hasattr(err, 'errors') else err}")
+        except ValidationError as err:
+            raise UserError(f"--metrics {name}: {err.errors()[0]['msg'].removeprefix('Value error, ')}")
     refs = [read_lines(path) for path in args.ref]
     for path, stream in zip(args.ref[1:], refs[1:]):
         check_same_length(len(refs[0]), stream, path, f"reference {args.ref[0]}")

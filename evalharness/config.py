@@ -34,7 +34,8 @@ class Config(Strict):
     output_dir: OutputDir | None = Field(default=None, description="default: ./results")
     datasets: list[DatasetConfig] = Field(min_length=1)
     systems: list[SystemConfig] = Field(min_length=1)
-    metrics: list[MetricConfig] = Field(default_factory=lambda: [{"name": "bleu"}, {"name": "chrf"}], min_length=1)
+    metrics: list[MetricConfig] = Field(default_factory=lambda: [{"name": "bleu"}, {"name": "chrf"}], min_length=1,
+                                      validate_default=True)
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
     workers: int | None = Field(default=None, ge=1, description="processes for scoring; default: all cores")
 
@@ -51,6 +52,11 @@ class LoadedConfig:
     config: Config
     path: Path
     data: dict  # the YAML after overrides and ${ENV} expansion, as validated
+
+    @property
+    def base_dir(self) -> Path:
+        """Relative paths in the config resolve against its folder."""
+        return self.path.resolve().parent
 
 
 # ---------------------------------------------------------------- YAML with line numbers
@@ -310,7 +316,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> LoadedC
         cfg = Config.model_validate(data, context={"base_dir": path.resolve().parent})
     except ValidationError as err:
         errors = err.errors()
-        loc, message = _describe(errors[0], data)
+        # An unknown key first: a typo (`sourc:`) also makes its key missing, and the typo is the thing to fix.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        loc, message = _describe(first, data)
         more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
         raise UserError(f"{located.where(loc)}: {message}{more}")
     if cfg.run_name is None:

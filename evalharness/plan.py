@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -50,19 +51,20 @@ class Plan:
         return "\n".join(lines)
 
 
-def _with_settings(cfg, settings: dict[str, Any]):
-    """The system config with the swept values applied, validated like the config itself."""
+def _with_settings(cfg, settings: dict[str, Any], base_dir: Path):
+    """The system config with the swept values applied, validated like the config itself (paths included)."""
     if not settings:
         return cfg
     try:
-        return type(cfg).model_validate({**cfg.model_dump(), **settings})
+        return type(cfg).model_validate({**cfg.model_dump(), **settings}, context={"base_dir": base_dir})
     except ValidationError as err:
         first = err.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
         raise UserError(f"sweep.{key}: {first['msg']} for system {cfg.name} (got {first.get('input')!r})")
 
 
-def build_plan(cfg: Config) -> Plan:
+def build_plan(cfg: Config, base_dir: Path) -> Plan:
+    """`base_dir`: the config file's folder, against which swept paths resolve."""
     datasets = {d.name: load_dataset(d) for d in cfg.datasets}
     cells: list[Cell] = []
     for dataset in datasets.values():
@@ -74,7 +76,7 @@ def build_plan(cfg: Config) -> Plan:
             keys = [k for k in cfg.sweep if k in engine.settings()]
             for values in itertools.product(*(cfg.sweep[k] for k in keys)):
                 settings = dict(zip(keys, values))
-                for system in engine.expand(_with_settings(entry, settings), dataset):
+                for system in engine.expand(_with_settings(entry, settings, base_dir), dataset):
                     key = (system.name, json.dumps(settings, sort_keys=True))
                     if key in seen:
                         raise UserError(f"dataset {dataset.name}: two systems are named {system.name!r} "

@@ -17,6 +17,7 @@ import yaml
 import evalharness
 from evalharness.cache import Store, default_cache_dir
 from evalharness.config import LoadedConfig
+from evalharness.errors import UserError
 from evalharness.metrics.scoring import default_workers, score_systems
 from evalharness.plan import Plan, build_plan
 from evalharness.results import Row, scores_frame, summary_frame, to_csv, write_results
@@ -54,9 +55,19 @@ def output_dir(loaded: LoadedConfig, override: Path | None) -> Path:
     return Path(base) / loaded.config.run_name
 
 
+def check_output_dir(out_dir: Path) -> None:
+    """Fail before any work when a file stands where the results folder (or a folder above it) must go."""
+    for path in (out_dir, *out_dir.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise UserError(f"{out_dir}: cannot create the results folder: {path} is a file, not a folder")
+            return
+
+
 def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = True,
             workers: int | None = None, argv: list[str] | None = None) -> RunOutput:
     started = _now()
+    check_output_dir(out_dir)
     cfg = loaded.config
     workers = workers or cfg.workers or default_workers()
     # Every hypothesis first: a bad file fails the run before any scoring or writing.
@@ -120,5 +131,5 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
 
 def run(loaded: LoadedConfig, out_override: Path | None = None, use_cache: bool = True,
         workers: int | None = None, argv: list[str] | None = None) -> RunOutput:
-    plan = build_plan(loaded.config)
+    plan = build_plan(loaded.config, loaded.base_dir)
     return execute(loaded, plan, output_dir(loaded, out_override), use_cache, workers, argv)

@@ -37,6 +37,9 @@ def load(cfg: WmtXmlConfig) -> Dataset:
         tree = ET.parse(str(cfg.path))
         src_lang, tgt_lang = _languages(tree, cfg.path)
         fields = WMTXMLDataset._unwrap_wmt21_or_later(str(cfg.path))
+        # `sacrebleu -t` reads the text files its process_to_text writes, each segment through `_clean`
+        # (whitespace runs, NBSP included, collapsed to one space): do the same, so both kinds agree.
+        fields = {key: [WMTXMLDataset._clean(s) if s else "" for s in values] for key, values in fields.items()}
     except ET.XMLSyntaxError as err:
         raise UserError(f"{cfg.path}:{err.lineno}: invalid XML ({err.msg})")
     except (AssertionError, KeyError, ValueError) as err:

@@ -1,0 +1,38 @@
+"""Shared fixtures: the team's WMT22 copy, a private cache folder, and a way to run the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+WMT22 = Path(os.environ.get("WMT22_DIR", SHARED / "wmt22"))
+
+
+def wmt22_path(*parts: str) -> Path:
+    path = WMT22.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(f"test data missing: {path} (set WMT22_DIR to the WMT22 folder)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own score cache, so no test sees another's cached statistics."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("EVALHARNESS_CACHE_DIR", str(cache))
+    return cache
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, check: bool = False):
+    """The real command line, in a subprocess."""
+    proc = subprocess.run([sys.executable, "-m", "evalharness", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env={**os.environ, **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"evalharness {' '.join(map(str, args))} failed:\n{proc.stderr}")
+    return proc

@@ -1,0 +1,293 @@
+"""Bad input through the real CLI: one line `evalharness: error: ...` naming the file/line or key, a non-zero exit,
+no traceback, and no results written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+WMT22 = SHARED / "wmt22"
+N = 5  # segments in the tiny test set
+
+FILES = {
+    "src.de": "sources/generaltest2022.de-en.src.de",
+    "ref.A.en": "references/generaltest2022.de-en.ref.A.en",
+    "ref.B.en": "references/generaltest2022.de-en.ref.B.en",
+    "hyp.Online-B.en": "system-outputs/generaltest2022.de-en.hyp.Online-B.en",
+    "hyp.PROMT.en": "system-outputs/generaltest2022.de-en.hyp.PROMT.en",
+}
+
+
+def wmt22_lines(name: str, n: int = N) -> list[str]:
+    path = WMT22 / FILES[name]
+    if not path.exists():
+        pytest.fail(f"test data missing: {path}")
+    return path.read_text(encoding="utf-8").split("\n")[:n]
+
+
+def write_data(folder: Path, name: str, n: int = N) -> Path:
+    """The first n lines of a WMT22 file as folder/name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("".join(line + "\n" for line in wmt22_lines(name, n)), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    """tmp_path/data: five de-en segments, two references and two systems' outputs."""
+    for name in FILES:
+        write_data(tmp_path / "data", name)
+    return tmp_path / "data"
+
+
+def write_config(tmp_path: Path, text: str, name: str = "exp.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text.lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def run_cli(tmp_path: Path, *args) -> subprocess.CompletedProcess:
+    """`evalharness ARGS...` in a subprocess, in tmp_path, with a private score cache."""
+    env = {**os.environ, "EVALHARNESS_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("NOPE_NOT_SET", None)
+    return subprocess.run([sys.executable, "-m", "evalharness", *map(str, args)], capture_output=True, text=True,
+                          cwd=tmp_path, env=env)
+
+
+def run_config(tmp_path: Path, config: Path) -> subprocess.CompletedProcess:
+    return run_cli(tmp_path, "run", config, "--output-dir", tmp_path / "results")
+
+
+def one_error_line(proc: subprocess.CompletedProcess, tmp_path: Path, *expected: str) -> str:
+    """The checks every bad input shares; returns the error line."""
+    assert proc.returncode != 0, proc.stdout
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    line = lines[0]
+    assert line.startswith("evalharness: error: "), line
+    for fragment in expected:
+        assert fragment in line, f"{fragment!r} not in {line!r}"
+    results = tmp_path / "results"
+    assert not results.exists() or not any(results.iterdir()), sorted(map(str, results.rglob("*")))
+    return line
+
+
+GOOD = """
+datasets:
+  - name: tiny
+    kind: parallel
+    langpair: de-en
+    source: data/src.de
+    references: [data/ref.A.en]
+systems:
+  - name: online-b
+    engine: outputs
+    path: data/hyp.Online-B.en
+  - name: copy
+    engine: identity
+metrics: [bleu, chrf]
+"""
+
+
+def config(tmp_path: Path, old: str = "", new: str = "", text: str = GOOD) -> Path:
+    """GOOD (or `text`) with one edit; the edit must apply."""
+    if old:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return write_config(tmp_path, text)
+
+
+# ---------------------------------------------------------------- the positive control
+
+
+def test_valid_tiny_config_runs_and_writes_scores(tmp_path, data):
+    proc = run_config(tmp_path, config(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    scores = (tmp_path / "results" / "exp" / "scores.csv").read_text(encoding="utf-8").splitlines()
+    assert scores[0].startswith("dataset,system,metric,score")
+    assert len(scores) == 1 + 2 * 2  # two systems x two metrics
+
+
+# ---------------------------------------------------------------- data files
+
+
+def test_reference_shorter_than_source(tmp_path, data):
+    write_data(data, "ref.A.en", n=3)
+    line = one_error_line(run_config(tmp_path, config(tmp_path)), tmp_path, "ref.A.en", "has 3 lines", "5")
+    assert "src.de" in line
+
+
+def test_second_reference_shorter_than_source(tmp_path, data):
+    cfg = config(tmp_path, "references: [data/ref.A.en]", "references: [data/ref.A.en, data/ref.B.en]")
+    write_data(data, "ref.B.en", n=4)
+    line = one_error_line(run_config(tmp_path, cfg), tmp_path, "ref.B.en", "has 4 lines")
+    assert "ref.A.en" not in line
+
+
+def test_hypothesis_file_with_a_different_line_count(tmp_path, data):
+    write_data(data, "hyp.Online-B.en", n=N + 2)
+    one_error_line(run_config(tmp_path, config(tmp_path)), tmp_path, "hyp.Online-B.en", "has 7 lines", "5")
+
+
+def test_empty_source_file(tmp_path, data):
+    (data / "src.de").write_bytes(b"")
+    one_error_line(run_config(tmp_path, config(tmp_path)), tmp_path, "src.de", "empty")
+
+
+def test_source_file_of_blank_lines(tmp_path, data):
+    (data / "src.de").write_bytes(b"\n\n\n")
+    one_error_line(run_config(tmp_path, config(tmp_path)), tmp_path, "src.de", "empty")
+
+
+def test_invalid_utf8_in_a_reference(tmp_path, data):
+    lines = [line.encode("utf-8") for line in wmt22_lines("ref.A.en")]
+    lines[2] = lines[2][:10] + b"\xff" + lines[2][10:]
+    (data / "ref.A.en").write_bytes(b"\n".join(lines) + b"\n")
+    one_error_line(run_config(tmp_path, config(tmp_path)), tmp_path, "ref.A.en:3:", "invalid UTF-8", "0xff")
+
+
+def test_invalid_utf8_in_a_hypothesis(tmp_path, data):
+    lines = [line.encode("utf-8") for line in wmt22_lines("hyp.Online-B.en")]
+    lines[3] = b"\xc3(" + lines[3]
+    (data / "hyp.Online-B.en").write_bytes(b"\n".join(lines) + b"\n")
+    one_error_line(run_config(tmp_path, config(tmp_path)), tmp_path, "hyp.Online-B.en:4:", "invalid UTF-8")
+
+
+def test_missing_source_file(tmp_path, data):
+    cfg = config(tmp_path, "source: data/src.de", "source: data/nope.de")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:5:", "datasets[0].source", "nope.de", "not found")
+
+
+def test_missing_hypothesis_file(tmp_path, data):
+    cfg = config(tmp_path, "path: data/hyp.Online-B.en", "path: data/hyp.nope.en")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "hyp.nope.en", "not found")
+
+
+def test_system_pattern_that_matches_no_files(tmp_path, data):
+    cfg = config(tmp_path, "path: data/hyp.Online-B.en", "path: data/{langpair}.hyp.{system}.en")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "online-b", "no file matches", "de-en.hyp.{system}.en",
+                   "tiny")
+
+
+def test_output_dir_that_is_a_file(tmp_path, data):
+    (tmp_path / "taken").write_text("not a folder\n", encoding="utf-8")
+    proc = run_cli(tmp_path, "run", config(tmp_path), "--output-dir", tmp_path / "taken")
+    one_error_line(proc, tmp_path, "taken", "is a file")
+    assert (tmp_path / "taken").read_text(encoding="utf-8") == "not a folder\n"
+
+
+# ---------------------------------------------------------------- the config file
+
+
+def test_unknown_top_level_key(tmp_path, data):
+    cfg = config(tmp_path, "metrics: [bleu, chrf]", "metrcs: [bleu, chrf]")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:13:", "'metrcs'", "did you mean 'metrics'")
+
+
+def test_unknown_key_in_a_dataset(tmp_path, data):
+    cfg = config(tmp_path, "source: data/src.de", "sourc: data/src.de")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:5:", "datasets[0]", "'sourc'",
+                   "did you mean 'source'")
+
+
+def test_unknown_key_in_a_system(tmp_path, data):
+    cfg = config(tmp_path, "    path: data/hyp.Online-B.en", "    path: data/hyp.Online-B.en\n    beam: 4")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:11:", "systems[0]", "'beam'")
+
+
+@pytest.mark.parametrize("old,new,key,lineno", [
+    ("references: [data/ref.A.en]", "references: 5", "datasets[0].references", 6),
+    ("    langpair: de-en", "    langpair: de-en\n    max_segments: many", "datasets[0].max_segments", 5),
+    ("metrics: [bleu, chrf]", "metrics: [bleu, chrf]\nworkers: -1", "workers", 14),
+])
+def test_wrong_type(tmp_path, data, old, new, key, lineno):
+    one_error_line(run_config(tmp_path, config(tmp_path, old, new)), tmp_path, f"exp.yaml:{lineno}:", key)
+
+
+def test_yaml_syntax_error(tmp_path, data):
+    cfg = config(tmp_path, "    source: data/src.de", "    source: data/src.de: oops")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:5:", "YAML syntax error")
+
+
+def test_yaml_unclosed_bracket(tmp_path, data):
+    cfg = config(tmp_path, "references: [data/ref.A.en]", "references: [data/ref.A.en")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:", "YAML syntax error")
+
+
+def test_yaml_top_level_is_a_list(tmp_path, data):
+    cfg = write_config(tmp_path, "- name: tiny\n  kind: parallel\n")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml", "mapping")
+
+
+def test_empty_config_file(tmp_path, data):
+    cfg = write_config(tmp_path, "\n")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml", "empty")
+
+
+def test_config_file_that_does_not_exist(tmp_path, data):
+    one_error_line(run_config(tmp_path, tmp_path / "nope.yaml"), tmp_path, "nope.yaml", "not found")
+
+
+def test_duplicate_key_in_the_yaml(tmp_path, data):
+    cfg = config(tmp_path, "    langpair: de-en", "    langpair: de-en\n    langpair: zh-en")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:5:", "duplicate key 'langpair'")
+
+
+def test_unknown_metric(tmp_path, data):
+    cfg = config(tmp_path, "metrics: [bleu, chrf]", "metrics: [blue, chrf]")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:13:", "metrics[0]", "'blue'",
+                   "did you mean 'bleu'")
+
+
+def test_unknown_system_engine(tmp_path, data):
+    cfg = config(tmp_path, "engine: outputs", "engine: outptus")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:9:", "systems[0].engine", "'outptus'",
+                   "did you mean 'outputs'")
+
+
+def test_unknown_dataset_kind(tmp_path, data):
+    cfg = config(tmp_path, "kind: parallel", "kind: paralel")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:3:", "datasets[0].kind", "'paralel'",
+                   "did you mean 'parallel'")
+
+
+def test_duplicate_system_names(tmp_path, data):
+    cfg = config(tmp_path, "  - name: copy", "  - name: online-b")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:11:", "systems[1].name", "duplicate name 'online-b'")
+
+
+def test_duplicate_dataset_names(tmp_path, data):
+    entry = "  - {name: tiny, kind: parallel, langpair: de-en, source: data/src.de, references: [data/ref.B.en]}\n"
+    cfg = config(tmp_path, "systems:", entry + "systems:")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:7:", "datasets[1].name", "duplicate name 'tiny'")
+
+
+def test_missing_environment_variable_in_a_path(tmp_path, data):
+    cfg = config(tmp_path, "source: data/src.de", "source: ${NOPE_NOT_SET}/src.de")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:5:", "datasets[0].source", "NOPE_NOT_SET",
+                   "not set")
+
+
+# ---------------------------------------------------------------- evalharness score
+
+
+def test_score_hypothesis_of_the_wrong_length(tmp_path, data):
+    write_data(data, "hyp.PROMT.en", n=N - 1)
+    proc = run_cli(tmp_path, "score", "--ref", data / "ref.A.en", "--hyp", data / "hyp.Online-B.en",
+                   data / "hyp.PROMT.en", "--metrics", "bleu")
+    one_error_line(proc, tmp_path, "hyp.PROMT.en", "has 4 lines", "ref.A.en")
+    assert proc.stdout == ""
+
+
+def test_score_reference_that_does_not_exist(tmp_path, data):
+    proc = run_cli(tmp_path, "score", "--ref", data / "nope.en", "--hyp", data / "hyp.Online-B.en")
+    one_error_line(proc, tmp_path, "nope.en", "not found")
+    assert proc.stdout == ""

@@ -1,0 +1,118 @@
+"""`evalharness run` end to end on real WMT22 data: the tables, their columns, and sacrebleu's numbers."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import sacrebleu
+
+from conftest import ROOT, WMT22, run_cli, wmt22_path
+from evalharness.textio import read_lines
+
+DE_EN_SYSTEMS = 9
+ZH_EN_SYSTEMS = 12
+
+
+@pytest.fixture(scope="module")
+def wmt22_run(tmp_path_factory):
+    """configs/wmt22.yaml as shipped, run twice: cold, then with the score cache warm."""
+    out = tmp_path_factory.mktemp("results")
+    cache = tmp_path_factory.mktemp("run-cache")
+    env = {"WMT22_DIR": str(WMT22), "EVALHARNESS_CACHE_DIR": str(cache)}
+    first = run_cli("run", ROOT / "configs" / "wmt22.yaml", "--output-dir", out, env=env, check=True)
+    run_dir = out / "wmt22"
+    snapshot = {name: (run_dir / name).read_bytes() for name in ("scores.csv", "summary.csv")}
+    second = run_cli("run", ROOT / "configs" / "wmt22.yaml", "--output-dir", out, env=env, check=True)
+    return run_dir, snapshot, first, second
+
+
+@pytest.mark.slow
+def test_every_submission_is_scored_with_every_metric(wmt22_run):
+    run_dir, *_ = wmt22_run
+    scores = pd.read_csv(run_dir / "scores.csv")
+    for dataset, n in [("wmt22-de-en-refA", DE_EN_SYSTEMS), ("wmt22-zh-en-refAB", ZH_EN_SYSTEMS)]:
+        rows = scores[scores.dataset == dataset]
+        assert set(rows.metric) == {"BLEU", "chrF2", "chrF2++", "TER"}
+        assert rows.system.nunique() == n + 1  # the submissions and the copy-source baseline
+    assert len(scores) == (DE_EN_SYSTEMS + 1 + ZH_EN_SYSTEMS + 1) * 2 * 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pair,system", [("de-en", "Online-B"), ("de-en", "PROMT"), ("zh-en", "HuaweiTSC"), ("zh-en", "Online-Y")])
+def test_scores_equal_sacrebleu_api_on_the_same_files(wmt22_run, pair, system):
+    run_dir, *_ = wmt22_run
+    scores = pd.read_csv(run_dir / "scores.csv")
+    hyps = read_lines(wmt22_path("system-outputs", f"generaltest2022.{pair}.hyp.{system}.en"))
+    ref_a = read_lines(wmt22_path("references", f"generaltest2022.{pair}.ref.A.en"))
+    ref_b = read_lines(wmt22_path("references", f"generaltest2022.{pair}.ref.B.en"))
+    for suffix, refs in [("refA", [ref_a]), ("refAB", [ref_a, ref_b])]:
+        rows = scores[(scores.dataset == f"wmt22-{pair}-{suffix}") & (scores.system == system)].set_index("metric")
+        for label, metric in [("BLEU", sacrebleu.BLEU()), ("chrF2", sacrebleu.CHRF()),
+                              ("chrF2++", sacrebleu.CHRF(word_order=2)), ("TER", sacrebleu.TER())]:
+            expected = metric.corpus_score(hyps, refs)
+            assert rows.loc[label, "score"] == expected.score, (suffix, label)
+            assert rows.loc[label, "signature"] == metric.get_signature().format()
+
+
+@pytest.mark.slow
+def test_scores_csv_has_the_documented_columns_and_no_paths(wmt22_run):
+    run_dir, *_ = wmt22_run
+    text = (run_dir / "scores.csv").read_text()
+    header = text.splitlines()[0].split(",")
+    assert header == ["dataset", "system", "metric", "score", "direction", "signature", "n_segments", "references", "langpair"]
+    assert "/" not in text.replace("nrefs", "")  # no machine paths
+    scores = pd.read_csv(run_dir / "scores.csv")
+    assert set(scores[scores.metric == "TER"].direction) == {"lower"}
+    assert set(scores[scores.metric == "BLEU"].references) == {"A", "A+B"}
+
+
+@pytest.mark.slow
+def test_summary_is_wide_with_a_column_per_metric(wmt22_run):
+    run_dir, *_ = wmt22_run
+    summary = pd.read_csv(run_dir / "summary.csv")
+    assert list(summary.columns) == ["dataset", "system", "BLEU", "chrF2", "chrF2++", "TER"]
+    assert len(summary) == (DE_EN_SYSTEMS + 1 + ZH_EN_SYSTEMS + 1) * 2
+
+
+@pytest.mark.slow
+def test_copy_source_baseline_is_beaten_by_every_submission(wmt22_run):
+    run_dir, *_ = wmt22_run
+    summary = pd.read_csv(run_dir / "summary.csv")
+    for dataset, rows in summary.groupby("dataset"):
+        floor = rows[rows.system == "copy-source"].iloc[0]
+        others = rows[rows.system != "copy-source"]
+        assert (others.BLEU > floor.BLEU).all() and (others.TER < floor.TER).all(), dataset
+
+
+@pytest.mark.slow
+def test_rerun_uses_cached_scores_and_is_byte_identical(wmt22_run):
+    run_dir, snapshot, first, second = wmt22_run
+    assert "0 hits" in first.stderr
+    assert " 0 computed" in second.stderr
+    for name, content in snapshot.items():
+        assert (run_dir / name).read_bytes() == content, name
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["score_cache"]["misses"] == 0
+    assert manifest["sacrebleu"] == sacrebleu.__version__
+
+
+@pytest.mark.slow
+def test_segments_jsonl_holds_sentence_scores(wmt22_run):
+    run_dir, *_ = wmt22_run
+    with open(run_dir / "segments.jsonl", encoding="utf-8") as handle:
+        first = json.loads(handle.readline())
+    assert set(first) >= {"dataset", "system", "segment", "source", "references", "hypothesis", "scores"}
+    assert first["scores"]["BLEU"] == sacrebleu.sentence_bleu(first["hypothesis"], first["references"]).score
+
+
+@pytest.mark.slow
+def test_table_command_retabulates_without_recomputing(wmt22_run, tmp_path):
+    run_dir, *_ = wmt22_run
+    md = run_cli("table", run_dir, "--format", "md", check=True).stdout
+    assert "| dataset" in md and "BLEU (higher is better): nrefs:1" in md
+    latex = run_cli("table", run_dir, "--format", "latex", check=True).stdout
+    assert "\\toprule" in latex and "\\bottomrule" in latex
+    csv = run_cli("table", run_dir, "--format", "csv", check=True).stdout
+    assert csv == (run_dir / "summary.csv").read_text()
