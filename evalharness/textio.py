@@ -68,6 +68,12 @@ def check_same_length(expected: int, lines: list[str], path: Path | str, what: s
         )
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path | str, text: str) -> None:
     """Write a file so that readers see either the old or the new content, never half of it."""
     path = Path(path)
@@ -76,6 +82,7 @@ def atomic_write(path: Path | str, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
