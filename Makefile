@@ -9,10 +9,17 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
+# torch first, from the local CPU wheel only (--no-index): if it is not there, fail instead of downloading a
+# CUDA build; the rest then finds torch==2.13.0 already installed.
+TORCH_WHEELS ?= /opt/wheels
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -c "import torch" 2>/dev/null || \
+	  $(BIN)/python -m pip install --quiet --no-deps --no-index --find-links $(TORCH_WHEELS) torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[models,api,test]'
+	$(BIN)/python -c "import torch; assert torch.version.cuda is None, 'a CUDA build of torch was installed'"
 	touch $(STAMP)
 
 run: setup

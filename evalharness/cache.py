@@ -22,6 +22,14 @@ def default_cache_dir() -> Path:
     return Path(base) / "evalharness"
 
 
+def model_dir() -> Path:
+    """Converted model weights: $EVALHARNESS_MODEL_DIR, else <cache dir>/models. Separate from the caches of
+    results so that a private translation cache (tests, benchmarks) can still share a converted model."""
+    if os.environ.get("EVALHARNESS_MODEL_DIR"):
+        return Path(os.environ["EVALHARNESS_MODEL_DIR"])
+    return default_cache_dir() / "models"
+
+
 def digest(*parts: str | list[str] | list[list[str]]) -> str:
     """A stable sha256 over strings and (nested) lists of strings; list boundaries are part of the hash."""
     h = hashlib.sha256()
@@ -51,6 +59,12 @@ class Store:
         blob = zlib.compress(json.dumps(value, separators=(",", ":")).encode("utf-8"))
         with self._db:
             self._db.execute(f"INSERT OR REPLACE INTO {self.table} (key, value) VALUES (?, ?)", (key, blob))
+
+    def put_many(self, items: list[tuple[str, object]]) -> None:
+        """Many entries in one transaction (one fsync instead of one per entry)."""
+        rows = [(key, zlib.compress(json.dumps(value, separators=(",", ":")).encode("utf-8"))) for key, value in items]
+        with self._db:
+            self._db.executemany(f"INSERT OR REPLACE INTO {self.table} (key, value) VALUES (?, ?)", rows)
 
     def count(self) -> int:
         return self._db.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0]

@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config value, e.g. --set workers=1 or --set systems.mt.path=out.txt (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="print the plan (datasets, systems, cells) and stop")
     p.add_argument("--output-dir", type=Path, help="parent folder of the run's results (default: config's output_dir or ./results)")
-    p.add_argument("--no-cache", action="store_true", help="neither read nor write the score cache")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the translation and score caches")
     p.add_argument("--workers", type=_positive_int, help="processes for scoring (default: all cores)")
     _add_format(p, "md")
 
@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="list dataset kinds, system engines and metrics", description="List what a config can name.")
 
-    p = sub.add_parser("cache", help="inspect or clear the cache", description="Show or clear the score cache.")
+    p = sub.add_parser("cache", help="inspect or clear the caches",
+                       description="Show or clear the translation cache and the score cache.")
     p.add_argument("action", choices=["stats", "clear"])
     return parser
 
@@ -85,8 +86,8 @@ def cmd_run(args) -> int:
         return 0
     result = execute(loaded, plan, out_dir, use_cache=not args.no_cache, workers=args.workers, argv=sys.argv)
     print(render(result.summary, args.format, signature_notes(result.scores)), end="")
-    print(f"\nresults: {result.out_dir} (score cache: {result.score_cache_hits} hits, {result.score_cache_misses} computed)",
-          file=sys.stderr)
+    print(f"\nresults: {result.out_dir} (segments translated: {result.model_calls}; score cache: "
+          f"{result.score_cache_hits} hits, {result.score_cache_misses} computed)", file=sys.stderr)
     return 0
 
 
@@ -101,6 +102,7 @@ def _parse_hyp(item: str) -> tuple[str, Path]:
 
 def cmd_score(args) -> int:
     from evalharness.configtypes import _check_langpair
+    from evalharness.langid import detect_all, off_target_rate
     from evalharness.metrics import METRICS, make_metric
     from evalharness.metrics.scoring import default_workers, score_systems
     from evalharness.results import Row, scores_frame
@@ -139,8 +141,12 @@ def cmd_score(args) -> int:
     results = score_systems(metrics, target, refs, systems, workers=args.workers or default_workers())
     dataset = args.ref[0].name
     ref_names = "+".join(path.name for path in args.ref)
+    unique_hyps = list(dict.fromkeys(h for hyps in systems.values() for h in hyps))
+    langs = dict(zip(unique_hyps, detect_all(unique_hyps)))
+    cells = {name: (off_target_rate([langs[h] for h in hyps], target), sum(1 for h in hyps if not h.strip()))
+             for name, hyps in systems.items()}
     rows = [Row(dataset, name, {}, m.label, results[(name, m.label)].score, m.direction,
-                results[(name, m.label)].signature, len(refs[0]), ref_names, args.langpair)
+                results[(name, m.label)].signature, len(refs[0]), ref_names, args.langpair, *cells[name])
             for name in systems for m in metrics]
     scores = scores_frame(rows, [])
     notes = signature_notes(scores) if args.format in ("md", "latex") else []
@@ -186,21 +192,25 @@ def cmd_list(args) -> int:
     return 0
 
 
+CACHES = [("translation cache", "translations.sqlite", "translations"), ("score cache", "scores.sqlite", "scores")]
+
+
 def cmd_cache(args) -> int:
     from evalharness.cache import Store, default_cache_dir
 
-    path = default_cache_dir() / "scores.sqlite"
-    if not path.exists():
-        print(f"score cache: {path} (empty)")
-        return 0
-    store = Store(path, "scores")
-    try:
-        if args.action == "clear":
-            print(f"score cache: removed {store.clear()} entries from {path}")
-        else:
-            print(f"score cache: {path}: {store.count()} entries, {store.size_bytes() / 1e6:.1f} MB")
-    finally:
-        store.close()
+    for label, filename, table in CACHES:
+        path = default_cache_dir() / filename
+        if not path.exists():
+            print(f"{label}: {path} (empty)")
+            continue
+        store = Store(path, table)
+        try:
+            if args.action == "clear":
+                print(f"{label}: removed {store.clear()} entries from {path}")
+            else:
+                print(f"{label}: {path}: {store.count()} entries, {store.size_bytes() / 1e6:.1f} MB")
+        finally:
+            store.close()
     return 0
 
 

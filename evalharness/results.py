@@ -15,7 +15,10 @@ import pandas as pd
 
 from evalharness.textio import atomic_write
 
-TIDY_COLUMNS = ["dataset", "system", "metric", "score", "direction", "signature", "n_segments", "references", "langpair"]
+TIDY_COLUMNS = ["dataset", "system", "metric", "score", "direction", "signature", "n_segments", "references", "langpair",
+                "off_target_rate", "empty_outputs"]
+# Per-cell columns (the same on every metric row of a cell) that the summary keeps after the metrics.
+CELL_COLUMNS = ["off_target_rate", "empty_outputs"]
 
 
 @dataclass
@@ -32,6 +35,8 @@ class Row:
     n_segments: int
     references: str
     langpair: str
+    off_target_rate: float = 0.0
+    empty_outputs: int = 0
 
 
 def setting_value(value: Any) -> Any:
@@ -48,7 +53,8 @@ def scores_frame(rows: list[Row], sweep_keys: list[str]) -> pd.DataFrame:
         record.update({k: setting_value(row.settings.get(k)) for k in sweep_keys})
         record.update({"metric": row.metric, "score": row.score, "direction": row.direction,
                        "signature": row.signature, "n_segments": row.n_segments,
-                       "references": row.references, "langpair": row.langpair})
+                       "references": row.references, "langpair": row.langpair,
+                       "off_target_rate": row.off_target_rate, "empty_outputs": row.empty_outputs})
         records.append(record)
     columns = TIDY_COLUMNS[:2] + sweep_keys + TIDY_COLUMNS[2:]
     return pd.DataFrame.from_records(records, columns=columns)
@@ -69,7 +75,9 @@ def summary_frame(scores: pd.DataFrame) -> pd.DataFrame:
         key = tuple(json.dumps(record[k]) if not pd.isna(record[k]) else "" for k in keys)
         row = rows.setdefault(key, {k: record[k] for k in keys})
         row[record["metric"]] = record["score"]
-    return pd.DataFrame(list(rows.values()), columns=keys + metrics)
+        row.update({k: record[k] for k in CELL_COLUMNS if k in record})
+    extra = [k for k in CELL_COLUMNS if k in scores.columns]
+    return pd.DataFrame(list(rows.values()), columns=keys + metrics + extra)
 
 
 def to_csv(frame: pd.DataFrame) -> str:

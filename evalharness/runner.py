@@ -18,8 +18,10 @@ import evalharness
 from evalharness.cache import Store, default_cache_dir
 from evalharness.config import LoadedConfig
 from evalharness.errors import UserError
+from evalharness.langid import detect_all, off_target_rate
 from evalharness.metrics.scoring import default_workers, score_systems
 from evalharness.plan import Plan, build_plan
+from evalharness.systems.context import CellStats, RunContext
 from evalharness.results import Row, scores_frame, summary_frame, to_csv, write_results
 from evalharness.tables import render, signature_notes
 
@@ -31,6 +33,7 @@ class RunOutput:
     summary: pd.DataFrame
     score_cache_hits: int
     score_cache_misses: int
+    model_calls: int = 0
 
 
 def _now() -> str:
@@ -71,7 +74,14 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
     cfg = loaded.config
     workers = workers or cfg.workers or default_workers()
     # Every hypothesis first: a bad file fails the run before any scoring or writing.
-    hypotheses = [cell.system.hypotheses(plan.datasets[cell.dataset]) for cell in plan.cells]
+    ctx = RunContext.create(use_cache=use_cache)
+    cell_stats = [CellStats() for _ in plan.cells]
+    try:
+        hypotheses = [cell.system.hypotheses(plan.datasets[cell.dataset], ctx, stats)
+                      for cell, stats in zip(plan.cells, cell_stats)]
+    finally:
+        ctx.close()
+    languages = [detect_all(hyps) for hyps in hypotheses]
     store = Store(default_cache_dir() / "scores.sqlite", "scores") if use_cache else None
     rows: list[Row] = []
     segment_lines: list[str] = []
@@ -86,18 +96,22 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
                                     sentence=True, cache=store)
             for i in indices:
                 cell = plan.cells[i]
+                off_target = off_target_rate(languages[i], dataset.target_lang)
+                empty = sum(1 for hyp in hypotheses[i] if not hyp.strip())
+                cell_stats[i].empty = empty
                 for metric in plan.metrics:
                     result = results[(str(i), metric.label)]
                     hits += result.cached
                     misses += not result.cached
                     rows.append(Row(name, cell.system.name, cell.settings, metric.label, result.score,
                                     result.direction, result.signature, len(dataset),
-                                    "+".join(dataset.reference_names), dataset.langpair))
+                                    "+".join(dataset.reference_names), dataset.langpair, off_target, empty))
                 for j, (source, hyp) in enumerate(zip(dataset.sources, hypotheses[i])):
                     record = {
                         "dataset": name, "system": cell.system.name, "settings": cell.settings, "segment": j + 1,
                         "doc_id": dataset.doc_ids[j] if dataset.doc_ids else None, "source": source,
                         "references": [stream[j] for stream in dataset.references], "hypothesis": hyp,
+                        "hypothesis_lang": languages[i][j],
                         "scores": {m.label: results[(str(i), m.label)].sentence_scores[j] for m in plan.metrics},
                     }
                     segment_lines.append(json.dumps(record, ensure_ascii=False))
@@ -113,6 +127,10 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
         "config": str(loaded.path.resolve()), "argv": argv if argv is not None else sys.argv,
         "started": started, "finished": _now(), "workers": workers,
         "cells": len(plan.cells), "score_cache": {"enabled": use_cache, "hits": hits, "misses": misses},
+        "translation": {"model_calls": ctx.model_calls, "model_loads": ctx.models.loads, "cells": [
+            {"dataset": c.dataset, "system": c.system.name, "settings": c.settings, "translated": st.translated,
+             "cached": st.cached, "empty": st.empty, "seconds": round(st.seconds, 3)}
+            for c, st in zip(plan.cells, cell_stats) if st.translated or st.cached]},
         "datasets": {name: {"langpair": d.langpair, "segments": len(d), "references": d.reference_names}
                      for name, d in plan.datasets.items()},
     }
@@ -126,7 +144,7 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
         "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
     }
     write_results(out_dir, files)
-    return RunOutput(out_dir, scores, summary, hits, misses)
+    return RunOutput(out_dir, scores, summary, hits, misses, ctx.model_calls)
 
 
 def run(loaded: LoadedConfig, out_override: Path | None = None, use_cache: bool = True,

@@ -67,7 +67,8 @@ def test_scores_csv_has_the_documented_columns_and_no_paths(wmt22_run):
     run_dir, *_ = wmt22_run
     text = (run_dir / "scores.csv").read_text()
     header = text.splitlines()[0].split(",")
-    assert header == ["dataset", "system", "metric", "score", "direction", "signature", "n_segments", "references", "langpair"]
+    assert header == ["dataset", "system", "metric", "score", "direction", "signature", "n_segments", "references",
+                      "langpair", "off_target_rate", "empty_outputs"]
     assert "/" not in text.replace("nrefs", "")  # no machine paths
     scores = pd.read_csv(run_dir / "scores.csv")
     assert set(scores[scores.metric == "TER"].direction) == {"lower"}
@@ -78,7 +79,7 @@ def test_scores_csv_has_the_documented_columns_and_no_paths(wmt22_run):
 def test_summary_is_wide_with_a_column_per_metric(wmt22_run):
     run_dir, *_ = wmt22_run
     summary = pd.read_csv(run_dir / "summary.csv")
-    assert list(summary.columns) == ["dataset", "system", "BLEU", "chrF2", "chrF2++", "TER"]
+    assert list(summary.columns) == ["dataset", "system", "BLEU", "chrF2", "chrF2++", "TER", "off_target_rate", "empty_outputs"]
     assert len(summary) == (DE_EN_SYSTEMS + 1 + ZH_EN_SYSTEMS + 1) * 2
 
 
@@ -122,3 +123,13 @@ def test_table_command_retabulates_without_recomputing(wmt22_run, tmp_path):
     assert "\\toprule" in latex and "\\bottomrule" in latex
     csv = run_cli("table", run_dir, "--format", "csv", check=True).stdout
     assert csv == (run_dir / "summary.csv").read_text()
+
+
+@pytest.mark.slow
+def test_copying_the_source_is_reported_as_off_target(wmt22_run):
+    run_dir, *_ = wmt22_run
+    summary = pd.read_csv(run_dir / "summary.csv")
+    copy = summary[summary.system == "copy-source"]
+    real = summary[summary.system != "copy-source"]
+    assert (copy.off_target_rate > 0.8).all()  # German or Chinese, not English
+    assert (real.off_target_rate < 0.05).all()

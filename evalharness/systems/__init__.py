@@ -7,12 +7,18 @@ from typing import Annotated, Union
 from pydantic import Field
 
 from evalharness.systems.base import System
+from evalharness.systems.gemma import GemmaSystem
+from evalharness.systems.hf_causal import HFCausalSystem
+from evalharness.systems.hf_seq2seq import HFSeq2SeqSystem
 from evalharness.systems.identity import IdentitySystem
 from evalharness.systems.outputs import OutputsSystem
 
 ENGINES: dict[str, type[System]] = {
     "outputs": OutputsSystem,
     "identity": IdentitySystem,
+    "hf-seq2seq": HFSeq2SeqSystem,
+    "hf-causal": HFCausalSystem,
+    "gemma-270m": GemmaSystem,
 }
 
 SystemConfig = Annotated[Union[tuple(engine.config_model for engine in ENGINES.values())], Field(discriminator="engine")]

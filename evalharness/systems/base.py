@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from evalharness.configtypes import Name, Strict
 from evalharness.datasets.base import Dataset
+from evalharness.systems.context import CellStats, RunContext
 
 # Fields of a system config that describe the entry rather than a setting a sweep could vary.
 IDENTITY_FIELDS = frozenset({"name", "engine", "datasets"})
@@ -44,5 +45,5 @@ class System(ABC):
         return [cls(cfg)]
 
     @abstractmethod
-    def hypotheses(self, dataset: Dataset) -> list[str]:
-        """One hypothesis per source segment, in order."""
+    def hypotheses(self, dataset: Dataset, ctx: "RunContext | None" = None, stats: "CellStats | None" = None) -> list[str]:
+        """One hypothesis per source segment, in order. `ctx` holds the run's caches and models."""

@@ -15,5 +15,5 @@ class IdentityConfig(SystemConfigBase):
 class IdentitySystem(System):
     config_model = IdentityConfig
 
-    def hypotheses(self, dataset: Dataset) -> list[str]:
+    def hypotheses(self, dataset: Dataset, ctx=None, stats=None) -> list[str]:
         return list(dataset.sources)

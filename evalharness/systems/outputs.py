@@ -72,7 +72,7 @@ class OutputsSystem(System):
                 systems.append(cls(cfg.model_copy(update={"name": name, "path": match})))
         return systems
 
-    def hypotheses(self, dataset: Dataset) -> list[str]:
+    def hypotheses(self, dataset: Dataset, ctx=None, stats=None) -> list[str]:
         if self.cfg.xml_system is not None:
             if self.cfg.xml_system not in dataset.system_outputs:
                 known = ", ".join(sorted(dataset.system_outputs)) or "none"

@@ -1,0 +1,52 @@
+"""Language identification of hypotheses, to catch off-target output (wrong language, copied source).
+
+py3langid ships its model inside the package (no download), so this works offline. Its 97 languages make
+short English segments come out as Catalan or Latin now and then; the candidates are limited to the ~20
+languages evalharness knows (evalharness.langcodes), which are the languages MT output goes wrong into in
+practice. Segments without letters are not judged.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+from evalharness.langcodes import LANGUAGES
+
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> LanguageIdentifier:
+    identifier = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE)
+    identifier.set_languages(sorted(set(LANGUAGES) & set(identifier.nb_classes)))
+    return identifier
+
+
+def detect(text: str) -> str | None:
+    """ISO 639-1 code of the text's language, or None when there is nothing to judge (no letters)."""
+    if not _LETTER.search(text):
+        return None
+    code, _ = _identifier().classify(text)
+    return code
+
+
+def detect_all(texts: list[str]) -> list[str | None]:
+    """Languages of many texts, each distinct text identified once."""
+    memo: dict[str, str | None] = {}
+    return [memo[t] if t in memo else memo.setdefault(t, detect(t)) for t in texts]
+
+
+def off_target_rate(languages: list[str | None], target_lang: str) -> float:
+    """Share of all segments whose hypothesis was identified as another language than the target."""
+    if not languages:
+        return 0.0
+    off = sum(1 for lang in languages if lang is not None and lang != base_language(target_lang))
+    return off / len(languages)
+
+
+def base_language(code: str) -> str:
+    """'zh-Hant' or 'zh_TW' -> 'zh' (py3langid knows base languages only)."""
+    return re.split(r"[-_]", code)[0].lower()

@@ -1,0 +1,54 @@
+"""What systems share during one run: the translation cache, the loaded models, progress display, counters.
+
+Models are loaded lazily, on the first cache miss, and once per run: cells that differ only in decoding
+settings, or serve several datasets, get the same loaded model from `models`.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from evalharness.cache import Store, default_cache_dir
+
+
+class ModelPool:
+    """Loaded models by a key that names everything the load depends on (engine, model, dtype, device)."""
+
+    def __init__(self) -> None:
+        self._models: dict[tuple, Any] = {}
+        self.loads = 0
+
+    def get(self, key: tuple, load: Callable[[], Any]) -> Any:
+        if key not in self._models:
+            self._models[key] = load()
+            self.loads += 1
+        return self._models[key]
+
+
+@dataclass
+class CellStats:
+    """Per cell: where the hypotheses came from."""
+
+    translated: int = 0  # segments that went to the model
+    cached: int = 0  # segments found in the translation cache
+    empty: int = 0  # empty hypotheses
+    seconds: float = 0.0  # time spent in the model
+
+
+@dataclass
+class RunContext:
+    translation_cache: Store | None = None
+    models: ModelPool = field(default_factory=ModelPool)
+    progress: bool = False
+    model_calls: int = 0  # segments sent to any model in this run
+
+    @classmethod
+    def create(cls, use_cache: bool = True, progress: bool | None = None) -> "RunContext":
+        store = Store(default_cache_dir() / "translations.sqlite", "translations") if use_cache else None
+        return cls(translation_cache=store, progress=sys.stderr.isatty() if progress is None else progress)
+
+    def close(self) -> None:
+        if self.translation_cache is not None:
+            self.translation_cache.close()

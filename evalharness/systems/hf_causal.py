@@ -1,0 +1,149 @@
+"""`hf-causal`: decoder-only language models prompted to translate (few-shot for base models, chat template for
+instruct models), from a hub id, a local folder or a GGUF file.
+
+GGUF files are dequantized by transformers, which takes most of a minute; the converted weights and tokenizer
+are saved once as safetensors under the cache folder, keyed by the file's hash, so later loads take seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from evalharness.cache import model_dir
+from evalharness.errors import UserError
+from evalharness.fileid import file_sha256, model_identity
+from evalharness.prompts import PromptConfig
+from evalharness.systems.context import RunContext
+from evalharness.systems.generation import batches, generation_kwargs, progress_bar, seed_everything
+from evalharness.systems.torchutil import load_error, pick_device, pick_dtype, quiet_transformers
+from evalharness.systems.translation import TranslationConfigBase, TranslationSystem
+
+
+class HFCausalConfig(TranslationConfigBase):
+    engine: Literal["hf-causal"]
+    model: str = Field(description="hub id (from the local cache), a local folder, or a .gguf file")
+    gguf_file: str | None = Field(default=None, description="a GGUF file inside `model` (a folder or hub repo)")
+    revision: str | None = None
+    prompt: PromptConfig = Field(default_factory=PromptConfig)
+    length_ratio: float = Field(default=3.0, gt=0, description="cap on new tokens per source token (plus 16)")
+
+
+def _clear_gguf_quantization(model) -> None:
+    """transformers refuses to save a GGUF-loaded model although its weights are plain tensors after loading."""
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+
+
+def converted_gguf(gguf_path: Path, dtype) -> Path:
+    """The folder of safetensors converted from a GGUF file, made on first use (atomically)."""
+    digest = file_sha256(gguf_path)
+    target = model_dir() / f"{gguf_path.stem}-{digest[:16]}"
+    if (target / "config.json").exists():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name, dtype=dtype)
+    except (OSError, ValueError) as err:
+        raise load_error(str(gguf_path), err)
+    _clear_gguf_quantization(model)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        os.replace(tmp, target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (target / "config.json").exists():
+            raise
+    return target
+
+
+class HFCausalSystem(TranslationSystem):
+    config_model = HFCausalConfig
+    cfg: HFCausalConfig
+
+    def gguf_path(self) -> Path | None:
+        if self.cfg.gguf_file:
+            return Path(self.cfg.model) / self.cfg.gguf_file
+        if self.cfg.model.endswith(".gguf"):
+            return Path(self.cfg.model)
+        return None
+
+    def identity(self) -> dict:
+        gguf = self.gguf_path()
+        if gguf is not None:
+            if not gguf.is_file():
+                raise UserError(f"system {self.name}: GGUF file not found: {gguf}")
+            return {"gguf_sha256": file_sha256(gguf)}
+        return model_identity(self.cfg.model, self.cfg.revision)
+
+    def load(self, ctx: RunContext):
+        device = pick_device(self.cfg.device)
+        dtype = pick_dtype(self.cfg.dtype, device)
+        gguf = self.gguf_path()
+        revision = getattr(self.cfg, "revision", None)
+        key = ("hf-causal", str(gguf or self.cfg.model), revision, str(dtype), device)
+
+        def load():
+            quiet_transformers(ctx.progress)
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            source = converted_gguf(gguf, dtype) if gguf is not None else self.cfg.model
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(source, revision=None if gguf else revision)
+                model = AutoModelForCausalLM.from_pretrained(source, revision=None if gguf else revision, dtype=dtype)
+            except (OSError, ValueError) as err:
+                raise load_error(str(source), err)
+            tokenizer.padding_side = "left"  # generation continues from the right end of every prompt
+            if tokenizer.pad_token is None:
+                tokenizer.pad_token = tokenizer.eos_token
+            return tokenizer, model.to(device).eval(), device
+
+        return ctx.models.get(key, load)
+
+    def prompt_text(self, tokenizer, source: str, src: str, tgt: str) -> str:
+        if self.cfg.prompt.chat:
+            if not getattr(tokenizer, "chat_template", None):
+                raise UserError(f"system {self.name}: prompt.chat is true but the tokenizer has no chat template")
+            messages = self.cfg.prompt.render_messages(source, src, tgt)
+            return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return self.cfg.prompt.render_text(source, src, tgt)
+
+    def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
+        import torch
+
+        tokenizer, model, device = self.load(ctx)
+        prompts = [self.prompt_text(tokenizer, s, src_lang, tgt_lang) for s in sources]
+        source_tokens = [len(tokenizer(s, add_special_tokens=False).input_ids) for s in sources]
+        stops = [s for s in self.cfg.prompt.stop if s]
+        seed_everything(self.cfg)
+        out: list[str] = [""] * len(sources)
+        with progress_bar(len(sources), f"{self.name} {src_lang}-{tgt_lang}", ctx) as bar:
+            for batch in batches(sources, self.cfg.batch_size, key=lambda s: len(s)):
+                # Chat templates already hold the special tokens they need.
+                enc = tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
+                                add_special_tokens=not self.cfg.prompt.chat).to(device)
+                kwargs = generation_kwargs(self.cfg)
+                cap = math.ceil(max(source_tokens[i] for i in batch) * self.cfg.length_ratio) + 16
+                kwargs["max_new_tokens"] = min(self.cfg.max_new_tokens, cap)
+                if stops:
+                    kwargs.update(stop_strings=stops, tokenizer=tokenizer)
+                with torch.inference_mode():
+                    generated = model.generate(**enc, **kwargs, pad_token_id=tokenizer.pad_token_id)
+                completions = tokenizer.batch_decode(generated[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+                for i, completion in zip(batch, completions):
+                    out[i] = self.cfg.prompt.cut(completion)
+                bar.update(len(batch))
+        return out

@@ -1,0 +1,105 @@
+"""`hf-seq2seq`: encoder-decoder translation models through transformers (Marian, NLLB-200, M2M100, mBART-50,
+T5/MADLAD-style prefixes), with the config's ISO language codes mapped to each family's codes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from evalharness import langcodes
+from evalharness.fileid import model_identity
+from evalharness.systems.context import RunContext
+from evalharness.systems.generation import batches, generation_kwargs, progress_bar, seed_everything
+from evalharness.systems.torchutil import load_error, pick_device, pick_dtype, quiet_transformers
+from evalharness.systems.translation import TranslationConfigBase, TranslationSystem
+
+Family = Literal["auto", "marian", "nllb", "m2m100", "mbart50", "t5", "madlad"]
+
+
+class HFSeq2SeqConfig(TranslationConfigBase):
+    engine: Literal["hf-seq2seq"]
+    model: str = Field(description="hub id (from the local cache) or a local folder")
+    revision: str | None = None
+    family: Family = Field(default="auto", description="how language codes are passed; auto: from the tokenizer")
+    prefix: str | None = Field(default=None, description="text before every source; {src_name} {tgt_name} {tgt} filled in")
+    max_input_tokens: int = Field(default=512, ge=1)
+
+
+def detect_family(tokenizer, model_config) -> str:
+    name = type(tokenizer).__name__.lower()
+    model_type = getattr(model_config, "model_type", "")
+    if "nllb" in name:
+        return "nllb"
+    if "m2m100" in name:
+        return "m2m100"
+    if "mbart" in name:
+        return "mbart50"
+    if model_type in ("t5", "mt5", "umt5"):
+        return "t5"
+    return "marian"
+
+
+class HFSeq2SeqSystem(TranslationSystem):
+    config_model = HFSeq2SeqConfig
+    cfg: HFSeq2SeqConfig
+
+    def identity(self) -> dict:
+        return model_identity(self.cfg.model, self.cfg.revision)
+
+    def load(self, ctx: RunContext):
+        device = pick_device(self.cfg.device)
+        dtype = pick_dtype(self.cfg.dtype, device)
+        key = ("hf-seq2seq", self.cfg.model, self.cfg.revision, str(dtype), device)
+
+        def load():
+            quiet_transformers(ctx.progress)
+            from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(self.cfg.model, revision=self.cfg.revision)
+                model = AutoModelForSeq2SeqLM.from_pretrained(self.cfg.model, revision=self.cfg.revision, dtype=dtype)
+            except (OSError, ValueError) as err:
+                raise load_error(self.cfg.model, err)
+            return tokenizer, model.to(device).eval(), device
+
+        return ctx.models.get(key, load)
+
+    def _codes(self, tokenizer, family: str, src: str, tgt: str) -> tuple[str, dict]:
+        """(prefix for every source, extra generate() arguments) for this model family and language pair."""
+        prefix = self.cfg.prefix
+        extra = {}
+        if family == "nllb":
+            tokenizer.src_lang = langcodes.nllb(src)
+            extra["forced_bos_token_id"] = tokenizer.convert_tokens_to_ids(langcodes.nllb(tgt))
+        elif family == "m2m100":
+            tokenizer.src_lang = langcodes.m2m100(src)
+            extra["forced_bos_token_id"] = tokenizer.get_lang_id(langcodes.m2m100(tgt))
+        elif family == "mbart50":
+            tokenizer.src_lang = langcodes.mbart50(src)
+            extra["forced_bos_token_id"] = tokenizer.convert_tokens_to_ids(langcodes.mbart50(tgt))
+        elif family == "t5" and prefix is None:
+            prefix = "translate {src_name} to {tgt_name}: "
+        elif family == "madlad" and prefix is None:
+            prefix = "<2{tgt}> "
+        prefix = (prefix or "").format(src_name=langcodes.name(src), tgt_name=langcodes.name(tgt), src=src, tgt=tgt)
+        return prefix, extra
+
+    def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
+        import torch
+
+        tokenizer, model, device = self.load(ctx)
+        family = self.cfg.family if self.cfg.family != "auto" else detect_family(tokenizer, model.config)
+        prefix, extra = self._codes(tokenizer, family, src_lang, tgt_lang)
+        seed_everything(self.cfg)
+        out: list[str] = [""] * len(sources)
+        with progress_bar(len(sources), f"{self.name} {src_lang}-{tgt_lang}", ctx) as bar:
+            for batch in batches(sources, self.cfg.batch_size, key=len):
+                enc = tokenizer([prefix + sources[i] for i in batch], return_tensors="pt", padding=True,
+                                truncation=True, max_length=self.cfg.max_input_tokens).to(device)
+                with torch.inference_mode():
+                    generated = model.generate(**enc, **generation_kwargs(self.cfg), **extra)
+                for i, text in zip(batch, tokenizer.batch_decode(generated, skip_special_tokens=True)):
+                    out[i] = text.strip()
+                bar.update(len(batch))
+        return out
