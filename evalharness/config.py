@@ -72,7 +72,10 @@ class _Located:
     def line(self, loc: tuple) -> int | None:
         node = self.root
         line = node.start_mark.line + 1 if node is not None else None
-        for elem in loc:
+        for depth, elem in enumerate(loc):
+            if depth == 2 and loc[0] in _SECTION_WORD and isinstance(node, yaml.MappingNode) and any(
+                    key.value == _SECTION_WORD[loc[0]][1] and value.value == elem for key, value in node.value):
+                continue  # the discriminator tag (see key_path)
             if isinstance(node, yaml.MappingNode):
                 for key, value in node.value:
                     if key.value == elem:
@@ -127,6 +130,9 @@ def key_path(loc: tuple, data: Any) -> str:
     out = ""
     node = data
     for depth, elem in enumerate(loc):
+        if depth == 2 and loc[0] in _SECTION_WORD and isinstance(node, dict) and \
+                node.get(_SECTION_WORD[loc[0]][1]) == elem:
+            continue  # the discriminator tag, also where a field has the tag's name (engine `command`, field `command`)
         if isinstance(node, dict) and elem in node:
             node = node[elem]
         elif isinstance(node, list) and isinstance(elem, int) and elem < len(node):

@@ -62,6 +62,13 @@ def _pattern(value: str, info: ValidationInfo) -> str:
     return str(_resolve(value, info))
 
 
+def _model_ref(value: str, info: ValidationInfo) -> str:
+    """A local model folder or file, resolved against the config folder when it exists there; else a hub id."""
+    path = _resolve(value, info)
+    return str(path) if path.exists() else value
+
+
 InputFile = Annotated[Path, AfterValidator(_existing_file)]
+ModelRef = Annotated[str, AfterValidator(_model_ref)]
 OutputDir = Annotated[Path, AfterValidator(_resolve)]
 PathPattern = Annotated[str, AfterValidator(_pattern)]

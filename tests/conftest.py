@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from evalharness.cache import model_dir
+
 ROOT = Path(__file__).resolve().parents[1]
+# Converted model weights are shared by all tests (converting the Gemma GGUF takes most of a minute).
+MODEL_DIR = model_dir()
 SHARED = ROOT.parent / "shared"
 WMT22 = Path(os.environ.get("WMT22_DIR", SHARED / "wmt22"))
 
@@ -26,6 +30,7 @@ def private_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own score cache, so no test sees another's cached statistics."""
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("EVALHARNESS_CACHE_DIR", str(cache))
+    monkeypatch.setenv("EVALHARNESS_MODEL_DIR", str(MODEL_DIR))
     return cache
 
 

@@ -7,10 +7,12 @@ from typing import Annotated, Union
 from pydantic import Field
 
 from evalharness.systems.base import System
+from evalharness.systems.command import CommandSystem
 from evalharness.systems.gemma import GemmaSystem
 from evalharness.systems.hf_causal import HFCausalSystem
 from evalharness.systems.hf_seq2seq import HFSeq2SeqSystem
 from evalharness.systems.identity import IdentitySystem
+from evalharness.systems.openai_api import OpenAISystem
 from evalharness.systems.outputs import OutputsSystem
 
 ENGINES: dict[str, type[System]] = {
@@ -19,6 +21,8 @@ ENGINES: dict[str, type[System]] = {
     "hf-seq2seq": HFSeq2SeqSystem,
     "hf-causal": HFCausalSystem,
     "gemma-270m": GemmaSystem,
+    "command": CommandSystem,
+    "openai": OpenAISystem,
 }
 
 SystemConfig = Annotated[Union[tuple(engine.config_model for engine in ENGINES.values())], Field(discriminator="engine")]

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import Field
 
 from evalharness.cache import model_dir
+from evalharness.configtypes import ModelRef
 from evalharness.errors import UserError
 from evalharness.fileid import file_sha256, model_identity
 from evalharness.prompts import PromptConfig
@@ -28,9 +29,10 @@ from evalharness.systems.translation import TranslationConfigBase, TranslationSy
 
 class HFCausalConfig(TranslationConfigBase):
     engine: Literal["hf-causal"]
-    model: str = Field(description="hub id (from the local cache), a local folder, or a .gguf file")
+    model: ModelRef = Field(description="hub id (from the local cache), a local folder, or a .gguf file")
     gguf_file: str | None = Field(default=None, description="a GGUF file inside `model` (a folder or hub repo)")
     revision: str | None = None
+    local_files_only: bool = Field(default=True, description="never ask the hub (set false to allow downloads)")
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     length_ratio: float = Field(default=3.0, gt=0, description="cap on new tokens per source token (plus 16)")
 
@@ -102,8 +104,11 @@ class HFCausalSystem(TranslationSystem):
 
             source = converted_gguf(gguf, dtype) if gguf is not None else self.cfg.model
             try:
-                tokenizer = AutoTokenizer.from_pretrained(source, revision=None if gguf else revision)
-                model = AutoModelForCausalLM.from_pretrained(source, revision=None if gguf else revision, dtype=dtype)
+                local = getattr(self.cfg, "local_files_only", True)
+                tokenizer = AutoTokenizer.from_pretrained(source, revision=None if gguf else revision,
+                                                          local_files_only=local)
+                model = AutoModelForCausalLM.from_pretrained(source, revision=None if gguf else revision, dtype=dtype,
+                                                             local_files_only=local)
             except (OSError, ValueError) as err:
                 raise load_error(str(source), err)
             tokenizer.padding_side = "left"  # generation continues from the right end of every prompt

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from evalharness import langcodes
+from evalharness.configtypes import ModelRef
 from evalharness.fileid import model_identity
 from evalharness.systems.context import RunContext
 from evalharness.systems.generation import batches, generation_kwargs, progress_bar, seed_everything
@@ -19,8 +20,9 @@ Family = Literal["auto", "marian", "nllb", "m2m100", "mbart50", "t5", "madlad"]
 
 class HFSeq2SeqConfig(TranslationConfigBase):
     engine: Literal["hf-seq2seq"]
-    model: str = Field(description="hub id (from the local cache) or a local folder")
+    model: ModelRef = Field(description="hub id (from the local cache) or a local folder")
     revision: str | None = None
+    local_files_only: bool = Field(default=True, description="never ask the hub (set false to allow downloads)")
     family: Family = Field(default="auto", description="how language codes are passed; auto: from the tokenizer")
     prefix: str | None = Field(default=None, description="text before every source; {src_name} {tgt_name} {tgt} filled in")
     max_input_tokens: int = Field(default=512, ge=1)
@@ -57,8 +59,10 @@ class HFSeq2SeqSystem(TranslationSystem):
             from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
             try:
-                tokenizer = AutoTokenizer.from_pretrained(self.cfg.model, revision=self.cfg.revision)
-                model = AutoModelForSeq2SeqLM.from_pretrained(self.cfg.model, revision=self.cfg.revision, dtype=dtype)
+                tokenizer = AutoTokenizer.from_pretrained(self.cfg.model, revision=self.cfg.revision,
+                                                          local_files_only=self.cfg.local_files_only)
+                model = AutoModelForSeq2SeqLM.from_pretrained(self.cfg.model, revision=self.cfg.revision, dtype=dtype,
+                                                              local_files_only=self.cfg.local_files_only)
             except (OSError, ValueError) as err:
                 raise load_error(self.cfg.model, err)
             return tokenizer, model.to(device).eval(), device

@@ -1,0 +1,215 @@
+"""`openai`: an OpenAI-compatible chat-completions endpoint (vLLM, llama.cpp server, Ollama, hosted APIs) through
+the official `openai` package, one request per segment, `concurrency` requests at a time.
+
+The API key is read from the environment variable named by `api_key_env`; it never appears in the config, the
+translation cache's fingerprint, the results or an error message. Without it a dummy key is sent (local servers
+need none). Rate limits (429), server errors (5xx), timeouts and refused connections are retried by the
+client, `max_retries` times, with exponential backoff (0.5 s, 1 s, 2 s, ... up to 8 s, or what the server's
+Retry-After asks for, up to two minutes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from evalharness import langcodes
+from evalharness.errors import UserError
+from evalharness.systems.context import RunContext
+from evalharness.systems.generation import progress_bar
+from evalharness.systems.translation import (NOT_IN_FINGERPRINT, DecodingSettings, TranslationConfigBase,
+                                             TranslationSystem)
+
+DEFAULT_SYSTEM_PROMPT = "You are a professional translator."
+DEFAULT_USER_TEMPLATE = ("Translate the following {src_name} text into {tgt_name}. Reply with the {tgt_name} "
+                         "translation only, on a single line, without quotes, notes or explanations.\n\n{source}")
+PLACEHOLDERS = {"src_name": "German", "tgt_name": "English", "source": "Hallo"}
+DUMMY_KEY = "EMPTY"
+
+# Decoding settings a chat-completions request has no use for: a value other than the default is an error.
+UNUSED = ("num_beams", "length_penalty", "dtype", "device", "batch_size")
+# Settings that change how the requests are made, not what comes back.
+TRANSPORT = {"api_key_env", "concurrency", "max_retries", "timeout"}
+
+
+class OpenAIConfig(TranslationConfigBase):
+    engine: Literal["openai"]
+    base_url: str = Field(description="the API's base URL, usually ending in /v1 (http://localhost:8000/v1)")
+    model: str = Field(description="the model name the server knows")
+    api_key_env: str | None = Field(default="OPENAI_API_KEY",
+                                    description="NAME of the environment variable that holds the key; unset: no key")
+    concurrency: int = Field(default=4, ge=1, le=256, description="requests in flight at once")
+    max_retries: int = Field(default=5, ge=0, description="retries of a request on 429, 5xx, timeouts, no connection")
+    timeout: float = Field(default=60, gt=0, description="seconds per request")
+    system_prompt: str = Field(default=DEFAULT_SYSTEM_PROMPT,
+                               description="the system message ('' for none); {src_name} {tgt_name} filled in")
+    user_template: str = Field(default=DEFAULT_USER_TEMPLATE,
+                               description="the user turn; {src_name} {tgt_name} {source}")
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        return value
+
+    @field_validator("system_prompt", "user_template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        try:
+            value.format(**PLACEHOLDERS)
+        except KeyError as err:
+            raise ValueError(f"unknown placeholder {{{err.args[0]}}} (known: {{src_name}} {{tgt_name}} {{source}})")
+        except (ValueError, IndexError) as err:
+            raise ValueError(f"not a valid template ({err}); write a literal brace as {{{{ or }}}}")
+        return value
+
+    @model_validator(mode="after")
+    def _checks(self):
+        if "{source}" not in self.user_template:
+            raise ValueError("user_template must contain {source}")
+        for key in UNUSED:
+            if getattr(self, key) != DecodingSettings.model_fields[key].default:
+                raise ValueError(f"{key} is not used by the openai engine (leave it out)")
+        return self
+
+
+def _times(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class OpenAISystem(TranslationSystem):
+    config_model = OpenAIConfig
+    cfg: OpenAIConfig
+
+    @classmethod
+    def settings(cls) -> frozenset[str]:
+        return super().settings() - set(UNUSED)
+
+    def identity(self) -> dict:
+        return {"base_url": self.cfg.base_url, "model": self.cfg.model}
+
+    def fingerprint(self) -> str:
+        """Like every engine's, without the transport settings and, when not sampling, the sampling settings."""
+        exclude = set(NOT_IN_FINGERPRINT) | TRANSPORT | set(UNUSED)
+        if not self.cfg.do_sample:
+            exclude |= {"temperature", "top_p", "seed"}
+        settings = self.cfg.model_dump(mode="json", exclude=exclude)
+        return json.dumps({"identity": self.identity(), "settings": settings}, sort_keys=True)
+
+    def _key(self) -> str:
+        return (os.environ.get(self.cfg.api_key_env) if self.cfg.api_key_env else None) or DUMMY_KEY
+
+    def request_options(self) -> dict:
+        options = {"max_tokens": self.cfg.max_new_tokens}
+        if self.cfg.do_sample:
+            options.update(temperature=self.cfg.temperature, top_p=self.cfg.top_p)
+            if self.cfg.seed is not None:
+                options["seed"] = self.cfg.seed
+        else:
+            options["temperature"] = 0
+        return options
+
+    def messages(self, source: str, src_lang: str, tgt_lang: str) -> list[dict]:
+        names = {"src_name": langcodes.name(src_lang), "tgt_name": langcodes.name(tgt_lang)}
+        messages = []
+        if self.cfg.system_prompt:
+            messages.append({"role": "system", "content": self.cfg.system_prompt.format(**names, source=source)})
+        messages.append({"role": "user", "content": self.cfg.user_template.format(**names, source=source)})
+        return messages
+
+    def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
+        try:
+            from openai import OpenAI
+        except ImportError:
+            raise UserError(f"system {self.name}: the openai engine needs the openai package "
+                            f"(pip install 'evalharness[api]')")
+
+        messages = [self.messages(source, src_lang, tgt_lang) for source in sources]
+        options = self.request_options()
+        client = OpenAI(base_url=self.cfg.base_url, api_key=self._key(), max_retries=self.cfg.max_retries,
+                        timeout=self.cfg.timeout)
+
+        def one(turns: list[dict]) -> str:
+            reply = client.chat.completions.create(model=self.cfg.model, messages=turns, **options)
+            content = (reply.choices[0].message.content if reply.choices else None) or ""
+            lines = content.strip().split("\n")
+            return lines[0].strip()
+
+        out: list[str] = [""] * len(sources)
+        executor = ThreadPoolExecutor(max_workers=self.cfg.concurrency, thread_name_prefix=f"openai-{self.name}")
+        try:
+            with progress_bar(len(sources), f"{self.name} {src_lang}-{tgt_lang}", ctx) as bar:
+                futures = {executor.submit(one, turns): i for i, turns in enumerate(messages)}
+                pending = set(futures)
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    for future in done:
+                        error = future.exception()
+                        if error is not None:
+                            for other in pending:
+                                other.cancel()
+                            raise self._user_error(error) from error
+                        out[futures[future]] = future.result()
+                    bar.update(len(done))
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+            client.close()
+        return out
+
+    def _user_error(self, err: BaseException) -> BaseException:
+        """A one-line UserError for what the server or the network said; anything else unchanged (a bug)."""
+        import openai
+
+        where = f"system {self.name}: {self.cfg.base_url}"
+        key_env = self.cfg.api_key_env
+        retries = _times(self.cfg.max_retries, "retry", "retries")
+        tries = _times(self.cfg.max_retries + 1, "try", "tries")
+        if isinstance(err, openai.AuthenticationError):
+            if key_env is None:
+                hint = "no key is sent (api_key_env is null); name the environment variable that holds it"
+            elif not os.environ.get(key_env):
+                hint = f"the key is read from the environment variable {key_env}, which is not set"
+            else:
+                hint = f"check the key in the environment variable {key_env}"
+            return UserError(f"{where} rejected the API key (401 Unauthorized): {hint}")
+        if isinstance(err, openai.PermissionDeniedError):
+            return UserError(f"{where} denied access to model {self.cfg.model!r} (403 Forbidden): "
+                             f"{self._server_message(err)}")
+        if isinstance(err, openai.NotFoundError):
+            return UserError(f"{where} answered 404 Not Found for model {self.cfg.model!r}: the model name or the "
+                             f"base_url is wrong (it usually ends in /v1): {self._server_message(err)}")
+        if isinstance(err, openai.RateLimitError):
+            return UserError(f"{where} is still rate-limiting (429) after {retries}: "
+                             f"{self._server_message(err)} (lower 'concurrency' or raise 'max_retries')")
+        if isinstance(err, openai.APIStatusError):
+            return UserError(f"{where} answered {err.status_code}"
+                             + (f" after {retries}" if err.status_code >= 500 else "")
+                             + f": {self._server_message(err)}")
+        if isinstance(err, openai.APITimeoutError):
+            return UserError(f"{where}: no answer within {self.cfg.timeout:g} s ({tries}; raise 'timeout')")
+        if isinstance(err, openai.APIConnectionError):
+            cause = err.__cause__ or err.__context__
+            detail = f" ({_one_line(cause)})" if cause is not None and str(cause) else ""
+            return UserError(f"{where}: cannot connect{self._redact(detail)} after {tries}; is the server running?")
+        if isinstance(err, openai.APIError):
+            return UserError(f"{where}: {self._server_message(err)}")
+        return err
+
+    def _server_message(self, err) -> str:
+        body = getattr(err, "body", None)
+        message = body.get("message") if isinstance(body, dict) else None
+        return self._redact(_one_line(message or body or err.message))
+
+    def _redact(self, text: str) -> str:
+        key = self._key()
+        return text.replace(key, "***") if key != DUMMY_KEY and key else text

@@ -1,0 +1,256 @@
+"""The `openai` engine against a small real chat-completions server on 127.0.0.1 (a thread in the test)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import run_cli
+from evalharness.errors import UserError
+from evalharness.systems.openai_api import OpenAIConfig, OpenAISystem
+
+SECRET = "sk-test-0123456789-do-not-leak"
+KEY_ENV = "EVALHARNESS_TEST_API_KEY"
+SOURCES = ["Guten Morgen.", "Wie geht es dir?", "Das ist ein Test.", "Bis morgen."]
+MAPPING = {"Guten Morgen.": "Good morning.", "Bis morgen.": "See you tomorrow."}
+
+
+class FakeAPI:
+    """What the server saw and how it should answer."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: list[dict] = []  # {"path", "authorization", "body"}
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.fail_first: dict[str, int] = {}  # source -> status answered the first time it is asked
+        self.always: int | None = None  # status answered to every request
+        self.delay = 0.0  # seconds each request takes
+        self.url = ""
+
+    def count(self, source: str) -> int:
+        return sum(1 for r in self.requests if source_of(r["body"]) == source)
+
+
+def source_of(body: dict) -> str:
+    return body["messages"][-1]["content"].rsplit("\n", 1)[-1]
+
+
+def make_handler(api: FakeAPI):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # quiet
+            pass
+
+        def reply(self, status: int, payload: dict) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with api.lock:
+                api.requests.append({"path": self.path, "authorization": self.headers.get("Authorization"),
+                                     "body": body})
+                api.in_flight += 1
+                api.max_in_flight = max(api.max_in_flight, api.in_flight)
+                source = source_of(body)
+                first = api.count(source) == 1
+            try:
+                time.sleep(api.delay)
+                if self.path != "/v1/chat/completions":
+                    return self.reply(404, {"error": {"message": f"no route {self.path}"}})
+                status = api.always or (api.fail_first.get(source) if first else None)
+                if status == 401:
+                    echo = self.headers.get("Authorization")  # like hosted APIs, echo the key
+                    return self.reply(401, {"error": {"message": f"Incorrect API key provided: {echo}"}})
+                if status == 404:
+                    return self.reply(404, {"error": {"message": f"The model `{body['model']}` does not exist."}})
+                if status:
+                    return self.reply(status, {"error": {"message": "try again"}})
+                text = MAPPING.get(source, source.upper())
+                self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
+                                 "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                                     "role": "assistant", "content": f"  {text}  \nNote: a literal translation."}}]})
+            finally:
+                with api.lock:
+                    api.in_flight -= 1
+
+    return Handler
+
+
+@pytest.fixture
+def api():
+    fake = FakeAPI()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(fake))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+def system(api: FakeAPI, **options) -> OpenAISystem:
+    cfg = {"name": "llm", "engine": "openai", "base_url": api.url, "model": "test-model", "api_key_env": KEY_ENV,
+           **options}
+    return OpenAISystem(OpenAIConfig.model_validate(cfg))
+
+
+EXPECTED = ["Good morning.", "WIE GEHT ES DIR?", "DAS IST EIN TEST.", "See you tomorrow."]
+
+
+def test_translations_are_the_first_reply_lines_in_source_order(api):
+    api.delay = 0.02
+    sources = [f"Satz {i}." for i in range(12)] + SOURCES
+    assert system(api).translate(sources, "de", "en") == [f"SATZ {i}." for i in range(12)] + EXPECTED
+
+
+def test_requests_in_flight_never_exceed_concurrency(api):
+    api.delay = 0.05
+    system(api, concurrency=3).translate([f"Satz {i}." for i in range(12)], "de", "en")
+    assert len(api.requests) == 12
+    assert 2 <= api.max_in_flight <= 3
+
+
+def test_default_prompt_names_the_languages_and_greedy_decoding_sends_temperature_0(api):
+    system(api, max_new_tokens=100).translate(["Hallo."], "de", "en")
+    body = api.requests[0]["body"]
+    assert body["model"] == "test-model" and body["max_tokens"] == 100 and body["temperature"] == 0
+    assert "top_p" not in body and "seed" not in body
+    user = body["messages"][-1]
+    assert user["role"] == "user" and "German" in user["content"] and "English" in user["content"]
+    assert user["content"].endswith("\n\nHallo.")
+
+
+def test_sampling_sends_temperature_top_p_and_seed(api):
+    system(api, do_sample=True, temperature=0.7, top_p=0.9, seed=3).translate(["Hallo."], "de", "en")
+    body = api.requests[0]["body"]
+    assert (body["temperature"], body["top_p"], body["seed"]) == (0.7, 0.9, 3)
+
+
+def test_rate_limit_is_retried_and_succeeds(api):
+    api.fail_first = {"Wie geht es dir?": 429}
+    started = time.perf_counter()
+    assert system(api).translate(SOURCES, "de", "en") == EXPECTED
+    assert api.count("Wie geht es dir?") == 2
+    assert time.perf_counter() - started < 5
+
+
+def test_server_error_is_retried_and_succeeds(api):
+    api.fail_first = {"Bis morgen.": 500}
+    assert system(api).translate(SOURCES, "de", "en") == EXPECTED
+    assert api.count("Bis morgen.") == 2
+
+
+def test_api_key_is_sent_as_bearer_from_the_named_variable(api, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    prog = system(api)
+    prog.translate(["Hallo."], "de", "en")
+    assert api.requests[0]["authorization"] == f"Bearer {SECRET}"
+    assert SECRET not in prog.fingerprint()
+
+
+def test_unset_key_variable_sends_a_dummy_key(api, monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    system(api).translate(["Hallo."], "de", "en")
+    assert api.requests[0]["authorization"] == "Bearer EMPTY"
+
+
+def test_refused_connection_is_a_user_error(api):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    api.url = f"http://127.0.0.1:{port}/v1"
+    with pytest.raises(UserError, match="cannot connect.*is the server running"):
+        system(api, max_retries=0).translate(["Hallo."], "de", "en")
+
+
+def test_concurrency_and_retries_do_not_change_the_fingerprint(api):
+    assert system(api).fingerprint() == system(api, concurrency=16, max_retries=1, timeout=5).fingerprint()
+    assert system(api).fingerprint() != system(api, model="other-model").fingerprint()
+
+
+def test_beam_search_setting_is_rejected():
+    with pytest.raises(ValueError, match="num_beams is not used by the openai engine"):
+        OpenAIConfig.model_validate({"name": "llm", "engine": "openai", "base_url": "http://x/v1", "model": "m",
+                                     "num_beams": 4})
+
+
+# ---------------------------------------------------------------- through the CLI
+
+
+def write_project(tmp_path: Path, api: FakeAPI, **options) -> Path:
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    (data / "src.de").write_text("".join(s + "\n" for s in SOURCES), encoding="utf-8")
+    (data / "ref.en").write_text("Good morning.\nHow are you?\nThis is a test.\nSee you tomorrow.\n", encoding="utf-8")
+    config = {
+        "datasets": [{"name": "tiny", "kind": "parallel", "langpair": "de-en", "source": "data/src.de",
+                      "references": ["data/ref.en"]}],
+        "systems": [{"name": "llm", "engine": "openai", "base_url": api.url, "model": "test-model",
+                     "api_key_env": KEY_ENV, **options}],
+        "metrics": ["bleu", "chrf"],
+    }
+    path = tmp_path / "exp.yaml"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return path
+
+
+def cli(tmp_path: Path, cfg: Path):
+    return run_cli("run", cfg, "--output-dir", tmp_path / "results", env={KEY_ENV: SECRET})
+
+
+def test_cli_run_writes_scores_and_never_the_key(tmp_path, api):
+    proc = cli(tmp_path, write_project(tmp_path, api))
+    assert proc.returncode == 0, proc.stderr
+    run_dir = tmp_path / "results" / "exp"
+    assert len(pd.read_csv(run_dir / "scores.csv")) == 2
+    assert {r["authorization"] for r in api.requests} == {f"Bearer {SECRET}"}
+    for name in ("scores.csv", "segments.jsonl", "config.yaml", "manifest.json", "summary.md"):
+        assert SECRET not in (run_dir / name).read_text(encoding="utf-8"), name
+    assert KEY_ENV in (run_dir / "config.yaml").read_text(encoding="utf-8")  # the variable's name is recorded
+    assert SECRET not in proc.stdout + proc.stderr
+
+
+def test_cli_rerun_sends_no_requests(tmp_path, api):
+    cfg = write_project(tmp_path, api)
+    assert cli(tmp_path, cfg).returncode == 0
+    assert len(api.requests) == len(SOURCES)
+    assert cli(tmp_path, cfg).returncode == 0
+    assert len(api.requests) == len(SOURCES)
+    manifest = json.loads((tmp_path / "results" / "exp" / "manifest.json").read_text())
+    assert manifest["translation"]["model_calls"] == 0
+
+
+def error_line(proc) -> str:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_cli_unauthorized_is_one_error_line_naming_the_key_variable(tmp_path, api):
+    api.always = 401
+    line = error_line(cli(tmp_path, write_project(tmp_path, api)))
+    assert "401" in line and KEY_ENV in line and SECRET not in line
+    assert len(api.requests) <= 4  # not retried: at most the requests already in flight
+    assert not (tmp_path / "results").exists()
+
+
+def test_cli_not_found_is_one_error_line_naming_the_model(tmp_path, api):
+    api.always = 404
+    line = error_line(cli(tmp_path, write_project(tmp_path, api, model="no-such-model")))
+    assert "404" in line and "no-such-model" in line and "base_url" in line
+    assert not (tmp_path / "results").exists()
