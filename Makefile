@@ -30,6 +30,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/score.py
+	$(BIN)/python bench/translate.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -94,6 +94,7 @@ def main() -> int:
         t_cold = timed_run(config, tmp / "results", env)
         t_warm = timed_run(config, tmp / "results", env)
         manifest = json.loads((tmp / "results" / "bench-translate" / "manifest.json").read_text())
+        summary = (tmp / "results" / "bench-translate" / "summary.csv").read_text().splitlines()
         segments = [json.loads(line) for line in (tmp / "results" / "bench-translate" / "segments.jsonl").open()]
     same = sum(a == b["hypothesis"] for a, b in zip(plain_outputs, segments))
     print(f"segments: {N} (WMT22 de-en), Gemma 3 270M via transformers, greedy, stop at newline")
@@ -101,6 +102,7 @@ def main() -> int:
     print(f"(b) evalharness run, cold:     {t_cold:7.1f} s  {N / t_cold:5.2f} seg/s (end to end, load included)")
     print(f"(c) evalharness run, warm:     {t_warm:7.1f} s  (model calls: {manifest['translation']['model_calls']})")
     print(f"identical outputs (a) vs (b):  {same}/{N}")
+    print("scores of (b), reference A:    " + " | ".join(summary))
     print(f"(b)/(a) speed-up: {t_plain / t_cold:.2f}x (goal >= 3); (c) {t_warm:.2f} s (goal < 3)")
     print(f"BENCH translate_cold_vs_plain_loop {t_plain / t_cold:.2f} ratio goal >= 3")
     return 0

@@ -86,6 +86,9 @@ def cmd_run(args) -> int:
         return 0
     result = execute(loaded, plan, out_dir, use_cache=not args.no_cache, workers=args.workers, argv=sys.argv)
     print(render(result.summary, args.format, signature_notes(result.scores)), end="")
+    for row in result.summary.to_dict("records"):
+        if row.get("empty_outputs"):
+            print(f"warning: {row['system']} on {row['dataset']}: {row['empty_outputs']} empty outputs", file=sys.stderr)
     print(f"\nresults: {result.out_dir} (segments translated: {result.model_calls}; score cache: "
           f"{result.score_cache_hits} hits, {result.score_cache_misses} computed)", file=sys.stderr)
     return 0
