@@ -1,0 +1,148 @@
+"""The sentence aligner (Gale & Church with anchors): link shapes, anchors, coverage, and a WMT22 document."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from pydantic import ValidationError
+
+from conftest import wmt22_path
+from evalharness.documents.align import AlignConfig, Link, align
+
+# A short German news article and its English translation, sentence by sentence.
+GERMAN = [
+    "Die Stadt hat am Montag einen neuen Bahnhof eröffnet.",
+    "Der Bau dauerte länger als geplant, weil der Boden unter dem alten Gleisbett instabil war und zuerst "
+    "aufwendig befestigt werden musste.",
+    "Viele Pendler freuen sich.",
+    "Die Züge fahren jetzt alle zehn Minuten in die Innenstadt, auch am Wochenende und an Feiertagen.",
+    "Kritiker bemängeln die hohen Kosten.",
+    "Der Bürgermeister verteidigte das Projekt in einer langen Rede vor dem Stadtrat und versprach weitere "
+    "Investitionen in den öffentlichen Nahverkehr.",
+    "Auch die Opposition zeigte sich zufrieden.",
+    "Für das kommende Jahr ist eine zweite Linie geplant, die den Bahnhof mit dem Flughafen verbinden soll.",
+    "Wann sie fertig wird, ist offen.",
+    "Die Anwohner hoffen vor allem auf weniger Verkehr in ihren Straßen.",
+]
+ENGLISH = [
+    "The city opened a new railway station on Monday.",
+    "Construction took longer than planned because the ground under the old track bed was unstable and first "
+    "had to be reinforced at great effort.",
+    "Many commuters are pleased.",
+    "Trains now run to the city centre every ten minutes, including at weekends and on holidays.",
+    "Critics complain about the high costs.",
+    "The mayor defended the project in a long speech to the city council and promised further investment in "
+    "public transport.",
+    "The opposition was also satisfied.",
+    "A second line is planned for next year, which is to connect the station with the airport.",
+    "When it will be finished is open.",
+    "Above all, residents hope for less traffic in their streets.",
+]
+
+
+def pairs(links: list[Link]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    return [(link.source_ids, link.reference_ids) for link in links]
+
+
+def one_to_one(n: int) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    return [((i,), (i,)) for i in range(n)]
+
+
+def test_identical_lengths_give_all_one_to_one():
+    lengths = [40, 85, 23, 120, 60, 31, 77]
+    src = ["x" * n for n in lengths]
+    ref = ["y" * n for n in lengths]
+    assert pairs(align(src, ref)) == one_to_one(len(lengths))
+
+
+def test_dropped_source_sentence_gives_0_1_link_in_place():
+    src = GERMAN[:3] + GERMAN[4:]  # the German lacks "Die Züge fahren jetzt ..."
+    links = pairs(align(src, ENGLISH))
+    assert links == one_to_one(3) + [((), (3,))] + [((i - 1,), (i,)) for i in range(4, 10)]
+
+
+@pytest.mark.parametrize("merged_side", ["source", "reference"])
+def test_merged_sentence_gives_1_2_or_2_1_link(merged_side):
+    def merge(sentences):
+        return sentences[:5] + [f"{sentences[5]} {sentences[6]}"] + sentences[7:]
+
+    if merged_side == "source":
+        links = pairs(align(merge(GERMAN), ENGLISH))
+        expected = one_to_one(5) + [((5,), (5, 6))] + [((i - 1,), (i,)) for i in range(7, 10)]
+    else:
+        links = pairs(align(GERMAN, merge(ENGLISH)))
+        expected = one_to_one(5) + [((5, 6), (5,))] + [((i,), (i - 1,)) for i in range(7, 10)]
+    assert links == expected
+
+
+def test_numbers_anchor_where_length_alone_misaligns():
+    # Two English sentences about sales, of which the German has only the second; by length the German is
+    # closer to the first, so length alone links the wrong one and drops the right one. The numbers decide.
+    numbers_de = "Im Jahr 2019 verkaufte die Firma nach eigenen Angaben 7.250 Autos, davon die Hälfte im Ausland."
+    first_en = "In 2017 the company sold far more cars than ever before, most of them in its home market."
+    second_en = ("According to its own figures, the firm sold 7,250 cars in 2019, and half of these cars went to "
+                 "buyers abroad.")
+    src = GERMAN[:5] + [numbers_de] + GERMAN[5:]
+    ref = ENGLISH[:5] + [first_en, second_en] + ENGLISH[5:]
+    expected = one_to_one(5) + [((), (5,)), ((5,), (6,))] + [((i,), (i + 1,)) for i in range(6, 11)]
+    by_length = pairs(align(src, ref, AlignConfig(anchor_weight=0)))
+    assert by_length[5:7] == [((5,), (5,)), ((), (6,))]
+    assert pairs(align(src, ref)) == expected
+
+
+def test_links_are_monotone_and_cover_every_sentence_once():
+    rng = random.Random(7)
+    for n, m in [(7, 11), (11, 7), (1, 5), (9, 9)]:
+        src = [" ".join("w" * rng.randint(2, 9) for _ in range(rng.randint(2, 20))) for _ in range(n)]
+        ref = [" ".join("v" * rng.randint(2, 9) for _ in range(rng.randint(2, 20))) for _ in range(m)]
+        links = align(src, ref)
+        assert [i for link in links for i in link.source_ids] == list(range(n))
+        assert [j for link in links for j in link.reference_ids] == list(range(m))
+        assert all(link.source_ids or link.reference_ids for link in links)
+        assert all(len(link.source_ids) <= 2 and len(link.reference_ids) <= 2 for link in links)
+
+
+def test_empty_side_gives_only_null_links():
+    assert pairs(align([], ENGLISH[:3])) == [((), (0,)), ((), (1,)), ((), (2,))]
+    assert pairs(align(GERMAN[:2], [])) == [((0,), ()), ((1,), ())]
+    assert align([], []) == []
+
+
+def test_config_is_strict():
+    with pytest.raises(ValidationError):
+        AlignConfig(max_merge=3)
+    with pytest.raises(ValidationError):
+        AlignConfig(anchor_wieght=1.0)
+
+
+def test_wmt22_pseudo_document_with_known_perturbations():
+    src_lines = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()
+    ref_lines = wmt22_path("references", "generaltest2022.de-en.ref.A.en").read_text(
+        encoding="utf-8").splitlines()
+    src, ref = src_lines[300:330], ref_lines[300:330]
+    # Drop German line 4 and English line 11; merge German 17+18 and English 24+25.
+    new_src = src[:4] + src[5:17] + [f"{src[17]} {src[18]}"] + src[19:]
+    new_ref = ref[:11] + ref[12:24] + [f"{ref[24]} {ref[25]}"] + ref[26:]
+    gold = set()
+    s = r = 0
+    for line in range(30):
+        if line == 4:
+            gold.add(((), (r,)))
+            r += 1
+        elif line == 11:
+            gold.add(((s,), ()))
+            s += 1
+        elif line == 17:
+            gold.add(((s,), (r, r + 1)))
+            s, r = s + 1, r + 2
+        elif line == 24:
+            gold.add(((s, s + 1), (r,)))
+            s, r = s + 2, r + 1
+        elif line not in (18, 25):
+            gold.add(((s,), (r,)))
+            s, r = s + 1, r + 1
+    assert (s, r) == (len(new_src), len(new_ref))
+    found = set(pairs(align(new_src, new_ref)))
+    recall = len(found & gold) / len(gold)
+    assert recall >= 0.9, f"link recall {recall:.2f}; missed {sorted(gold - found)}"
