@@ -146,3 +146,36 @@ def test_wmt22_pseudo_document_with_known_perturbations():
     found = set(pairs(align(new_src, new_ref)))
     recall = len(found & gold) / len(gold)
     assert recall >= 0.9, f"link recall {recall:.2f}; missed {sorted(gold - found)}"
+
+
+# Headlines: a first sentence without final punctuation. The German headline below translates a different
+# English headline than the one the English document has.
+HEADLINE_DE = "Stadt eröffnet nach jahrelangem Streit endlich den neuen Bahnhof am Stadtrand"
+OTHER_HEADLINE_EN = "Commuters cheer"
+SAME_HEADLINE_EN = "City finally opens the new station on the outskirts after years of dispute"
+
+
+def test_untranslated_headlines_are_left_unlinked_not_merged():
+    links = pairs(align([HEADLINE_DE] + GERMAN, [OTHER_HEADLINE_EN] + ENGLISH))
+    assert set(links[:2]) == {((0,), ()), ((), (0,))}
+    assert links[2:] == [((i + 1,), (i + 1,)) for i in range(10)]
+
+
+def test_translated_headline_is_linked_to_the_other_headline():
+    links = pairs(align([HEADLINE_DE] + GERMAN, [SAME_HEADLINE_EN] + ENGLISH))
+    assert links == one_to_one(11)
+
+
+def test_headline_with_no_headline_opposite_is_a_1_0_link():
+    links = pairs(align([HEADLINE_DE] + GERMAN, ENGLISH))
+    assert links == [((0,), ())] + [((i + 1,), (i,)) for i in range(10)]
+
+
+def test_sentence_with_final_punctuation_is_not_a_headline():
+    # The same first sentences with a full stop are body sentences, aligned as with the headline handling off:
+    # the ordinary 1-0/0-1 prior, merges allowed (here the two first sentences end up in a 1-2 and a 2-1 link).
+    src = [HEADLINE_DE + "."] + GERMAN
+    ref = [OTHER_HEADLINE_EN + "."] + ENGLISH
+    assert pairs(align(src, ref)) != pairs(align([HEADLINE_DE] + GERMAN, [OTHER_HEADLINE_EN] + ENGLISH))
+    off = AlignConfig(headline_prior=None)
+    assert pairs(align(src, ref)) == pairs(align([HEADLINE_DE] + GERMAN, [OTHER_HEADLINE_EN] + ENGLISH, off))

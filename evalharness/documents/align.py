@@ -22,6 +22,14 @@ rather than the parliamentary text Gale & Church measured:
     as Gale & Church's for c = 1; for Chinese-English, c ~ 3, it is what keeps the model usable);
   - a 1-0 or 0-1 bead pays its prior only (Gale & Church also charge P(delta) against the empty side, which
     makes dropping a long sentence dearer still);
+  - a document's headline, a first sentence that ends in a letter or digit rather than in punctuation (the title
+    line above a web article), is aligned on its own: it is never merged with body sentences, it links only to
+    the other document's first sentence(s) or to nothing, and a 1-0 or 0-1 link for it has prior
+    `headline_prior` (0.2) instead of 0.04. Translated pages often carry a rewritten headline, or the headline of
+    another version of the article; with the body prior such a headline is linked to the other headline despite
+    their lengths, or merged with the first body sentence into a 2-2 link. A headline that does translate the
+    other one still gets its 1-1 link (well-matched lengths and shared anchors cost far less than two null links
+    at 0.2). `headline_prior=None` turns this off;
   - c is estimated from the two documents unless configured: a first pass with total reference characters /
     total source characters (which unmatched sentences bias in a short document), a second pass with the same
     ratio over the 1-1 links of the first.
@@ -91,6 +99,9 @@ class AlignConfig(Strict):
     punctuation_anchors: bool = Field(True, description="also use ? ! quotation and parenthesis as anchors")
     cognate_weight: float = Field(
         0.5, ge=0, description="weight of a cognate (shared 4-letter word prefix) relative to an anchor; 0: off")
+    headline_prior: float | None = Field(
+        0.2, gt=0, le=1, description="prior of a 1-0 or 0-1 link for a document's headline (a first sentence "
+        "without final punctuation), which is also never merged with body sentences; None: no headline handling")
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,8 @@ class Link:
 
     `score` is the link's cost in Gale & Church's units: -100 * ln(prior * P(delta)) minus the anchor bonus
     (see the module docstring). Lower is more confident: a 1-1 link of well-matched lengths costs about 12, a
-    1-0 or 0-1 link about 320 with the default priors, and matched anchors can take a cost below zero.
+    1-0 or 0-1 link about 320 with the default priors (about 160 for a headline), and matched anchors can take a
+    cost below zero.
     """
 
     source_ids: tuple[int, ...]
@@ -121,10 +133,23 @@ def align(src: list[str], ref: list[str], config: AlignConfig | None = None) -> 
         ((1, 1), config.prior_1_1), ((1, 0), config.prior_1_0), ((0, 1), config.prior_0_1),
         ((2, 1), config.prior_2_1), ((1, 2), config.prior_1_2), ((2, 2), config.prior_2_2))}
     shapes = [s for s in _SHAPES if max(s) <= config.max_merge]
+    headlines = config.headline_prior is not None
+    src_headline = headlines and bool(src) and _is_headline(src[0])
+    ref_headline = headlines and bool(ref) and _is_headline(ref[0])
+    headline_cost = -100.0 * math.log(config.headline_prior) if headlines else 0.0
 
     def bead_cost(i: int, j: int, di: int, dj: int, ratio: float) -> float:
         """Cost of the bead holding src[i-di:i] and ref[j-dj:j]."""
-        cost = prior_cost[(di, dj)]
+        on_src_headline = src_headline and i == di > 0
+        on_ref_headline = ref_headline and j == dj > 0
+        if (on_src_headline and di > 1) or (on_ref_headline and dj > 1):
+            return math.inf  # a headline is not merged with the body's first sentence
+        if (on_src_headline and dj and j > dj) or (on_ref_headline and di and i > di):
+            return math.inf  # a headline links to the other document's first sentence(s) or to nothing
+        if (on_src_headline and not dj) or (on_ref_headline and not di):
+            cost = headline_cost
+        else:
+            cost = prior_cost[(di, dj)]
         if di and dj:
             cost += _length_cost(sum(src_len[i - di:i]), sum(ref_len[j - dj:j]), ratio, config.variance)
         if bonus is not None:
@@ -186,6 +211,19 @@ def _search(n: int, m: int, shapes, bead_cost) -> list[Link]:
         i, j = i - di, j - dj
     links.reverse()
     return links
+
+
+_CLOSERS = "\"'”’»«“‘)]"
+
+
+def _is_headline(sentence: str) -> bool:
+    """Headline-shaped: ends in a letter or digit (closing quotes and brackets aside), not in punctuation.
+
+    Only a document's first sentence is taken for its headline (the caller checks): a line such as "South
+    Korea to restore security ties with neighbor" above the body of a web page.
+    """
+    stripped = sentence.strip().rstrip(_CLOSERS + " ")
+    return bool(stripped) and stripped[-1].isalnum()
 
 
 def _length(sentence: str) -> int:
