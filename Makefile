@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/evalharness run configs/wmt22.yaml
+	$(BIN)/evalharness run configs/seeds.yaml
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -146,10 +146,10 @@ def cmd_score(args) -> int:
     ref_names = "+".join(path.name for path in args.ref)
     unique_hyps = list(dict.fromkeys(h for hyps in systems.values() for h in hyps))
     langs = dict(zip(unique_hyps, detect_all(unique_hyps)))
-    cells = {name: (off_target_rate([langs[h] for h in hyps], target), sum(1 for h in hyps if not h.strip()))
-             for name, hyps in systems.items()}
+    cells = {name: {"off_target_rate": off_target_rate([langs[h] for h in hyps], target),
+                    "empty_outputs": sum(1 for h in hyps if not h.strip())} for name, hyps in systems.items()}
     rows = [Row(dataset, name, {}, m.label, results[(name, m.label)].score, m.direction,
-                results[(name, m.label)].signature, len(refs[0]), ref_names, args.langpair, *cells[name])
+                results[(name, m.label)].signature, len(refs[0]), ref_names, args.langpair, **cells[name])
             for name in systems for m in metrics]
     scores = scores_frame(rows, [])
     notes = signature_notes(scores) if args.format in ("md", "latex") else []

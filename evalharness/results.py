@@ -15,10 +15,11 @@ import pandas as pd
 
 from evalharness.textio import atomic_write
 
-TIDY_COLUMNS = ["dataset", "system", "metric", "score", "direction", "signature", "n_segments", "references", "langpair",
-                "off_target_rate", "empty_outputs"]
 # Per-cell columns (the same on every metric row of a cell) that the summary keeps after the metrics.
-CELL_COLUMNS = ["off_target_rate", "empty_outputs"]
+CELL_COLUMNS = ["off_target_rate", "empty_outputs", "unaligned_sources", "unaligned_references",
+                "pivot_on_target_rate", "valid"]
+TIDY_COLUMNS = ["dataset", "system", "level", "metric", "score", "direction", "signature", "n_segments", "references",
+                "langpair", *CELL_COLUMNS]
 
 
 @dataclass
@@ -29,14 +30,19 @@ class Row:
     system: str
     settings: dict[str, Any]
     metric: str
-    score: float
+    score: float | None  # None: nothing to score (a round trip with no pivot on target)
     direction: str
     signature: str
     n_segments: int
     references: str
     langpair: str
+    level: str = "segment"  # segment, document, or "segment, pivot on target" (round trips)
     off_target_rate: float = 0.0
     empty_outputs: int = 0
+    unaligned_sources: int = 0
+    unaligned_references: int = 0
+    pivot_on_target_rate: float | None = None
+    valid: bool = True
 
 
 def setting_value(value: Any) -> Any:
@@ -51,24 +57,21 @@ def scores_frame(rows: list[Row], sweep_keys: list[str]) -> pd.DataFrame:
     for row in rows:
         record = {"dataset": row.dataset, "system": row.system}
         record.update({k: setting_value(row.settings.get(k)) for k in sweep_keys})
-        record.update({"metric": row.metric, "score": row.score, "direction": row.direction,
-                       "signature": row.signature, "n_segments": row.n_segments,
-                       "references": row.references, "langpair": row.langpair,
-                       "off_target_rate": row.off_target_rate, "empty_outputs": row.empty_outputs})
+        record.update({k: getattr(row, k) for k in TIDY_COLUMNS[2:]})
         records.append(record)
     columns = TIDY_COLUMNS[:2] + sweep_keys + TIDY_COLUMNS[2:]
     return pd.DataFrame.from_records(records, columns=columns)
 
 
 def sweep_columns(scores: pd.DataFrame) -> list[str]:
-    """The swept settings: the columns between `system` and `metric`."""
+    """The swept settings: the columns between `system` and `level`."""
     cols = list(scores.columns)
-    return cols[cols.index("system") + 1: cols.index("metric")]
+    return cols[cols.index("system") + 1: cols.index("level")]
 
 
 def summary_frame(scores: pd.DataFrame) -> pd.DataFrame:
     """Wide: one row per dataset x system x settings, one column per metric, in the order of the tidy table."""
-    keys = ["dataset", "system", *sweep_columns(scores)]
+    keys = ["dataset", "system", *sweep_columns(scores), "level"]
     metrics = list(dict.fromkeys(scores["metric"]))
     rows: dict[tuple, dict] = {}
     for record in scores.to_dict("records"):

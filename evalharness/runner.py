@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import yaml
 import evalharness
 from evalharness.cache import Store, default_cache_dir
 from evalharness.config import LoadedConfig
+from evalharness.datasets.base import Dataset
+from evalharness.datasets.documents import joiner
 from evalharness.errors import UserError
 from evalharness.langid import detect_all, off_target_rate
 from evalharness.metrics.scoring import default_workers, score_systems
@@ -55,7 +58,7 @@ def _git_commit() -> str | None:
 
 def output_dir(loaded: LoadedConfig, override: Path | None) -> Path:
     base = override or loaded.config.output_dir or Path("results")
-    return Path(base) / loaded.config.run_name
+    return Path(os.path.normpath(Path(base) / loaded.config.run_name))
 
 
 def check_output_dir(out_dir: Path) -> None:
@@ -67,6 +70,28 @@ def check_output_dir(out_dir: Path) -> None:
             return
 
 
+@dataclass
+class CellOutput:
+    """What one cell produced: translations of the dataset's source units (and, for round trips, the pivots)."""
+
+    units: list[str]
+    pivots: list[str] | None
+    stats: CellStats
+
+
+def produce(cell, dataset: Dataset, ctx: RunContext) -> CellOutput:
+    stats = CellStats()
+    if dataset.pivot_lang is None:
+        return CellOutput(cell.system.hypotheses(dataset, ctx, stats), None, stats)
+    pivots = cell.system.translate(dataset.sources, dataset.source_lang, dataset.pivot_lang, ctx, stats)
+    back = cell.system.translate(pivots, dataset.pivot_lang, dataset.source_lang, ctx, stats)
+    return CellOutput(back, pivots, stats)
+
+
+# A round trip whose pivot is mostly not in the pivot language proves nothing (a copy scores 100).
+VALID_PIVOT_RATE = 0.5
+
+
 def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = True,
             workers: int | None = None, argv: list[str] | None = None) -> RunOutput:
     started = _now()
@@ -75,44 +100,75 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
     workers = workers or cfg.workers or default_workers()
     # Every hypothesis first: a bad file fails the run before any scoring or writing.
     ctx = RunContext.create(use_cache=use_cache)
-    cell_stats = [CellStats() for _ in plan.cells]
     try:
-        hypotheses = [cell.system.hypotheses(plan.datasets[cell.dataset], ctx, stats)
-                      for cell, stats in zip(plan.cells, cell_stats)]
+        outputs = [produce(cell, plan.datasets[cell.dataset], ctx) for cell in plan.cells]
     finally:
         ctx.close()
-    languages = [detect_all(hyps) for hyps in hypotheses]
     store = Store(default_cache_dir() / "scores.sqlite", "scores") if use_cache else None
     rows: list[Row] = []
     segment_lines: list[str] = []
     hits = misses = 0
+
+    def score(dataset: Dataset, references: list[list[str]], hyps: dict[str, list[str]], sentence: bool):
+        nonlocal hits, misses
+        results = score_systems(plan.metrics, dataset.target_lang, references, hyps, workers=workers,
+                                sentence=sentence, cache=store)
+        hits += sum(r.cached for r in results.values())
+        misses += sum(not r.cached for r in results.values())
+        return results
+
     try:
         for name, dataset in plan.datasets.items():
             indices = [i for i, cell in enumerate(plan.cells) if cell.dataset == name]
             if not indices:
                 continue
-            results = score_systems(plan.metrics, dataset.target_lang, dataset.references,
-                                    {str(i): hypotheses[i] for i in indices}, workers=workers,
-                                    sentence=True, cache=store)
+            seg_hyps = {i: dataset.segment_hypotheses(outputs[i].units) for i in indices}
+            seg_sources = dataset.segment_sources()
+            levels = [("segment", dataset.references, seg_hyps,
+                       score(dataset, dataset.references, {str(i): seg_hyps[i] for i in indices}, True))]
+            if dataset.document_references is not None:
+                doc_refs = [[text] for text in dataset.document_references]
+                doc_hyps = {i: [joiner(dataset.target_lang).join(outputs[i].units)] for i in indices}
+                levels.append(("document", doc_refs, doc_hyps,
+                               score(dataset, doc_refs, {str(i): doc_hyps[i] for i in indices}, False)))
             for i in indices:
-                cell = plan.cells[i]
-                off_target = off_target_rate(languages[i], dataset.target_lang)
-                empty = sum(1 for hyp in hypotheses[i] if not hyp.strip())
-                cell_stats[i].empty = empty
-                for metric in plan.metrics:
-                    result = results[(str(i), metric.label)]
-                    hits += result.cached
-                    misses += not result.cached
-                    rows.append(Row(name, cell.system.name, cell.settings, metric.label, result.score,
-                                    result.direction, result.signature, len(dataset),
-                                    "+".join(dataset.reference_names), dataset.langpair, off_target, empty))
-                for j, (source, hyp) in enumerate(zip(dataset.sources, hypotheses[i])):
+                cell, out = plan.cells[i], outputs[i]
+                unit_langs = detect_all(out.units)
+                out.stats.empty = sum(1 for hyp in out.units if not hyp.strip())
+                pivot_langs = detect_all(out.pivots) if out.pivots is not None else None
+                pivot_rate = (sum(lang == dataset.pivot_lang for lang in pivot_langs) / len(pivot_langs)
+                              if pivot_langs is not None else None)
+                common = dict(off_target_rate=off_target_rate(unit_langs, dataset.target_lang),
+                              empty_outputs=out.stats.empty, unaligned_sources=dataset.unaligned_sources,
+                              unaligned_references=dataset.unaligned_references, pivot_on_target_rate=pivot_rate,
+                              valid=pivot_rate is None or pivot_rate >= VALID_PIVOT_RATE)
+                cell_levels = [(level, refs, hyps[i], results) for level, refs, hyps, results in levels]
+                if pivot_langs is not None:
+                    keep = [j for j, lang in enumerate(pivot_langs) if lang == dataset.pivot_lang]
+                    refs = [[stream[j] for j in keep] for stream in dataset.references]
+                    hyps = [seg_hyps[i][j] for j in keep]
+                    results = score(dataset, refs, {str(i): hyps}, False) if keep else None
+                    cell_levels.append(("segment, pivot on target", refs, hyps, results))
+                for level, refs, hyps, results in cell_levels:
+                    for metric in plan.metrics:
+                        result = results[(str(i), metric.label)] if results is not None else None
+                        rows.append(Row(name, cell.system.name, cell.settings, metric.label,
+                                        result.score if result else None, metric.direction,
+                                        result.signature if result else "", len(hyps),
+                                        "+".join(dataset.reference_names), dataset.langpair, level=level, **common))
+                sentence_scores = levels[0][3]
+                seg_langs = detect_all(seg_hyps[i]) if dataset.groups is not None else unit_langs
+                for j, hyp in enumerate(seg_hyps[i]):
                     record = {
-                        "dataset": name, "system": cell.system.name, "settings": cell.settings, "segment": j + 1,
-                        "doc_id": dataset.doc_ids[j] if dataset.doc_ids else None, "source": source,
+                        "dataset": name, "system": cell.system.name, "settings": cell.settings, "level": "segment",
+                        "segment": j + 1, "doc_id": dataset.doc_ids[j] if dataset.doc_ids else None,
+                        "source_ids": [k + 1 for k in dataset.groups[j]] if dataset.groups is not None else None,
+                        "source": seg_sources[j],
+                        "pivot": out.pivots[j] if out.pivots is not None else None,
+                        "pivot_lang": pivot_langs[j] if pivot_langs is not None else None,
                         "references": [stream[j] for stream in dataset.references], "hypothesis": hyp,
-                        "hypothesis_lang": languages[i][j],
-                        "scores": {m.label: results[(str(i), m.label)].sentence_scores[j] for m in plan.metrics},
+                        "hypothesis_lang": seg_langs[j],
+                        "scores": {m.label: sentence_scores[(str(i), m.label)].sentence_scores[j] for m in plan.metrics},
                     }
                     segment_lines.append(json.dumps(record, ensure_ascii=False))
     finally:
@@ -128,10 +184,12 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
         "started": started, "finished": _now(), "workers": workers,
         "cells": len(plan.cells), "score_cache": {"enabled": use_cache, "hits": hits, "misses": misses},
         "translation": {"model_calls": ctx.model_calls, "model_loads": ctx.models.loads, "cells": [
-            {"dataset": c.dataset, "system": c.system.name, "settings": c.settings, "translated": st.translated,
-             "cached": st.cached, "empty": st.empty, "seconds": round(st.seconds, 3)}
-            for c, st in zip(plan.cells, cell_stats) if st.translated or st.cached]},
-        "datasets": {name: {"langpair": d.langpair, "segments": len(d), "references": d.reference_names}
+            {"dataset": c.dataset, "system": c.system.name, "settings": c.settings, "translated": o.stats.translated,
+             "cached": o.stats.cached, "empty": o.stats.empty, "seconds": round(o.stats.seconds, 3)}
+            for c, o in zip(plan.cells, outputs) if o.stats.translated or o.stats.cached]},
+        "datasets": {name: {"langpair": d.langpair, "sentences": len(d), "segments": d.n_segments,
+                            "references": d.reference_names, "unaligned_sources": d.unaligned_sources,
+                            "unaligned_references": d.unaligned_references, "pivot": d.pivot_lang}
                      for name, d in plan.datasets.items()},
     }
     files = {
@@ -143,6 +201,8 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
         "config.yaml": yaml.safe_dump(loaded.config.model_dump(mode="json"), sort_keys=False, allow_unicode=True),
         "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
     }
+    for dataset in plan.datasets.values():
+        files.update(dataset.artifacts)
     write_results(out_dir, files)
     return RunOutput(out_dir, scores, summary, hits, misses, ctx.model_calls)
 

@@ -16,7 +16,8 @@ FORMATS = ("csv", "md", "latex", "json")
 def signature_notes(scores: pd.DataFrame) -> list[str]:
     """'metric (direction): signature' for every distinct signature in a tidy table."""
     notes = []
-    for (metric, direction, signature), _ in scores.groupby(["metric", "direction", "signature"], sort=False):
+    signed = scores[scores["signature"].fillna("").astype(str) != ""]
+    for (metric, direction, signature), _ in signed.groupby(["metric", "direction", "signature"], sort=False):
         arrow = "higher is better" if direction == "higher" else "lower is better"
         notes.append(f"{metric} ({arrow}): {signature}")
     return notes
@@ -32,6 +33,8 @@ def render(frame: pd.DataFrame, fmt: str, notes: list[str] | None = None) -> str
         table = frame.astype(object).where(frame.notna(), "").to_markdown(index=False, floatfmt=".2f")
         return table + "\n" + "".join(f"\n- {note}" for note in notes) + ("\n" if notes else "")
     if fmt == "latex":
+        # Styler escapes the cells; the headers (off_target_rate, ...) need it too.
+        frame = frame.rename(columns=lambda c: str(c).replace("_", r"\_").replace("%", r"\%").replace("&", r"\&"))
         styler = frame.style.format(precision=2, na_rep="", escape="latex").hide(axis="index")
         table = styler.to_latex(hrules=True, column_format="l" * len(frame.columns))
         if notes:

@@ -112,7 +112,7 @@ def test_valid_tiny_config_runs_and_writes_scores(tmp_path, data):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     scores = (tmp_path / "results" / "exp" / "scores.csv").read_text(encoding="utf-8").splitlines()
-    assert scores[0].startswith("dataset,system,metric,score")
+    assert scores[0].startswith("dataset,system,level,metric,score")
     assert len(scores) == 1 + 2 * 2  # two systems x two metrics
 
 

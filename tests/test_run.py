@@ -67,8 +67,9 @@ def test_scores_csv_has_the_documented_columns_and_no_paths(wmt22_run):
     run_dir, *_ = wmt22_run
     text = (run_dir / "scores.csv").read_text()
     header = text.splitlines()[0].split(",")
-    assert header == ["dataset", "system", "metric", "score", "direction", "signature", "n_segments", "references",
-                      "langpair", "off_target_rate", "empty_outputs"]
+    assert header == ["dataset", "system", "level", "metric", "score", "direction", "signature", "n_segments",
+                      "references", "langpair", "off_target_rate", "empty_outputs", "unaligned_sources",
+                      "unaligned_references", "pivot_on_target_rate", "valid"]
     assert "/" not in text.replace("nrefs", "")  # no machine paths
     scores = pd.read_csv(run_dir / "scores.csv")
     assert set(scores[scores.metric == "TER"].direction) == {"lower"}
@@ -79,7 +80,9 @@ def test_scores_csv_has_the_documented_columns_and_no_paths(wmt22_run):
 def test_summary_is_wide_with_a_column_per_metric(wmt22_run):
     run_dir, *_ = wmt22_run
     summary = pd.read_csv(run_dir / "summary.csv")
-    assert list(summary.columns) == ["dataset", "system", "BLEU", "chrF2", "chrF2++", "TER", "off_target_rate", "empty_outputs"]
+    assert list(summary.columns) == ["dataset", "system", "level", "BLEU", "chrF2", "chrF2++", "TER", "off_target_rate",
+                                     "empty_outputs", "unaligned_sources", "unaligned_references",
+                                     "pivot_on_target_rate", "valid"]
     assert len(summary) == (DE_EN_SYSTEMS + 1 + ZH_EN_SYSTEMS + 1) * 2
 
 

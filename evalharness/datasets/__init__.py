@@ -10,7 +10,7 @@ from typing import Annotated, Callable, Union
 
 from pydantic import Field
 
-from evalharness.datasets import parallel, sacrebleu_set, tabular, wmtxml
+from evalharness.datasets import documents, parallel, sacrebleu_set, tabular, wmtxml
 from evalharness.datasets.base import Dataset
 
 LOADERS: dict[str, tuple[type, Callable]] = {
@@ -19,6 +19,8 @@ LOADERS: dict[str, tuple[type, Callable]] = {
     "jsonl": (tabular.JsonlConfig, tabular.load_jsonl),
     "wmt-xml": (wmtxml.WmtXmlConfig, wmtxml.load),
     "sacrebleu": (sacrebleu_set.SacrebleuConfig, sacrebleu_set.load),
+    "documents": (documents.DocumentsConfig, documents.load_documents),
+    "roundtrip": (documents.RoundtripConfig, documents.load_roundtrip),
 }
 
 DatasetConfig = Annotated[Union[tuple(model for model, _ in LOADERS.values())], Field(discriminator="kind")]

@@ -37,9 +37,25 @@ class Dataset:
     system_outputs: dict[str, list[str]] = field(default_factory=dict)
     # Segments in the file before `max_segments` cut it; hypothesis files must have this many lines.
     full_length: int | None = None
+    # Documents: the source sentences whose translations, joined, form each scored segment (default: segment i
+    # is source i), and whether the whole document is scored as one segment too.
+    groups: list[tuple[int, ...]] | None = None
+    document_references: list[str] | None = None  # per reference stream: the whole reference document
+    unaligned_sources: int = 0  # source sentences linked to no reference sentence (translated, not scored)
+    unaligned_references: int = 0  # reference sentences linked to no source sentence
+    # Round trip: the systems translate the source into this language and back; the source is the reference.
+    pivot_lang: str | None = None
+    # Files for the results folder (relative path -> text): cleaning reports, alignments.
+    artifacts: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        n = len(self.sources)
+        if len(self.sources) == 0:
+            raise UserError(f"dataset {self.name}: no segments")
+        if self.groups is not None:
+            for group in self.groups:
+                if not group or any(not 0 <= k < len(self.sources) for k in group):
+                    raise UserError(f"dataset {self.name}: a segment refers to source sentences {group} that do not exist")
+        n = self.n_segments
         if n == 0:
             raise UserError(f"dataset {self.name}: no segments")
         if not self.references:
@@ -56,6 +72,20 @@ class Dataset:
             check_stream(self.doc_ids, n, f"dataset {self.name}: document ids")
 
     @property
+    def n_segments(self) -> int:
+        """Scored segments (aligned links for documents; otherwise one per source segment)."""
+        return len(self.groups) if self.groups is not None else len(self.sources)
+
+    def segment_hypotheses(self, unit_hypotheses: list[str]) -> list[str]:
+        """Hypotheses per scored segment from the translations of the source units."""
+        if self.groups is None:
+            return unit_hypotheses
+        return [" ".join(unit_hypotheses[k] for k in group) for group in self.groups]
+
+    def segment_sources(self) -> list[str]:
+        return self.segment_hypotheses(self.sources)
+
+    @property
     def langpair(self) -> str:
         return f"{self.source_lang}-{self.target_lang}"
 
@@ -66,6 +96,8 @@ class Dataset:
         """The first n segments (all of them when n is None)."""
         if n is None or n >= len(self):
             return self
+        if self.groups is not None or self.pivot_lang is not None:
+            raise UserError(f"dataset {self.name}: max_segments is for line-aligned datasets, not documents or round trips")
         return Dataset(
             name=self.name,
             source_lang=self.source_lang,

@@ -44,6 +44,14 @@ class System(ABC):
         """The systems this config entry stands for on a dataset (one, unless it discovers several)."""
         return [cls(cfg)]
 
+    def translate(self, texts: list[str], src_lang: str, tgt_lang: str, ctx: RunContext | None = None,
+                  stats: CellStats | None = None) -> list[str]:
+        """Translate arbitrary texts (round trips need this); systems with fixed outputs cannot."""
+        from evalharness.errors import UserError
+
+        raise UserError(f"system {self.name}: engine {self.cfg.engine} has fixed outputs and cannot translate "
+                        f"{src_lang}->{tgt_lang} texts (as a round trip needs)")
+
     @abstractmethod
     def hypotheses(self, dataset: Dataset, ctx: "RunContext | None" = None, stats: "CellStats | None" = None) -> list[str]:
         """One hypothesis per source segment, in order. `ctx` holds the run's caches and models."""
