@@ -31,6 +31,8 @@ test: setup
 bench: setup
 	$(BIN)/python bench/score.py
 	$(BIN)/python bench/translate.py
+	$(BIN)/python bench/significance.py
+	$(BIN)/python bench/align.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

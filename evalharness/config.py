@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
+from evalharness.compare import StatisticsConfig
 from evalharness.configtypes import Name, OutputDir, Strict
 from evalharness.datasets import LOADERS, DatasetConfig
 from evalharness.errors import UserError
@@ -38,6 +39,7 @@ class Config(Strict):
                                       validate_default=True)
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
     workers: int | None = Field(default=None, ge=1, description="processes for scoring; default: all cores")
+    statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
 
     @field_validator("metrics", mode="before")
     @classmethod

@@ -83,4 +83,10 @@ def build_plan(cfg: Config, base_dir: Path) -> Plan:
                                         f"(from systems {seen[key]!r} and {entry.name!r})")
                     seen[key] = entry.name
                     cells.append(Cell(dataset.name, system, settings))
+    baseline = cfg.statistics.baseline
+    for dataset in datasets.values():
+        names = [c.system.name for c in cells if c.dataset == dataset.name]
+        if baseline and names and baseline not in names:
+            raise UserError(f"statistics.baseline: no system named {baseline!r} on dataset {dataset.name} "
+                            f"(systems: {', '.join(names)})")
     return Plan(datasets, cells, [make_metric(m) for m in cfg.metrics], list(cfg.sweep))

@@ -18,8 +18,10 @@ from evalharness.textio import atomic_write
 # Per-cell columns (the same on every metric row of a cell) that the summary keeps after the metrics.
 CELL_COLUMNS = ["off_target_rate", "empty_outputs", "unaligned_sources", "unaligned_references",
                 "pivot_on_target_rate", "valid"]
-TIDY_COLUMNS = ["dataset", "system", "level", "metric", "score", "direction", "signature", "n_segments", "references",
-                "langpair", *CELL_COLUMNS]
+# Per-score statistics (segment level): bootstrap CI, paired test against the baseline, all-pairs rank.
+STAT_COLUMNS = ["ci_low", "ci_high", "p_value", "significant", "baseline", "rank"]
+TIDY_COLUMNS = ["dataset", "system", "level", "metric", "score", *STAT_COLUMNS, "direction", "signature", "n_segments",
+                "references", "langpair", *CELL_COLUMNS]
 
 
 @dataclass
@@ -43,6 +45,12 @@ class Row:
     unaligned_references: int = 0
     pivot_on_target_rate: float | None = None
     valid: bool = True
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    significant: bool | None = None
+    baseline: str | None = None
+    rank: int | None = None
 
 
 def setting_value(value: Any) -> Any:
@@ -73,14 +81,21 @@ def summary_frame(scores: pd.DataFrame) -> pd.DataFrame:
     """Wide: one row per dataset x system x settings, one column per metric, in the order of the tidy table."""
     keys = ["dataset", "system", *sweep_columns(scores), "level"]
     metrics = list(dict.fromkeys(scores["metric"]))
+    # A metric's statistics columns ("BLEU ci_low", ...) appear when some row has them.
+    stats = [k for k in STAT_COLUMNS if k in scores.columns and k != "baseline" and scores[k].notna().any()]
+    metric_columns = [c for m in metrics for c in [m, *(f"{m} {k}" for k in stats)]]
     rows: dict[tuple, dict] = {}
     for record in scores.to_dict("records"):
         key = tuple(json.dumps(record[k]) if not pd.isna(record[k]) else "" for k in keys)
         row = rows.setdefault(key, {k: record[k] for k in keys})
         row[record["metric"]] = record["score"]
+        row.update({f"{record['metric']} {k}": record[k] for k in stats})
         row.update({k: record[k] for k in CELL_COLUMNS if k in record})
     extra = [k for k in CELL_COLUMNS if k in scores.columns]
-    return pd.DataFrame(list(rows.values()), columns=keys + metrics + extra)
+    frame = pd.DataFrame(list(rows.values()), columns=keys + metric_columns + extra)
+    if "baseline" in scores.columns and scores["baseline"].notna().any():
+        frame["baseline"] = scores["baseline"].dropna().iloc[0]  # one baseline per run (statistics.baseline)
+    return frame
 
 
 def to_csv(frame: pd.DataFrame) -> str:

@@ -17,6 +17,7 @@ import yaml
 
 import evalharness
 from evalharness.cache import Store, default_cache_dir
+from evalharness.compare import compare
 from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
 from evalharness.datasets.documents import joiner
@@ -131,6 +132,12 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
                 doc_hyps = {i: [joiner(dataset.target_lang).join(outputs[i].units)] for i in indices}
                 levels.append(("document", doc_refs, doc_hyps,
                                score(dataset, doc_refs, {str(i): doc_hyps[i] for i in indices}, False)))
+            seg_results = levels[0][3]
+            comparisons = {m.label: compare(m, dataset.target_lang, len(dataset.references),
+                                            {str(i): seg_results[(str(i), m.label)].stats for i in indices},
+                                            {str(i): plan.cells[i].system.name for i in indices},
+                                            cfg.statistics, workers)
+                           for m in plan.metrics}
             for i in indices:
                 cell, out = plan.cells[i], outputs[i]
                 unit_langs = detect_all(out.units)
@@ -152,10 +159,12 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
                 for level, refs, hyps, results in cell_levels:
                     for metric in plan.metrics:
                         result = results[(str(i), metric.label)] if results is not None else None
+                        stats = vars(comparisons[metric.label][str(i)]) if level == "segment" else {}
                         rows.append(Row(name, cell.system.name, cell.settings, metric.label,
                                         result.score if result else None, metric.direction,
                                         result.signature if result else "", len(hyps),
-                                        "+".join(dataset.reference_names), dataset.langpair, level=level, **common))
+                                        "+".join(dataset.reference_names), dataset.langpair, level=level,
+                                        **common, **stats))
                 sentence_scores = levels[0][3]
                 seg_langs = detect_all(seg_hyps[i]) if dataset.groups is not None else unit_langs
                 for j, hyp in enumerate(seg_hyps[i]):

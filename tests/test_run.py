@@ -67,9 +67,10 @@ def test_scores_csv_has_the_documented_columns_and_no_paths(wmt22_run):
     run_dir, *_ = wmt22_run
     text = (run_dir / "scores.csv").read_text()
     header = text.splitlines()[0].split(",")
-    assert header == ["dataset", "system", "level", "metric", "score", "direction", "signature", "n_segments",
-                      "references", "langpair", "off_target_rate", "empty_outputs", "unaligned_sources",
-                      "unaligned_references", "pivot_on_target_rate", "valid"]
+    assert header == ["dataset", "system", "level", "metric", "score", "ci_low", "ci_high", "p_value", "significant",
+                      "baseline", "rank", "direction", "signature", "n_segments", "references", "langpair",
+                      "off_target_rate", "empty_outputs", "unaligned_sources", "unaligned_references",
+                      "pivot_on_target_rate", "valid"]
     assert "/" not in text.replace("nrefs", "")  # no machine paths
     scores = pd.read_csv(run_dir / "scores.csv")
     assert set(scores[scores.metric == "TER"].direction) == {"lower"}
@@ -80,7 +81,8 @@ def test_scores_csv_has_the_documented_columns_and_no_paths(wmt22_run):
 def test_summary_is_wide_with_a_column_per_metric(wmt22_run):
     run_dir, *_ = wmt22_run
     summary = pd.read_csv(run_dir / "summary.csv")
-    assert list(summary.columns) == ["dataset", "system", "level", "BLEU", "chrF2", "chrF2++", "TER", "off_target_rate",
+    metric_columns = [c for m in ["BLEU", "chrF2", "chrF2++", "TER"] for c in [m, f"{m} ci_low", f"{m} ci_high"]]
+    assert list(summary.columns) == ["dataset", "system", "level", *metric_columns, "off_target_rate",
                                      "empty_outputs", "unaligned_sources", "unaligned_references",
                                      "pivot_on_target_rate", "valid"]
     assert len(summary) == (DE_EN_SYSTEMS + 1 + ZH_EN_SYSTEMS + 1) * 2
@@ -136,3 +138,15 @@ def test_copying_the_source_is_reported_as_off_target(wmt22_run):
     real = summary[summary.system != "copy-source"]
     assert (copy.off_target_rate > 0.8).all()  # German or Chinese, not English
     assert (real.off_target_rate < 0.05).all()
+
+
+@pytest.mark.slow
+def test_every_corpus_score_has_sacrebleus_bootstrap_interval(wmt22_run):
+    run_dir, *_ = wmt22_run
+    scores = pd.read_csv(run_dir / "scores.csv")
+    row = scores[(scores.dataset == "wmt22-de-en-refA") & (scores.system == "Online-B") & (scores.metric == "BLEU")].iloc[0]
+    hyps = read_lines(wmt22_path("system-outputs", "generaltest2022.de-en.hyp.Online-B.en"))[:N]
+    refs = [read_lines(wmt22_path("references", "generaltest2022.de-en.ref.A.en"))[:N]]
+    theirs = sacrebleu.BLEU().corpus_score(hyps, refs, n_bootstrap=1000)  # sacrebleu prints mean +- half width
+    assert row.ci_low < row.score < row.ci_high
+    assert (row.ci_high - row.ci_low) / 2 == pytest.approx(theirs._ci, abs=1e-9)

@@ -1,0 +1,64 @@
+"""Comparing the systems of one dataset and metric: bootstrap confidence intervals, paired significance against
+a baseline, and clusters of statistically indistinguishable systems, all from the per-segment statistics the
+scoring already computed (evalharness.significance reproduces sacrebleu's tests exactly on them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field
+
+from evalharness.configtypes import Strict
+from evalharness.metrics.base import Metric
+from evalharness.significance import SEED, bootstrap, paired_bootstrap, paired_randomization, rank_clusters
+
+
+class StatisticsConfig(Strict):
+    """How scores are compared. The seed and sample counts are recorded in the results (config.yaml)."""
+
+    bootstrap: int = Field(default=1000, ge=0, description="resamples for confidence intervals; 0: none")
+    seed: int = Field(default=SEED, description="seed of every resampling (sacrebleu's default: 12345)")
+    baseline: str | None = Field(default=None, description="system that every other system is tested against")
+    test: Literal["bs", "ar"] = Field(default="bs", description="paired bootstrap (bs) or approximate randomization (ar)")
+    n_samples: int | None = Field(default=None, ge=1, description="resamples of the paired test (bs 1000, ar 10000)")
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    all_pairs: bool = Field(default=False, description="test all pairs and cluster systems into ranks")
+
+
+@dataclass
+class CellComparison:
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    significant: bool | None = None
+    baseline: str | None = None
+    rank: int | None = None
+
+
+def compare(metric: Metric, target_lang: str, n_refs: int, stats: dict[str, list], names: dict[str, str],
+            cfg: StatisticsConfig, workers: int = 1) -> dict[str, CellComparison]:
+    """`stats` and `names`: per cell id, its per-segment statistics and its system name (the baseline's key)."""
+    out = {cell: CellComparison() for cell in stats}
+    if cfg.bootstrap:
+        for cell, seg_stats in stats.items():
+            result = bootstrap(metric, target_lang, n_refs, seg_stats, cfg.bootstrap, cfg.seed)
+            out[cell].ci_low, out[cell].ci_high = result.ci_low, result.ci_high
+    n_samples = cfg.n_samples or (1000 if cfg.test == "bs" else 10000)
+    base = next((cell for cell, name in names.items() if name == cfg.baseline), None) if cfg.baseline else None
+    if base is not None and len(stats) > 1:
+        others = {cell: s for cell, s in stats.items() if cell != base}
+        test = paired_bootstrap if cfg.test == "bs" else paired_randomization
+        results = test(stats[base], others, metric, target_lang, n_refs, n_samples=n_samples, seed=cfg.seed,
+                       workers=workers)
+        for cell, result in results.items():
+            out[cell].p_value = result.p_value
+            out[cell].significant = result.significant(cfg.alpha)
+        for cell in stats:
+            out[cell].baseline = cfg.baseline
+    if cfg.all_pairs and len(stats) > 1:
+        ranking = rank_clusters(stats, metric, target_lang, n_refs, alpha=cfg.alpha, test=cfg.test,
+                                n_samples=n_samples, seed=cfg.seed, workers=workers)
+        for cell in stats:
+            out[cell].rank = ranking.rank(cell)
+    return out

@@ -1,0 +1,64 @@
+"""Run-level comparison: paired significance against the configured baseline equals sacrebleu's PairedTest."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sacrebleu.metrics import BLEU
+from sacrebleu.significance import PairedTest
+
+from conftest import run_cli, wmt22_path
+from evalharness.textio import read_lines
+
+N = 200
+SYSTEMS = ["Online-B", "LT22", "PROMT"]
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("compare")
+    hyp = {s: wmt22_path("system-outputs", f"generaltest2022.de-en.hyp.{s}.en") for s in SYSTEMS}
+    (folder / "cmp.yaml").write_text(f"""
+datasets:
+  - name: de-en
+    kind: parallel
+    langpair: de-en
+    source: "{wmt22_path('sources', 'generaltest2022.de-en.src.de')}"
+    references: ["{wmt22_path('references', 'generaltest2022.de-en.ref.A.en')}"]
+    max_segments: {N}
+systems:
+""" + "".join(f'  - {{name: {s}, engine: outputs, path: "{hyp[s]}"}}\n' for s in SYSTEMS) + """
+metrics: [bleu]
+statistics: {baseline: Online-B, all_pairs: true}
+""", encoding="utf-8")
+    run_cli("run", folder / "cmp.yaml", "--output-dir", folder / "results", check=True)
+    return pd.read_csv(folder / "results" / "cmp" / "scores.csv").set_index("system")
+
+
+def test_p_values_against_the_baseline_equal_sacrebleus_paired_bootstrap(compared):
+    refs = [read_lines(wmt22_path("references", "generaltest2022.de-en.ref.A.en"))[:N]]
+    named = [(s, read_lines(wmt22_path("system-outputs", f"generaltest2022.de-en.hyp.{s}.en"))[:N]) for s in SYSTEMS]
+    _, results = PairedTest(named, {"BLEU": BLEU(references=refs)}, references=None, test_type="bs",
+                            n_samples=1000)()
+    for name, result in zip(SYSTEMS[1:], results["BLEU"][1:]):
+        assert compared.loc[name, "p_value"] == pytest.approx(result.p_value, abs=0)
+    assert compared.loc["Online-B", "p_value"] != compared.loc["Online-B", "p_value"]  # NaN: the baseline itself
+    assert set(compared.baseline) == {"Online-B"}
+
+
+def test_all_pairs_put_systems_into_ranks(compared):
+    assert compared["rank"].min() == 1
+    assert compared.loc["LT22", "rank"] > compared.loc["Online-B", "rank"]  # LT22 is ~7 BLEU behind
+
+
+def test_unknown_baseline_is_one_clear_error(tmp_path):
+    (tmp_path / "c.yaml").write_text(f"""
+datasets:
+  - {{name: d, kind: parallel, langpair: de-en, source: "{wmt22_path('sources', 'generaltest2022.de-en.src.de')}",
+      references: ["{wmt22_path('references', 'generaltest2022.de-en.ref.A.en')}"], max_segments: 5}}
+systems:
+  - {{name: copy, engine: identity}}
+statistics: {{baseline: nope}}
+""", encoding="utf-8")
+    proc = run_cli("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
+    assert proc.returncode == 2 and "statistics.baseline: no system named 'nope'" in proc.stderr
