@@ -56,6 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenize", default="auto", help="BLEU tokenizer (default: auto, sacrebleu's default for the target)")
     p.add_argument("--lowercase", "-lc", action="store_true", help="case-insensitive BLEU and chrF")
     p.add_argument("--workers", type=_positive_int, help="processes (default: all cores)")
+    test = p.add_mutually_exclusive_group()
+    test.add_argument("--paired-bs", action="store_true", help="paired bootstrap resampling against the baseline")
+    test.add_argument("--paired-ar", action="store_true", help="paired approximate randomization against the baseline")
+    p.add_argument("--baseline", help="baseline system for the paired test (default: the first --hyp)")
+    p.add_argument("--n-samples", type=_positive_int, help="resamples of the paired test (default: bs 1000, ar 10000)")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="resamples for the 95%% confidence intervals (default: 1000; 0: none)")
+    p.add_argument("--seed", type=int, default=12345, help="seed of the resampling (default: 12345, as sacrebleu)")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
     _add_format(p, "csv")
 
     p = sub.add_parser("table", help="re-tabulate a finished run", description="Print a finished run's tables without recomputing anything.")
@@ -104,6 +113,7 @@ def _parse_hyp(item: str) -> tuple[str, Path]:
 
 
 def cmd_score(args) -> int:
+    from evalharness.compare import StatisticsConfig, compare
     from evalharness.configtypes import _check_langpair
     from evalharness.langid import detect_all, off_target_rate
     from evalharness.metrics import METRICS, make_metric
@@ -141,7 +151,20 @@ def cmd_score(args) -> int:
         lines = read_lines(path)
         check_same_length(len(refs[0]), lines, path, f"reference {args.ref[0]}")
         systems[name] = lines
-    results = score_systems(metrics, target, refs, systems, workers=args.workers or default_workers())
+    workers = args.workers or default_workers()
+    results = score_systems(metrics, target, refs, systems, workers=workers)
+    paired = args.paired_bs or args.paired_ar
+    baseline = args.baseline or next(iter(systems))
+    if paired and baseline not in systems:
+        raise UserError(f"--baseline: no system named {baseline!r} (systems: {', '.join(systems)})")
+    try:
+        stats_cfg = StatisticsConfig(bootstrap=args.bootstrap, seed=args.seed, baseline=baseline if paired else None,
+                                     test="ar" if args.paired_ar else "bs", n_samples=args.n_samples, alpha=args.alpha)
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise UserError(f"--{first['loc'][0].replace('_', '-')}: {first['msg']}")
+    compared = {m.label: compare(m, target, len(refs), {n: results[(n, m.label)].stats for n in systems},
+                                 {n: n for n in systems}, stats_cfg, workers) for m in metrics}
     dataset = args.ref[0].name
     ref_names = "+".join(path.name for path in args.ref)
     unique_hyps = list(dict.fromkeys(h for hyps in systems.values() for h in hyps))
@@ -149,7 +172,8 @@ def cmd_score(args) -> int:
     cells = {name: {"off_target_rate": off_target_rate([langs[h] for h in hyps], target),
                     "empty_outputs": sum(1 for h in hyps if not h.strip())} for name, hyps in systems.items()}
     rows = [Row(dataset, name, {}, m.label, results[(name, m.label)].score, m.direction,
-                results[(name, m.label)].signature, len(refs[0]), ref_names, args.langpair, **cells[name])
+                results[(name, m.label)].signature, len(refs[0]), ref_names, args.langpair, **cells[name],
+                **vars(compared[m.label][name]))
             for name in systems for m in metrics]
     scores = scores_frame(rows, [])
     notes = signature_notes(scores) if args.format in ("md", "latex") else []

@@ -6,6 +6,8 @@ sacrebleu signatures under the table, since a score without its signature cannot
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from evalharness.results import to_csv
@@ -28,7 +30,9 @@ def render(frame: pd.DataFrame, fmt: str, notes: list[str] | None = None) -> str
     if fmt == "csv":
         return to_csv(frame)
     if fmt == "json":
-        return frame.to_json(orient="records", indent=2, force_ascii=False, double_precision=15) + "\n"
+        # json.dumps, not DataFrame.to_json: the latter rounds floats to 15 digits.
+        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        return json.dumps(records, indent=2, ensure_ascii=False, default=lambda o: o.item()) + "\n"
     if fmt == "md":
         table = frame.astype(object).where(frame.notna(), "").to_markdown(index=False, floatfmt=".2f")
         return table + "\n" + "".join(f"\n- {note}" for note in notes) + ("\n" if notes else "")

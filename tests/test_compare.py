@@ -62,3 +62,40 @@ statistics: {{baseline: nope}}
 """, encoding="utf-8")
     proc = run_cli("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
     assert proc.returncode == 2 and "statistics.baseline: no system named 'nope'" in proc.stderr
+
+
+def _files(tmp_path):
+    ref = tmp_path / "ref.en"
+    ref.write_text("\n".join(read_lines(wmt22_path("references", "generaltest2022.de-en.ref.A.en"))[:N]) + "\n")
+    hyps = []
+    for s in SYSTEMS:
+        path = tmp_path / f"{s}.en"
+        path.write_text("\n".join(read_lines(wmt22_path("system-outputs", f"generaltest2022.de-en.hyp.{s}.en"))[:N]) + "\n")
+        hyps.append(path)
+    return ref, hyps
+
+
+def test_score_paired_bootstrap_json_with_chrf_equals_sacrebleu(tmp_path):
+    """sacrebleu's own CLI crashes on --paired-bs -f json with chrF; ours gives its p-values."""
+    import json
+    from sacrebleu.metrics import CHRF
+
+    ref, hyps = _files(tmp_path)
+    proc = run_cli("score", "--ref", ref, "--hyp", *hyps, "-m", "chrf", "--paired-bs", "-f", "json", check=True)
+    records = {r["system"]: r for r in json.loads(proc.stdout)}
+    refs = [read_lines(ref)]
+    named = [(p.name, read_lines(p)) for p in hyps]
+    _, results = PairedTest(named, {"chrF2": CHRF(references=refs)}, references=None, test_type="bs", n_samples=1000)()
+    for (name, _), result in zip(named[1:], results["chrF2"][1:]):
+        assert records[name]["p_value"] == result.p_value
+        assert records[name]["baseline"] == hyps[0].name
+
+
+def test_score_paired_randomization_names_the_baseline(tmp_path):
+    ref, hyps = _files(tmp_path)
+    proc = run_cli("score", "--ref", ref, "--hyp", *hyps, "-m", "bleu", "--paired-ar", "--n-samples", "500",
+                   "--baseline", hyps[1].name, check=True)
+    scores = pd.read_csv(__import__("io").StringIO(proc.stdout)).set_index("system")
+    assert pd.isna(scores.loc[hyps[1].name, "p_value"])
+    assert scores.loc[hyps[0].name, "p_value"] < 0.05  # Online-B vs LT22: ~8 BLEU apart
+    assert set(scores.baseline) == {hyps[1].name}
