@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from evalharness import __version__
 from evalharness.errors import UserError
-from evalharness.tables import FORMATS, render, signature_notes
+from evalharness.tables import FORMATS, directions_of, render, signature_notes
 
 
 def _positive_int(text: str) -> int:
@@ -94,7 +94,7 @@ def cmd_run(args) -> int:
         print(f"results would go to {out_dir}")
         return 0
     result = execute(loaded, plan, out_dir, use_cache=not args.no_cache, workers=args.workers, argv=sys.argv)
-    print(render(result.summary, args.format, signature_notes(result.scores)), end="")
+    print(render(result.summary, args.format, signature_notes(result.scores), directions_of(result.scores)), end="")
     for row in result.summary.to_dict("records"):
         if row.get("empty_outputs"):
             print(f"warning: {row['system']} on {row['dataset']}: {row['empty_outputs']} empty outputs", file=sys.stderr)
@@ -197,7 +197,7 @@ def cmd_table(args) -> int:
     if missing:
         raise UserError(f"{path}: missing columns {', '.join(sorted(missing))}")
     frame = scores if args.tidy else summary_frame(scores)
-    text = render(frame, args.format, signature_notes(scores))
+    text = render(frame, args.format, signature_notes(scores), None if args.tidy else directions_of(scores))
     if args.output:
         atomic_write(args.output, text)
     else:

@@ -89,4 +89,9 @@ def build_plan(cfg: Config, base_dir: Path) -> Plan:
         if baseline and names and baseline not in names:
             raise UserError(f"statistics.baseline: no system named {baseline!r} on dataset {dataset.name} "
                             f"(systems: {', '.join(names)})")
+        if dataset.human_scores is not None:  # agreement.csv matches systems to human scores by name
+            swept = sorted({n for n in names if names.count(n) > 1})
+            if swept:
+                raise UserError(f"dataset {dataset.name}: human_scores are per system name, but {', '.join(swept)} "
+                                f"has several swept settings; drop the sweep or the human scores")
     return Plan(datasets, cells, [make_metric(m) for m in cfg.metrics], list(cfg.sweep))

@@ -16,6 +16,7 @@ import sacrebleu
 import yaml
 
 import evalharness
+from evalharness.agreement import agreement_frame, dataset_agreement
 from evalharness.cache import Store, default_cache_dir
 from evalharness.compare import compare
 from evalharness.config import LoadedConfig
@@ -27,7 +28,7 @@ from evalharness.metrics.scoring import default_workers, score_systems
 from evalharness.plan import Plan, build_plan
 from evalharness.systems.context import CellStats, RunContext
 from evalharness.results import Row, scores_frame, summary_frame, to_csv, write_results
-from evalharness.tables import render, signature_notes
+from evalharness.tables import directions_of, render, signature_notes
 
 
 @dataclass
@@ -107,6 +108,7 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
         ctx.close()
     store = Store(default_cache_dir() / "scores.sqlite", "scores") if use_cache else None
     rows: list[Row] = []
+    agreement_rows: list[dict] = []  # agreement with human scores (datasets with human_scores)
     segment_lines: list[str] = []
     hits = misses = 0
 
@@ -138,6 +140,8 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
                                             {str(i): plan.cells[i].system.name for i in indices},
                                             cfg.statistics, workers)
                            for m in plan.metrics}
+            agreement_rows += dataset_agreement(dataset, {str(i): plan.cells[i] for i in indices}, seg_results,
+                                                plan.metrics, cfg.statistics, workers)
             for i in indices:
                 cell, out = plan.cells[i], outputs[i]
                 unit_langs = detect_all(out.units)
@@ -204,12 +208,14 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
     files = {
         "scores.csv": to_csv(scores),
         "summary.csv": to_csv(summary),
-        "summary.md": render(summary, "md", notes),
-        "summary.tex": render(summary, "latex", notes),
+        "summary.md": render(summary, "md", notes, directions_of(scores)),
+        "summary.tex": render(summary, "latex", notes, directions_of(scores)),
         "segments.jsonl": "\n".join(segment_lines) + "\n",
         "config.yaml": yaml.safe_dump(loaded.config.model_dump(mode="json"), sort_keys=False, allow_unicode=True),
         "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
     }
+    if any(d.human_scores is not None for d in plan.datasets.values()):
+        files["agreement.csv"] = to_csv(agreement_frame(agreement_rows))
     for dataset in plan.datasets.values():
         files.update(dataset.artifacts)
     write_results(out_dir, files)

@@ -99,3 +99,24 @@ def test_score_paired_randomization_names_the_baseline(tmp_path):
     assert pd.isna(scores.loc[hyps[1].name, "p_value"])
     assert scores.loc[hyps[0].name, "p_value"] < 0.05  # Online-B vs LT22: ~8 BLEU apart
     assert set(scores.baseline) == {hyps[1].name}
+
+
+def test_markdown_bolds_the_best_score_respecting_direction():
+    from evalharness.tables import render
+
+    frame = pd.DataFrame({"dataset": ["d", "d"], "system": ["a", "b"], "level": ["segment", "segment"],
+                          "BLEU": [30.0, 20.0], "TER": [60.0, 50.0]})
+    text = render(frame, "md", [], {"BLEU": True, "TER": False})
+    assert "**30.00**" in text and "**50.00**" in text  # TER: lower is better
+    assert "**20.00**" not in text and "**60.00**" not in text
+
+
+def test_dagger_marks_only_significant_wins_over_the_baseline():
+    from evalharness.tables import render
+
+    frame = pd.DataFrame({"dataset": ["d"] * 3, "system": ["base", "win", "loss"], "level": ["segment"] * 3,
+                          "BLEU": [25.0, 30.0, 20.0], "BLEU significant": [None, True, True], "baseline": ["base"] * 3})
+    latex = render(frame, "latex", [], {"BLEU": True})
+    assert r"\textbf{30.00}$^\dagger$" in latex
+    assert r"20.00$^\dagger$" not in latex  # significantly worse is not a win
+    assert r"\toprule" in latex and "significantly better than base" in latex

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from evalharness.datasets import documents, parallel, sacrebleu_set, tabular, wmtxml
 from evalharness.datasets.base import Dataset
+from evalharness.humanscores import load_human_scores
 
 LOADERS: dict[str, tuple[type, Callable]] = {
     "parallel": (parallel.ParallelConfig, parallel.load),
@@ -27,9 +28,12 @@ DatasetConfig = Annotated[Union[tuple(model for model, _ in LOADERS.values())], 
 
 
 def load_dataset(cfg) -> Dataset:
-    """Load a dataset and cut it to `max_segments`."""
+    """Load a dataset, cut it to `max_segments`, and attach its human system scores."""
     _, loader = LOADERS[cfg.kind]
-    return loader(cfg).head(cfg.max_segments)
+    dataset = loader(cfg).head(cfg.max_segments)
+    if cfg.human_scores is not None:
+        dataset.human_scores = load_human_scores(cfg.human_scores, cfg.human_score, cfg.include_human)
+    return dataset
 
 
 __all__ = ["Dataset", "DatasetConfig", "LOADERS", "load_dataset"]

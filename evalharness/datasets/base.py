@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from evalharness.configtypes import Name, Strict
+from evalharness.configtypes import InputFile, Name, Strict
 from evalharness.errors import UserError
 
 
@@ -15,6 +16,17 @@ class DatasetConfigBase(Strict):
 
     name: Name
     max_segments: int | None = Field(default=None, gt=0, description="keep only the first N segments")
+    # Human system scores (a WMT DA ranking file, see evalharness.humanscores): agreement.csv correlates every
+    # metric with them.
+    human_scores: InputFile | None = Field(default=None, description="WMT DA system ranking file")
+    human_score: Literal["z", "raw"] = Field(default="z", description="which mean of the file: z or raw")
+    include_human: bool = Field(default=False, description="keep HUMAN/HUMAN-B rows (human translations) as systems")
+
+    @model_validator(mode="after")
+    def _human_options_need_a_file(self):
+        if self.human_scores is None and {"human_score", "include_human"} & self.model_fields_set:
+            raise ValueError("human_score and include_human need human_scores (a WMT DA ranking file)")
+        return self
 
 
 @dataclass
@@ -47,6 +59,8 @@ class Dataset:
     pivot_lang: str | None = None
     # Files for the results folder (relative path -> text): cleaning reports, alignments.
     artifacts: dict[str, str] = field(default_factory=dict)
+    # Human system scores by system name (config `human_scores`), for agreement.csv; None: none.
+    human_scores: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         if len(self.sources) == 0:
@@ -108,6 +122,7 @@ class Dataset:
             doc_ids=self.doc_ids[:n] if self.doc_ids is not None else None,
             system_outputs={name: stream[:n] for name, stream in self.system_outputs.items()},
             full_length=len(self),
+            human_scores=self.human_scores,
         )
 
 
