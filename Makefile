@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench clean browser
 
 setup: $(STAMP)
 
@@ -25,7 +25,18 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/evalharness run configs/seeds.yaml
 
-test: setup
+# The report's browser test renders report.html in headless Chromium: Debian's package, installed when missing
+# (CI runs `make test` as root on a fresh machine; elsewhere through sudo).
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+test: setup $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
 bench: setup

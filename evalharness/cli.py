@@ -10,7 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
 from pydantic import ValidationError
 
 from evalharness import __version__
@@ -67,11 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
     _add_format(p, "csv")
 
-    p = sub.add_parser("table", help="re-tabulate a finished run", description="Print a finished run's tables without recomputing anything.")
-    p.add_argument("results_dir", type=Path, help="a run's results folder (holds scores.csv)")
+    p = sub.add_parser("table", help="re-tabulate finished runs, one or merged into a leaderboard",
+                       description="Print a finished run's tables without recomputing anything; several runs are "
+                                   "merged into one leaderboard when their scores are comparable.")
+    p.add_argument("results_dirs", nargs="+", type=Path, metavar="RESULTS_DIR",
+                   help="a run's results folder (holds scores.csv); several: one table with a run column")
     p.add_argument("--tidy", action="store_true", help="the tidy table (one row per score) instead of the summary")
     p.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
     _add_format(p, "md")
+
+    p = sub.add_parser("report", help="rebuild a finished run's report.html and plots",
+                       description="Rebuild report.html and plots/ of a results folder from its files (a run writes "
+                                   "them itself; this is for folders made before, or copied elsewhere).")
+    p.add_argument("results_dir", type=Path, metavar="RESULTS_DIR", help="a run's results folder")
 
     sub.add_parser("list", help="list dataset kinds, system engines and metrics", description="List what a config can name.")
 
@@ -182,26 +189,24 @@ def cmd_score(args) -> int:
 
 
 def cmd_table(args) -> int:
-    from evalharness.results import summary_frame
-    from evalharness.textio import atomic_write, read_text
+    from evalharness.leaderboard import table
+    from evalharness.textio import atomic_write
 
-    path = args.results_dir / "scores.csv"
-    if not path.exists():
-        raise UserError(f"{args.results_dir}: no scores.csv (is this a run's results folder?)")
-    read_text(path)  # clear errors for empty or non-UTF-8 files
-    try:
-        scores = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise UserError(f"{path}: not a valid CSV ({err})")
-    missing = {"dataset", "system", "metric", "score", "direction", "signature"} - set(scores.columns)
-    if missing:
-        raise UserError(f"{path}: missing columns {', '.join(sorted(missing))}")
-    frame = scores if args.tidy else summary_frame(scores)
-    text = render(frame, args.format, signature_notes(scores), None if args.tidy else directions_of(scores))
+    frame, notes, directions = table(args.results_dirs, args.tidy)
+    text = render(frame, args.format, notes, directions)
     if args.output:
         atomic_write(args.output, text)
     else:
         print(text, end="")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from evalharness.report import REPORT, load, report_files
+    from evalharness.results import write_results
+
+    write_results(args.results_dir, report_files(load(args.results_dir)))
+    print(args.results_dir / REPORT)
     return 0
 
 
@@ -241,7 +246,8 @@ def cmd_cache(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "score": cmd_score, "table": cmd_table, "list": cmd_list, "cache": cmd_cache}
+COMMANDS = {"run": cmd_run, "score": cmd_score, "table": cmd_table, "report": cmd_report, "list": cmd_list,
+            "cache": cmd_cache}
 
 
 def main(argv: list[str] | None = None) -> int:

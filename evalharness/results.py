@@ -102,7 +102,8 @@ def to_csv(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False, lineterminator="\n")
 
 
-def write_results(out_dir: Path, files: dict[str, str]) -> None:
-    """Each file atomically; manifest.json last, so a folder with a manifest is complete."""
+def write_results(out_dir: Path, files: dict[str, str | bytes]) -> None:
+    """Each file atomically (text as UTF-8, bytes such as PNGs as they are); manifest.json last, so a folder with
+    a manifest is complete."""
     for name in sorted(files, key=lambda n: n == "manifest.json"):
         atomic_write(out_dir / name, files[name])

@@ -26,6 +26,7 @@ from evalharness.errors import UserError
 from evalharness.langid import detect_all, off_target_rate
 from evalharness.metrics.scoring import default_workers, score_systems
 from evalharness.plan import Plan, build_plan
+from evalharness.report import HUMAN_FILE, RunData, human_scores_frame, report_files
 from evalharness.systems.context import CellStats, RunContext
 from evalharness.results import Row, scores_frame, summary_frame, to_csv, write_results
 from evalharness.tables import directions_of, render, signature_notes
@@ -109,7 +110,7 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
     store = Store(default_cache_dir() / "scores.sqlite", "scores") if use_cache else None
     rows: list[Row] = []
     agreement_rows: list[dict] = []  # agreement with human scores (datasets with human_scores)
-    segment_lines: list[str] = []
+    segment_records: list[dict] = []  # segments.jsonl, and the report's "segments where systems differ most"
     hits = misses = 0
 
     def score(dataset: Dataset, references: list[list[str]], hyps: dict[str, list[str]], sentence: bool):
@@ -183,7 +184,7 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
                         "hypothesis_lang": seg_langs[j],
                         "scores": {m.label: sentence_scores[(str(i), m.label)].sentence_scores[j] for m in plan.metrics},
                     }
-                    segment_lines.append(json.dumps(record, ensure_ascii=False))
+                    segment_records.append(record)
     finally:
         if store is not None:
             store.close()
@@ -198,7 +199,8 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
         "cells": len(plan.cells), "score_cache": {"enabled": use_cache, "hits": hits, "misses": misses},
         "translation": {"model_calls": ctx.model_calls, "model_loads": ctx.models.loads, "cells": [
             {"dataset": c.dataset, "system": c.system.name, "settings": c.settings, "translated": o.stats.translated,
-             "cached": o.stats.cached, "empty": o.stats.empty, "seconds": round(o.stats.seconds, 3)}
+             "cached": o.stats.cached, "empty": o.stats.empty, "seconds": round(o.stats.seconds, 3),
+             "runtime": c.system.runtime()}
             for c, o in zip(plan.cells, outputs) if o.stats.translated or o.stats.cached]},
         "datasets": {name: {"langpair": d.langpair, "sentences": len(d), "segments": d.n_segments,
                             "references": d.reference_names, "unaligned_sources": d.unaligned_sources,
@@ -210,16 +212,33 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
         "summary.csv": to_csv(summary),
         "summary.md": render(summary, "md", notes, directions_of(scores)),
         "summary.tex": render(summary, "latex", notes, directions_of(scores)),
-        "segments.jsonl": "\n".join(segment_lines) + "\n",
+        "segments.jsonl": "\n".join(json.dumps(r, ensure_ascii=False) for r in segment_records) + "\n",
         "config.yaml": yaml.safe_dump(loaded.config.model_dump(mode="json"), sort_keys=False, allow_unicode=True),
         "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
     }
-    if any(d.human_scores is not None for d in plan.datasets.values()):
-        files["agreement.csv"] = to_csv(agreement_frame(agreement_rows))
+    files.update(_human_and_report_files(loaded, plan, out_dir, scores, summary, agreement_rows, segment_records,
+                                         manifest))
     for dataset in plan.datasets.values():
         files.update(dataset.artifacts)
     write_results(out_dir, files)
     return RunOutput(out_dir, scores, summary, hits, misses, ctx.model_calls)
+
+
+def _human_and_report_files(loaded: LoadedConfig, plan: Plan, out_dir: Path, scores: pd.DataFrame,
+                            summary: pd.DataFrame, agreement_rows: list[dict], segment_records: list[dict],
+                            manifest: dict) -> dict[str, str | bytes]:
+    """agreement.csv and human_scores.csv (datasets with human scores), the plots and report.html: built in
+    memory like every other file, so a failure here still leaves nothing written."""
+    files: dict[str, str | bytes] = {}
+    human = human_scores_frame({name: d.human_scores for name, d in plan.datasets.items()},
+                               {d.name: d.human_score for d in loaded.config.datasets})
+    agreement = agreement_frame(agreement_rows) if human is not None else None
+    if human is not None:
+        files["agreement.csv"] = to_csv(agreement)
+        files[HUMAN_FILE] = to_csv(human)
+    data = RunData(loaded.config.run_name or out_dir.name, scores, summary, segment_records, manifest, agreement, human)
+    files.update(report_files(data))
+    return files
 
 
 def run(loaded: LoadedConfig, out_override: Path | None = None, use_cache: bool = True,

@@ -74,14 +74,19 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path | str, text: str) -> None:
-    """Write a file so that readers see either the old or the new content, never half of it."""
+def atomic_write(path: Path | str, content: str | bytes) -> None:
+    """Write a file (text as UTF-8, or bytes as they are) so that readers see either the old or the new content,
+    never half of it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        if isinstance(content, bytes):
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(content)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are ordinary files
         os.replace(tmp, path)
     except BaseException:

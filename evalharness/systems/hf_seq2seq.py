@@ -12,7 +12,7 @@ from evalharness.configtypes import ModelRef
 from evalharness.fileid import model_identity
 from evalharness.systems.context import RunContext
 from evalharness.systems.generation import batches, generation_kwargs, progress_bar, seed_everything
-from evalharness.systems.torchutil import load_error, pick_device, pick_dtype, quiet_transformers
+from evalharness.systems.torchutil import load_error, pick_device, pick_dtype, quiet_transformers, transformers_runtime
 from evalharness.systems.translation import TranslationConfigBase, TranslationSystem
 
 Family = Literal["auto", "marian", "nllb", "m2m100", "mbart50", "t5", "madlad"]
@@ -45,6 +45,9 @@ def detect_family(tokenizer, model_config) -> str:
 class HFSeq2SeqSystem(TranslationSystem):
     config_model = HFSeq2SeqConfig
     cfg: HFSeq2SeqConfig
+
+    def runtime(self) -> dict:
+        return transformers_runtime()
 
     def identity(self) -> dict:
         return model_identity(self.cfg.model, self.cfg.revision)

@@ -44,3 +44,10 @@ def quiet_transformers(show_progress: bool) -> None:
     hf_logging.set_verbosity_error()
     if not show_progress:
         hf_logging.disable_progress_bar()
+
+
+def transformers_runtime() -> dict:
+    """The manifest's description of a transformers engine (without importing torch or transformers)."""
+    from importlib.metadata import version
+
+    return {"backend": "transformers", "transformers": version("transformers"), "torch": version("torch")}

@@ -1,0 +1,212 @@
+"""Plots of a run as PNG bytes (matplotlib, Agg canvas: never a display, no pyplot state).
+
+- :func:`score_bars`: per dataset, one panel per metric, one bar per system (swept settings in the label) at the
+  segment level, with the bootstrap 95% CI as error bars. A lower-is-better metric (TER) says so in its title; an
+  invalid cell (a round trip whose pivot is not the pivot language) is a grey hatched bar marked "invalid".
+- :func:`agreement_scatter`: per dataset with human scores, one panel per metric, metric score (x) against human
+  score (y), each point labelled with its system, the Pearson r of agreement.csv in the title.
+
+The PNGs are deterministic (no software or date metadata), so a rerun writes identical files.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from evalharness.results import sweep_columns
+
+DPI = 100
+WIDTH = 9.0  # inches: 900 px, readable on a laptop without scaling
+BAR_COLOR = "#1f77b4"  # the report's browser test looks for this colour in the rendered page
+INVALID_COLOR = "#b0b0b0"
+POINT_COLOR = "#1f77b4"
+TEXT_COLOR = "#222222"
+MAX_SETTING = 24  # characters of a swept setting's value in an axis label
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def setting_text(value: Any) -> str:
+    """A swept setting's value for a label: integers without '.0' (a CSV column with gaps reads as float), long
+    values (paths) cut from the left."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value)
+    return text if len(text) <= MAX_SETTING else "…" + text[-(MAX_SETTING - 1):]
+
+
+def system_label(row: dict, sweep_keys: list[str], sep: str = "\n") -> str:
+    """The system name, with its swept settings (key=value) when it has any."""
+    parts = [f"{k}={setting_text(row[k])}" for k in sweep_keys if k in row and not _missing(row[k])]
+    return sep.join([str(row["system"]), *parts])
+
+
+def direction_note(direction: str) -> str:
+    return "higher is better" if direction == "higher" else "lower is better"
+
+
+def _grid(n_panels: int, n_items: int) -> tuple[int, int]:
+    """Rows and columns of panels: side by side when they fit (up to 3 panels, up to 24 bars or points in all),
+    else two per row for an even count, three per row when the panels are narrow, one per row otherwise."""
+    n_items = max(n_items, 1)
+    if n_panels == 1 or (n_panels <= 3 and n_panels * n_items <= 24):
+        return 1, n_panels
+    if n_panels % 2 == 0:
+        return n_panels // 2, 2
+    if n_items <= 8:
+        return math.ceil(n_panels / 3), 3
+    return n_panels, 1
+
+
+def _valid(value: Any) -> bool:
+    return not (value is False or str(value) == "False")
+
+
+def score_bars(scores: pd.DataFrame, dataset: str) -> bytes:
+    """Bar chart of one dataset's segment-level scores: one panel per metric, one bar per system."""
+    sweep_keys = sweep_columns(scores)
+    rows = scores[(scores["dataset"] == dataset) & (scores["level"] == "segment")]
+    metrics = list(dict.fromkeys(rows["metric"]))
+    labels = list(dict.fromkeys(system_label(r, sweep_keys) for r in rows.to_dict("records")))
+    n_rows, n_cols = _grid(len(metrics), len(labels))
+    longest = max((len(line) for label in labels for line in label.split("\n")), default=1)
+    rotate = len(labels) * n_cols > 6 or longest * len(labels) * n_cols > 75
+    if rotate:  # one line per label: a rotated block of lines is hard to read
+        labels = [label.replace("\n", " ") for label in labels]
+        longest = max(len(label) for label in labels)
+    label_lines = max((label.count("\n") + 1 for label in labels), default=1)
+    panel_height = 2.6 + (0.09 * min(longest, 40) if rotate else 0.18 * label_lines)
+    fig = Figure(figsize=(WIDTH, 0.5 + panel_height * n_rows), dpi=DPI)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    fig.suptitle(f"{dataset}: corpus scores with 95% CI (segment level)", fontsize=11, color=TEXT_COLOR)
+    for ax, metric in zip(axes, metrics):
+        records = {system_label(r, sweep_keys, " " if rotate else "\n"): r
+                   for r in rows[rows["metric"] == metric].to_dict("records")}
+        direction = next(iter(records.values()))["direction"]
+        ax.set_title(f"{metric} ({direction_note(direction)})", fontsize=10, color=TEXT_COLOR)
+        top = 0.0
+        for x, label in enumerate(labels):
+            record = records.get(label)
+            if record is None or _missing(record["score"]):
+                ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=8, color="#666666")
+                continue
+            score = float(record["score"])
+            valid = _valid(record.get("valid", True))
+            low, high = record.get("ci_low"), record.get("ci_high")
+            err = None
+            if not _missing(low) and not _missing(high):
+                err = [[max(score - float(low), 0.0)], [max(float(high) - score, 0.0)]]
+                top = max(top, float(high))
+            top = max(top, score)
+            ax.bar(x, score, width=0.65, color=BAR_COLOR if valid else INVALID_COLOR,
+                   hatch=None if valid else "///", edgecolor="#555555" if not valid else BAR_COLOR, linewidth=0.8,
+                   yerr=err, ecolor="#333333", capsize=3, error_kw={"elinewidth": 1})
+            note = f"{score:.1f}" if valid else f"{score:.1f}\ninvalid"
+            ax.annotate(note, (x, score if err is None else float(high)), xytext=(0, 2), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=7, color="#a00000" if not valid else TEXT_COLOR)
+        ax.set_xticks(range(len(labels)))
+        ax.set_xticklabels(labels, fontsize=8, rotation=40 if rotate else 0, ha="right" if rotate else "center",
+                           rotation_mode="anchor")
+        pad = max(0.0, (3 - len(labels)) / 2)  # one or two bars stay bar-shaped
+        ax.set_xlim(-0.6 - pad, len(labels) - 0.4 + pad)
+        ax.set_ylim(0, max(top * 1.18, 1.0))
+        ax.tick_params(axis="y", labelsize=8)
+        ax.grid(axis="y", color="#e4e4e4", linewidth=0.8)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def agreement_scatter(scores: pd.DataFrame, human: dict[str, float], dataset: str,
+                      agreement: pd.DataFrame | None = None, kind: str | None = None) -> bytes:
+    """Metric score against human score per system, one panel per metric (segment-level corpus scores of the
+    systems that have a human score); the Pearson r (and its CI) from the agreement rows in each title."""
+    rows = scores[(scores["dataset"] == dataset) & (scores["level"] == "segment")]
+    metrics = list(dict.fromkeys(rows["metric"]))
+    n_rows, n_cols = (1, len(metrics)) if len(metrics) <= 3 else _grid(len(metrics), 4)
+    fig = Figure(figsize=(WIDTH, 0.5 + (3.4 if n_cols > 1 else 3.0) * n_rows), dpi=DPI)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    fig.suptitle(f"{dataset}: metric vs human score per system", fontsize=11, color=TEXT_COLOR)
+    agree = {}
+    if agreement is not None and len(agreement):
+        agree = {r["metric"]: r for r in agreement[agreement["dataset"] == dataset].to_dict("records")}
+    for ax, metric in zip(axes, metrics):
+        points = [(str(r["system"]), float(r["score"]), float(human[str(r["system"])]))
+                  for r in rows[rows["metric"] == metric].to_dict("records")
+                  if str(r["system"]) in human and not _missing(r["score"])]
+        direction = rows[rows["metric"] == metric]["direction"].iloc[0]
+        title = f"{metric} ({direction_note(direction)})"
+        row = agree.get(metric)
+        # agreement.csv correlates a lower-is-better metric negated, so that +1 is agreement for every metric
+        r_name = "Pearson r" if direction == "higher" else f"Pearson r (−{metric})"
+        if row is not None and not _missing(row["pearson"]):
+            r_text = f"{r_name} = {float(row['pearson']):.3f}"
+            if not _missing(row.get("pearson_ci_low")) and not _missing(row.get("pearson_ci_high")):
+                r_text += f" [{float(row['pearson_ci_low']):.2f}, {float(row['pearson_ci_high']):.2f}]"
+        else:
+            r_text = f"{r_name}: n/a (fewer than 3 systems)"
+        ax.set_title(f"{title}\n{r_text}", fontsize=9 if n_cols < 3 else 8.5, color=TEXT_COLOR)
+        for name, x, y in points:
+            ax.scatter([x], [y], s=22, color=POINT_COLOR, zorder=3)
+            ax.annotate(name, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=7, color=TEXT_COLOR)
+        if points:
+            xs = [p[1] for p in points]
+            pad = (max(xs) - min(xs)) * 0.25 or 1.0
+            ax.set_xlim(min(xs) - pad * 0.3, max(xs) + pad)  # room for the labels on the right
+        ax.set_xlabel(metric, fontsize=8)
+        ax.set_ylabel(f"human score ({kind})" if kind else "human score", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.grid(color="#e4e4e4", linewidth=0.8)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def bars_path(dataset: str) -> str:
+    return f"plots/{dataset}.png"
+
+
+def scatter_path(dataset: str) -> str:
+    return f"plots/agreement-{dataset}.png"
+
+
+def run_plots(scores: pd.DataFrame, human: dict[str, dict[str, float]] | None = None,
+              agreement: pd.DataFrame | None = None, kinds: dict[str, str] | None = None) -> dict[str, bytes]:
+    """Every plot of a run, by its path in the results folder: the bars of each dataset with segment-level
+    scores, and a scatter for each dataset with human scores (``human``: dataset -> system -> score; ``kinds``:
+    dataset -> which human score, z or raw)."""
+    files: dict[str, bytes] = {}
+    segment = scores[scores["level"] == "segment"]
+    for dataset in dict.fromkeys(segment["dataset"]):
+        files[bars_path(dataset)] = score_bars(scores, dataset)
+        if human and human.get(dataset):
+            files[scatter_path(dataset)] = agreement_scatter(scores, human[dataset], dataset, agreement,
+                                                                 (kinds or {}).get(dataset))
+    return files
+
+
+__all__ = ["BAR_COLOR", "agreement_scatter", "bars_path", "run_plots", "scatter_path", "score_bars",
+           "setting_text", "system_label"]

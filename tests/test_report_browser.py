@@ -1,0 +1,75 @@
+"""report.html as a browser shows it: headless Chromium renders the page of a real run to a screenshot, and the
+screenshot must show text and the embedded PNG plots (their bar colour). `make test` installs Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import lxml.html
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import run_cli
+from evalharness.plots import BAR_COLOR
+from test_report import HUMAN_SYSTEMS, write_meta_config
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+WIDTH, HEIGHT = 1280, 3000
+TIMEOUT = 60
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: the browser test needs Debian's chromium; `make test` installs it "
+                    f"(apt-get install -y chromium)")
+    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+               "--no-first-run", "--disable-extensions", f"--user-data-dir={tmp_path / 'chromium-profile'}", *args]
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path,
+                              env={**os.environ, "HOME": str(tmp_path)})
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"chromium did not finish within {TIMEOUT} s: {' '.join(command)}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("browser")
+    env = {"EVALHARNESS_CACHE_DIR": str(tmp / "cache")}
+    run_cli("run", write_meta_config(tmp / "cfg"), "--output-dir", tmp / "results", env=env, check=True)
+    return tmp / "results" / "meta" / "report.html"
+
+
+def hex_rgb(color: str) -> tuple[int, int, int]:
+    return tuple(int(color[k:k + 2], 16) for k in (1, 3, 5))
+
+
+def test_screenshot_shows_text_and_the_plots(report, tmp_path):
+    shot = tmp_path / "report.png"  # kept for inspection
+    chromium(tmp_path, f"--window-size={WIDTH},{HEIGHT}", f"--screenshot={shot}", report.as_uri())
+    print(f"screenshot: {shot}")
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (WIDTH, HEIGHT)
+    colors = image.getcolors(1 << 24)
+    assert len(colors) > 500, f"only {len(colors)} colours: a blank page?"
+    pixels = np.asarray(image, dtype=np.int16)
+    dark = int((pixels < 70).all(axis=2).sum())
+    assert dark > 5000, f"{dark} dark pixels: no text rendered?"
+    bars = int((np.abs(pixels - np.array(hex_rgb(BAR_COLOR))) <= 6).all(axis=2).sum())
+    assert bars > 5000, f"{bars} pixels of the bar colour {BAR_COLOR}: the embedded plots did not render"
+
+
+def test_dom_after_parsing(report, tmp_path):
+    proc = chromium(tmp_path, "--dump-dom", report.as_uri())
+    doc = lxml.html.fromstring(proc.stdout)
+    assert doc.xpath("//h1")[0].text_content() == "meta"
+    assert len(doc.xpath("//img[starts-with(@src, 'data:image/png;base64,')]")) == 2
+    assert not doc.xpath("//script")  # the tricky hypothesis stayed text
+    text = doc.text_content()
+    assert "Segments where systems differ most" in text
+    for system in HUMAN_SYSTEMS:
+        assert system in text
