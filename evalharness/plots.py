@@ -125,11 +125,7 @@ def score_bars(scores: pd.DataFrame, dataset: str) -> bytes:
         pad = max(0.0, (3 - len(labels)) / 2)  # one or two bars stay bar-shaped
         ax.set_xlim(-0.6 - pad, len(labels) - 0.4 + pad)
         ax.set_ylim(0, max(top * 1.18, 1.0))
-        ax.tick_params(axis="y", labelsize=8)
-        ax.grid(axis="y", color="#e4e4e4", linewidth=0.8)
-        ax.set_axisbelow(True)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        _style(ax, grid="y")
     for ax in axes[len(metrics):]:
         ax.set_visible(False)
     fig.tight_layout()
@@ -174,15 +170,20 @@ def agreement_scatter(scores: pd.DataFrame, human: dict[str, float], dataset: st
             ax.set_xlim(min(xs) - pad * 0.3, max(xs) + pad)  # room for the labels on the right
         ax.set_xlabel(metric, fontsize=8)
         ax.set_ylabel(f"human score ({kind})" if kind else "human score", fontsize=8)
-        ax.tick_params(labelsize=8)
-        ax.grid(color="#e4e4e4", linewidth=0.8)
-        ax.set_axisbelow(True)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        _style(ax, grid="both")
     for ax in axes[len(metrics):]:
         ax.set_visible(False)
     fig.tight_layout()
     return _png(fig)
+
+
+def _style(ax, grid: str) -> None:
+    """Small tick labels, a light grid behind the data, no top and right frame."""
+    ax.tick_params(axis="y" if grid == "y" else "both", labelsize=8)
+    ax.grid(axis=grid, color="#e4e4e4", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
 
 
 def bars_path(dataset: str) -> str:

@@ -17,6 +17,18 @@ MODEL_DIR = model_dir()
 SHARED = ROOT.parent / "shared"
 WMT22 = Path(os.environ.get("WMT22_DIR", SHARED / "wmt22"))
 
+# Three German sentences and their English translations, written for the model tests (not from a test set).
+GERMAN = [
+    "Der Zug nach Berlin hat heute zwanzig Minuten Verspätung.",
+    "Die Stadt will im nächsten Jahr mehr Geld für Schulen ausgeben.",
+    "Am Wochenende soll es sonnig und warm werden.",
+]
+ENGLISH = [
+    "The train to Berlin is twenty minutes late today.",
+    "The city wants to spend more money on schools next year.",
+    "The weekend is expected to be sunny and warm.",
+]
+
 
 def wmt22_path(*parts: str) -> Path:
     path = WMT22.joinpath(*parts)

@@ -7,19 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import run_cli
+from conftest import ENGLISH, GERMAN, run_cli
 
-# Three sentences written for this test (not from a test set), with reference translations.
-GERMAN = [
-    "Der Zug nach Berlin hat heute zwanzig Minuten Verspätung.",
-    "Die Stadt will im nächsten Jahr mehr Geld für Schulen ausgeben.",
-    "Am Wochenende soll es sonnig und warm werden.",
-]
-ENGLISH = [
-    "The train to Berlin is twenty minutes late today.",
-    "The city wants to spend more money on schools next year.",
-    "The weekend is expected to be sunny and warm.",
-]
 
 
 @pytest.fixture(scope="module")

@@ -8,23 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import ENGLISH, GERMAN, run_cli
 from evalharness.errors import UserError
 from evalharness.systems.context import RunContext
 from evalharness.systems.gemma import GemmaConfig, GemmaSystem, gemma_gguf
 from evalharness.systems.llama_cpp import LlamaCppConfig, LlamaCppSystem, physical_cores
 
-# Written for these tests (not from a test set).
-GERMAN = [
-    "Der Zug nach Berlin hat heute zwanzig Minuten Verspätung.",
-    "Die Stadt will im nächsten Jahr mehr Geld für Schulen ausgeben.",
-    "Am Wochenende soll es sonnig und warm werden.",
-]
-ENGLISH = [
-    "The train to Berlin is twenty minutes late today.",
-    "The city wants to spend more money on schools next year.",
-    "The weekend is expected to be sunny and warm.",
-]
 
 
 def llama(**options) -> LlamaCppSystem:

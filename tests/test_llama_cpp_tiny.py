@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import ENGLISH, GERMAN, run_cli
 from evalharness.errors import UserError
 from evalharness.prompts import PromptConfig
 from evalharness.systems.context import RunContext
@@ -86,17 +86,6 @@ TEMPLATES = {"chatml": CHATML, "gemma": GEMMA, "mistral": MISTRAL}
 GENERATION_PROMPT = {"chatml": "<|im_end|>\n<|im_start|>assistant\n", "gemma": "<end_of_turn>\n<start_of_turn>model\n",
                      "mistral": "[/INST]"}
 
-# Written for these tests (not from a test set).
-GERMAN = [
-    "Der Zug nach Berlin hat heute zwanzig Minuten Verspätung.",
-    "Die Stadt will im nächsten Jahr mehr Geld für Schulen ausgeben.",
-    "Am Wochenende soll es sonnig und warm werden.",
-]
-ENGLISH = [
-    "The train to Berlin is twenty minutes late today.",
-    "The city wants to spend more money on schools next year.",
-    "The weekend is expected to be sunny and warm.",
-]
 SYSTEM = "You are a careful translator of news."
 
 
