@@ -25,32 +25,21 @@ Data: $WMT22_DIR, default <repo>/../shared/wmt22.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 from evalharness.documents.align import AlignConfig, align
 
-REPO = Path(__file__).resolve().parents[1]
+from wmt22data import fail, wmt22_file
+
 
 LinkKey = tuple[tuple[int, ...], tuple[int, ...]]
 
 
-def fail(message: str) -> None:
-    print(f"bench: error: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
 def read_pair() -> tuple[list[str], list[str]]:
-    wmt22 = Path(os.environ.get("WMT22_DIR", REPO.parent / "shared" / "wmt22"))
-    src = wmt22 / "sources" / "generaltest2022.de-en.src.de"
-    ref = wmt22 / "references" / "generaltest2022.de-en.ref.A.en"
-    for path in (src, ref):
-        if not path.is_file():
-            fail(f"not found: {path} (set WMT22_DIR to the WMT22 folder)")
+    src = wmt22_file("sources", "generaltest2022.de-en.src.de")
+    ref = wmt22_file("references", "generaltest2022.de-en.ref.A.en")
     src_lines = src.read_text(encoding="utf-8").splitlines()
     ref_lines = ref.read_text(encoding="utf-8").splitlines()
     if len(src_lines) != len(ref_lines):

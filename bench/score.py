@@ -14,33 +14,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from wmt22data import fail, submissions
+
 PAIR = "de-en"
 METRICS = ["bleu", "chrf", "ter"]
 # sacrebleu's CLI names the scores by their signature names; evalharness uses the same labels.
 LABELS = ["BLEU", "chrF2", "TER"]
 
 
-def fail(message: str) -> None:
-    print(f"bench: error: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
 def find_files() -> tuple[Path, list[Path]]:
-    wmt22 = Path(os.environ.get("WMT22_DIR", REPO.parent / "shared" / "wmt22"))
-    ref = wmt22 / "references" / f"generaltest2022.{PAIR}.ref.A.en"
-    hyps = sorted((wmt22 / "system-outputs").glob(f"generaltest2022.{PAIR}.hyp.*.en"))
-    if not ref.is_file():
-        fail(f"reference not found: {ref} (set WMT22_DIR to the WMT22 folder)")
-    if len(hyps) != 9:
-        fail(f"expected 9 {PAIR} system outputs in {wmt22 / 'system-outputs'}, found {len(hyps)}")
-    return ref, hyps
+    return submissions(PAIR, 9)
 
 
 def sacrebleu_command() -> list[str]:

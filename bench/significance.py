@@ -30,7 +30,8 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from wmt22data import fail, submissions
+
 PAIR = "de-en"
 METRICS = ["bleu", "chrf"]
 LABELS = ["BLEU", "chrF2"]  # sacrebleu's score names, also evalharness's labels
@@ -38,20 +39,8 @@ N_SAMPLES = 1000
 WIDTH = 4
 
 
-def fail(message: str) -> None:
-    print(f"bench: error: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
 def find_files() -> tuple[Path, list[Path]]:
-    wmt22 = Path(os.environ.get("WMT22_DIR", REPO.parent / "shared" / "wmt22"))
-    ref = wmt22 / "references" / f"generaltest2022.{PAIR}.ref.A.en"
-    hyps = sorted((wmt22 / "system-outputs").glob(f"generaltest2022.{PAIR}.hyp.*.en"), key=lambda p: system_name(p))
-    if not ref.is_file():
-        fail(f"reference not found: {ref} (set WMT22_DIR to the WMT22 folder)")
-    if len(hyps) != 9:
-        fail(f"expected 9 {PAIR} system outputs in {wmt22 / 'system-outputs'}, found {len(hyps)}")
-    return ref, hyps
+    return submissions(PAIR, 9, key=system_name)
 
 
 def system_name(path) -> str:

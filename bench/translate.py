@@ -24,13 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from wmt22data import wmt22_dir
+
 REPO = Path(__file__).resolve().parents[1]
 N = 64
 MAX_NEW_TOKENS = 256
-
-
-def wmt22() -> Path:
-    return Path(os.environ.get("WMT22_DIR", REPO.parent / "shared" / "wmt22"))
 
 
 def write_config(folder: Path, backend: str) -> Path:
@@ -41,8 +39,8 @@ datasets:
   - name: wmt22-de-en-{N}
     kind: parallel
     langpair: de-en
-    source: {wmt22()}/sources/generaltest2022.de-en.src.de
-    references: [{wmt22()}/references/generaltest2022.de-en.ref.A.en]
+    source: {wmt22_dir()}/sources/generaltest2022.de-en.src.de
+    references: [{wmt22_dir()}/references/generaltest2022.de-en.ref.A.en]
     max_segments: {N}
 systems:
   - {{name: gemma, engine: gemma-270m, backend: {backend}}}
@@ -124,7 +122,7 @@ def main() -> int:
     from evalharness.cache import model_dir
     from evalharness.textio import read_lines
 
-    sources = read_lines(wmt22() / "sources" / "generaltest2022.de-en.src.de")[:N]
+    sources = read_lines(wmt22_dir() / "sources" / "generaltest2022.de-en.src.de")[:N]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         # A private translation and score cache (cold), sharing only the converted model folder.

@@ -180,7 +180,7 @@ def cmd_score(args) -> int:
                     "empty_outputs": sum(1 for h in hyps if not h.strip())} for name, hyps in systems.items()}
     rows = [Row(dataset, name, {}, m.label, results[(name, m.label)].score, m.direction,
                 results[(name, m.label)].signature, len(refs[0]), ref_names, args.langpair, **cells[name],
-                **vars(compared[m.label][name]))
+                comparison=compared[m.label][name])
             for name in systems for m in metrics]
     scores = scores_frame(rows, [])
     notes = signature_notes(scores) if args.format in ("md", "latex") else []

@@ -324,12 +324,12 @@ def render(data: RunData, plots: dict[str, bytes] | None = None) -> str:
     if "baseline" in data.summary.columns and data.summary["baseline"].notna().any():
         baseline = str(data.summary["baseline"].dropna().iloc[0])
     manifest = data.manifest
-    template = _environment().from_string(TEMPLATE)
+    template = _environment().get_template("report.html.j2")
     return template.render(
         run=data.run_name, manifest=manifest, tables=_summary_tables(data), sections=sections,
         notes=signature_notes(data.scores), baseline=baseline, agreement=_agreement_rows(data.agreement),
         any_stats=any(c in data.scores.columns and data.scores[c].notna().any() for c in STAT_COLUMNS[:2]),
-        css=CSS,  # a constant of this module: not escaped (entities do not work inside <style>)
+        css=(Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8"),  # ours: not escaped
     )
 
 
@@ -344,157 +344,8 @@ def _anchor(name: str) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-
-
-CSS = """
-:root { --fg: #1d232b; --muted: #5b6572; --line: #d9dee5; --head: #f1f4f8; --best: #1b7a3a; --worst: #b3261e; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #fafbfc; color: var(--fg);
-       font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", "Liberation Sans", sans-serif; }
-main { max-width: 1180px; margin: 0 auto; padding: 20px 28px 60px; background: #fff; min-height: 100vh;
-       box-shadow: 0 0 0 1px var(--line); }
-h1 { font-size: 26px; margin: 4px 0 6px; }
-h2 { font-size: 21px; margin: 34px 0 10px; padding-bottom: 4px; border-bottom: 2px solid var(--line); }
-h3 { font-size: 17px; margin: 22px 0 6px; }
-.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; font-size: 13.5px; color: var(--muted);
-        margin: 8px 0 4px; }
-.meta dt { font-weight: 600; color: var(--fg); }
-.meta dd { margin: 0; word-break: break-all; }
-nav { font-size: 14px; margin: 12px 0 0; }
-nav a { margin-right: 14px; color: #1f5fa8; text-decoration: none; }
-nav a:hover { text-decoration: underline; }
-.info { color: var(--muted); font-size: 13.5px; margin: 0 0 6px; }
-table { border-collapse: collapse; font-size: 14px; margin: 6px 0 10px; }
-th, td { border-bottom: 1px solid var(--line); padding: 5px 10px; text-align: left; vertical-align: top; }
-th { background: var(--head); font-weight: 600; white-space: nowrap; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.ci { color: var(--muted); font-size: 12px; margin-left: 4px; }
-.dagger { color: #1f5fa8; font-weight: 700; }
-tr.invalid td { color: #7a7a7a; background: repeating-linear-gradient(135deg, #fff, #fff 6px, #f3f3f3 6px, #f3f3f3 12px); }
-.badge { display: inline-block; font-size: 11px; font-weight: 700; padding: 0 6px; border-radius: 8px;
-         vertical-align: 1px; margin-left: 6px; }
-.badge.invalid { background: #eee; color: #8a1c1c; border: 1px solid #ccc; }
-.badge.best { background: var(--best); color: #fff; }
-.badge.worst { background: var(--worst); color: #fff; }
-.notes { font-size: 13px; color: var(--muted); padding-left: 18px; }
-.notes code { font-size: 12px; color: var(--fg); word-break: break-all; }
-figure { margin: 10px 0 18px; }
-figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); }
-figcaption { font-size: 13px; color: var(--muted); margin-top: 4px; }
-.segment { border: 1px solid var(--line); border-radius: 6px; margin: 14px 0 20px; overflow: hidden; }
-.segment > header { background: var(--head); padding: 6px 12px; font-size: 14px; }
-.segment > header .spread { color: var(--muted); margin-left: 10px; }
-.block { padding: 6px 12px 6px 7px; border-top: 1px solid var(--line); border-left: 5px solid transparent; }
-.label { font-size: 12px; font-weight: 700; color: var(--muted); text-transform: uppercase; letter-spacing: .03em; }
-.label .refname { text-transform: none; font-weight: 400; margin-left: 4px; }
-.text { white-space: pre-wrap; overflow-wrap: anywhere; margin: 2px 0 0; }
-.hyp.best { border-left-color: var(--best); background: #eef8f0; }
-.hyp.worst { border-left-color: var(--worst); background: #fdf0ef; }
-.hyp .system { font-weight: 700; }
-.hyp .settings { color: var(--muted); font-size: 13px; margin-left: 6px; }
-.scores { font-size: 12.5px; color: var(--muted); margin-left: 10px; font-variant-numeric: tabular-nums; }
-.scores b { color: var(--fg); }
-.pivot { font-size: 13px; color: var(--muted); margin-top: 2px; }
-.empty { color: var(--muted); font-style: italic; }
-"""
-
-TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ run }} · evalharness report</title>
-<style>{{ css | safe }}</style>
-</head>
-<body>
-<main>
-<h1>{{ run }}</h1>
-<dl class="meta">
-  <dt>config</dt><dd>{{ manifest.get("config", "") }}</dd>
-  <dt>date</dt><dd>{{ manifest.get("finished") or manifest.get("started") or "" }}</dd>
-  <dt>versions</dt><dd>evalharness {{ manifest.get("evalharness", "?") }}, sacrebleu {{ manifest.get("sacrebleu", "?") }}{% if manifest.get("python") %}, Python {{ manifest["python"] }}{% endif %}</dd>
-  <dt>git commit</dt><dd>{{ manifest.get("git_commit") or "unknown" }}</dd>
-</dl>
-<nav>
-  <a href="#scores">Scores</a><a href="#plots">Plots</a>{% if agreement %}<a href="#agreement">Agreement</a>{% endif %}<a href="#segments">Segments</a>
-  {% for s in sections %}<a href="#{{ s.anchor }}">{{ s.name }}</a>{% endfor %}
-</nav>
-
-<h2 id="scores">Scores</h2>
-{% for t in tables %}
-<h3>{{ t.dataset }}</h3>
-{% if t.info %}
-<p class="info">{{ t.info.get("langpair", "") }}{% if t.info.get("segments") is not none %} · {{ t.info["segments"] }} segments{% endif %}{% if t.info.get("references") %} · references: {{ t.info["references"] | join(", ") }}{% endif %}{% if t.info.get("pivot") %} · round trip through {{ t.info["pivot"] }}{% endif %}{% if t.info.get("unaligned_sources") or t.info.get("unaligned_references") %} · unaligned: {{ t.info.get("unaligned_sources", 0) }} source, {{ t.info.get("unaligned_references", 0) }} reference sentences{% endif %}</p>
-{% endif %}
-<table class="summary">
-<thead><tr><th>system</th>{% for k in t["keys"] %}<th>{{ k }}</th>{% endfor %}<th>level</th>{% for m, arrow in t.metrics %}<th class="num">{{ m }} {{ arrow }}</th>{% endfor %}{% for e in t.extras %}<th class="num">{{ e }}</th>{% endfor %}</tr></thead>
-<tbody>
-{% for r in t.rows %}
-<tr{% if r.invalid %} class="invalid"{% endif %}><td>{{ r.system }}{% if r.invalid %}<span class="badge invalid" title="the pivot is mostly not in the pivot language">invalid</span>{% endif %}</td>{% for short, full in r.settings %}<td{% if short != full %} title="{{ full }}"{% endif %}>{{ short }}</td>{% endfor %}<td>{{ r.level }}</td>{% for c in r.scores %}<td class="num">{% if c.bold %}<strong>{{ c.text }}</strong>{% else %}{{ c.text }}{% endif %}{% if c.dagger %}<span class="dagger">†</span>{% endif %}{% if c.ci %}<span class="ci">{{ c.ci }}</span>{% endif %}</td>{% endfor %}{% for v in r.extras %}<td class="num">{{ v }}</td>{% endfor %}</tr>
-{% endfor %}
-</tbody>
-</table>
-{% endfor %}
-<ul class="notes">
-  <li>Bold: best score per dataset and level (↑ higher is better, ↓ lower is better){% if any_stats %}; in brackets: bootstrap 95% confidence interval{% endif %}{% if baseline %}; <span class="dagger">†</span>: significantly better than {{ baseline }}{% endif %}.</li>
-  {% if tables | selectattr("any_invalid") | list %}<li>invalid: a round trip whose pivot is mostly not in the pivot language; never marked best.</li>{% endif %}
-  {% for n in notes %}<li><code>{{ n }}</code></li>{% endfor %}
-</ul>
-
-<h2 id="plots">Plots</h2>
-{% for s in sections %}
-{% if s.bars %}
-<figure><img src="{{ s.bars }}" alt="{{ s.name }}: scores per system and metric"><figcaption>{{ s.name }}: corpus scores (segment level){% if any_stats %} with bootstrap 95% CI{% endif %}{% if s.invalid %}; grey hatched bars are invalid round trips{% endif %}.</figcaption></figure>
-{% endif %}
-{% if s.scatter %}
-<figure><img src="{{ s.scatter }}" alt="{{ s.name }}: metric score against human score"><figcaption>{{ s.name }}: each system's metric score against its human score; Pearson r from the agreement table.</figcaption></figure>
-{% endif %}
-{% endfor %}
-
-{% if agreement %}
-<h2 id="agreement">Agreement with human judgments</h2>
-<table>
-<thead><tr><th>dataset</th><th>metric</th><th class="num">systems</th><th class="num">Pearson</th><th class="num">Spearman</th><th class="num">Kendall τ</th><th class="num">pairwise accuracy</th></tr></thead>
-<tbody>
-{% for a in agreement %}
-<tr><td>{{ a.dataset }}</td><td>{{ a.metric }}</td><td class="num">{{ a.n_systems }}</td>{% for c in ("pearson", "spearman", "kendall") %}<td class="num">{{ a[c] }}{% if a[c ~ "_ci"] %}<span class="ci">{{ a[c ~ "_ci"] }}</span>{% endif %}</td>{% endfor %}<td class="num">{{ a.pairwise_accuracy }}</td></tr>
-{% endfor %}
-</tbody>
-</table>
-<ul class="notes"><li>System-level correlation with the human scores; a lower-is-better metric (TER) is negated first, so +1 always means agreement. Brackets: bootstrap 95% CI over resampled segments.</li></ul>
-{% endif %}
-
-<h2 id="segments">Segments where systems differ most</h2>
-{% for s in sections %}
-<h3 id="{{ s.anchor }}">{{ s.name }}</h3>
-{% if s.diff.single %}
-<p class="empty">Only one system ({{ s.diff.single }}) on this dataset: nothing to compare.</p>
-{% elif not s.diff.segments %}
-<p class="empty">No segment scores to compare.</p>
-{% else %}
-<p class="info">The {{ s.diff.segments | length }} segments with the largest spread (max − min over {{ s.diff.systems }}{% if s.diff.invalid and s.diff.marking %} valid{% endif %} systems) of the sentence-level {{ s.diff.metric }} ({{ "higher" if s.diff.higher else "lower" }} is better){% if s.diff.marking %}; best and worst hypothesis marked{% endif %}.{% if s.diff.invalid %} Invalid round trips ({{ s.diff.invalid | join(", ") }}: the pivot is mostly not in the pivot language) are {% if s.diff.marking %}shown but not compared{% else %}shown, and with fewer than two valid systems nothing is marked best{% endif %}.{% endif %}</p>
-{% for seg in s.diff.segments %}
-<section class="segment">
-<header><b>Segment {{ seg.number }}</b>{% if seg.doc_id %} · document {{ seg.doc_id }}{% endif %}{% if seg.source_ids %} · source sentences {{ seg.source_ids }}{% endif %}<span class="spread">{{ s.diff.metric }} spread {{ seg.spread }}</span></header>
-<div class="block"><div class="label">Source</div><p class="text">{{ seg.source }}</p></div>
-{% for ref in seg.references %}
-<div class="block"><div class="label">Reference <span class="refname">{{ s.diff.reference_names[loop.index0] }}</span></div><p class="text">{{ ref }}</p></div>
-{% endfor %}
-{% for h in seg.hypotheses %}
-<div class="block hyp{% if h.mark %} {{ h.mark }}{% endif %}"><div><span class="system">{{ h.system }}</span>{% if h.settings %}<span class="settings">{{ h.settings }}</span>{% endif %}{% if h.mark %}<span class="badge {{ h.mark }}">{{ h.mark }}</span>{% endif %}{% if h.invalid %}<span class="badge invalid">invalid</span>{% endif %}<span class="scores">{% for m, v, key in h.scores %}{% if key %}<b>{{ m }} {{ v }}</b>{% else %}{{ m }} {{ v }}{% endif %}{% if not loop.last %} · {% endif %}{% endfor %}</span></div>
-<p class="text">{{ h.text }}</p>
-{% if h.pivot is not none %}<div class="pivot">pivot{% if h.pivot_lang %} (detected: {{ h.pivot_lang }}){% endif %}: {{ h.pivot }}</div>{% endif %}
-</div>
-{% endfor %}
-</section>
-{% endfor %}
-{% endif %}
-{% endfor %}
-</main>
-</body>
-</html>
-"""
+    return jinja2.Environment(loader=jinja2.PackageLoader("evalharness", "templates"), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,19 +7,20 @@ paths), so a rerun gives byte-identical `scores.csv` and `summary.csv`. Times an
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from evalharness.compare import CellComparison
 from evalharness.textio import atomic_write
 
 # Per-cell columns (the same on every metric row of a cell) that the summary keeps after the metrics.
 CELL_COLUMNS = ["off_target_rate", "empty_outputs", "unaligned_sources", "unaligned_references",
                 "pivot_on_target_rate", "valid"]
 # Per-score statistics (segment level): bootstrap CI, paired test against the baseline, all-pairs rank.
-STAT_COLUMNS = ["ci_low", "ci_high", "p_value", "significant", "baseline", "rank"]
+STAT_COLUMNS = [f.name for f in fields(CellComparison)]
 TIDY_COLUMNS = ["dataset", "system", "level", "metric", "score", *STAT_COLUMNS, "direction", "signature", "n_segments",
                 "references", "langpair", *CELL_COLUMNS]
 
@@ -45,12 +46,10 @@ class Row:
     unaligned_references: int = 0
     pivot_on_target_rate: float | None = None
     valid: bool = True
-    ci_low: float | None = None
-    ci_high: float | None = None
-    p_value: float | None = None
-    significant: bool | None = None
-    baseline: str | None = None
-    rank: int | None = None
+    comparison: CellComparison = field(default_factory=CellComparison)  # the STAT_COLUMNS
+
+    def value(self, column: str) -> Any:
+        return getattr(self.comparison if column in STAT_COLUMNS else self, column)
 
 
 def setting_value(value: Any) -> Any:
@@ -65,7 +64,7 @@ def scores_frame(rows: list[Row], sweep_keys: list[str]) -> pd.DataFrame:
     for row in rows:
         record = {"dataset": row.dataset, "system": row.system}
         record.update({k: setting_value(row.settings.get(k)) for k in sweep_keys})
-        record.update({k: getattr(row, k) for k in TIDY_COLUMNS[2:]})
+        record.update({k: row.value(k) for k in TIDY_COLUMNS[2:]})
         records.append(record)
     columns = TIDY_COLUMNS[:2] + sweep_keys + TIDY_COLUMNS[2:]
     return pd.DataFrame.from_records(records, columns=columns)

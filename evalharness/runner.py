@@ -7,7 +7,7 @@ import os
 import platform
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import yaml
 import evalharness
 from evalharness.agreement import agreement_frame, dataset_agreement
 from evalharness.cache import Store, default_cache_dir
-from evalharness.compare import compare
+from evalharness.compare import CellComparison, compare
 from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
 from evalharness.datasets.documents import joiner
@@ -95,108 +95,135 @@ def produce(cell, dataset: Dataset, ctx: RunContext) -> CellOutput:
 VALID_PIVOT_RATE = 0.5
 
 
-def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = True,
-            workers: int | None = None, argv: list[str] | None = None) -> RunOutput:
-    started = _now()
-    check_output_dir(out_dir)
-    cfg = loaded.config
-    workers = workers or cfg.workers or default_workers()
-    # Every hypothesis first: a bad file fails the run before any scoring or writing.
-    ctx = RunContext.create(use_cache=use_cache)
-    try:
-        outputs = [produce(cell, plan.datasets[cell.dataset], ctx) for cell in plan.cells]
-    finally:
-        ctx.close()
-    store = Store(default_cache_dir() / "scores.sqlite", "scores") if use_cache else None
-    rows: list[Row] = []
-    agreement_rows: list[dict] = []  # agreement with human scores (datasets with human_scores)
-    segment_records: list[dict] = []  # segments.jsonl, and the report's "segments where systems differ most"
-    hits = misses = 0
+class Scorer:
+    """Scores hypotheses with the run's metrics through the score cache, counting hits for the manifest."""
 
-    def score(dataset: Dataset, references: list[list[str]], hyps: dict[str, list[str]], sentence: bool):
-        nonlocal hits, misses
-        results = score_systems(plan.metrics, dataset.target_lang, references, hyps, workers=workers,
-                                sentence=sentence, cache=store)
-        hits += sum(r.cached for r in results.values())
-        misses += sum(not r.cached for r in results.values())
+    def __init__(self, metrics: list, workers: int, use_cache: bool):
+        self.metrics, self.workers = metrics, workers
+        self.store = Store(default_cache_dir() / "scores.sqlite", "scores") if use_cache else None
+        self.hits = self.misses = 0
+
+    def __call__(self, target_lang: str, references: list[list[str]], hyps: dict[str, list[str]], sentence: bool):
+        results = score_systems(self.metrics, target_lang, references, hyps, workers=self.workers,
+                                sentence=sentence, cache=self.store)
+        self.hits += sum(r.cached for r in results.values())
+        self.misses += sum(not r.cached for r in results.values())
         return results
 
-    try:
-        for name, dataset in plan.datasets.items():
-            indices = [i for i, cell in enumerate(plan.cells) if cell.dataset == name]
-            if not indices:
-                continue
-            seg_hyps = {i: dataset.segment_hypotheses(outputs[i].units) for i in indices}
-            seg_sources = dataset.segment_sources()
-            levels = [("segment", dataset.references, seg_hyps,
-                       score(dataset, dataset.references, {str(i): seg_hyps[i] for i in indices}, True))]
-            if dataset.document_references is not None:
-                doc_refs = [[text] for text in dataset.document_references]
-                doc_hyps = {i: [joiner(dataset.target_lang).join(outputs[i].units)] for i in indices}
-                levels.append(("document", doc_refs, doc_hyps,
-                               score(dataset, doc_refs, {str(i): doc_hyps[i] for i in indices}, False)))
-            seg_results = levels[0][3]
-            comparisons = {m.label: compare(m, dataset.target_lang, len(dataset.references),
-                                            {str(i): seg_results[(str(i), m.label)].stats for i in indices},
-                                            {str(i): plan.cells[i].system.name for i in indices},
-                                            cfg.statistics, workers)
-                           for m in plan.metrics}
-            agreement_rows += dataset_agreement(dataset, {str(i): plan.cells[i] for i in indices}, seg_results,
-                                                plan.metrics, cfg.statistics, workers)
-            for i in indices:
-                cell, out = plan.cells[i], outputs[i]
-                unit_langs = detect_all(out.units)
-                out.stats.empty = sum(1 for hyp in out.units if not hyp.strip())
-                pivot_langs = detect_all(out.pivots) if out.pivots is not None else None
-                pivot_rate = (sum(lang == dataset.pivot_lang for lang in pivot_langs) / len(pivot_langs)
-                              if pivot_langs is not None else None)
-                common = dict(off_target_rate=off_target_rate(unit_langs, dataset.target_lang),
-                              empty_outputs=out.stats.empty, unaligned_sources=dataset.unaligned_sources,
-                              unaligned_references=dataset.unaligned_references, pivot_on_target_rate=pivot_rate,
-                              valid=pivot_rate is None or pivot_rate >= VALID_PIVOT_RATE)
-                cell_levels = [(level, refs, hyps[i], results) for level, refs, hyps, results in levels]
-                if pivot_langs is not None:
-                    keep = [j for j, lang in enumerate(pivot_langs) if lang == dataset.pivot_lang]
-                    refs = [[stream[j] for j in keep] for stream in dataset.references]
-                    hyps = [seg_hyps[i][j] for j in keep]
-                    results = score(dataset, refs, {str(i): hyps}, False) if keep else None
-                    cell_levels.append(("segment, pivot on target", refs, hyps, results))
-                for level, refs, hyps, results in cell_levels:
-                    for metric in plan.metrics:
-                        result = results[(str(i), metric.label)] if results is not None else None
-                        stats = vars(comparisons[metric.label][str(i)]) if level == "segment" else {}
-                        rows.append(Row(name, cell.system.name, cell.settings, metric.label,
-                                        result.score if result else None, metric.direction,
-                                        result.signature if result else "", len(hyps),
-                                        "+".join(dataset.reference_names), dataset.langpair, level=level,
-                                        **common, **stats))
-                sentence_scores = levels[0][3]
-                seg_langs = detect_all(seg_hyps[i]) if dataset.groups is not None else unit_langs
-                for j, hyp in enumerate(seg_hyps[i]):
-                    record = {
-                        "dataset": name, "system": cell.system.name, "settings": cell.settings, "level": "segment",
-                        "segment": j + 1, "doc_id": dataset.doc_ids[j] if dataset.doc_ids else None,
-                        "source_ids": [k + 1 for k in dataset.groups[j]] if dataset.groups is not None else None,
-                        "source": seg_sources[j],
-                        "pivot": out.pivots[j] if out.pivots is not None else None,
-                        "pivot_lang": pivot_langs[j] if pivot_langs is not None else None,
-                        "references": [stream[j] for stream in dataset.references], "hypothesis": hyp,
-                        "hypothesis_lang": seg_langs[j],
-                        "scores": {m.label: sentence_scores[(str(i), m.label)].sentence_scores[j] for m in plan.metrics},
-                    }
-                    segment_records.append(record)
-    finally:
-        if store is not None:
-            store.close()
-    scores = scores_frame(rows, plan.sweep_keys)
-    summary = summary_frame(scores)
-    notes = signature_notes(scores)
-    manifest = {
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
+@dataclass
+class Level:
+    """One way of scoring a dataset's cells: its references, each cell's hypotheses, the scores by
+    (cell index as text, metric label)."""
+
+    name: str  # segment, document, or "segment, pivot on target"
+    references: list[list[str]]
+    hyps: dict[int, list[str]]
+    results: dict | None
+
+
+@dataclass
+class DatasetResults:
+    rows: list[Row] = field(default_factory=list)
+    agreement: list[dict] = field(default_factory=list)  # agreement with human scores
+    segments: list[dict] = field(default_factory=list)  # segments.jsonl, and the report's differing segments
+
+
+def shared_levels(dataset: Dataset, indices: list[int], outputs: list[CellOutput], scorer: Scorer) -> list[Level]:
+    """The levels every cell of a dataset is scored at: segments, and whole documents where there are some."""
+    seg_hyps = {i: dataset.segment_hypotheses(outputs[i].units) for i in indices}
+    levels = [Level("segment", dataset.references, seg_hyps,
+                    scorer(dataset.target_lang, dataset.references, {str(i): seg_hyps[i] for i in indices}, True))]
+    if dataset.document_references is not None:
+        doc_refs = [[text] for text in dataset.document_references]
+        doc_hyps = {i: [joiner(dataset.target_lang).join(outputs[i].units)] for i in indices}
+        levels.append(Level("document", doc_refs, doc_hyps,
+                            scorer(dataset.target_lang, doc_refs, {str(i): doc_hyps[i] for i in indices}, False)))
+    return levels
+
+
+def pivot_level(dataset: Dataset, i: int, seg_hyps: list[str], pivot_langs: list[str], scorer: Scorer) -> Level:
+    """A round trip scored only on the segments whose pivot is in the pivot language (a copy scores nothing)."""
+    keep = [j for j, lang in enumerate(pivot_langs) if lang == dataset.pivot_lang]
+    refs = [[stream[j] for j in keep] for stream in dataset.references]
+    hyps = [seg_hyps[j] for j in keep]
+    return Level("segment, pivot on target", refs, {i: hyps},
+                 scorer(dataset.target_lang, refs, {str(i): hyps}, False) if keep else None)
+
+
+def cell_columns(dataset: Dataset, out: CellOutput, unit_langs: list[str], pivot_langs: list[str] | None) -> dict:
+    """The per-cell columns of every row of a cell (off-target, empty outputs, alignment, round-trip validity)."""
+    out.stats.empty = sum(1 for hyp in out.units if not hyp.strip())
+    pivot_rate = (sum(lang == dataset.pivot_lang for lang in pivot_langs) / len(pivot_langs)
+                  if pivot_langs is not None else None)
+    return dict(off_target_rate=off_target_rate(unit_langs, dataset.target_lang), empty_outputs=out.stats.empty,
+                unaligned_sources=dataset.unaligned_sources, unaligned_references=dataset.unaligned_references,
+                pivot_on_target_rate=pivot_rate, valid=pivot_rate is None or pivot_rate >= VALID_PIVOT_RATE)
+
+
+def segment_records(name: str, dataset: Dataset, cell, i: int, out: CellOutput, segment: Level,
+                    seg_langs: list[str], pivot_langs: list[str] | None, metrics: list) -> list[dict]:
+    """The lines of segments.jsonl for one cell: texts, languages and sentence-level scores."""
+    seg_sources = dataset.segment_sources()
+    return [{
+        "dataset": name, "system": cell.system.name, "settings": cell.settings, "level": "segment",
+        "segment": j + 1, "doc_id": dataset.doc_ids[j] if dataset.doc_ids else None,
+        "source_ids": [k + 1 for k in dataset.groups[j]] if dataset.groups is not None else None,
+        "source": seg_sources[j],
+        "pivot": out.pivots[j] if out.pivots is not None else None,
+        "pivot_lang": pivot_langs[j] if pivot_langs is not None else None,
+        "references": [stream[j] for stream in dataset.references], "hypothesis": hyp,
+        "hypothesis_lang": seg_langs[j],
+        "scores": {m.label: segment.results[(str(i), m.label)].sentence_scores[j] for m in metrics},
+    } for j, hyp in enumerate(segment.hyps[i])]
+
+
+def score_dataset(name: str, dataset: Dataset, indices: list[int], plan: Plan, outputs: list[CellOutput],
+                  scorer: Scorer, statistics) -> DatasetResults:
+    """Scores, comparisons, agreement with human scores and segment records of one dataset's cells."""
+    found = DatasetResults()
+    levels = shared_levels(dataset, indices, outputs, scorer)
+    segment = levels[0]
+    comparisons = {m.label: compare(m, dataset.target_lang, len(dataset.references),
+                                    {str(i): segment.results[(str(i), m.label)].stats for i in indices},
+                                    {str(i): plan.cells[i].system.name for i in indices}, statistics, scorer.workers)
+                   for m in plan.metrics}
+    found.agreement = dataset_agreement(dataset, {str(i): plan.cells[i] for i in indices}, segment.results,
+                                        plan.metrics, statistics, scorer.workers)
+    for i in indices:
+        cell, out = plan.cells[i], outputs[i]
+        unit_langs = detect_all(out.units)
+        pivot_langs = detect_all(out.pivots) if out.pivots is not None else None
+        common = cell_columns(dataset, out, unit_langs, pivot_langs)
+        cell_levels = levels + ([pivot_level(dataset, i, segment.hyps[i], pivot_langs, scorer)]
+                                if pivot_langs is not None else [])
+        for level in cell_levels:
+            for metric in plan.metrics:
+                result = level.results[(str(i), metric.label)] if level.results is not None else None
+                comparison = comparisons[metric.label][str(i)] if level.name == "segment" else CellComparison()
+                found.rows.append(Row(name, cell.system.name, cell.settings, metric.label,
+                                      result.score if result else None, metric.direction,
+                                      result.signature if result else "", len(level.hyps[i]),
+                                      "+".join(dataset.reference_names), dataset.langpair, level=level.name,
+                                      comparison=comparison, **common))
+        seg_langs = detect_all(segment.hyps[i]) if dataset.groups is not None else unit_langs
+        found.segments += segment_records(name, dataset, cell, i, out, segment, seg_langs, pivot_langs, plan.metrics)
+    return found
+
+
+def build_manifest(loaded: LoadedConfig, plan: Plan, outputs: list[CellOutput], ctx: RunContext, scorer: Scorer,
+                   started: str, use_cache: bool, argv: list[str] | None) -> dict:
+    """Versions, command, times, cache use and how each cell got its translations (and on what backend)."""
+    return {
         "evalharness": evalharness.__version__, "sacrebleu": sacrebleu.__version__,
         "python": platform.python_version(), "platform": platform.platform(), "git_commit": _git_commit(),
         "config": str(loaded.path.resolve()), "argv": argv if argv is not None else sys.argv,
-        "started": started, "finished": _now(), "workers": workers,
-        "cells": len(plan.cells), "score_cache": {"enabled": use_cache, "hits": hits, "misses": misses},
+        "started": started, "finished": _now(), "workers": scorer.workers,
+        "cells": len(plan.cells), "score_cache": {"enabled": use_cache, "hits": scorer.hits, "misses": scorer.misses},
         "translation": {"model_calls": ctx.model_calls, "model_loads": ctx.models.loads, "cells": [
             {"dataset": c.dataset, "system": c.system.name, "settings": c.settings, "translated": o.stats.translated,
              "cached": o.stats.cached, "empty": o.stats.empty, "seconds": round(o.stats.seconds, 3),
@@ -207,21 +234,50 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
                             "unaligned_references": d.unaligned_references, "pivot": d.pivot_lang}
                      for name, d in plan.datasets.items()},
     }
+
+
+def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = True,
+            workers: int | None = None, argv: list[str] | None = None) -> RunOutput:
+    started = _now()
+    check_output_dir(out_dir)
+    cfg = loaded.config
+    # Every hypothesis first: a bad file fails the run before any scoring or writing.
+    ctx = RunContext.create(use_cache=use_cache)
+    try:
+        outputs = [produce(cell, plan.datasets[cell.dataset], ctx) for cell in plan.cells]
+    finally:
+        ctx.close()
+    scorer = Scorer(plan.metrics, workers or cfg.workers or default_workers(), use_cache)
+    found = DatasetResults()
+    try:
+        for name, dataset in plan.datasets.items():
+            indices = [i for i, cell in enumerate(plan.cells) if cell.dataset == name]
+            if indices:
+                part = score_dataset(name, dataset, indices, plan, outputs, scorer, cfg.statistics)
+                found.rows += part.rows
+                found.agreement += part.agreement
+                found.segments += part.segments
+    finally:
+        scorer.close()
+    scores = scores_frame(found.rows, plan.sweep_keys)
+    summary = summary_frame(scores)
+    notes = signature_notes(scores)
+    manifest = build_manifest(loaded, plan, outputs, ctx, scorer, started, use_cache, argv)
     files = {
         "scores.csv": to_csv(scores),
         "summary.csv": to_csv(summary),
         "summary.md": render(summary, "md", notes, directions_of(scores)),
         "summary.tex": render(summary, "latex", notes, directions_of(scores)),
-        "segments.jsonl": "\n".join(json.dumps(r, ensure_ascii=False) for r in segment_records) + "\n",
+        "segments.jsonl": "\n".join(json.dumps(r, ensure_ascii=False) for r in found.segments) + "\n",
         "config.yaml": yaml.safe_dump(loaded.config.model_dump(mode="json"), sort_keys=False, allow_unicode=True),
         "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
     }
-    files.update(_human_and_report_files(loaded, plan, out_dir, scores, summary, agreement_rows, segment_records,
+    files.update(_human_and_report_files(loaded, plan, out_dir, scores, summary, found.agreement, found.segments,
                                          manifest))
     for dataset in plan.datasets.values():
         files.update(dataset.artifacts)
     write_results(out_dir, files)
-    return RunOutput(out_dir, scores, summary, hits, misses, ctx.model_calls)
+    return RunOutput(out_dir, scores, summary, scorer.hits, scorer.misses, ctx.model_calls)
 
 
 def _human_and_report_files(loaded: LoadedConfig, plan: Plan, out_dir: Path, scores: pd.DataFrame,

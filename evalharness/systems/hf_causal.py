@@ -119,11 +119,11 @@ class HFCausalSystem(TranslationSystem):
         return ctx.models.get(key, load)
 
     def prompt_text(self, tokenizer, source: str, src: str, tgt: str) -> str:
-        chat = None
-        if getattr(tokenizer, "chat_template", None):
-            def chat(messages):
-                return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return prompt_text(self.name, self.cfg.prompt, source, src, tgt, chat)
+        def chat(messages):
+            return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+        has_template = bool(getattr(tokenizer, "chat_template", None))
+        return prompt_text(self.name, self.cfg.prompt, source, src, tgt, chat if has_template else None)
 
     def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
         import torch
