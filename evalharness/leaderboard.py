@@ -10,8 +10,9 @@ and systems, so the merged summary leaves them out.
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -33,11 +34,28 @@ WITHIN_RUN_NOTE = ("p_value, significant, baseline and rank are left out: each r
                    "and systems, so they do not compare across runs")
 
 
+# Content hashes of each dataset's texts in manifest.json (runs made before they were recorded have none).
+TEXT_DIGESTS = {"sources_sha256": "source texts", "references_sha256": "reference texts"}
+
+
 @dataclass
 class Run:
     name: str
     folder: Path  # as given on the command line, for messages
     scores: pd.DataFrame
+    datasets: dict[str, dict] = field(default_factory=dict)  # manifest.json's datasets, when there is one
+
+
+def load_manifest_datasets(folder: Path) -> dict[str, dict]:
+    """manifest.json's per-dataset entries; {} for a folder without a manifest."""
+    path = folder / "manifest.json"
+    if not path.exists():
+        return {}
+    try:
+        datasets = json.loads(read_text(path)).get("datasets", {})
+    except (json.JSONDecodeError, AttributeError) as err:
+        raise UserError(f"{path}: not a valid manifest ({err})")
+    return datasets if isinstance(datasets, dict) else {}
 
 
 def load_scores(folder: Path, required: set[str] = REQUIRED) -> pd.DataFrame:
@@ -67,7 +85,8 @@ def load_runs(folders: list[Path]) -> list[Run]:
         seen[real] = folder
     names = [os.path.basename(os.path.abspath(folder)) for folder in folders]
     required = REQUIRED | (set(COMPARED) if len(folders) > 1 else set())
-    return [Run(str(folder) if names.count(name) > 1 else name, folder, load_scores(folder, required))
+    return [Run(str(folder) if names.count(name) > 1 else name, folder, load_scores(folder, required),
+                load_manifest_datasets(folder) if len(folders) > 1 else {})
             for name, folder in zip(names, folders)]
 
 
@@ -85,8 +104,22 @@ def _values(scores: pd.DataFrame, column: str) -> list:
     return sorted(set(values[values.astype(str) != ""]), key=str)
 
 
+def check_same_texts(runs: list[Run]) -> None:
+    """Refuse datasets of the same name whose source or reference texts differ (file names alone can agree)."""
+    first: dict[str, Run] = {}
+    for run in runs:
+        for dataset, entry in run.datasets.items():
+            other = first.setdefault(dataset, run)
+            for key, what in TEXT_DIGESTS.items():
+                a, b = other.datasets[dataset].get(key), entry.get(key)
+                if a and b and a != b:
+                    raise UserError(f"{other.folder} and {run.folder} are not comparable: dataset {dataset}: "
+                                    f"different {what} (same names, other contents)")
+
+
 def check_comparable(runs: list[Run]) -> None:
-    """Refuse, in one line naming both folders, the first dataset x level x metric two runs scored differently."""
+    """Refuse, in one line naming both folders, the first dataset x level x metric two runs scored differently,
+    then datasets whose texts differ under the same names."""
     first: dict[tuple, tuple[Run, pd.DataFrame]] = {}
     for run in runs:
         for key, rows in run.scores.groupby(["dataset", "level", "metric"], sort=False, dropna=False):
@@ -107,6 +140,7 @@ def check_comparable(runs: list[Run]) -> None:
                 dataset, level, metric = key
                 raise UserError(f"{other.folder} and {run.folder} are not comparable: dataset {dataset}, level "
                                 f"{level}, metric {metric}: different {column} ({what})")
+    check_same_texts(runs)
 
 
 def _with_run(frames: list[pd.DataFrame], runs: list[Run]) -> list[pd.DataFrame]:

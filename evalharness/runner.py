@@ -17,7 +17,7 @@ import yaml
 
 import evalharness
 from evalharness.agreement import agreement_frame, dataset_agreement
-from evalharness.cache import Store, default_cache_dir
+from evalharness.cache import Store, default_cache_dir, digest
 from evalharness.compare import CellComparison, compare
 from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
@@ -231,7 +231,9 @@ def build_manifest(loaded: LoadedConfig, plan: Plan, outputs: list[CellOutput], 
             for c, o in zip(plan.cells, outputs) if o.stats.translated or o.stats.cached]},
         "datasets": {name: {"langpair": d.langpair, "sentences": len(d), "segments": d.n_segments,
                             "references": d.reference_names, "unaligned_sources": d.unaligned_sources,
-                            "unaligned_references": d.unaligned_references, "pivot": d.pivot_lang}
+                            "unaligned_references": d.unaligned_references, "pivot": d.pivot_lang,
+                            # what `table A B` compares: same names are not enough to be the same test set
+                            "sources_sha256": digest(d.sources), "references_sha256": digest(d.references)}
                      for name, d in plan.datasets.items()},
     }
 

@@ -50,6 +50,8 @@ CONFIGS = {
     "intl": config(dataset(), outputs("Online-B"), metrics="[{name: bleu, tokenize: intl}, ter]"),
     "short": config(dataset(extra=", max_segments: 4"), outputs("Online-B")),
     "ref-b": config(dataset(reference="ref.B.en"), outputs("Online-B")),
+    # Same file name as a's reference, one word changed: only the texts' hashes in manifest.json tell.
+    "edited": config(dataset(reference="../edited/ref.A.en"), outputs("Online-B")),
     # A dataset no other run has, scored with another tokenizer: just more rows.
     "other": config(dataset(name="other"), outputs("PROMT"), metrics="[{name: bleu, tokenize: intl}, ter]"),
     # A sweep over the hypothesis file: a `path` column that the other runs lack.
@@ -66,6 +68,9 @@ def runs(tmp_path_factory) -> Path:
     for name, path in FILES.items():
         lines = wmt22_path(path).read_text(encoding="utf-8").split("\n")[:N]
         (root / "data" / name).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    (root / "edited").mkdir()
+    reference = (root / "data" / "ref.A.en").read_text(encoding="utf-8")
+    (root / "edited" / "ref.A.en").write_text(reference.replace(" the ", " a ", 1), encoding="utf-8")
     jobs = []
     for name, text in CONFIGS.items():
         (root / f"{name}.yaml").write_text(text, encoding="utf-8")
@@ -214,6 +219,11 @@ def test_fewer_segments_are_refused(runs):
 def test_another_reference_is_refused(runs):
     refused(table(runs, "results/a", "results/ref-b", check=False), "results/a and results/ref-b",
             "different references (ref.A.en vs ref.B.en)")
+
+
+def test_a_reference_with_the_same_name_but_other_text_is_refused(runs):
+    refused(table(runs, "results/a", "results/edited", check=False), "results/a and results/edited",
+            "dataset tiny: different reference texts (same names, other contents)")
 
 
 def test_a_refused_merge_writes_no_output_file(runs, tmp_path):
