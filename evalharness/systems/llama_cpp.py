@@ -12,12 +12,15 @@ token (`n_threads`), so there is nothing to gain from running segments side by s
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+import logging
 import os
 from pathlib import Path
 from typing import Literal
 
+import jinja2
 from pydantic import Field, model_validator
 
 from evalharness.configtypes import ModelRef
@@ -87,6 +90,7 @@ class LlamaCppConfig(LlamaCppSettings):
         return self
 
 
+@functools.cache
 def packaged_gguf(package: str) -> Path:
     """The GGUF file of a model shipped as a Python package (`assemble()` or `path()` returns it)."""
     module_name = package.replace("-", "_")
@@ -139,10 +143,6 @@ class LlamaCppSystem(TranslationSystem):
             if not available():
                 raise UserError(f"system {self.name}: the llama-cpp engine needs llama-cpp-python: {INSTALL_HINT}")
             from llama_cpp import Llama
-
-            import logging
-
-            import jinja2
 
             try:
                 llm = Llama(model_path=str(path), n_ctx=self.cfg.n_ctx, n_threads=self.threads(),
