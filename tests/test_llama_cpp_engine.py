@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ENGLISH, GERMAN, run_cli
+from conftest import ENGLISH, GERMAN, run_cli, wmt22_path
 from evalharness.errors import UserError
 from evalharness.systems.context import RunContext
 from evalharness.systems.gemma import GemmaConfig, GemmaSystem, gemma_gguf
@@ -66,12 +66,24 @@ def test_translation_ends_at_the_first_stop_string(ctx):
     assert cut == full[:full.index("Berlin")].strip()
 
 
-def test_greedy_output_does_not_depend_on_what_was_translated_before(ctx):
-    """The KV cache of the shared few-shot prefix is reused between segments: that must not change results."""
+def test_a_segment_translates_the_same_whatever_came_before_it(ctx):
+    """The KV cache of the shared few-shot prefix is reused between segments; llama-cpp-python's own reuse of the
+    longest common prefix with the previous prompt changed WMT22 segment 5's output with its predecessor."""
+    sources = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()[:8]
     system = llama()
-    alone = system.translate_batch([GERMAN[2]], "de", "en", ctx)
-    after_others = system.translate_batch(GERMAN, "de", "en", ctx)[2]
-    assert alone[0] == after_others
+    in_order = system.translate_batch(sources, "de", "en", ctx)
+    order = [4, 2, 0, 6, 7, 5, 3, 1]
+    shuffled = system.translate_batch([sources[i] for i in order], "de", "en", ctx)
+    assert [shuffled[order.index(i)] for i in range(8)] == in_order
+    assert system.translate_batch(sources[4:5], "de", "en", ctx) == in_order[4:5]
+    assert system.translate_batch([sources[2], sources[4]], "de", "en", ctx)[1] == in_order[4]
+
+
+def test_parallel_contexts_and_threads_do_not_change_outputs(ctx):
+    sources = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()[:8]
+    one = llama(parallel=1, n_threads=2).translate_batch(sources, "de", "en", ctx)
+    assert llama(parallel=2, n_threads=1).translate_batch(sources, "de", "en", ctx) == one
+    assert llama(parallel=3, n_threads=1).translate_batch(sources, "de", "en", ctx) == one
 
 
 def test_seeded_sampling_is_reproducible_and_differs_from_greedy(ctx):
@@ -93,8 +105,14 @@ def test_default_threads_are_the_physical_cores():
     assert llama().runtime()["n_threads"] == physical_cores()
 
 
-def test_thread_count_is_not_part_of_the_cache_key():
-    assert llama(n_threads=1).fingerprint() == llama(n_threads=2).fingerprint()
+def test_gemma_preset_runs_one_single_thread_context_per_core():
+    gemma = GemmaSystem(GemmaConfig(name="g", engine="gemma-270m", backend="llama-cpp"))
+    assert gemma.runtime() | {"llama_cpp_python": None} == {
+        "backend": "llama-cpp", "llama_cpp_python": None, "parallel": physical_cores(), "n_threads": 1}
+
+
+def test_threads_and_contexts_are_not_part_of_the_cache_key():
+    assert llama(n_threads=1).fingerprint() == llama(n_threads=2, parallel=2).fingerprint()
     assert llama(prompt={"stop": ["."]}).fingerprint() != llama().fingerprint()
 
 

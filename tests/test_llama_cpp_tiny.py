@@ -140,7 +140,7 @@ def test_chat_prompt_is_the_one_transformers_renders_from_the_same_template(mode
     src, tgt = langpair.split("-")
     source = GERMAN[0] if src == "de" else ENGLISH[0]
     system = tiny(model, prompt={"chat": True, "system": system_message})
-    ours = prompt_text("tiny", system.cfg.prompt, source, src, tgt, system.chat_renderer(system.load(ctx)))
+    ours = prompt_text("tiny", system.cfg.prompt, source, src, tgt, system.chat_renderer(system.load(ctx)[0]))
 
     hf = transformers_tokenizer(model)
     assert hf.chat_template == TEMPLATES[template]

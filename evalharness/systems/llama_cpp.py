@@ -4,19 +4,27 @@ Transformers has to dequantize a GGUF file into float32 torch weights (slow to l
 llama.cpp runs it as it is. The prompt, stop strings, decoding settings and translation cache are the ones
 `hf-causal` uses (`evalharness.systems.prompted`, `TranslationSystem`).
 
-Segments go to the model one at a time: the binding decodes one sequence per context, and its `generate` keeps
-the KV cache of the longest common token prefix with the previous prompt, so the few-shot examples that every
-prompt of a language pair starts with are evaluated once, not once per segment. Both cores already work on each
-token (`n_threads`), so there is nothing to gain from running segments side by side.
+Speed comes from two things the binding allows:
+- The few-shot prefix that every prompt of a language pair starts with is evaluated once per context and kept in
+  its KV cache; each segment evaluates only the rest of its prompt. The cache always holds exactly that prefix,
+  evaluated on its own, before a segment: a segment's output then depends on its prompt alone, not on which
+  segment came before it (llama-cpp-python's own longest-common-prefix reuse would make it depend on that).
+- `parallel` contexts decode segments side by side, each with `n_threads` threads (the weights are one mmap). A
+  small model's tokens are too cheap to split across threads well: here Gemma 270M does 3.2 segments/s on one
+  thread, 3.7 on two threads, 5.2 on two contexts of one thread each. Large models are the other way round.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.util
+import io
 import logging
 import os
+import queue
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -71,7 +79,10 @@ def physical_cores() -> int:
 class LlamaCppSettings(PromptedConfig):
     """llama.cpp's own settings (also those of the `gemma-270m` preset when it runs on llama.cpp)."""
 
-    n_threads: int | None = Field(default=None, ge=1, description="threads per token (default: physical cores)")
+    n_threads: int | None = Field(default=None, ge=1,
+                                  description="threads of each context (default: physical cores / parallel)")
+    parallel: int | None = Field(default=1, ge=1, description="contexts decoding segments side by side, each with "
+                                 "its own KV cache (None: one per physical core; pays for small models)")
     n_ctx: int = Field(default=4096, ge=64, description="context window in tokens (prompt + translation)")
     n_gpu_layers: int = Field(default=0, ge=-1, description="layers offloaded to a GPU build of llama.cpp (-1: all)")
 
@@ -115,15 +126,19 @@ class LlamaCppSystem(TranslationSystem):
             raise UserError(f"system {self.name}: GGUF file not found: {path}")
         return path
 
+    def contexts(self) -> int:
+        return self.cfg.parallel or physical_cores()
+
     def threads(self) -> int:
-        return self.cfg.n_threads or physical_cores()
+        return self.cfg.n_threads or max(1, physical_cores() // self.contexts())
 
     def identity(self) -> dict:
         # llama.cpp's kernels change between releases, and with them the last bits of some outputs.
         return {"gguf_sha256": file_sha256(self.gguf_path()), "llama_cpp_python": version()}
 
     def runtime(self) -> dict:
-        return {"backend": "llama-cpp", "llama_cpp_python": version(), "n_threads": self.threads()}
+        return {"backend": "llama-cpp", "llama_cpp_python": version(), "parallel": self.contexts(),
+                "n_threads": self.threads()}
 
     def _check_settings(self) -> None:
         cfg = self.cfg
@@ -134,29 +149,36 @@ class LlamaCppSystem(TranslationSystem):
             raise UserError(f"system {self.name}: dtype {cfg.dtype}: a GGUF file fixes its own weight types "
                             "(leave dtype: auto)")
 
-    def load(self, ctx: RunContext):
+    def load(self, ctx: RunContext) -> list:
+        """The run's llama.cpp contexts for this model (`parallel` of them), loaded once per run."""
         self._check_settings()
         path = self.gguf_path()
-        key = ("llama-cpp", str(path), self.threads(), self.cfg.n_ctx, self.cfg.n_gpu_layers)
+        key = ("llama-cpp", str(path), self.contexts(), self.threads(), self.cfg.n_ctx, self.cfg.n_gpu_layers)
 
         def load():
             if not available():
                 raise UserError(f"system {self.name}: the llama-cpp engine needs llama-cpp-python: {INSTALL_HINT}")
             from llama_cpp import Llama
 
+            # verbose=False still lets llama.cpp print notes at its error level ("using full-size SWA cache");
+            # keep them off the terminal, and in the error message when the load fails.
+            log = io.StringIO()
             try:
-                llm = Llama(model_path=str(path), n_ctx=self.cfg.n_ctx, n_threads=self.threads(),
-                            n_threads_batch=self.threads(), n_gpu_layers=self.cfg.n_gpu_layers, verbose=False)
+                with contextlib.redirect_stderr(log):
+                    llms = [Llama(model_path=str(path), n_ctx=self.cfg.n_ctx, n_threads=self.threads(),
+                                  n_threads_batch=self.threads(), n_gpu_layers=self.cfg.n_gpu_layers, verbose=False)
+                            for _ in range(self.contexts())]
             except (ValueError, RuntimeError) as err:
-                raise UserError(f"system {self.name}: llama.cpp cannot load {path}: {err}")
+                said = " ".join(log.getvalue().split())
+                raise UserError(f"system {self.name}: llama.cpp cannot load {path}: {err}"
+                                + (f" ({said})" if said else ""))
             except jinja2.TemplateError as err:  # llama-cpp-python compiles the file's chat templates on load
                 raise UserError(f"system {self.name}: llama.cpp cannot load {path}: its chat template: {err}")
-            # verbose=False still lets llama.cpp print notes at its error level when the context is freed
-            # ("using full-size SWA cache"); failures reach us as exceptions, so silence its log.
-            logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
-            threads = f"{self.threads()} thread{'s' if self.threads() > 1 else ''}"
-            ctx.log(f"{self.name}: llama.cpp (llama-cpp-python {version()}, {threads}), {path.name}")
-            return llm
+            logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)  # the same notes when contexts are freed
+            n, t = self.contexts(), self.threads()
+            ctx.log(f"{self.name}: llama.cpp (llama-cpp-python {version()}, {n} context{'s' if n > 1 else ''} x "
+                    f"{t} thread{'s' if t > 1 else ''}), {path.name}")
+            return llms
 
         return ctx.models.get(key, load)
 
@@ -187,24 +209,63 @@ class LlamaCppSystem(TranslationSystem):
             return dict(temperature=0.0, **common)
         return dict(temperature=cfg.temperature, top_p=cfg.top_p, top_k=0, min_p=0.0, seed=cfg.seed, **common)
 
+    def shared_prefix(self, llm, src: str, tgt: str, chat) -> list[int]:
+        """The tokens every prompt of this language pair starts with (template and few-shot examples): the
+        common token prefix of the prompts of two different sources."""
+        a, b = (self.tokens(llm, prompt_text(self.name, self.cfg.prompt, probe, src, tgt, chat))
+                for probe in ("A", "B"))
+        n = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        return a[:n]
+
+    def tokens(self, llm, text: str) -> list[int]:
+        # A chat template writes its own BOS; a plain prompt gets the model's.
+        return llm.tokenize(text.encode("utf-8"), add_bos=not self.cfg.prompt.chat, special=True)
+
+    @staticmethod
+    def hold_prefix(llm, prefix: list[int], tokens: list[int]) -> None:
+        """Leave exactly `prefix` in the context's KV cache, evaluated on its own, when the prompt starts with it
+        (create_completion then evaluates only the rest); otherwise an empty cache. Either way the KV values the
+        prompt is continued from are computed the same way whatever was translated before."""
+        n = len(prefix)
+        if not prefix or tokens[:n] != prefix or len(tokens) == n:
+            llm.reset()
+            return
+        if llm.n_tokens < n or llm.input_ids[:n].tolist() != prefix:
+            llm.reset()
+            llm.eval(prefix)
+        llm.n_tokens = n  # the previous segment's tokens after the prefix are dropped from the KV cache
+
     def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
-        llm = self.load(ctx)
-        chat = self.chat_renderer(llm) if self.cfg.prompt.chat else None
-        stops = [s for s in self.cfg.prompt.stop if s]
+        llms = self.load(ctx)
+        first = llms[0]
+        chat = self.chat_renderer(first) if self.cfg.prompt.chat else None
+        stops = [s for s in self.cfg.prompt.stop if s] or None
         sampling = self.sampling()
-        out: list[str] = []
+        prefix = self.shared_prefix(first, src_lang, tgt_lang, chat)
+        jobs: queue.Queue = queue.Queue()
+        for i, source in enumerate(sources):
+            tokens = self.tokens(first, prompt_text(self.name, self.cfg.prompt, source, src_lang, tgt_lang, chat))
+            cap = new_token_cap(self.cfg, len(first.tokenize(source.encode("utf-8"), add_bos=False, special=False)))
+            # llama-cpp-python would silently shorten the translation to what is left of the context.
+            if len(tokens) + cap > first.n_ctx():
+                raise UserError(f"system {self.name}: a prompt of {len(tokens)} tokens plus up to {cap} new ones "
+                                f"does not fit n_ctx {first.n_ctx()} (raise n_ctx): {source[:60]!r}")
+            jobs.put((i, tokens, cap))
+        out: list[str] = [""] * len(sources)
         with progress_bar(len(sources), f"{self.name} {src_lang}-{tgt_lang}", ctx) as bar:
-            for source in sources:
-                text = prompt_text(self.name, self.cfg.prompt, source, src_lang, tgt_lang, chat)
-                # A chat template writes its own BOS; a plain prompt gets the model's.
-                tokens = llm.tokenize(text.encode("utf-8"), add_bos=not self.cfg.prompt.chat, special=True)
-                source_tokens = len(llm.tokenize(source.encode("utf-8"), add_bos=False, special=False))
-                cap = new_token_cap(self.cfg, source_tokens)
-                # llama-cpp-python would silently shorten the translation to what is left of the context.
-                if len(tokens) + cap > llm.n_ctx():
-                    raise UserError(f"system {self.name}: a prompt of {len(tokens)} tokens plus up to {cap} new ones "
-                                    f"does not fit n_ctx {llm.n_ctx()} (raise n_ctx): {source[:60]!r}")
-                result = llm.create_completion(tokens, max_tokens=cap, stop=stops or None, **sampling)
-                out.append(self.cfg.prompt.cut(result["choices"][0]["text"]))
-                bar.update(1)
+            def work(llm) -> None:
+                # ctypes releases the GIL inside llama.cpp, so the contexts really run side by side.
+                while True:
+                    try:
+                        i, tokens, cap = jobs.get_nowait()
+                    except queue.Empty:
+                        return
+                    self.hold_prefix(llm, prefix, tokens)
+                    result = llm.create_completion(tokens, max_tokens=cap, stop=stops, **sampling)
+                    out[i] = self.cfg.prompt.cut(result["choices"][0]["text"])
+                    bar.update(1)
+
+            with ThreadPoolExecutor(len(llms)) as pool:
+                for future in [pool.submit(work, llm) for llm in llms]:
+                    future.result()
         return out

@@ -38,9 +38,10 @@ class DecodingSettings(Strict):
 
 # Settings that change speed, not the translations: greedy and beam search give identical outputs whatever the
 # batching (in float32; tests check it). Sampled outputs do depend on the batch, so there it is kept. llama.cpp
-# splits each product across threads by rows, so the thread count does not change a result either. A preset's
+# splits each product across threads by rows, and its engine makes a segment's output depend on its prompt only,
+# so neither the thread count nor the number of contexts changes a result (tests check it). A preset's
 # `backend: auto` is replaced by the backend it resolved to (in `identity`).
-NOT_IN_FINGERPRINT = {"batch_size", "name", "datasets", "local_files_only", "n_threads", "backend"}
+NOT_IN_FINGERPRINT = {"batch_size", "name", "datasets", "local_files_only", "n_threads", "parallel", "backend"}
 
 
 class TranslationSystem(System):
