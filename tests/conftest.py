@@ -46,6 +46,21 @@ def private_cache(tmp_path_factory, monkeypatch):
     return cache
 
 
+def write_three_sentence_run(folder: Path, systems: str, metrics: str = "[bleu, chrf]") -> Path:
+    """folder/run.yaml: GERMAN -> ENGLISH as a `parallel` dataset `three`, with the given `systems:` lines."""
+    (folder / "src.de").write_text("\n".join(GERMAN) + "\n", encoding="utf-8")
+    (folder / "ref.en").write_text("\n".join(ENGLISH) + "\n", encoding="utf-8")
+    config = folder / "run.yaml"
+    config.write_text(f"""
+datasets:
+  - {{name: three, kind: parallel, langpair: de-en, source: src.de, references: [ref.en]}}
+systems:
+{systems}
+metrics: {metrics}
+""", encoding="utf-8")
+    return config
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, check: bool = False):
     """The real command line, in a subprocess."""
     proc = subprocess.run([sys.executable, "-m", "evalharness", *map(str, args)], capture_output=True, text=True,

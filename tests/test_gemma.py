@@ -7,25 +7,15 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import ENGLISH, GERMAN, run_cli
-
+from conftest import run_cli, write_three_sentence_run
 
 
 @pytest.fixture(scope="module")
 def gemma_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("gemma")
-    (folder / "src.de").write_text("\n".join(GERMAN) + "\n", encoding="utf-8")
-    (folder / "ref.en").write_text("\n".join(ENGLISH) + "\n", encoding="utf-8")
-    (folder / "gemma.yaml").write_text("""
-datasets:
-  - {name: three, kind: parallel, langpair: de-en, source: src.de, references: [ref.en]}
-systems:
-  - {name: gemma, engine: gemma-270m}
-  - {name: copy, engine: identity}
-metrics: [bleu, chrf]
-""", encoding="utf-8")
-    run_cli("run", folder / "gemma.yaml", "--output-dir", folder / "results", check=True)
-    return folder / "results" / "gemma"
+    config = write_three_sentence_run(folder, "  - {name: gemma, engine: gemma-270m}\n  - {name: copy, engine: identity}")
+    run_cli("run", config, "--output-dir", folder / "results", check=True)
+    return folder / "results" / "run"
 
 
 def test_gemma_default_translates_german_into_english(gemma_run):

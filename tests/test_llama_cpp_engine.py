@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ENGLISH, GERMAN, run_cli, wmt22_path
+from conftest import GERMAN, run_cli, wmt22_path, write_three_sentence_run
 from evalharness.errors import UserError
 from evalharness.systems.context import RunContext
 from evalharness.systems.gemma import GemmaConfig, GemmaSystem, gemma_gguf
@@ -29,17 +29,7 @@ def ctx():
 
 
 def write_run(folder: Path, systems: str) -> Path:
-    (folder / "src.de").write_text("\n".join(GERMAN) + "\n", encoding="utf-8")
-    (folder / "ref.en").write_text("\n".join(ENGLISH) + "\n", encoding="utf-8")
-    config = folder / "run.yaml"
-    config.write_text(f"""
-datasets:
-  - {{name: three, kind: parallel, langpair: de-en, source: src.de, references: [ref.en]}}
-systems:
-{systems}
-metrics: [bleu, chrf]
-""", encoding="utf-8")
-    return config
+    return write_three_sentence_run(folder, systems)
 
 
 def manifest(folder: Path, run: str = "run") -> dict:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ENGLISH, GERMAN, run_cli
+from conftest import ENGLISH, GERMAN, run_cli, write_three_sentence_run
 from evalharness.errors import UserError
 from evalharness.prompts import PromptConfig
 from evalharness.systems.context import RunContext
@@ -118,17 +118,7 @@ def transformers_tokenizer(model: Path):
 
 
 def write_run(folder: Path, system: str) -> Path:
-    (folder / "src.de").write_text("\n".join(GERMAN) + "\n", encoding="utf-8")
-    (folder / "ref.en").write_text("\n".join(ENGLISH) + "\n", encoding="utf-8")
-    config = folder / "run.yaml"
-    config.write_text(f"""
-datasets:
-  - {{name: three, kind: parallel, langpair: de-en, source: src.de, references: [ref.en]}}
-systems:
-  - {system}
-metrics: [chrf]
-""", encoding="utf-8")
-    return config
+    return write_three_sentence_run(folder, f"  - {system}", metrics="[chrf]")
 
 
 @pytest.mark.parametrize("system_message", [None, SYSTEM], ids=["no-system", "system"])
