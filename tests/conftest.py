@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,11 @@ from evalharness.cache import model_dir
 ROOT = Path(__file__).resolve().parents[1]
 # Converted model weights are shared by all tests (converting the Gemma GGUF takes most of a minute).
 MODEL_DIR = model_dir()
+# Nothing a test runs reads or writes the user's caches, module-scoped fixtures included (they are set up before
+# the per-test `private_cache` below): a translation cached by another version of the code would hide a change.
+os.environ["EVALHARNESS_MODEL_DIR"] = str(MODEL_DIR)
+os.environ["EVALHARNESS_CACHE_DIR"] = tempfile.mkdtemp(prefix="evalharness-tests-")
+atexit.register(shutil.rmtree, os.environ["EVALHARNESS_CACHE_DIR"], True)
 SHARED = ROOT.parent / "shared"
 WMT22 = Path(os.environ.get("WMT22_DIR", SHARED / "wmt22"))
 

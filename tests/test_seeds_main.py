@@ -13,7 +13,7 @@ def seeds_runs(tmp_path_factory):
     """The shipped config twice: cold, then with no cache at all (translating again)."""
     out = tmp_path_factory.mktemp("seeds")
     config = ROOT / "configs" / "seeds.yaml"
-    run_cli("run", config, "--output-dir", out / "first", check=True)
+    run_cli("run", config, "--output-dir", out / "first", env={"EVALHARNESS_CACHE_DIR": str(out / "cache")}, check=True)
     run_cli("run", config, "--output-dir", out / "second", "--no-cache", check=True)
     return out / "first" / "seeds", out / "second" / "seeds"
 

@@ -39,6 +39,10 @@ from evalharness.systems.generation import progress_bar
 from evalharness.systems.prompted import PromptedConfig, new_token_cap, prompt_text
 from evalharness.systems.translation import TranslationSystem
 
+# How a context's KV cache is reused between segments (see hold_prefix); part of the cache key, since it can
+# change the last bits of a computation and so some outputs.
+PREFIX_REUSE = "few-shot prefix, evaluated alone"
+
 INSTALL_HINT = ("pip install llama-cpp-python==0.3.36 (make setup does; it compiles llama.cpp from source, "
                 "about 5 minutes once per machine)")
 
@@ -133,8 +137,10 @@ class LlamaCppSystem(TranslationSystem):
         return self.cfg.n_threads or max(1, physical_cores() // self.contexts())
 
     def identity(self) -> dict:
-        # llama.cpp's kernels change between releases, and with them the last bits of some outputs.
-        return {"gguf_sha256": file_sha256(self.gguf_path()), "llama_cpp_python": version()}
+        # llama.cpp's kernels change between releases, and with them the last bits of some outputs; so does the
+        # way the KV cache is reused (PREFIX_REUSE names the current one).
+        return {"gguf_sha256": file_sha256(self.gguf_path()), "llama_cpp_python": version(),
+                "prefix_reuse": PREFIX_REUSE}
 
     def runtime(self) -> dict:
         return {"backend": "llama-cpp", "llama_cpp_python": version(), "parallel": self.contexts(),
