@@ -91,20 +91,22 @@ sweep:
     return config
 
 
+def run_fresh(tmp: Path, write_config) -> Path:
+    """Run the config `write_config(tmp / "cfg")` writes, with a cache of its own; its results folder."""
+    config = write_config(tmp / "cfg")
+    run_cli("run", config, "--output-dir", tmp / "results", env={"EVALHARNESS_CACHE_DIR": str(tmp / "cache")},
+            check=True)
+    return tmp / "results" / config.stem
+
+
 @pytest.fixture(scope="module")
 def meta_run(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("report-meta")
-    env = {"EVALHARNESS_CACHE_DIR": str(tmp / "cache")}
-    run_cli("run", write_meta_config(tmp / "cfg"), "--output-dir", tmp / "results", env=env, check=True)
-    return tmp / "results" / "meta"
+    return run_fresh(tmp_path_factory.mktemp("report-meta"), write_meta_config)
 
 
 @pytest.fixture(scope="module")
 def plain_run(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("report-plain")
-    env = {"EVALHARNESS_CACHE_DIR": str(tmp / "cache")}
-    run_cli("run", write_plain_config(tmp / "cfg"), "--output-dir", tmp / "results", env=env, check=True)
-    return tmp / "results" / "plain"
+    return run_fresh(tmp_path_factory.mktemp("report-plain"), write_plain_config)
 
 
 def page(run_dir: Path):

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli
 from evalharness.plots import BAR_COLOR
-from test_report import HUMAN_SYSTEMS, write_meta_config
+from test_report import HUMAN_SYSTEMS, run_fresh, write_meta_config
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 WIDTH, HEIGHT = 1280, 3000
@@ -38,10 +37,7 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("browser")
-    env = {"EVALHARNESS_CACHE_DIR": str(tmp / "cache")}
-    run_cli("run", write_meta_config(tmp / "cfg"), "--output-dir", tmp / "results", env=env, check=True)
-    return tmp / "results" / "meta" / "report.html"
+    return run_fresh(tmp_path_factory.mktemp("browser"), write_meta_config) / "report.html"
 
 
 def hex_rgb(color: str) -> tuple[int, int, int]:
