@@ -13,11 +13,20 @@ setup: $(STAMP)
 # CUDA build; the rest then finds torch==2.13.0 already installed.
 TORCH_WHEELS ?= /opt/wheels
 
+# llama-cpp-python compiles llama.cpp from source (about 5 minutes). Not with -march=native (its default): that
+# build crashes in its first decode on this project's machines (Xeon with AVX-512 BF16), and a native wheel in pip's
+# cache would only run on the CPU kind that built it. The portable build (AVX2, FMA, F16C) runs everywhere.
+# --no-cache-dir: never take a native wheel that an earlier install left in pip's cache.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+LLAMA_STAMP      := $(VENV)/.llama-cpp-portable
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -c "import torch" 2>/dev/null || \
 	  $(BIN)/python -m pip install --quiet --no-deps --no-index --find-links $(TORCH_WHEELS) torch==2.13.0
+	test -f $(LLAMA_STAMP) || { CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet --no-cache-dir \
+	  --force-reinstall --no-deps llama-cpp-python==0.3.36 && touch $(LLAMA_STAMP); }
 	$(BIN)/python -m pip install --quiet -e '.[models,api,test]'
 	$(BIN)/python -c "import torch; assert torch.version.cuda is None, 'a CUDA build of torch was installed'"
 	touch $(STAMP)

@@ -19,7 +19,7 @@ The last line is
 
     BENCH align_f1 <link F1 of the anchored aligner> f1 goal >= 0.9
 
-Data: $WMT22_DIR, default <repo>/../shared/wmt22.
+Data: $WMT22_DIR, default <repo>/data/wmt22.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ system by system and metric by metric, or the benchmark fails (exit 1). The last
 
     BENCH score_vs_sacrebleu <evalharness time / sacrebleu time> ratio goal <= 0.5
 
-Data: $WMT22_DIR, default <repo>/../shared/wmt22. Standard library only.
+Data: $WMT22_DIR, default <repo>/data/wmt22. Standard library only.
 """
 
 from __future__ import annotations

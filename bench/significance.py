@@ -16,7 +16,7 @@ CIs (4 decimals), or the benchmark fails (exit 1). The last line is
 
     BENCH significance_vs_sacrebleu <evalharness time / sacrebleu time> ratio goal <= 0.5
 
-Data: $WMT22_DIR, default <repo>/../shared/wmt22.
+Data: $WMT22_DIR, default <repo>/data/wmt22.
 """
 
 from __future__ import annotations

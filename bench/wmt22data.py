@@ -1,6 +1,6 @@
-"""What the bench scripts share: where the team's WMT22 copy is, and a clear failure when a file is missing.
+"""What the bench scripts share: where the WMT22 data is, and a clear failure when a file is missing.
 
-Data: $WMT22_DIR, default <repo>/../shared/wmt22. Standard library only.
+Data: $WMT22_DIR, default <repo>/data/wmt22 (the copy the repository carries). Standard library only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def fail(message: str) -> None:
 
 
 def wmt22_dir() -> Path:
-    return Path(os.environ.get("WMT22_DIR", REPO.parent / "shared" / "wmt22"))
+    return Path(os.environ.get("WMT22_DIR", REPO / "data" / "wmt22"))
 
 
 def wmt22_file(*parts: str) -> Path:

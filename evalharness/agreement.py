@@ -26,7 +26,7 @@ from __future__ import annotations
 import sys
 import warnings
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -155,7 +155,7 @@ def agreement(metric, target_lang: str, n_refs: int, stats: Mapping[str, Sequenc
 
 
 def dataset_agreement(dataset, cells: Mapping[str, object], results: Mapping[tuple[str, str], object], metrics,
-                      statistics, workers: int = 1) -> list[dict]:
+                      statistics, workers: int = 1, advance: Callable[[int], None] = lambda units: None) -> list[dict]:
     """The agreement.csv rows of one dataset of a run (none without human scores).
 
     ``cells``: cell id -> ``plan.Cell``; ``results``: (cell id, metric label) -> the segment-level
@@ -188,6 +188,7 @@ def dataset_agreement(dataset, cells: Mapping[str, object], results: Mapping[tup
                            n_samples=statistics.bootstrap, seed=statistics.seed, workers=workers,
                            scores={name: r.score for name, r in found.items()})
         rows.append(result.record(dataset.name, metric.label))
+        advance(1)
     return rows
 
 

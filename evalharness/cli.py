@@ -91,16 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args) -> int:
     from evalharness.config import load_config
     from evalharness.plan import build_plan
+    from evalharness.progress import Progress
     from evalharness.runner import execute, output_dir
 
-    loaded = load_config(args.config, args.overrides)
-    plan = build_plan(loaded.config, loaded.base_dir)
-    out_dir = output_dir(loaded, args.output_dir)
+    progress = Progress()
+    with progress.phase("plan") as phase:
+        loaded = load_config(args.config, args.overrides)
+        plan = build_plan(loaded.config, loaded.base_dir)
+        out_dir = output_dir(loaded, args.output_dir)
+        phase.summary = (f"{len(plan.datasets)} datasets, {len(plan.cells)} cells, {len(plan.metrics)} metrics")
     if args.dry_run:
         print(plan.describe())
         print(f"results would go to {out_dir}")
         return 0
-    result = execute(loaded, plan, out_dir, use_cache=not args.no_cache, workers=args.workers, argv=sys.argv)
+    result = execute(loaded, plan, out_dir, use_cache=not args.no_cache, workers=args.workers, argv=sys.argv,
+                     progress=progress)
     print(render(result.summary, args.format, signature_notes(result.scores), directions_of(result.scores)), end="")
     for row in result.summary.to_dict("records"):
         if row.get("empty_outputs"):

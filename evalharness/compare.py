@@ -5,7 +5,7 @@ scoring already computed (evalharness.significance reproduces sacrebleu's tests 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 from pydantic import Field
 
@@ -36,14 +36,29 @@ class CellComparison:
     rank: int | None = None
 
 
+def _no_progress(units: int) -> None:
+    pass
+
+
+def compare_work(cfg: StatisticsConfig, names: dict[str, str]) -> int:
+    """Units of work of `compare` for one metric (a bootstrap per cell, a test per cell against the baseline, one
+    per pair for the ranks), so that a progress bar can show an ETA."""
+    n = len(names)
+    base = cfg.baseline is not None and cfg.baseline in names.values() and n > 1
+    return (n if cfg.bootstrap else 0) + (n - 1 if base else 0) + (n * (n - 1) // 2 if cfg.all_pairs and n > 1 else 0)
+
+
 def compare(metric: Metric, target_lang: str, n_refs: int, stats: dict[str, list], names: dict[str, str],
-            cfg: StatisticsConfig, workers: int = 1) -> dict[str, CellComparison]:
-    """`stats` and `names`: per cell id, its per-segment statistics and its system name (the baseline's key)."""
+            cfg: StatisticsConfig, workers: int = 1,
+            advance: Callable[[int], None] = _no_progress) -> dict[str, CellComparison]:
+    """`stats` and `names`: per cell id, its per-segment statistics and its system name (the baseline's key).
+    `advance(units)` is told of the work done, in the units of `compare_work`."""
     out = {cell: CellComparison() for cell in stats}
     if cfg.bootstrap:
         for cell, seg_stats in stats.items():
             result = bootstrap(metric, target_lang, n_refs, seg_stats, cfg.bootstrap, cfg.seed)
             out[cell].ci_low, out[cell].ci_high = result.ci_low, result.ci_high
+            advance(1)
     n_samples = cfg.n_samples or (1000 if cfg.test == "bs" else 10000)
     base = next((cell for cell, name in names.items() if name == cfg.baseline), None) if cfg.baseline else None
     if base is not None and len(stats) > 1:
@@ -56,9 +71,11 @@ def compare(metric: Metric, target_lang: str, n_refs: int, stats: dict[str, list
             out[cell].significant = result.significant(cfg.alpha)
         for cell in stats:
             out[cell].baseline = cfg.baseline
+        advance(len(others))
     if cfg.all_pairs and len(stats) > 1:
         ranking = rank_clusters(stats, metric, target_lang, n_refs, alpha=cfg.alpha, test=cfg.test,
                                 n_samples=n_samples, seed=cfg.seed, workers=workers)
         for cell in stats:
             out[cell].rank = ranking.rank(cell)
+        advance(len(stats) * (len(stats) - 1) // 2)
     return out

@@ -1,16 +1,21 @@
 """Building blocks shared by every config model: strict models, names, language pairs and paths.
 
 Paths in a config are relative to the config file's folder; the folder travels in pydantic's validation
-context (`{"base_dir": Path}`) so that each path field resolves itself while it is validated.
+context (`{"base_dir": Path}`) so that each path field resolves itself while it is validated. When a resolved
+config is written out (a results folder's config.yaml), `{"relative_to": folder}` in the serialization context
+writes every path relative to that folder instead: no machine's absolute paths in results, and the written
+config resolves to the same files from where it lies.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationInfo
+from pydantic import (AfterValidator, BaseModel, ConfigDict, PlainSerializer, SerializationInfo, StringConstraints,
+                      ValidationInfo)
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 
@@ -68,7 +73,16 @@ def _model_ref(value: str, info: ValidationInfo) -> str:
     return str(path) if path.exists() else value
 
 
-InputFile = Annotated[Path, AfterValidator(_existing_file)]
-ModelRef = Annotated[str, AfterValidator(_model_ref)]
-OutputDir = Annotated[Path, AfterValidator(_resolve)]
-PathPattern = Annotated[str, AfterValidator(_pattern)]
+def _path_out(value: str | Path, info: SerializationInfo) -> str:
+    """A path as JSON: relative to the serialization context's `relative_to` folder when one is given."""
+    folder = (info.context or {}).get("relative_to")
+    text = str(value)
+    if folder is None or not os.path.isabs(text):  # hub model ids and relative paths stay as they are
+        return text
+    return Path(os.path.relpath(text, folder)).as_posix()
+
+
+InputFile = Annotated[Path, AfterValidator(_existing_file), PlainSerializer(_path_out, when_used="json")]
+ModelRef = Annotated[str, AfterValidator(_model_ref), PlainSerializer(_path_out, when_used="json")]
+OutputDir = Annotated[Path, AfterValidator(_resolve), PlainSerializer(_path_out, when_used="json")]
+PathPattern = Annotated[str, AfterValidator(_pattern), PlainSerializer(_path_out, when_used="json")]

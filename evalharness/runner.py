@@ -18,7 +18,7 @@ import yaml
 import evalharness
 from evalharness.agreement import agreement_frame, dataset_agreement
 from evalharness.cache import Store, default_cache_dir, digest
-from evalharness.compare import CellComparison, compare
+from evalharness.compare import CellComparison, compare, compare_work
 from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
 from evalharness.datasets.documents import joiner
@@ -26,6 +26,7 @@ from evalharness.errors import UserError
 from evalharness.langid import detect_all, off_target_rate
 from evalharness.metrics.scoring import default_workers, score_systems
 from evalharness.plan import Plan, build_plan
+from evalharness.progress import Progress
 from evalharness.report import HUMAN_FILE, RunData, human_scores_frame, report_files
 from evalharness.systems.context import CellStats, RunContext
 from evalharness.results import Row, scores_frame, summary_frame, to_csv, write_results
@@ -98,14 +99,16 @@ VALID_PIVOT_RATE = 0.5
 class Scorer:
     """Scores hypotheses with the run's metrics through the score cache, counting hits for the manifest."""
 
-    def __init__(self, metrics: list, workers: int, use_cache: bool):
+    def __init__(self, metrics: list, workers: int, use_cache: bool, progress: Progress | None = None):
         self.metrics, self.workers = metrics, workers
         self.store = Store(default_cache_dir() / "scores.sqlite", "scores") if use_cache else None
         self.hits = self.misses = 0
+        self.progress = progress or Progress.silent()
 
-    def __call__(self, target_lang: str, references: list[list[str]], hyps: dict[str, list[str]], sentence: bool):
+    def __call__(self, target_lang: str, references: list[list[str]], hyps: dict[str, list[str]], sentence: bool,
+                 desc: str = ""):
         results = score_systems(self.metrics, target_lang, references, hyps, workers=self.workers,
-                                sentence=sentence, cache=self.store)
+                                sentence=sentence, cache=self.store, progress=self.progress, desc=desc)
         self.hits += sum(r.cached for r in results.values())
         self.misses += sum(not r.cached for r in results.values())
         return results
@@ -137,12 +140,14 @@ def shared_levels(dataset: Dataset, indices: list[int], outputs: list[CellOutput
     """The levels every cell of a dataset is scored at: segments, and whole documents where there are some."""
     seg_hyps = {i: dataset.segment_hypotheses(outputs[i].units) for i in indices}
     levels = [Level("segment", dataset.references, seg_hyps,
-                    scorer(dataset.target_lang, dataset.references, {str(i): seg_hyps[i] for i in indices}, True))]
+                    scorer(dataset.target_lang, dataset.references, {str(i): seg_hyps[i] for i in indices}, True,
+                           f"{dataset.name} segments"))]
     if dataset.document_references is not None:
         doc_refs = [[text] for text in dataset.document_references]
         doc_hyps = {i: [joiner(dataset.target_lang).join(outputs[i].units)] for i in indices}
         levels.append(Level("document", doc_refs, doc_hyps,
-                            scorer(dataset.target_lang, doc_refs, {str(i): doc_hyps[i] for i in indices}, False)))
+                            scorer(dataset.target_lang, doc_refs, {str(i): doc_hyps[i] for i in indices}, False,
+                                   f"{dataset.name} documents")))
     return levels
 
 
@@ -152,7 +157,8 @@ def pivot_level(dataset: Dataset, i: int, seg_hyps: list[str], pivot_langs: list
     refs = [[stream[j] for j in keep] for stream in dataset.references]
     hyps = [seg_hyps[j] for j in keep]
     return Level("segment, pivot on target", refs, {i: hyps},
-                 scorer(dataset.target_lang, refs, {str(i): hyps}, False) if keep else None)
+                 scorer(dataset.target_lang, refs, {str(i): hyps}, False, f"{dataset.name} pivot on target")
+                 if keep else None)
 
 
 def cell_columns(dataset: Dataset, out: CellOutput, unit_langs: list[str], pivot_langs: list[str] | None) -> dict:
@@ -182,26 +188,66 @@ def segment_records(name: str, dataset: Dataset, cell, i: int, out: CellOutput, 
     } for j, hyp in enumerate(segment.hyps[i])]
 
 
-def score_dataset(name: str, dataset: Dataset, indices: list[int], plan: Plan, outputs: list[CellOutput],
-                  scorer: Scorer, statistics) -> DatasetResults:
-    """Scores, comparisons, agreement with human scores and segment records of one dataset's cells."""
-    found = DatasetResults()
+@dataclass
+class ScoredDataset:
+    """The scores of one dataset's cells at every level, and the languages identified in their outputs."""
+
+    name: str
+    dataset: Dataset
+    indices: list[int]  # the plan's cells on this dataset
+    levels: list[Level]  # shared by every cell: segment (first), document
+    cell_levels: dict[int, list[Level]]  # per cell: the shared levels, plus a round trip's pivot-on-target level
+    unit_langs: dict[int, list[str]]
+    pivot_langs: dict[int, list[str] | None]
+
+    @property
+    def segment(self) -> Level:
+        return self.levels[0]
+
+
+def score_dataset(name: str, dataset: Dataset, indices: list[int], outputs: list[CellOutput],
+                  scorer: Scorer) -> ScoredDataset:
+    """Every metric on every cell of one dataset, at every level it is scored at."""
     levels = shared_levels(dataset, indices, outputs, scorer)
-    segment = levels[0]
-    comparisons = {m.label: compare(m, dataset.target_lang, len(dataset.references),
-                                    {str(i): segment.results[(str(i), m.label)].stats for i in indices},
-                                    {str(i): plan.cells[i].system.name for i in indices}, statistics, scorer.workers)
+    unit_langs = {i: detect_all(outputs[i].units) for i in indices}
+    pivot_langs = {i: detect_all(outputs[i].pivots) if outputs[i].pivots is not None else None for i in indices}
+    cell_levels = {i: levels + ([pivot_level(dataset, i, levels[0].hyps[i], pivot_langs[i], scorer)]
+                                if pivot_langs[i] is not None else []) for i in indices}
+    return ScoredDataset(name, dataset, indices, levels, cell_levels, unit_langs, pivot_langs)
+
+
+def statistics_work(scored: list[ScoredDataset], plan: Plan, statistics) -> int:
+    """Units of work of `dataset_statistics` over the run (for the statistics progress bar)."""
+    total = 0
+    for part in scored:
+        names = {str(i): plan.cells[i].system.name for i in part.indices}
+        total += len(plan.metrics) * (compare_work(statistics, names) + (part.dataset.human_scores is not None))
+    return total
+
+
+def dataset_statistics(part: ScoredDataset, plan: Plan, scorer: Scorer, statistics,
+                       advance) -> tuple[dict[str, dict[str, CellComparison]], list[dict]]:
+    """Bootstrap CIs, paired tests and ranks per metric, and agreement with human scores, of one dataset."""
+    segment = part.segment
+    comparisons = {m.label: compare(m, part.dataset.target_lang, len(part.dataset.references),
+                                    {str(i): segment.results[(str(i), m.label)].stats for i in part.indices},
+                                    {str(i): plan.cells[i].system.name for i in part.indices}, statistics,
+                                    scorer.workers, advance)
                    for m in plan.metrics}
-    found.agreement = dataset_agreement(dataset, {str(i): plan.cells[i] for i in indices}, segment.results,
-                                        plan.metrics, statistics, scorer.workers)
-    for i in indices:
+    agreement = dataset_agreement(part.dataset, {str(i): plan.cells[i] for i in part.indices}, segment.results,
+                                  plan.metrics, statistics, scorer.workers, advance)
+    return comparisons, agreement
+
+
+def dataset_results(part: ScoredDataset, plan: Plan, outputs: list[CellOutput],
+                    comparisons: dict[str, dict[str, CellComparison]]) -> DatasetResults:
+    """The rows of scores.csv and the lines of segments.jsonl of one dataset."""
+    found = DatasetResults()
+    name, dataset, segment = part.name, part.dataset, part.segment
+    for i in part.indices:
         cell, out = plan.cells[i], outputs[i]
-        unit_langs = detect_all(out.units)
-        pivot_langs = detect_all(out.pivots) if out.pivots is not None else None
-        common = cell_columns(dataset, out, unit_langs, pivot_langs)
-        cell_levels = levels + ([pivot_level(dataset, i, segment.hyps[i], pivot_langs, scorer)]
-                                if pivot_langs is not None else [])
-        for level in cell_levels:
+        common = cell_columns(dataset, out, part.unit_langs[i], part.pivot_langs[i])
+        for level in part.cell_levels[i]:
             for metric in plan.metrics:
                 result = level.results[(str(i), metric.label)] if level.results is not None else None
                 comparison = comparisons[metric.label][str(i)] if level.name == "segment" else CellComparison()
@@ -210,9 +256,30 @@ def score_dataset(name: str, dataset: Dataset, indices: list[int], plan: Plan, o
                                       result.signature if result else "", len(level.hyps[i]),
                                       "+".join(dataset.reference_names), dataset.langpair, level=level.name,
                                       comparison=comparison, **common))
-        seg_langs = detect_all(segment.hyps[i]) if dataset.groups is not None else unit_langs
-        found.segments += segment_records(name, dataset, cell, i, out, segment, seg_langs, pivot_langs, plan.metrics)
+        seg_langs = detect_all(segment.hyps[i]) if dataset.groups is not None else part.unit_langs[i]
+        found.segments += segment_records(name, dataset, cell, i, out, segment, seg_langs, part.pivot_langs[i],
+                                          plan.metrics)
     return found
+
+
+def display_path(path: Path) -> str:
+    """A path as the user would type it from the folder the run was started in: never a machine's absolute path
+    in a results folder (results get committed and shared)."""
+    return Path(os.path.relpath(path.resolve(), Path.cwd())).as_posix()
+
+
+def portable_argv(argv: list[str]) -> list[str]:
+    """The command line with the program as its name, not where it is installed on this machine."""
+    return [Path(argv[0]).name, *argv[1:]] if argv else []
+
+
+def resolved_config(loaded: LoadedConfig, out_dir: Path) -> str:
+    """config.yaml of a results folder: the validated config with every default filled in and every path
+    relative to the folder itself, so `evalharness run <folder>/config.yaml` reads the same files again."""
+    body = yaml.safe_dump(loaded.config.model_dump(mode="json", context={"relative_to": out_dir.resolve()}),
+                          sort_keys=False, allow_unicode=True)
+    return ("# The resolved config of this run: every default filled in, every path relative to this folder,\n"
+            "# so that `evalharness run` on this file reads the same inputs again.\n" + body)
 
 
 def build_manifest(loaded: LoadedConfig, plan: Plan, outputs: list[CellOutput], ctx: RunContext, scorer: Scorer,
@@ -221,7 +288,7 @@ def build_manifest(loaded: LoadedConfig, plan: Plan, outputs: list[CellOutput], 
     return {
         "evalharness": evalharness.__version__, "sacrebleu": sacrebleu.__version__,
         "python": platform.python_version(), "platform": platform.platform(), "git_commit": _git_commit(),
-        "config": str(loaded.path.resolve()), "argv": argv if argv is not None else sys.argv,
+        "config": display_path(loaded.path), "argv": portable_argv(argv if argv is not None else sys.argv),
         "started": started, "finished": _now(), "workers": scorer.workers,
         "cells": len(plan.cells), "score_cache": {"enabled": use_cache, "hits": scorer.hits, "misses": scorer.misses},
         "translation": {"model_calls": ctx.model_calls, "model_loads": ctx.models.loads, "cells": [
@@ -239,47 +306,73 @@ def build_manifest(loaded: LoadedConfig, plan: Plan, outputs: list[CellOutput], 
 
 
 def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = True,
-            workers: int | None = None, argv: list[str] | None = None) -> RunOutput:
+            workers: int | None = None, argv: list[str] | None = None, progress: Progress | None = None) -> RunOutput:
+    """translate -> score -> statistics -> write, each a phase of `progress` (a line each, bars on a terminal)."""
+    progress = progress or Progress.silent()
     started = _now()
     check_output_dir(out_dir)
     cfg = loaded.config
     # Every hypothesis first: a bad file fails the run before any scoring or writing.
-    ctx = RunContext.create(use_cache=use_cache)
+    ctx = RunContext.create(use_cache=use_cache, progress=progress)
+    with progress.phase("translate") as phase:
+        try:
+            outputs = [produce(cell, plan.datasets[cell.dataset], ctx) for cell in plan.cells]
+        finally:
+            ctx.close()
+        phase.summary = (f"{len(plan.cells)} cells, {sum(o.stats.translated for o in outputs)} segments translated, "
+                         f"{sum(o.stats.cached for o in outputs)} from the translation cache")
+    scorer = Scorer(plan.metrics, workers or cfg.workers or default_workers(), use_cache, progress)
     try:
-        outputs = [produce(cell, plan.datasets[cell.dataset], ctx) for cell in plan.cells]
-    finally:
-        ctx.close()
-    scorer = Scorer(plan.metrics, workers or cfg.workers or default_workers(), use_cache)
-    found = DatasetResults()
-    try:
-        for name, dataset in plan.datasets.items():
-            indices = [i for i, cell in enumerate(plan.cells) if cell.dataset == name]
-            if indices:
-                part = score_dataset(name, dataset, indices, plan, outputs, scorer, cfg.statistics)
-                found.rows += part.rows
-                found.agreement += part.agreement
-                found.segments += part.segments
+        with progress.phase("score") as phase:
+            scored = []
+            for name, dataset in plan.datasets.items():
+                indices = [i for i, cell in enumerate(plan.cells) if cell.dataset == name]
+                if indices:
+                    scored.append(score_dataset(name, dataset, indices, outputs, scorer))
+            phase.summary = (f"{len(plan.metrics)} metrics on {len(scored)} datasets, {scorer.misses} scores "
+                             f"computed, {scorer.hits} from the score cache")
+        with progress.phase("statistics") as phase:
+            found = DatasetResults()
+            with progress.bar(statistics_work(scored, plan, cfg.statistics), "resampling", unit="test") as bar:
+                for part in scored:
+                    comparisons, agreement = dataset_statistics(part, plan, scorer, cfg.statistics, bar.update)
+                    results = dataset_results(part, plan, outputs, comparisons)
+                    found.rows += results.rows
+                    found.segments += results.segments
+                    found.agreement += agreement
+            phase.summary = statistics_summary(cfg.statistics)
     finally:
         scorer.close()
-    scores = scores_frame(found.rows, plan.sweep_keys)
-    summary = summary_frame(scores)
-    notes = signature_notes(scores)
-    manifest = build_manifest(loaded, plan, outputs, ctx, scorer, started, use_cache, argv)
-    files = {
-        "scores.csv": to_csv(scores),
-        "summary.csv": to_csv(summary),
-        "summary.md": render(summary, "md", notes, directions_of(scores)),
-        "summary.tex": render(summary, "latex", notes, directions_of(scores)),
-        "segments.jsonl": "\n".join(json.dumps(r, ensure_ascii=False) for r in found.segments) + "\n",
-        "config.yaml": yaml.safe_dump(loaded.config.model_dump(mode="json"), sort_keys=False, allow_unicode=True),
-        "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-    }
-    files.update(_human_and_report_files(loaded, plan, out_dir, scores, summary, found.agreement, found.segments,
-                                         manifest))
-    for dataset in plan.datasets.values():
-        files.update(dataset.artifacts)
-    write_results(out_dir, files)
+    with progress.phase("write") as phase:
+        scores = scores_frame(found.rows, plan.sweep_keys)
+        summary = summary_frame(scores)
+        notes = signature_notes(scores)
+        manifest = build_manifest(loaded, plan, outputs, ctx, scorer, started, use_cache, argv)
+        files = {
+            "scores.csv": to_csv(scores),
+            "summary.csv": to_csv(summary),
+            "summary.md": render(summary, "md", notes, directions_of(scores)),
+            "summary.tex": render(summary, "latex", notes, directions_of(scores)),
+            "segments.jsonl": "\n".join(json.dumps(r, ensure_ascii=False) for r in found.segments) + "\n",
+            "config.yaml": resolved_config(loaded, out_dir),
+            "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+        }
+        files.update(_human_and_report_files(loaded, plan, out_dir, scores, summary, found.agreement, found.segments,
+                                             manifest))
+        for dataset in plan.datasets.values():
+            files.update(dataset.artifacts)
+        write_results(out_dir, files)
+        phase.summary = f"{len(files)} files in {display_path(out_dir)}"
     return RunOutput(out_dir, scores, summary, scorer.hits, scorer.misses, ctx.model_calls)
+
+
+def statistics_summary(statistics) -> str:
+    parts = [f"bootstrap CIs ({statistics.bootstrap} resamples)" if statistics.bootstrap else "no bootstrap CIs"]
+    if statistics.baseline:
+        parts.append(f"paired {statistics.test} against {statistics.baseline}")
+    if statistics.all_pairs:
+        parts.append("all pairs ranked")
+    return ", ".join(parts)
 
 
 def _human_and_report_files(loaded: LoadedConfig, plan: Plan, out_dir: Path, scores: pd.DataFrame,
@@ -298,8 +391,3 @@ def _human_and_report_files(loaded: LoadedConfig, plan: Plan, out_dir: Path, sco
     files.update(report_files(data))
     return files
 
-
-def run(loaded: LoadedConfig, out_override: Path | None = None, use_cache: bool = True,
-        workers: int | None = None, argv: list[str] | None = None) -> RunOutput:
-    plan = build_plan(loaded.config, loaded.base_dir)
-    return execute(loaded, plan, output_dir(loaded, out_override), use_cache, workers, argv)

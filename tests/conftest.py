@@ -1,9 +1,10 @@
-"""Shared fixtures: the team's WMT22 copy, a private cache folder, and a way to run the real CLI."""
+"""Shared fixtures: the project's WMT22 data (data/wmt22), a private cache folder, and a way to run the real CLI."""
 
 from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,8 +23,11 @@ MODEL_DIR = model_dir()
 os.environ["EVALHARNESS_MODEL_DIR"] = str(MODEL_DIR)
 os.environ["EVALHARNESS_CACHE_DIR"] = tempfile.mkdtemp(prefix="evalharness-tests-")
 atexit.register(shutil.rmtree, os.environ["EVALHARNESS_CACHE_DIR"], True)
-SHARED = ROOT.parent / "shared"
-WMT22 = Path(os.environ.get("WMT22_DIR", SHARED / "wmt22"))
+# The tests read the project's own copy of the data, never a folder outside the repository.
+WMT22 = ROOT / "data" / "wmt22"
+# The shipped configs run on their default data path (${WMT22_DIR:-../data/wmt22}), whatever the shell has set.
+os.environ.pop("WMT22_DIR", None)
+SEEDS = ROOT / "seeds"
 
 # Three German sentences and their English translations, written for the model tests (not from a test set).
 GERMAN = [
@@ -41,7 +45,7 @@ ENGLISH = [
 def wmt22_path(*parts: str) -> Path:
     path = WMT22.joinpath(*parts)
     if not path.exists():
-        pytest.fail(f"test data missing: {path} (set WMT22_DIR to the WMT22 folder)")
+        pytest.fail(f"test data missing: {path} (the repository carries it in data/wmt22)")
     return path
 
 
@@ -67,6 +71,14 @@ systems:
 metrics: {metrics}
 """, encoding="utf-8")
     return config
+
+
+PROGRESS_LINE = re.compile(r"^evalharness: (?:plan|translate|score|statistics|write)(?: \.\.\.|: .*\(\d[^()]*\))$")
+
+
+def error_lines(stderr: str) -> list[str]:
+    """stderr without the run's progress lines (one per finished phase): what a failure printed about itself."""
+    return [line for line in stderr.splitlines() if not PROGRESS_LINE.match(line)]
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, check: bool = False):

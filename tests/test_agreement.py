@@ -11,7 +11,7 @@ import pytest
 import sacrebleu
 from scipy import stats as sstats
 
-from conftest import ROOT, WMT22, run_cli, wmt22_path
+from conftest import ROOT, run_cli, wmt22_path
 from evalharness.agreement import COLUMNS, agreement, correlations, pairwise_accuracy, row_correlations
 from evalharness.errors import UserError
 from evalharness.humanscores import load_human_scores, parse_ranking
@@ -214,7 +214,7 @@ def meta_run(tmp_path_factory):
     cache = tmp_path_factory.mktemp("meta-cache")  # a cold score cache: module fixtures run before private_cache
     cut = [arg for name in ("wmt22-de-en", "wmt22-zh-en") for arg in ("--set", f"datasets.{name}.max_segments={N}")]
     proc = run_cli("run", ROOT / "configs" / "wmt22-meta.yaml", *cut, "--output-dir", out,
-                   env={"WMT22_DIR": str(WMT22), "EVALHARNESS_CACHE_DIR": str(cache)}, check=True)
+                   env={"EVALHARNESS_CACHE_DIR": str(cache)}, check=True)
     return out / "wmt22-meta", proc
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-WMT22 = SHARED / "wmt22"
+from conftest import error_lines
+
+WMT22 = Path(__file__).resolve().parents[1] / "data" / "wmt22"
 N = 5  # segments in the tiny test set
 
 FILES = {
@@ -68,7 +69,7 @@ def one_error_line(proc: subprocess.CompletedProcess, tmp_path: Path, *expected:
     """The checks every bad input shares; returns the error line."""
     assert proc.returncode != 0, proc.stdout
     assert "Traceback" not in proc.stderr, proc.stderr
-    lines = proc.stderr.splitlines()
+    lines = error_lines(proc.stderr)
     assert len(lines) == 1, proc.stderr
     line = lines[0]
     assert line.startswith("evalharness: error: "), line

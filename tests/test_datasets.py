@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from sacrebleu.dataset.wmt_xml import WMTXMLDataset
 
+from conftest import error_lines
+
 from evalharness.datasets import load_dataset
 from evalharness.datasets.parallel import ParallelConfig
 from evalharness.datasets.tabular import JsonlConfig, TsvConfig
@@ -24,15 +26,14 @@ from evalharness.systems.identity import IdentityConfig
 from evalharness.systems.outputs import OutputsConfig
 from evalharness.textio import read_lines
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-WMT22 = SHARED / "wmt22"
+WMT22 = Path(__file__).resolve().parents[1] / "data" / "wmt22"
 DE_FR_XML = WMT22 / "xml" / "wmttest2022.de-fr.all.xml"
 DE_EN_SYSTEMS = {"JDExploreAcademy", "LT22", "Lan-Bridge", "Online-A", "Online-B", "Online-G", "Online-W",
                  "Online-Y", "PROMT"}
 N = 20
 
 
-def shared(*parts: str) -> Path:
+def wmt22(*parts: str) -> Path:
     path = WMT22.joinpath(*parts)
     if not path.exists():
         pytest.fail(f"test data missing: {path}")
@@ -43,9 +44,9 @@ def shared(*parts: str) -> Path:
 def de_en(tmp_path) -> dict[str, Path]:
     """The first 20 lines of WMT22 de-en source, reference A and reference B, as files."""
     files = {
-        "src.de": shared("sources", "generaltest2022.de-en.src.de"),
-        "ref.A.en": shared("references", "generaltest2022.de-en.ref.A.en"),
-        "ref.B.en": shared("references", "generaltest2022.de-en.ref.B.en"),
+        "src.de": wmt22("sources", "generaltest2022.de-en.src.de"),
+        "ref.A.en": wmt22("references", "generaltest2022.de-en.ref.A.en"),
+        "ref.B.en": wmt22("references", "generaltest2022.de-en.ref.B.en"),
     }
     out = {}
     for name, path in files.items():
@@ -61,7 +62,7 @@ def parallel(de_en, **extra):
 
 
 def xml_dataset(**extra):
-    return load_dataset(WmtXmlConfig(kind="wmt-xml", name="x", path=shared("xml", DE_FR_XML.name), **extra))
+    return load_dataset(WmtXmlConfig(kind="wmt-xml", name="x", path=wmt22("xml", DE_FR_XML.name), **extra))
 
 
 # ---------------------------------------------------------------- parallel
@@ -136,7 +137,7 @@ def test_jsonl_with_fields_and_doc_ids_equals_the_parallel_files(de_en, tmp_path
 @pytest.fixture(scope="module")
 def unwrapped() -> dict[str, list]:
     """sacrebleu's own reading of the XML, each segment through sacrebleu's `_clean`, as `sacrebleu -t` has it."""
-    fields = WMTXMLDataset._unwrap_wmt21_or_later(str(shared("xml", DE_FR_XML.name)))
+    fields = WMTXMLDataset._unwrap_wmt21_or_later(str(wmt22("xml", DE_FR_XML.name)))
     return {key: [WMTXMLDataset._clean(s) if s else "" for s in values] for key, values in fields.items()}
 
 
@@ -193,7 +194,7 @@ print(json.dumps({"langs": [ds.source_lang, ds.target_lang], "sources": ds.sourc
 def test_sacrebleu_kind_reads_the_same_test_set_from_sacrebleus_cache(tmp_path):
     raw = tmp_path / "sacrebleu" / "wmt22" / "raw"
     (raw / "wmt22-news-systems-1.1" / "xml").mkdir(parents=True)
-    shutil.copy(shared("xml", DE_FR_XML.name), raw / "wmt22-news-systems-1.1" / "xml" / DE_FR_XML.name)
+    shutil.copy(wmt22("xml", DE_FR_XML.name), raw / "wmt22-news-systems-1.1" / "xml" / DE_FR_XML.name)
     (raw / "wmt22.v1.1.tar.gz").write_bytes(b"placeholder: the tarball is already extracted here\n")
     proc = run_python(LOAD_SACREBLEU, {"SACREBLEU": str(tmp_path / "sacrebleu")})
     assert proc.returncode == 0, proc.stderr
@@ -218,7 +219,7 @@ def test_sacrebleu_kind_offline_without_cache_says_where_to_put_the_files(tmp_pa
                           capture_output=True, text=True, env={**os.environ, "SACREBLEU": str(cache)}, timeout=300)
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
+    lines = error_lines(proc.stderr)
     assert len(lines) == 1, proc.stderr
     assert str(cache / "wmt22" / "raw" / "wmt22.v1.1.tar.gz") in lines[0]
     assert not (tmp_path / "out").exists()
@@ -229,14 +230,14 @@ def test_sacrebleu_kind_offline_without_cache_says_where_to_put_the_files(tmp_pa
 
 def test_outputs_system_pattern_discovers_the_nine_de_en_submissions():
     ds = load_dataset(ParallelConfig(kind="parallel", name="wmt22", langpair="de-en",
-                                     source=shared("sources", "generaltest2022.de-en.src.de"),
-                                     references=[shared("references", "generaltest2022.de-en.ref.A.en")]))
+                                     source=wmt22("sources", "generaltest2022.de-en.src.de"),
+                                     references=[wmt22("references", "generaltest2022.de-en.ref.A.en")]))
     pattern = str(WMT22 / "system-outputs" / "generaltest2022.{langpair}.hyp.{system}.en")
     systems = OutputsSystem.expand(OutputsConfig(engine="outputs", name="wmt22", path=pattern), ds)
     assert {s.name for s in systems} == DE_EN_SYSTEMS
     assert len(systems) == 9
     promt = next(s for s in systems if s.name == "PROMT")
-    assert promt.hypotheses(ds) == read_lines(shared("system-outputs", "generaltest2022.de-en.hyp.PROMT.en"))
+    assert promt.hypotheses(ds) == read_lines(wmt22("system-outputs", "generaltest2022.de-en.hyp.PROMT.en"))
 
 
 def test_identity_returns_the_sources(de_en):

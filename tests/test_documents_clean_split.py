@@ -12,7 +12,7 @@ from evalharness.documents.clean import CleanConfig, clean, format_dropped, rule
 from evalharness.documents.split import split_sentences
 from evalharness.errors import UserError
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 SEED_LANGS = {"000": "en", "001": "de", "002": "en", "003": "en", "004": "en"}
 
 # Established by reading the seeds: every line that is not article body, and the rule that should drop it.

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, error_lines, run_cli
 
 SEEDS = ROOT / "seeds"
 DE = SEEDS / "001_0514927ce4e6f420.txt"
@@ -88,7 +88,7 @@ systems:
 """, encoding="utf-8")
     proc = run_cli("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
     assert proc.returncode == 2 and "cannot translate" in proc.stderr
-    assert len(proc.stderr.splitlines()) == 1 and not (tmp_path / "results").exists()
+    assert len(error_lines(proc.stderr)) == 1 and not (tmp_path / "results").exists()
 
 
 @pytest.mark.parametrize("content,expected", [
@@ -107,7 +107,7 @@ systems:
 """, encoding="utf-8")
     proc = run_cli("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
     assert proc.returncode == 2 and expected in proc.stderr and "bad.txt" in proc.stderr
-    assert len(proc.stderr.splitlines()) == 1 and not (tmp_path / "results").exists()
+    assert len(error_lines(proc.stderr)) == 1 and not (tmp_path / "results").exists()
 
 
 def test_language_the_splitter_does_not_know_is_one_clear_error(tmp_path):
@@ -119,4 +119,4 @@ systems:
 """, encoding="utf-8")
     proc = run_cli("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
     assert proc.returncode == 2 and "'xx' is not supported" in proc.stderr
-    assert len(proc.stderr.splitlines()) == 1
+    assert len(error_lines(proc.stderr)) == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GERMAN, run_cli, wmt22_path, write_three_sentence_run
+from conftest import GERMAN, error_lines, run_cli, wmt22_path, write_three_sentence_run
 from evalharness.errors import UserError
 from evalharness.systems.context import RunContext
 from evalharness.systems.gemma import GemmaConfig, GemmaSystem, gemma_gguf
@@ -115,7 +115,7 @@ def test_missing_gguf_file_is_a_one_line_error(tmp_path):
     config = write_run(tmp_path, f"  - {{name: lm, engine: llama-cpp, model: {tmp_path / 'absent.gguf'}}}")
     proc = run_cli("run", config, "--output-dir", tmp_path / "results")
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [f"evalharness: error: system lm: GGUF file not found: {tmp_path / 'absent.gguf'}"]
+    assert error_lines(proc.stderr) == [f"evalharness: error: system lm: GGUF file not found: {tmp_path / 'absent.gguf'}"]
     assert not (tmp_path / "results").exists()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import run_cli
+from conftest import error_lines, run_cli
 from evalharness.errors import UserError
 from evalharness.systems.openai_api import OpenAIConfig, OpenAISystem
 
@@ -236,7 +236,7 @@ def test_cli_rerun_sends_no_requests(tmp_path, api):
 def error_line(proc) -> str:
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
-    lines = proc.stderr.splitlines()
+    lines = error_lines(proc.stderr)
     assert len(lines) == 1, proc.stderr
     return lines[0]
 

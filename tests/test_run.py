@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import sacrebleu
 
-from conftest import ROOT, WMT22, run_cli, wmt22_path
+from conftest import ROOT, run_cli, wmt22_path
 from evalharness.textio import read_lines
 
 DE_EN_SYSTEMS = 9
@@ -25,7 +25,7 @@ def wmt22_run(tmp_path_factory):
     """configs/wmt22.yaml (first N segments), run twice: cold, then with the score cache warm."""
     out = tmp_path_factory.mktemp("results")
     cache = tmp_path_factory.mktemp("run-cache")
-    env = {"WMT22_DIR": str(WMT22), "EVALHARNESS_CACHE_DIR": str(cache)}
+    env = {"EVALHARNESS_CACHE_DIR": str(cache)}
     first = run_cli("run", ROOT / "configs" / "wmt22.yaml", *CUT, "--output-dir", out, env=env, check=True)
     run_dir = out / "wmt22"
     snapshot = {name: (run_dir / name).read_bytes() for name in ("scores.csv", "summary.csv")}

@@ -15,7 +15,7 @@ The per-segment statistics are kept: sentence scores, bootstrap resampling and s
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 import multiprocessing
 
@@ -23,6 +23,7 @@ from evalharness.cache import Store, digest
 from evalharness.datasets.base import check_stream
 from evalharness.errors import UserError
 from evalharness.metrics.base import Metric
+from evalharness.progress import Progress
 
 # Below this much work (segments x systems x metric cost), a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 10_000
@@ -84,9 +85,10 @@ def _chunks(n: int, parts: int) -> list[tuple[int, int]]:
 
 def segment_statistics(
     metrics: list[Metric], target_lang: str, references: list[list[str]], systems: dict[str, list[str]],
-    workers: int = 1,
+    workers: int = 1, progress: Progress | None = None, desc: str = "",
 ) -> list[dict[str, list]]:
-    """Per metric, per system: the list of per-segment statistics, in segment order."""
+    """Per metric, per system: the list of per-segment statistics, in segment order. `progress` shows a bar over
+    the jobs (segment chunks x metrics)."""
     n = check_shapes(references, systems)
     work = n * len(systems) * sum(metric.cost for metric in metrics)
     parallel = workers > 1 and work >= PARALLEL_THRESHOLD
@@ -99,11 +101,18 @@ def segment_statistics(
                          {name: hyps[start:end] for name, hyps in systems.items()}))
     # The slow metric first, so that no worker is left alone with it at the end.
     jobs.sort(key=lambda job: -job[0].cost)
-    if parallel:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            results = list(pool.map(_segment_stats, jobs))
-    else:
-        results = [_segment_stats(job) for job in jobs]
+    progress = progress or Progress.silent()
+    results = []
+    with progress.bar(len(jobs), desc, unit="chunk") as bar:
+        if parallel:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                for future in as_completed([pool.submit(_segment_stats, job) for job in jobs]):
+                    results.append(future.result())
+                    bar.update(1)
+        else:
+            for job in jobs:
+                results.append(_segment_stats(job))
+                bar.update(1)
     merged: list[dict[str, list]] = [{name: [] for name in systems} for _ in metrics]
     for m_index, start, out in sorted(results, key=lambda r: (r[0], r[1])):
         for name, stats in out.items():
@@ -128,7 +137,8 @@ def corpus_result(metric: Metric, target_lang: str, n_refs: int, stats: list, se
 
 def score_systems(
     metrics: list[Metric], target_lang: str, references: list[list[str]], systems: dict[str, list[str]],
-    workers: int = 1, sentence: bool = False, cache: Store | None = None,
+    workers: int = 1, sentence: bool = False, cache: Store | None = None, progress: Progress | None = None,
+    desc: str = "",
 ) -> dict[tuple[str, str], MetricResult]:
     """Score every system with every metric: {(system, metric label): MetricResult}."""
     check_shapes(references, systems)
@@ -147,7 +157,8 @@ def score_systems(
     todo_metrics = [m for m in range(len(metrics)) if any((m, name) not in found for name in systems)]
     computed: dict[tuple[int, str], list] = {}
     if todo_systems and todo_metrics:
-        stats = segment_statistics([metrics[m] for m in todo_metrics], target_lang, references, todo_systems, workers)
+        stats = segment_statistics([metrics[m] for m in todo_metrics], target_lang, references, todo_systems, workers,
+                                   progress, desc)
         for m_index, per_system in zip(todo_metrics, stats):
             for name, seg_stats in per_system.items():
                 if (m_index, name) not in found:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from evalharness.cache import Store, default_cache_dir
+from evalharness.progress import Progress
 
 
 class ModelPool:
@@ -41,14 +42,14 @@ class CellStats:
 class RunContext:
     translation_cache: Store | None = None
     models: ModelPool = field(default_factory=ModelPool)
-    progress: bool = False
+    progress: Progress = field(default_factory=Progress.silent)  # phases and bars (see progress.py)
     model_calls: int = 0  # segments sent to any model in this run
     verbose: bool = True  # log lines on stderr
 
     @classmethod
-    def create(cls, use_cache: bool = True, progress: bool | None = None) -> "RunContext":
+    def create(cls, use_cache: bool = True, progress: Progress | None = None) -> "RunContext":
         store = Store(default_cache_dir() / "translations.sqlite", "translations") if use_cache else None
-        return cls(translation_cache=store, progress=sys.stderr.isatty() if progress is None else progress)
+        return cls(translation_cache=store, progress=progress or Progress())
 
     def log(self, message: str) -> None:
         """One line on stderr about what the run is doing (which backend loaded a model, ...)."""

@@ -86,5 +86,5 @@ class GemmaSystem(TranslationSystem):
     def runtime(self) -> dict:
         return self.engine.runtime()
 
-    def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
-        return self.engine.translate_batch(sources, src_lang, tgt_lang, ctx)
+    def translate_stream(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext):
+        return self.engine.translate_stream(sources, src_lang, tgt_lang, ctx)

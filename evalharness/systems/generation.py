@@ -1,10 +1,8 @@
-"""Pieces both transformers engines use: length-sorted batches, generate() arguments, seeding, progress."""
+"""Pieces both transformers engines use: length-sorted batches, generate() arguments, seeding."""
 
 from __future__ import annotations
 
 from typing import Callable, Iterator
-
-from evalharness.systems.context import RunContext
 
 
 def batches(items: list, size: int, key: Callable) -> Iterator[list[int]]:
@@ -30,9 +28,3 @@ def seed_everything(cfg) -> None:
 
         set_seed(cfg.seed)
 
-
-def progress_bar(total: int, desc: str, ctx: RunContext):
-    """Segments translated and segments/s on a terminal; silent when stderr is not a TTY."""
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="seg", disable=not ctx.progress, leave=False, dynamic_ncols=True)

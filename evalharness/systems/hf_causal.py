@@ -20,7 +20,7 @@ from evalharness.configtypes import ModelRef
 from evalharness.errors import UserError
 from evalharness.fileid import file_sha256, model_identity
 from evalharness.systems.context import RunContext
-from evalharness.systems.generation import batches, generation_kwargs, progress_bar, seed_everything
+from evalharness.systems.generation import batches, generation_kwargs, seed_everything
 from evalharness.systems.prompted import PromptedConfig, new_token_cap, prompt_text
 from evalharness.systems.torchutil import load_error, pick_device, pick_dtype, quiet_transformers, transformers_runtime
 from evalharness.systems.translation import TranslationSystem
@@ -99,7 +99,7 @@ class HFCausalSystem(TranslationSystem):
         key = ("hf-causal", str(gguf or self.cfg.model), revision, str(dtype), device)
 
         def load():
-            quiet_transformers(ctx.progress)
+            quiet_transformers(ctx.progress.terminal)
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
             source = converted_gguf(gguf, dtype) if gguf is not None else self.cfg.model
@@ -125,7 +125,7 @@ class HFCausalSystem(TranslationSystem):
         has_template = bool(getattr(tokenizer, "chat_template", None))
         return prompt_text(self.name, self.cfg.prompt, source, src, tgt, chat if has_template else None)
 
-    def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
+    def translate_stream(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext):
         import torch
 
         tokenizer, model, device = self.load(ctx)
@@ -133,20 +133,15 @@ class HFCausalSystem(TranslationSystem):
         source_tokens = [len(tokenizer(s, add_special_tokens=False).input_ids) for s in sources]
         stops = [s for s in self.cfg.prompt.stop if s]
         seed_everything(self.cfg)
-        out: list[str] = [""] * len(sources)
-        with progress_bar(len(sources), f"{self.name} {src_lang}-{tgt_lang}", ctx) as bar:
-            for batch in batches(sources, self.cfg.batch_size, key=lambda s: len(s)):
-                # Chat templates already hold the special tokens they need.
-                enc = tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
-                                add_special_tokens=not self.cfg.prompt.chat).to(device)
-                kwargs = generation_kwargs(self.cfg)
-                kwargs["max_new_tokens"] = new_token_cap(self.cfg, max(source_tokens[i] for i in batch))
-                if stops:
-                    kwargs.update(stop_strings=stops, tokenizer=tokenizer)
-                with torch.inference_mode():
-                    generated = model.generate(**enc, **kwargs, pad_token_id=tokenizer.pad_token_id)
-                completions = tokenizer.batch_decode(generated[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-                for i, completion in zip(batch, completions):
-                    out[i] = self.cfg.prompt.cut(completion)
-                bar.update(len(batch))
-        return out
+        for batch in batches(sources, self.cfg.batch_size, key=lambda s: len(s)):
+            # Chat templates already hold the special tokens they need.
+            enc = tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
+                            add_special_tokens=not self.cfg.prompt.chat).to(device)
+            kwargs = generation_kwargs(self.cfg)
+            kwargs["max_new_tokens"] = new_token_cap(self.cfg, max(source_tokens[i] for i in batch))
+            if stops:
+                kwargs.update(stop_strings=stops, tokenizer=tokenizer)
+            with torch.inference_mode():
+                generated = model.generate(**enc, **kwargs, pad_token_id=tokenizer.pad_token_id)
+            completions = tokenizer.batch_decode(generated[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            yield from zip(batch, (self.cfg.prompt.cut(completion) for completion in completions))

@@ -11,7 +11,7 @@ from evalharness import langcodes
 from evalharness.configtypes import ModelRef
 from evalharness.fileid import model_identity
 from evalharness.systems.context import RunContext
-from evalharness.systems.generation import batches, generation_kwargs, progress_bar, seed_everything
+from evalharness.systems.generation import batches, generation_kwargs, seed_everything
 from evalharness.systems.torchutil import load_error, pick_device, pick_dtype, quiet_transformers, transformers_runtime
 from evalharness.systems.translation import TranslationConfigBase, TranslationSystem
 
@@ -58,7 +58,7 @@ class HFSeq2SeqSystem(TranslationSystem):
         key = ("hf-seq2seq", self.cfg.model, self.cfg.revision, str(dtype), device)
 
         def load():
-            quiet_transformers(ctx.progress)
+            quiet_transformers(ctx.progress.terminal)
             from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
             try:
@@ -92,21 +92,16 @@ class HFSeq2SeqSystem(TranslationSystem):
         prefix = (prefix or "").format(src_name=langcodes.name(src), tgt_name=langcodes.name(tgt), src=src, tgt=tgt)
         return prefix, extra
 
-    def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
+    def translate_stream(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext):
         import torch
 
         tokenizer, model, device = self.load(ctx)
         family = self.cfg.family if self.cfg.family != "auto" else detect_family(tokenizer, model.config)
         prefix, extra = self._codes(tokenizer, family, src_lang, tgt_lang)
         seed_everything(self.cfg)
-        out: list[str] = [""] * len(sources)
-        with progress_bar(len(sources), f"{self.name} {src_lang}-{tgt_lang}", ctx) as bar:
-            for batch in batches(sources, self.cfg.batch_size, key=len):
-                enc = tokenizer([prefix + sources[i] for i in batch], return_tensors="pt", padding=True,
-                                truncation=True, max_length=self.cfg.max_input_tokens).to(device)
-                with torch.inference_mode():
-                    generated = model.generate(**enc, **generation_kwargs(self.cfg), **extra)
-                for i, text in zip(batch, tokenizer.batch_decode(generated, skip_special_tokens=True)):
-                    out[i] = text.strip()
-                bar.update(len(batch))
-        return out
+        for batch in batches(sources, self.cfg.batch_size, key=len):
+            enc = tokenizer([prefix + sources[i] for i in batch], return_tensors="pt", padding=True,
+                            truncation=True, max_length=self.cfg.max_input_tokens).to(device)
+            with torch.inference_mode():
+                generated = model.generate(**enc, **generation_kwargs(self.cfg), **extra)
+            yield from zip(batch, (text.strip() for text in tokenizer.batch_decode(generated, skip_special_tokens=True)))

@@ -24,7 +24,7 @@ import io
 import logging
 import os
 import queue
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -35,13 +35,14 @@ from evalharness.configtypes import ModelRef
 from evalharness.errors import UserError
 from evalharness.fileid import file_sha256
 from evalharness.systems.context import RunContext
-from evalharness.systems.generation import progress_bar
 from evalharness.systems.prompted import PromptedConfig, new_token_cap, prompt_text
 from evalharness.systems.translation import TranslationSystem
 
 # How a context's KV cache is reused between segments (see hold_prefix); part of the cache key, since it can
 # change the last bits of a computation and so some outputs.
 PREFIX_REUSE = "few-shot prefix, evaluated alone"
+
+_WORKER_DONE = object()  # a context's thread has no more segments to decode
 
 INSTALL_HINT = ("pip install llama-cpp-python==0.3.36 (make setup does; it compiles llama.cpp from source, "
                 "about 5 minutes once per machine)")
@@ -241,7 +242,7 @@ class LlamaCppSystem(TranslationSystem):
             llm.eval(prefix)
         llm.n_tokens = n  # the previous segment's tokens after the prefix are dropped from the KV cache
 
-    def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
+    def translate_stream(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext):
         llms = self.load(ctx)
         first = llms[0]
         chat = self.chat_renderer(first) if self.cfg.prompt.chat else None
@@ -257,21 +258,42 @@ class LlamaCppSystem(TranslationSystem):
                 raise UserError(f"system {self.name}: a prompt of {len(tokens)} tokens plus up to {cap} new ones "
                                 f"does not fit n_ctx {first.n_ctx()} (raise n_ctx): {source[:60]!r}")
             jobs.put((i, tokens, cap))
-        out: list[str] = [""] * len(sources)
-        with progress_bar(len(sources), f"{self.name} {src_lang}-{tgt_lang}", ctx) as bar:
-            def work(llm) -> None:
-                # ctypes releases the GIL inside llama.cpp, so the contexts really run side by side.
-                while True:
+        results: queue.Queue = queue.Queue()
+        stop = threading.Event()  # set when the consumer stops early (an error, Ctrl-C): no new segment starts
+
+        def work(llm) -> None:
+            # ctypes releases the GIL inside llama.cpp, so the contexts really run side by side.
+            try:
+                while not stop.is_set():
                     try:
                         i, tokens, cap = jobs.get_nowait()
                     except queue.Empty:
                         return
                     self.hold_prefix(llm, prefix, tokens)
                     result = llm.create_completion(tokens, max_tokens=cap, stop=stops, **sampling)
-                    out[i] = self.cfg.prompt.cut(result["choices"][0]["text"])
-                    bar.update(1)
+                    results.put((i, self.cfg.prompt.cut(result["choices"][0]["text"]), None))
+            except BaseException as err:  # handed to the consumer, which raises it
+                results.put((None, None, err))
+            finally:
+                results.put(_WORKER_DONE)
 
-            with ThreadPoolExecutor(len(llms)) as pool:
-                for future in [pool.submit(work, llm) for llm in llms]:
-                    future.result()
-        return out
+        threads = [threading.Thread(target=work, args=(llm,), name=f"llama-cpp-{self.name}-{k}", daemon=True)
+                   for k, llm in enumerate(llms)]
+        for thread in threads:
+            thread.start()
+        running = len(threads)
+        try:
+            while running:
+                item = results.get()
+                if item is _WORKER_DONE:
+                    running -= 1
+                    continue
+                i, text, error = item
+                if error is not None:
+                    raise error
+                yield i, text
+        finally:
+            # Each context finishes at most the segment it is decoding; what completed is already yielded.
+            stop.set()
+            for thread in threads:
+                thread.join()

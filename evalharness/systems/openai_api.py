@@ -20,7 +20,6 @@ from pydantic import Field, field_validator, model_validator
 from evalharness import langcodes
 from evalharness.errors import UserError
 from evalharness.systems.context import RunContext
-from evalharness.systems.generation import progress_bar
 from evalharness.systems.translation import (NOT_IN_FINGERPRINT, DecodingSettings, TranslationConfigBase,
                                              TranslationSystem)
 
@@ -127,7 +126,7 @@ class OpenAISystem(TranslationSystem):
         messages.append({"role": "user", "content": self.cfg.user_template.format(**names, source=source)})
         return messages
 
-    def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
+    def translate_stream(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext):
         try:
             from openai import OpenAI
         except ImportError:
@@ -145,26 +144,25 @@ class OpenAISystem(TranslationSystem):
             lines = content.strip().split("\n")
             return lines[0].strip()
 
-        out: list[str] = [""] * len(sources)
         executor = ThreadPoolExecutor(max_workers=self.cfg.concurrency, thread_name_prefix=f"openai-{self.name}")
         try:
-            with progress_bar(len(sources), f"{self.name} {src_lang}-{tgt_lang}", ctx) as bar:
-                futures = {executor.submit(one, turns): i for i, turns in enumerate(messages)}
-                pending = set(futures)
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                    for future in done:
-                        error = future.exception()
-                        if error is not None:
-                            for other in pending:
-                                other.cancel()
-                            raise self._user_error(error) from error
-                        out[futures[future]] = future.result()
-                    bar.update(len(done))
+            futures = {executor.submit(one, turns): i for i, turns in enumerate(messages)}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                # Replies that arrived are handed over (and cached) before an error among them is raised.
+                failed = [future for future in done if future.exception() is not None]
+                for future in done:
+                    if future.exception() is None:
+                        yield futures[future], future.result()
+                if failed:
+                    for other in pending:
+                        other.cancel()
+                    error = failed[0].exception()
+                    raise self._user_error(error) from error
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
             client.close()
-        return out
 
     def _user_error(self, err: BaseException) -> BaseException:
         """A one-line UserError for what the server or the network said; anything else unchanged (a bug)."""

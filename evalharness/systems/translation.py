@@ -1,16 +1,17 @@
 """The shared path of every engine that translates: decoding settings, the translation cache, progress.
 
-An engine only implements `translate_batch` (sources -> translations, no caching) and `identity` (what makes
-its outputs what they are: engine, model and its revision or file hash, prompt, decoding settings). Everything
-else, including which segments need the model at all, lives here, so every engine caches the same way.
+An engine only implements `translate_stream` (sources -> translations as they complete, no caching) or
+`translate_batch` (all at once), and `identity` (what makes its outputs what they are: engine, model and its
+revision or file hash, prompt, decoding settings). Everything else, including which segments need the model at
+all, the cache writes as translations complete and the progress bar, lives here, so every engine caches the same
+way.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from abc import abstractmethod
-from typing import Literal
+from typing import Iterator, Literal
 
 from pydantic import Field
 
@@ -41,6 +42,10 @@ class DecodingSettings(Strict):
 # splits each product across threads by rows, and its engine makes a segment's output depend on its prompt only,
 # so neither the thread count nor the number of contexts changes a result (tests check it). A preset's
 # `backend: auto` is replaced by the backend it resolved to (in `identity`).
+# Completed translations are written to the cache at least this often (one SQLite transaction each).
+FLUSH_SEGMENTS = 32
+FLUSH_SECONDS = 2.0
+
 NOT_IN_FINGERPRINT = {"batch_size", "name", "datasets", "local_files_only", "n_threads", "parallel", "backend"}
 
 
@@ -67,7 +72,11 @@ class TranslationSystem(System):
 
     def translate(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext | None = None,
                   stats: CellStats | None = None) -> list[str]:
-        """Translations of `sources`, from the cache where possible; the model only sees unique misses."""
+        """Translations of `sources`, from the cache where possible; the model only sees unique misses.
+
+        Translations reach the cache as they complete (one transaction per few seconds of work), and whatever
+        completed is stored even when the engine fails or the run is interrupted: a rerun translates only the rest.
+        """
         ctx = ctx or RunContext()
         stats = stats if stats is not None else CellStats()
         cache = ctx.translation_cache if self.cacheable else None
@@ -82,25 +91,58 @@ class TranslationSystem(System):
                     stats.cached += 1
                     continue
             todo.setdefault(source, []).append(i)
-        if todo:
-            unique = list(todo)
-            started = time.perf_counter()
-            translations = self.translate_batch(unique, src_lang, tgt_lang, ctx)
-            if len(translations) != len(unique):
-                raise RuntimeError(f"{type(self).__name__} returned {len(translations)} translations for {len(unique)} sources")
-            ctx.model_calls += len(unique)
-            stats.translated += len(unique)
+        if not todo:
+            return [t if t is not None else "" for t in out]
+        unique = list(todo)
+        done: set[int] = set()
+        pending: list[tuple[str, str]] = []
+        last_flush = started = time.perf_counter()
+
+        def flush() -> None:
+            nonlocal last_flush
+            if cache is not None and pending:
+                cache.put_many(pending)
+            pending.clear()
+            last_flush = time.perf_counter()
+
+        stream = self.translate_stream(unique, src_lang, tgt_lang, ctx)
+        try:
+            with ctx.progress.bar(len(unique), f"{self.name} {src_lang}-{tgt_lang}", unit="seg") as bar:
+                for j, translation in stream:
+                    if not 0 <= j < len(unique) or j in done:
+                        raise RuntimeError(f"{type(self).__name__} returned segment {j} twice or out of range")
+                    done.add(j)
+                    for i in todo[unique[j]]:
+                        out[i] = translation
+                    pending.append((digest(fingerprint, src_lang, tgt_lang, unique[j]), translation))
+                    bar.update(1)
+                    if len(pending) >= FLUSH_SEGMENTS or time.perf_counter() - last_flush >= FLUSH_SECONDS:
+                        flush()
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:  # stop the engine's workers before keeping what they finished
+                close()
+            flush()
+            ctx.model_calls += len(done)
+            stats.translated += len(done)
             stats.seconds += time.perf_counter() - started
-            for source, translation in zip(unique, translations):
-                for i in todo[source]:
-                    out[i] = translation
-            if cache is not None:
-                cache.put_many([(digest(fingerprint, src_lang, tgt_lang, s), t) for s, t in zip(unique, translations)])
+        if len(done) != len(unique):
+            raise RuntimeError(f"{type(self).__name__} returned {len(done)} translations for {len(unique)} sources")
         return [t if t is not None else "" for t in out]
 
-    @abstractmethod
+    def translate_stream(self, sources: list[str], src_lang: str, tgt_lang: str,
+                         ctx: RunContext) -> Iterator[tuple[int, str]]:
+        """(index into `sources`, translation) as each completes, in any order. Engines that finish segments one
+        batch at a time override this; the default is one `translate_batch` call."""
+        yield from enumerate(self.translate_batch(sources, src_lang, tgt_lang, ctx))
+
     def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
-        """Translate every source (no cache here); load the model through `ctx.models` on first use."""
+        """Translate every source (no cache here); load the model through `ctx.models` on first use. Engines
+        implement this or `translate_stream`."""
+        out: list[str] = [""] * len(sources)
+        for i, translation in self.translate_stream(sources, src_lang, tgt_lang, ctx):
+            out[i] = translation
+        return out
 
 
 class TranslationConfigBase(SystemConfigBase, DecodingSettings):
