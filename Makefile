@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test bench clean browser
+.PHONY: setup run test test-quick bench clean browser
 
 setup: $(STAMP)
 
@@ -47,6 +47,10 @@ $(CHROMIUM):
 
 test: setup $(CHROMIUM)
 	$(BIN)/python -m pytest -q
+
+# The development tier: everything but the slow whole-config runs and the browser test (skips are counted).
+test-quick: setup
+	$(BIN)/python -m pytest -q --quick
 
 bench: setup
 	$(BIN)/python bench/score.py

@@ -3,8 +3,8 @@
 Paths in a config are relative to the config file's folder; the folder travels in pydantic's validation
 context (`{"base_dir": Path}`) so that each path field resolves itself while it is validated. When a resolved
 config is written out (a results folder's config.yaml), `{"relative_to": folder}` in the serialization context
-writes every path relative to that folder instead: no machine's absolute paths in results, and the written
-config resolves to the same files from where it lies.
+writes every path relative to that folder instead: no machine's absolute paths in results, and each path
+still leads to the same file from where the written config lies.
 """
 
 from __future__ import annotations

@@ -275,11 +275,11 @@ def portable_argv(argv: list[str]) -> list[str]:
 
 def resolved_config(loaded: LoadedConfig, out_dir: Path) -> str:
     """config.yaml of a results folder: the validated config with every default filled in and every path
-    relative to the folder itself, so `evalharness run <folder>/config.yaml` reads the same files again."""
+    relative to the folder itself."""
     body = yaml.safe_dump(loaded.config.model_dump(mode="json", context={"relative_to": out_dir.resolve()}),
                           sort_keys=False, allow_unicode=True)
-    return ("# The resolved config of this run: every default filled in, every path relative to this folder,\n"
-            "# so that `evalharness run` on this file reads the same inputs again.\n" + body)
+    return ("# The resolved config of this run: every default filled in, every path relative to this folder\n"
+            "# (no machine's absolute paths in results that get committed and shared).\n" + body)
 
 
 def build_manifest(loaded: LoadedConfig, plan: Plan, outputs: list[CellOutput], ctx: RunContext, scorer: Scorer,

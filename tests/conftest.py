@@ -88,3 +88,31 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, check:
     if check and proc.returncode != 0:
         raise AssertionError(f"evalharness {' '.join(map(str, args))} failed:\n{proc.stderr}")
     return proc
+
+
+# ------------------------------------------------------------------------------------------ test tiers
+# `make test` runs everything (the CI command). `make test-quick` (pytest --quick) skips the whole-config runs
+# (marker `slow`) and the headless-browser test (marker `browser`), and says how many it skipped.
+QUICK_SKIPS = {"slow": "whole-config run", "browser": "headless Chromium"}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--quick", action="store_true",
+                     help="the development tier: skip the slow whole-config runs and the browser test")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--quick"):
+        return
+    for item in items:
+        for marker, what in QUICK_SKIPS.items():
+            if item.get_closest_marker(marker) is not None:
+                item.add_marker(pytest.mark.skip(reason=f"quick tier skips the {what} tests (make test runs them)"))
+                break
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if config.getoption("--quick"):
+        skipped = [r for r in terminalreporter.stats.get("skipped", []) if "quick tier" in str(r.longrepr)]
+        terminalreporter.write_line(f"quick tier: {len(skipped)} tests skipped (slow whole-config runs and the "
+                                    f"browser test); `make test` runs all of them")

@@ -218,6 +218,7 @@ def meta_run(tmp_path_factory):
     return out / "wmt22-meta", proc
 
 
+@pytest.mark.slow
 def test_wmt22_meta_writes_the_agreement_table(meta_run):
     run_dir, proc = meta_run
     assert "warning" not in proc.stderr  # every submission matched its human score
@@ -236,6 +237,7 @@ def test_wmt22_meta_writes_the_agreement_table(meta_run):
     assert table.pairwise_accuracy.between(0, 1).all()
 
 
+@pytest.mark.slow
 def test_wmt22_meta_correlations_come_from_the_scores_table(meta_run):
     """Pearson of scores.csv (copy-source and HUMAN-B left out, TER negated) with the z-scores, by scipy."""
     run_dir, _ = meta_run

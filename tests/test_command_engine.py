@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import run_cli
+from conftest import error_lines, run_cli
 from evalharness.errors import UserError
 from evalharness.systems.command import CommandConfig, CommandSystem
 
@@ -136,7 +136,7 @@ def test_cli_failing_program_is_one_error_line(tmp_path):
     cfg = write_project(tmp_path, python("import sys; sys.stdin.read(); sys.exit('decoder crashed')"))
     proc = run_cli("run", cfg, "--output-dir", tmp_path / "results")
     assert proc.returncode != 0
-    assert proc.stderr.splitlines() == [proc.stderr.strip()] and "Traceback" not in proc.stderr
+    assert len(error_lines(proc.stderr)) == 1 and "Traceback" not in proc.stderr
     assert "system upper:" in proc.stderr and "exited with status 1: decoder crashed" in proc.stderr
     assert not (tmp_path / "results").exists()
 

@@ -152,6 +152,7 @@ def test_preset_backends_do_not_share_cached_translations():
     assert auto.fingerprint() == on_llama.fingerprint()  # llama-cpp-python is installed here
 
 
+@pytest.mark.slow  # a whole run on transformers: ~50 s to load and dequantize the GGUF
 def test_gemma_preset_on_transformers_when_asked(tmp_path):
     config = write_run(tmp_path, "  - {name: gemma, engine: gemma-270m, backend: transformers}")
     run_cli("run", config, "--output-dir", tmp_path / "results", check=True)

@@ -15,6 +15,8 @@ from PIL import Image
 from evalharness.plots import BAR_COLOR
 from test_report import HUMAN_SYSTEMS, run_fresh, write_meta_config
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 WIDTH, HEIGHT = 1280, 3000
 TIMEOUT = 60
