@@ -48,9 +48,10 @@ $(CHROMIUM):
 test: setup $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
-# The development tier: everything but the slow whole-config runs and the browser test (skips are counted).
+# The development tier: everything but the slow whole-config runs and the browser test (skips are counted),
+# spread over every core (pytest-xdist; idle workers steal tests from busy ones).
 test-quick: setup
-	$(BIN)/python -m pytest -q --quick
+	$(BIN)/python -m pytest -q --quick -n auto --dist worksteal
 
 bench: setup
 	$(BIN)/python bench/score.py

@@ -30,7 +30,6 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sstats
 
 from evalharness.errors import UserError
 from evalharness.significance import SEED, _bs_scores, _check_samples, _indices, _percentiles, _scorer
@@ -93,6 +92,8 @@ def row_correlations(matrix: np.ndarray, human_scores: Sequence[float]) -> dict[
         raise ValueError(f"row_correlations: need a (resamples, {len(y)}) matrix, got {x.shape}")
     if len(y) < MIN_SYSTEMS or len(x) == 0:
         return {name: np.full(len(x), NAN) for name in CORRELATIONS}
+    from scipy import stats as sstats  # here, not at the top: importing scipy.stats costs ~1 s per command
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constant input: scipy warns and returns NaN, which is the answer
         pearson = sstats.pearsonr(x, np.broadcast_to(y, x.shape), axis=1).statistic

@@ -92,12 +92,14 @@ def cmd_run(args) -> int:
     from evalharness.config import load_config
     from evalharness.plan import build_plan
     from evalharness.progress import Progress
-    from evalharness.runner import execute, output_dir
 
     progress = Progress()
     with progress.phase("plan") as phase:
         loaded = load_config(args.config, args.overrides)
         plan = build_plan(loaded.config, loaded.base_dir)
+        # Only now: the runner pulls in matplotlib and the rest (half a second), which a bad config never needs.
+        from evalharness.runner import execute, output_dir
+
         out_dir = output_dir(loaded, args.output_dir)
         phase.summary = (f"{len(plan.datasets)} datasets, {len(plan.cells)} cells, {len(plan.metrics)} metrics")
     if args.dry_run:
