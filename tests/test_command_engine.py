@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 
 from conftest import error_lines, run_cli
+from evalharness.cache import Store
 from evalharness.errors import UserError
+from evalharness.systems.context import RunContext
 from evalharness.systems.command import CommandConfig, CommandSystem
 
 UPPER = ("import sys\n"
@@ -161,3 +163,32 @@ def test_config_error_in_a_command_system_names_the_key_and_its_line(tmp_path):
     proc = run_cli("run", cfg, "--dry-run")
     assert proc.returncode != 0
     assert f"{cfg}:7: systems[0].cwd: folder not found" in proc.stderr
+
+
+def test_editing_a_script_named_on_the_command_line_changes_the_fingerprint(tmp_path):
+    """`python3 translate.py`: the interpreter alone is not what translates; the script is hashed too."""
+    script = tmp_path / "translate.py"
+    script.write_text(UPPER, encoding="utf-8")
+    command = f"{shlex.quote(sys.executable)} translate.py"
+    assert system(command, cwd=str(tmp_path)).named_files() == ["translate.py"]
+    before = system(command, cwd=str(tmp_path)).fingerprint()
+    script.write_text(UPPER.replace(".upper()", ".lower()"), encoding="utf-8")
+    after = system(command, cwd=str(tmp_path))
+    assert after.fingerprint() != before
+    assert after.translate(["Guten Morgen."], "de", "en") == ["guten morgen."]
+
+
+def test_flags_and_language_placeholders_are_not_hashed_as_files(tmp_path):
+    (tmp_path / "-v").write_text("", encoding="utf-8")
+    (tmp_path / "de").write_text("", encoding="utf-8")
+    assert system([sys.executable, "-v", "{src}", "-c", "pass"], cwd=str(tmp_path)).named_files() == []
+
+
+def test_only_blank_lines_are_no_translation_and_are_never_cached(tmp_path):
+    blank = "import sys\nfor line in sys.stdin:\n    print(flush=True)\n"
+    store = Store(tmp_path / "translations.sqlite", "translations")
+    ctx = RunContext(translation_cache=store, verbose=False)
+    with pytest.raises(UserError, match="printed only blank lines for 3 sources"):
+        system(python(blank)).translate(SOURCES, "de", "en", ctx)
+    assert store.count() == 0
+    store.close()

@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 
 from conftest import error_lines, run_cli
+from evalharness.cache import Store
 from evalharness.errors import UserError
+from evalharness.systems.context import RunContext
 from evalharness.systems.openai_api import OpenAIConfig, OpenAISystem
 
 SECRET = "sk-test-0123456789-do-not-leak"
@@ -33,6 +35,7 @@ class FakeAPI:
         self.fail_first: dict[str, int] = {}  # source -> status answered the first time it is asked
         self.always: int | None = None  # status answered to every request
         self.delay = 0.0  # seconds each request takes
+        self.empty_first: dict[str, str] = {}  # source -> "no-choices" | "null-content", the first time it is asked
         self.url = ""
 
     def count(self, source: str) -> int:
@@ -77,6 +80,14 @@ def make_handler(api: FakeAPI):
                     return self.reply(404, {"error": {"message": f"The model `{body['model']}` does not exist."}})
                 if status:
                     return self.reply(status, {"error": {"message": "try again"}})
+                empty = api.empty_first.get(source) if first else None
+                if empty == "no-choices":
+                    return self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 0,
+                                            "model": body["model"], "choices": []})
+                if empty == "null-content":
+                    return self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 0,
+                                            "model": body["model"], "choices": [{"index": 0, "finish_reason": "stop",
+                                            "message": {"role": "assistant", "content": None}}]})
                 text = MAPPING.get(source, source.upper())
                 self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
                                  "choices": [{"index": 0, "finish_reason": "stop", "message": {
@@ -254,3 +265,29 @@ def test_cli_not_found_is_one_error_line_naming_the_model(tmp_path, api):
     line = error_line(cli(tmp_path, write_project(tmp_path, api, model="no-such-model")))
     assert "404" in line and "no-such-model" in line and "base_url" in line
     assert not (tmp_path / "results").exists()
+
+
+def test_replies_before_a_failing_request_stay_in_the_cache(api, tmp_path):
+    """A 400 on the last request keeps the three paid replies before it: the rerun asks only for the fourth."""
+    api.fail_first = {"Bis morgen.": 400}
+    store = Store(tmp_path / "translations.sqlite", "translations")
+    ctx = RunContext(translation_cache=store, verbose=False)
+    with pytest.raises(UserError, match="answered 400"):
+        system(api, concurrency=1).translate(SOURCES, "de", "en", ctx)
+    assert store.count() == 3
+    assert system(api, concurrency=1).translate(SOURCES, "de", "en", ctx) == EXPECTED
+    assert [api.count(source) for source in SOURCES] == [1, 1, 1, 2]
+    store.close()
+
+
+@pytest.mark.parametrize("kind", ["no-choices", "null-content"])
+def test_a_reply_without_a_translation_is_an_error_and_never_cached(api, tmp_path, kind):
+    api.empty_first = {"Wie geht es dir?": kind}
+    store = Store(tmp_path / "translations.sqlite", "translations")
+    ctx = RunContext(translation_cache=store, verbose=False)
+    with pytest.raises(UserError, match="no translation"):
+        system(api, concurrency=1).translate(SOURCES, "de", "en", ctx)
+    assert store.count() == 1  # the reply before it
+    assert system(api, concurrency=1).translate(SOURCES, "de", "en", ctx) == EXPECTED  # the server answers now
+    assert api.count("Wie geht es dir?") == 2
+    store.close()

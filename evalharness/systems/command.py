@@ -3,9 +3,12 @@ per line on stdout (marian-decoder, fairseq-interactive with a wrapper, any scri
 
 `command` is an argv list, or a string split like a shell would (no shell runs it); `{src}` and `{tgt}` in any
 argument become the dataset's language codes. The program runs in `cwd`, by default the config file's folder,
-so relative paths in the command resolve like every other path in a config. The program file's hash is part of
-the translation cache's fingerprint: a rebuilt binary or an edited script translates again. Files the program
-reads (a model) are not hashed: change the config (or run with --no-cache) when only they change.
+so relative paths in the command resolve like every other path in a config. The translation cache's fingerprint
+holds the hash of the program file and of every other file named on the command line (`python3 translate.py`:
+the interpreter and the script; `marian-decoder -m model.npz`: the binary and the model), so a rebuilt binary, an
+edited script or a retrained model named there translates again. Not covered: files the program finds by itself
+(modules a script imports, a config it reads by a fixed name) and arguments with `{src}`/`{tgt}` in them; change
+the config (or run with --no-cache) when only they change.
 """
 
 from __future__ import annotations
@@ -80,9 +83,22 @@ class CommandSystem(TranslationSystem):
             return os.path.abspath(path) if path.is_file() and os.access(path, os.X_OK) else None
         return shutil.which(name, path=self._env().get("PATH", os.defpath))
 
+    def named_files(self) -> list[str]:
+        """The arguments after the program that name an existing file (relative to `cwd`), as given."""
+        found = []
+        for arg in self.cfg.command[1:]:
+            if "{src}" in arg or "{tgt}" in arg or not arg or arg.startswith("-"):
+                continue
+            path = Path(arg).expanduser()
+            if (path if path.is_absolute() else Path(self.cfg.cwd) / path).is_file():
+                found.append(arg)
+        return found
+
     def identity(self) -> dict:
         program = self.program()
-        return {"command": list(self.cfg.command), "program_sha256": file_sha256(program) if program else None}
+        files = {arg: file_sha256(Path(self.cfg.cwd) / Path(arg).expanduser()) for arg in self.named_files()}
+        return {"command": list(self.cfg.command), "program_sha256": file_sha256(program) if program else None,
+                "files_sha256": files}
 
     def fingerprint(self) -> str:
         """Like every engine's, without `timeout`: how long the program may take does not change what it prints."""
@@ -138,6 +154,10 @@ class CommandSystem(TranslationSystem):
         if len(lines) != len(sources):
             raise UserError(f"system {self.name}: program {name} printed {len(lines)} lines for "
                             f"{len(sources)} sources")
+        if not any(line.strip() for line in lines) and any(source.strip() for source in sources):
+            # A broken program, not a translation: never cached, so a rerun after the fix translates again.
+            raise UserError(f"system {self.name}: program {name} printed only blank lines for {len(sources)} "
+                            f"sources: no translation (nothing was cached)")
         return lines
 
     @staticmethod

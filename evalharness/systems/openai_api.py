@@ -138,15 +138,22 @@ class OpenAISystem(TranslationSystem):
         client = OpenAI(base_url=self.cfg.base_url, api_key=self._key(), max_retries=self.cfg.max_retries,
                         timeout=self.cfg.timeout)
 
-        def one(turns: list[dict]) -> str:
+        def one(source: str, turns: list[dict]) -> str:
             reply = client.chat.completions.create(model=self.cfg.model, messages=turns, **options)
-            content = (reply.choices[0].message.content if reply.choices else None) or ""
+            # A reply without a message is no translation: an error (never cached), not an empty output that a
+            # rerun would keep scoring after the server is fixed.
+            content = reply.choices[0].message.content if reply.choices else None
+            if content is None:
+                what = "no choices" if not reply.choices else "a message without content"
+                raise UserError(f"system {self.name}: {self.cfg.base_url} answered 200 with {what} for the segment "
+                                f"{source[:60]!r}: no translation (nothing was cached for it)")
             lines = content.strip().split("\n")
             return lines[0].strip()
 
         executor = ThreadPoolExecutor(max_workers=self.cfg.concurrency, thread_name_prefix=f"openai-{self.name}")
         try:
-            futures = {executor.submit(one, turns): i for i, turns in enumerate(messages)}
+            futures = {executor.submit(one, source, turns): i
+                       for i, (source, turns) in enumerate(zip(sources, messages))}
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)

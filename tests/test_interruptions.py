@@ -1,0 +1,104 @@
+"""A run that is killed or interrupted keeps the translations it finished: real signals, real subprocesses, the
+real Gemma default on llama.cpp."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import wmt22_path
+
+N = 12  # WMT22 de-en segments: more than translate in the few seconds before the signal
+
+
+def write_config(folder: Path) -> Path:
+    sources = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()[:N]
+    refs = wmt22_path("references", "generaltest2022.de-en.ref.A.en").read_text(encoding="utf-8").splitlines()[:N]
+    (folder / "src.de").write_text("\n".join(sources) + "\n", encoding="utf-8")
+    (folder / "ref.en").write_text("\n".join(refs) + "\n", encoding="utf-8")
+    config = folder / "run.yaml"
+    config.write_text("""
+datasets:
+  - {name: news, kind: parallel, langpair: de-en, source: src.de, references: [ref.en]}
+systems:
+  - {name: gemma, engine: gemma-270m}
+metrics: [chrf]
+""", encoding="utf-8")
+    return config
+
+
+def cached(cache: Path) -> int:
+    """Translations in the cache, read as another process would while the run goes on."""
+    path = cache / "translations.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(path, timeout=5) as db:
+            return db.execute("SELECT COUNT(*) FROM translations").fetchone()[0]
+    except sqlite3.OperationalError:  # the table is not there yet
+        return 0
+
+
+def start(config: Path, cache: Path, out: Path) -> subprocess.Popen:
+    env = {**os.environ, "EVALHARNESS_CACHE_DIR": str(cache)}
+    return subprocess.Popen([sys.executable, "-m", "evalharness", "run", str(config), "--output-dir", str(out)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_cached(proc: subprocess.Popen, cache: Path, at_least: int, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before it was interrupted: {proc.stderr.read()}")
+        if (n := cached(cache)) >= at_least:
+            return n
+        time.sleep(0.1)
+    proc.kill()
+    pytest.fail(f"fewer than {at_least} translations cached after {timeout} s")
+
+
+def rerun_translated(config: Path, cache: Path, out: Path) -> int:
+    env = {**os.environ, "EVALHARNESS_CACHE_DIR": str(cache)}
+    proc = subprocess.run([sys.executable, "-m", "evalharness", "run", str(config), "--output-dir", str(out)],
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    cell = json.loads((out / "run" / "manifest.json").read_text())["translation"]["cells"][0]
+    assert cell["translated"] + cell["cached"] == N
+    return cell["translated"]
+
+
+def test_kill_9_keeps_the_translations_finished_before_it(tmp_path):
+    config, cache = write_config(tmp_path), tmp_path / "cache"
+    proc = start(config, cache, tmp_path / "out")
+    wait_for_cached(proc, cache, at_least=4)
+    proc.kill()  # SIGKILL: no cleanup at all
+    proc.wait(timeout=30)
+    kept = cached(cache)
+    assert 4 <= kept < N
+    assert not (tmp_path / "out" / "run").exists()  # nothing half-written
+    assert rerun_translated(config, cache, tmp_path / "out") == N - kept
+
+
+def test_ctrl_c_stops_within_about_a_segment_keeps_the_work_and_exits_130(tmp_path):
+    config, cache = write_config(tmp_path), tmp_path / "cache"
+    proc = start(config, cache, tmp_path / "out")
+    wait_for_cached(proc, cache, at_least=2)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    stopped_after = time.monotonic() - sent
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "evalharness: interrupted" and "Traceback" not in stderr
+    assert stopped_after < 10, stopped_after  # each llama.cpp context finishes its segment, none starts another
+    kept = cached(cache)
+    assert 2 <= kept < N
+    assert not (tmp_path / "out" / "run").exists()
+    assert rerun_translated(config, cache, tmp_path / "out") == N - kept
