@@ -6,12 +6,15 @@ can never be returned: a change of input or option is simply a different key.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sqlite3
 import zlib
 from pathlib import Path
+
+from evalharness.errors import UserError
 
 
 def default_cache_dir() -> Path:
@@ -40,43 +43,70 @@ def digest(*parts: str | list[str] | list[list[str]]) -> str:
 
 
 class Store:
-    """One table of key -> JSON value in a SQLite file."""
+    """One table of key -> JSON value in a SQLite file.
+
+    A damaged file (not a database, truncated, corrupt pages) is a one-line UserError that says how to recover
+    (`evalharness cache clear` removes it); a damaged value (a flipped byte) is a miss, so it is computed again."""
 
     def __init__(self, path: Path, table: str):
         self.path = Path(path)
         self.table = table
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=60)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
-        self._db.commit()
+        with self._guard():
+            self._db = sqlite3.connect(self.path, timeout=60)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            self._db.commit()
+
+    @contextlib.contextmanager
+    def _guard(self):
+        try:
+            yield
+        except sqlite3.DatabaseError as err:
+            if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
+                raise  # another run holds the file longer than the timeout: not damage
+            raise UserError(f"{self.path}: the cache file is damaged ({err}); `evalharness cache clear` "
+                            f"removes it") from err
+
+    @staticmethod
+    def remove_files(path: Path) -> None:
+        """The database and its WAL side files: what `cache clear` does with a damaged cache."""
+        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            name.unlink(missing_ok=True)
 
     def get(self, key: str):
-        row = self._db.execute(f"SELECT value FROM {self.table} WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(zlib.decompress(row[0]))
+        with self._guard():
+            row = self._db.execute(f"SELECT value FROM {self.table} WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return json.loads(zlib.decompress(row[0]))
+        except (zlib.error, ValueError, TypeError):
+            return None  # an undecodable entry is a miss: computed again and written over
 
     def put(self, key: str, value) -> None:
-        blob = zlib.compress(json.dumps(value, separators=(",", ":")).encode("utf-8"))
-        with self._db:
-            self._db.execute(f"INSERT OR REPLACE INTO {self.table} (key, value) VALUES (?, ?)", (key, blob))
+        self.put_many([(key, value)])
 
     def put_many(self, items: list[tuple[str, object]]) -> None:
         """Many entries in one transaction (one fsync instead of one per entry)."""
         rows = [(key, zlib.compress(json.dumps(value, separators=(",", ":")).encode("utf-8"))) for key, value in items]
-        with self._db:
+        with self._guard(), self._db:
             self._db.executemany(f"INSERT OR REPLACE INTO {self.table} (key, value) VALUES (?, ?)", rows)
 
     def count(self) -> int:
-        return self._db.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0]
+        with self._guard():
+            return self._db.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0]
 
     def size_bytes(self) -> int:
-        return self._db.execute(f"SELECT COALESCE(SUM(LENGTH(value)), 0) FROM {self.table}").fetchone()[0]
+        with self._guard():
+            return self._db.execute(f"SELECT COALESCE(SUM(LENGTH(value)), 0) FROM {self.table}").fetchone()[0]
 
     def clear(self) -> int:
         n = self.count()
-        with self._db:
-            self._db.execute(f"DELETE FROM {self.table}")
-        self._db.execute("VACUUM")
+        with self._guard():
+            with self._db:
+                self._db.execute(f"DELETE FROM {self.table}")
+            self._db.execute("VACUUM")
         return n
 
     def close(self) -> None:

@@ -242,12 +242,20 @@ def cmd_cache(args) -> int:
         if not path.exists():
             print(f"{label}: {path} (empty)")
             continue
+        if args.action == "clear":
+            try:
+                store = Store(path, table)
+                try:
+                    print(f"{label}: removed {store.clear()} entries from {path}")
+                finally:
+                    store.close()
+            except UserError:  # damaged: clearing always recovers, by removing the file
+                Store.remove_files(path)
+                print(f"{label}: {path} was damaged; removed the file")
+            continue
         store = Store(path, table)
         try:
-            if args.action == "clear":
-                print(f"{label}: removed {store.clear()} entries from {path}")
-            else:
-                print(f"{label}: {path}: {store.count()} entries, {store.size_bytes() / 1e6:.1f} MB")
+            print(f"{label}: {path}: {store.count()} entries, {store.size_bytes() / 1e6:.1f} MB")
         finally:
             store.close()
     return 0
