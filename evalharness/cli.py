@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the plan (datasets, systems, cells) and stop")
     p.add_argument("--output-dir", type=Path, help="parent folder of the run's results (default: config's output_dir or ./results)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the translation and score caches")
+    p.add_argument("--force", action="store_true",
+                   help="replace the results folder even if it holds files that no run wrote")
     p.add_argument("--workers", type=_positive_int, help="processes for scoring (default: all cores)")
     _add_format(p, "md")
 
@@ -107,7 +109,7 @@ def cmd_run(args) -> int:
         print(f"results would go to {out_dir}")
         return 0
     result = execute(loaded, plan, out_dir, use_cache=not args.no_cache, workers=args.workers, argv=sys.argv,
-                     progress=progress)
+                     progress=progress, force=args.force)
     print(render(result.summary, args.format, signature_notes(result.scores), directions_of(result.scores)), end="")
     for row in result.summary.to_dict("records"):
         if row.get("empty_outputs"):

@@ -7,6 +7,9 @@ paths), so a rerun gives byte-identical `scores.csv` and `summary.csv`. Times an
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,9 @@ from typing import Any
 import pandas as pd
 
 from evalharness.compare import CellComparison
-from evalharness.textio import atomic_write
+from evalharness.textio import current_umask, atomic_write
+
+MANIFEST = "manifest.json"  # written last; its presence marks a folder as a run's results
 
 # Per-cell columns (the same on every metric row of a cell) that the summary keeps after the metrics.
 CELL_COLUMNS = ["off_target_rate", "empty_outputs", "unaligned_sources", "unaligned_references",
@@ -104,5 +109,39 @@ def to_csv(frame: pd.DataFrame) -> str:
 def write_results(out_dir: Path, files: dict[str, str | bytes]) -> None:
     """Each file atomically (text as UTF-8, bytes such as PNGs as they are); manifest.json last, so a folder with
     a manifest is complete."""
-    for name in sorted(files, key=lambda n: n == "manifest.json"):
+    for name in sorted(files, key=lambda n: n == MANIFEST):
         atomic_write(out_dir / name, files[name])
+
+
+def is_results_folder(folder: Path) -> bool:
+    """A folder a run wrote: its manifest.json is a run's manifest (it names the evalharness version)."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "evalharness" in manifest
+
+
+def replace_results_folder(out_dir: Path, files: dict[str, str | bytes]) -> None:
+    """The whole results folder at once: built beside the old one, then swapped in by two renames, so the folder
+    is always entirely one run (no stale plots or agreement.csv of an earlier run, no half-written file). An
+    interruption between the renames leaves the old folder under a hidden name beside it, never a mix."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    new = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    old: Path | None = None
+    try:
+        os.chmod(new, 0o777 & ~current_umask())  # mkdtemp makes 0700; a results folder is an ordinary folder
+        write_results(new, files)
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            os.rmdir(old)  # a free name to move the old folder to
+            os.rename(out_dir, old)
+        os.rename(new, out_dir)
+    except BaseException:
+        if old is not None and old.exists() and not out_dir.exists():
+            os.rename(old, out_dir)  # put the earlier run back
+            old = None
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -29,7 +29,8 @@ from evalharness.plan import Plan, build_plan
 from evalharness.progress import Progress
 from evalharness.report import HUMAN_FILE, RunData, human_scores_frame, report_files
 from evalharness.systems.context import CellStats, RunContext
-from evalharness.results import Row, scores_frame, summary_frame, to_csv, write_results
+from evalharness.results import (Row, is_results_folder, replace_results_folder, scores_frame, summary_frame,
+                                 to_csv)
 from evalharness.tables import directions_of, render, signature_notes
 
 
@@ -65,13 +66,21 @@ def output_dir(loaded: LoadedConfig, override: Path | None) -> Path:
     return Path(os.path.normpath(Path(base) / loaded.config.run_name))
 
 
-def check_output_dir(out_dir: Path) -> None:
-    """Fail before any work when a file stands where the results folder (or a folder above it) must go."""
+def check_output_dir(out_dir: Path, force: bool = False) -> None:
+    """Fail before any work when the results folder cannot be (re)placed: a file stands where it (or a folder
+    above it) must go, it is a symbolic link, or it holds files that no run wrote (a run replaces its folder as a
+    whole, so they would be lost; `force` accepts that)."""
+    if out_dir.is_symlink():
+        raise UserError(f"{out_dir}: the results folder is a symbolic link; give its real path")
     for path in (out_dir, *out_dir.parents):
         if path.exists():
             if not path.is_dir():
                 raise UserError(f"{out_dir}: cannot create the results folder: {path} is a file, not a folder")
-            return
+            break
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not is_results_folder(out_dir) and not force:
+        raise UserError(f"{out_dir}: exists and is not an evalharness results folder (no run's manifest.json); a run "
+                        f"replaces its folder as a whole, so choose another --output-dir or run_name, or pass --force "
+                        f"to replace it and everything in it")
 
 
 @dataclass
@@ -306,11 +315,12 @@ def build_manifest(loaded: LoadedConfig, plan: Plan, outputs: list[CellOutput], 
 
 
 def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = True,
-            workers: int | None = None, argv: list[str] | None = None, progress: Progress | None = None) -> RunOutput:
+            workers: int | None = None, argv: list[str] | None = None, progress: Progress | None = None,
+            force: bool = False) -> RunOutput:
     """translate -> score -> statistics -> write, each a phase of `progress` (a line each, bars on a terminal)."""
     progress = progress or Progress.silent()
     started = _now()
-    check_output_dir(out_dir)
+    check_output_dir(out_dir, force)
     cfg = loaded.config
     # Every hypothesis first: a bad file fails the run before any scoring or writing.
     ctx = RunContext.create(use_cache=use_cache, progress=progress)
@@ -361,7 +371,7 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
                                              manifest))
         for dataset in plan.datasets.values():
             files.update(dataset.artifacts)
-        write_results(out_dir, files)
+        replace_results_folder(out_dir, files)
         phase.summary = f"{len(files)} files in {display_path(out_dir)}"
     return RunOutput(out_dir, scores, summary, scorer.hits, scorer.misses, ctx.model_calls)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -68,16 +69,30 @@ def check_same_length(expected: int, lines: list[str], path: Path | str, what: s
         )
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
+def check_replaceable(path: Path) -> None:
+    """Only a regular file or a new path may be written: renaming over a symlink, a device or a folder would
+    replace it with a regular file (as root, `-o /dev/full` replaced the device)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        kind = ("a symbolic link" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+        raise UserError(f"{path}: is {kind}; evalharness writes only regular files or new paths (name a file)")
+
+
 def atomic_write(path: Path | str, content: str | bytes) -> None:
     """Write a file (text as UTF-8, or bytes as they are) so that readers see either the old or the new content,
-    never half of it."""
+    never half of it. Refuses anything that is not a regular file or a new path (`check_replaceable`)."""
     path = Path(path)
+    check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -87,7 +102,7 @@ def atomic_write(path: Path | str, content: str | bytes) -> None:
         else:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
                 handle.write(content)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are ordinary files
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; results are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
