@@ -272,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except UserError as err:
-        print(f"evalharness: error: {err}", file=sys.stderr)
+        from evalharness.secrets import redact
+
+        print(f"evalharness: error: {redact(str(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("evalharness: interrupted", file=sys.stderr)

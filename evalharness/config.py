@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
+from evalharness import secrets
 from evalharness.compare import StatisticsConfig
 from evalharness.configtypes import Name, OutputDir, Strict
 from evalharness.datasets import LOADERS, DatasetConfig
@@ -265,6 +266,7 @@ def expand_env(data: Any, located: _Located, root: Any = None, loc: tuple = ()) 
         def replace(match: re.Match) -> str:
             name, default = match.group(1), match.group(2)
             if name in os.environ:
+                secrets.remember(os.environ[name], f"${{{name}}}")
                 return os.environ[name]
             if default is not None:
                 return default
@@ -329,6 +331,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> LoadedC
         loc, message = _describe(first, data)
         more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
         raise UserError(f"{located.where(loc)}: {message}{more}")
+    for system in cfg.systems:
+        for name, value in (getattr(system, "env", None) or {}).items():
+            secrets.remember(value, f"<env {name}>")
     if cfg.run_name is None:
         stem = re.sub(r"[^A-Za-z0-9._+-]", "_", path.stem) or "run"
         cfg = cfg.model_copy(update={"run_name": stem})

@@ -27,6 +27,7 @@ from evalharness.langid import detect_all, off_target_rate
 from evalharness.metrics.scoring import default_workers, score_systems
 from evalharness.plan import Plan, build_plan
 from evalharness.progress import Progress
+from evalharness.secrets import redact
 from evalharness.report import HUMAN_FILE, RunData, human_scores_frame, report_files
 from evalharness.systems.context import CellStats, RunContext
 from evalharness.results import (Row, is_results_folder, replace_results_folder, scores_frame, summary_frame,
@@ -288,7 +289,9 @@ def resolved_config(loaded: LoadedConfig, out_dir: Path) -> str:
     body = yaml.safe_dump(loaded.config.model_dump(mode="json", context={"relative_to": out_dir.resolve()}),
                           sort_keys=False, allow_unicode=True)
     return ("# The resolved config of this run: every default filled in, every path relative to this folder\n"
-            "# (no machine's absolute paths in results that get committed and shared).\n" + body)
+            "# (no machine's absolute paths in results that get committed and shared), and ${NAME} / <env NAME>\n"
+            "# where a value came from the environment or a command's env (never a secret in plain text).\n"
+            + redact(body))
 
 
 def build_manifest(loaded: LoadedConfig, plan: Plan, outputs: list[CellOutput], ctx: RunContext, scorer: Scorer,
@@ -357,7 +360,9 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
         scores = scores_frame(found.rows, plan.sweep_keys)
         summary = summary_frame(scores)
         notes = signature_notes(scores)
-        manifest = build_manifest(loaded, plan, outputs, ctx, scorer, started, use_cache, argv)
+        # No secret in what shows the config: the manifest (its argv) and, from it, the report.
+        manifest = json.loads(redact(json.dumps(build_manifest(loaded, plan, outputs, ctx, scorer, started,
+                                                                use_cache, argv), ensure_ascii=False)))
         files = {
             "scores.csv": to_csv(scores),
             "summary.csv": to_csv(summary),

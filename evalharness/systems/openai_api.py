@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from evalharness import langcodes
+from evalharness import langcodes, secrets
 from evalharness.errors import UserError
 from evalharness.systems.context import RunContext
 from evalharness.systems.translation import (NOT_IN_FINGERPRINT, DecodingSettings, TranslationConfigBase,
@@ -48,6 +49,15 @@ class OpenAIConfig(TranslationConfigBase):
                                description="the system message ('' for none); {src_name} {tgt_name} filled in")
     user_template: str = Field(default=DEFAULT_USER_TEMPLATE,
                                description="the user turn; {src_name} {tgt_name} {source}")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            # Most likely the key itself, pasted where its variable's name belongs: never repeat it.
+            raise ValueError("expected the NAME of an environment variable (letters, digits, _), such as "
+                             "OPENAI_API_KEY, not the key itself (the value is not shown)")
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -106,7 +116,10 @@ class OpenAISystem(TranslationSystem):
         return json.dumps({"identity": self.identity(), "settings": settings}, sort_keys=True)
 
     def _key(self) -> str:
-        return (os.environ.get(self.cfg.api_key_env) if self.cfg.api_key_env else None) or DUMMY_KEY
+        key = os.environ.get(self.cfg.api_key_env) if self.cfg.api_key_env else None
+        if key:
+            secrets.remember(key, f"${{{self.cfg.api_key_env}}}")
+        return key or DUMMY_KEY
 
     def request_options(self) -> dict:
         options = {"max_tokens": self.cfg.max_new_tokens}
