@@ -18,6 +18,7 @@ from evalharness.config import Config
 from evalharness.datasets import Dataset, load_dataset
 from evalharness.errors import UserError
 from evalharness.metrics import Metric, make_metric
+from evalharness.refcheck import check_references
 from evalharness.systems import System, engine_of
 
 
@@ -66,6 +67,8 @@ def _with_settings(cfg, settings: dict[str, Any], base_dir: Path):
 def build_plan(cfg: Config, base_dir: Path) -> Plan:
     """`base_dir`: the config file's folder, against which swept paths resolve."""
     datasets = {d.name: load_dataset(d) for d in cfg.datasets}
+    for dataset in datasets.values():
+        check_references(dataset)
     cells: list[Cell] = []
     for dataset in datasets.values():
         seen: dict[tuple, str] = {}

@@ -292,3 +292,32 @@ def test_score_reference_that_does_not_exist(tmp_path, data):
     proc = run_cli(tmp_path, "score", "--ref", data / "nope.en", "--hyp", data / "hyp.Online-B.en")
     one_error_line(proc, tmp_path, "nope.en", "not found")
     assert proc.stdout == ""
+
+
+def test_the_source_listed_as_a_reference_is_refused(tmp_path, data):
+    cfg = write_config(tmp_path, f"""
+datasets:
+  - {{name: news, kind: parallel, langpair: de-en, source: {data / 'src.de'}, references: [{data / 'ref.A.en'}, {data / 'src.de'}]}}
+systems:
+  - {{name: copy, engine: identity}}
+metrics: [bleu]
+""")
+    proc = run_cli(tmp_path, "run", cfg)
+    assert proc.returncode == 2
+    [line] = error_lines(proc.stderr)
+    assert "reference src.de" in line and "identical to the source" in line
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_reference_in_another_language_than_the_target_is_refused(tmp_path, data):
+    cfg = write_config(tmp_path, f"""
+datasets:
+  - {{name: news, kind: parallel, langpair: en-de, source: {data / 'ref.A.en'}, references: [{data / 'ref.B.en'}]}}
+systems:
+  - {{name: copy, engine: identity}}
+metrics: [bleu]
+""")
+    proc = run_cli(tmp_path, "run", cfg)
+    assert proc.returncode == 2
+    [line] = error_lines(proc.stderr)
+    assert "reference ref.B.en" in line and "identified as de" in line and "(most are en)" in line

@@ -1,0 +1,35 @@
+"""A reference stream that is not a reference: mostly in another language than the target, or mostly the source
+itself (`references: [ref.en, src.de]`, where copying the source would score 100). Checked when the plan is
+made, before any model runs, with the language identification the hypotheses get (evalharness.langid)."""
+
+from __future__ import annotations
+
+from evalharness.datasets.base import Dataset
+from evalharness.errors import UserError
+from evalharness.langcodes import LANGUAGES
+from evalharness.langid import detect_all
+
+# A stream is refused when more than half of its segments are the source, or when fewer than half of the
+# segments whose language can be told are in the target language.
+MOST = 0.5
+
+
+def check_references(dataset: Dataset) -> None:
+    sources = dataset.segment_sources()
+    round_trip = dataset.pivot_lang is not None  # the text is its own reference by design
+    for name, stream in zip(dataset.reference_names, dataset.references):
+        where = f"dataset {dataset.name}: reference {name}"
+        if not round_trip and sources:
+            same = sum(ref.strip() == src.strip() and bool(ref.strip()) for ref, src in zip(stream, sources))
+            if same / len(sources) > MOST:
+                raise UserError(f"{where}: {same} of {len(sources)} segments are identical to the source; "
+                                f"is the source listed among the references?")
+        if dataset.target_lang not in LANGUAGES:
+            continue  # a language the identifier does not know: nothing to check against
+        langs = [lang for lang in detect_all(stream) if lang is not None]
+        if langs:
+            share = sum(lang == dataset.target_lang for lang in langs) / len(langs)
+            if share < MOST:
+                top = max(set(langs), key=langs.count)
+                raise UserError(f"{where}: only {share:.0%} of its segments are identified as {dataset.target_lang} "
+                                f"(most are {top}); is it a reference for {dataset.langpair}?")
