@@ -143,6 +143,9 @@ def cmd_score(args) -> int:
         raise UserError(f"--langpair: {err}")
     target = args.langpair.split("-")[1]
     metrics = []
+    if len(set(args.metrics)) != len(args.metrics):
+        twice = sorted({name for name in args.metrics if args.metrics.count(name) > 1})
+        raise UserError(f"--metrics: {', '.join(twice)} given twice")
     for name in args.metrics:
         if name not in METRICS:
             raise UserError(f"--metrics: unknown metric {name!r} (known: {', '.join(METRICS)})")
@@ -156,6 +159,7 @@ def cmd_score(args) -> int:
             metrics.append(make_metric(model.model_validate(options)))
         except ValidationError as err:
             raise UserError(f"--metrics {name}: {err.errors()[0]['msg'].removeprefix('Value error, ')}")
+        metrics[-1].check(target)
     refs = [read_lines(path) for path in args.ref]
     for path, stream in zip(args.ref[1:], refs[1:]):
         check_same_length(len(refs[0]), stream, path, f"reference {args.ref[0]}")
@@ -167,8 +171,6 @@ def cmd_score(args) -> int:
         lines = read_lines(path)
         check_same_length(len(refs[0]), lines, path, f"reference {args.ref[0]}")
         systems[name] = lines
-    workers = args.workers or default_workers()
-    results = score_systems(metrics, target, refs, systems, workers=workers)
     paired = args.paired_bs or args.paired_ar
     baseline = args.baseline or next(iter(systems))
     if paired and baseline not in systems:
@@ -179,6 +181,8 @@ def cmd_score(args) -> int:
     except ValidationError as err:
         first = err.errors()[0]
         raise UserError(f"--{first['loc'][0].replace('_', '-')}: {first['msg']}")
+    workers = args.workers or default_workers()
+    results = score_systems(metrics, target, refs, systems, workers=workers)
     compared = {m.label: compare(m, target, len(refs), {n: results[(n, m.label)].stats for n in systems},
                                  {n: n for n in systems}, stats_cfg, workers) for m in metrics}
     dataset = args.ref[0].name

@@ -109,15 +109,54 @@ def _check_duplicate_keys(node: yaml.Node | None, located: _Located) -> None:
             _check_duplicate_keys(item, located)
 
 
+# A config is a few hundred nodes; aliases may repeat a part, but not into an "alias bomb" (each level doubling
+# the last) that takes minutes and gigabytes to walk, and not into itself.
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+
+def _check_shape(root: yaml.Node | None, path: Path) -> None:
+    """Refuse, before anything walks the data, an alias that contains itself, nesting deeper than MAX_DEPTH and a
+    document that expands (aliases followed) to more than MAX_NODES nodes."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node, depth: int) -> int:
+        where = f"{path}:{node.start_mark.line + 1}"
+        if depth > MAX_DEPTH:
+            raise UserError(f"{where}: the config nests deeper than {MAX_DEPTH} levels")
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_nodes:
+            raise UserError(f"{where}: a YAML alias refers to a node that contains it (the value never ends)")
+        open_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            children = node.value if isinstance(node, yaml.SequenceNode) else []
+        total = 1 + sum(size(child, depth + 1) for child in children)
+        if total > MAX_NODES:
+            raise UserError(f"{where}: the config expands to more than {MAX_NODES} values through YAML aliases")
+        open_nodes.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    if root is not None:
+        size(root, 0)
+
+
 def _parse_yaml(path: Path, text: str) -> tuple[Any, _Located]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise UserError(f"{path}: the config nests too deeply to read (more than {MAX_DEPTH} levels are refused)")
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(err, "problem", None) or str(err)
         raise UserError(f"{where}: YAML syntax error: {problem}")
+    _check_shape(root, path)
     located = _Located(path, root)
     _check_duplicate_keys(root, located)
     return data, located

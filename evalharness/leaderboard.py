@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from evalharness.errors import UserError
-from evalharness.results import summary_frame, sweep_columns
+from evalharness.results import read_csv, summary_frame, sweep_columns
 from evalharness.tables import directions_of, signature_notes
 from evalharness.textio import read_text
 
@@ -64,10 +64,7 @@ def load_scores(folder: Path, required: set[str] = REQUIRED) -> pd.DataFrame:
     if not path.exists():
         raise UserError(f"{folder}: no scores.csv (is this a run's results folder?)")
     read_text(path)  # clear errors for empty or non-UTF-8 files
-    try:
-        scores = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise UserError(f"{path}: not a valid CSV ({err})")
+    scores = read_csv(path)
     missing = required - set(scores.columns)
     if missing:
         raise UserError(f"{path}: missing columns {', '.join(sorted(missing))}")

@@ -97,4 +97,8 @@ def build_plan(cfg: Config, base_dir: Path) -> Plan:
             if swept:
                 raise UserError(f"dataset {dataset.name}: human_scores are per system name, but {', '.join(swept)} "
                                 f"has several swept settings; drop the sweep or the human scores")
-    return Plan(datasets, cells, [make_metric(m) for m in cfg.metrics], list(cfg.sweep))
+    metrics = [make_metric(m) for m in cfg.metrics]
+    for target in sorted({d.target_lang for d in datasets.values()}):
+        for metric in metrics:
+            metric.check(target)
+    return Plan(datasets, cells, metrics, list(cfg.sweep))

@@ -25,7 +25,7 @@ import pandas as pd
 
 from evalharness.errors import UserError
 from evalharness.plots import bars_path, run_plots, scatter_path, setting_text
-from evalharness.results import STAT_COLUMNS, sweep_columns
+from evalharness.results import STAT_COLUMNS, read_csv, sweep_columns
 from evalharness.tables import directions_of, marked, signature_notes
 
 REPORT = "report.html"
@@ -81,20 +81,30 @@ def _read(folder: Path, name: str) -> str:
         raise UserError(f"{folder}: no {name} (not a complete results folder)")
 
 
+def _json(folder: Path, where: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise UserError(f"{folder / where}: not valid JSON ({err})")
+
+
 def load(folder: Path | str) -> RunData:
     """The data of a results folder: scores.csv, summary.csv, segments.jsonl, manifest.json, and agreement.csv
     and human_scores.csv when the run had human scores."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder}: not a results folder")
-    manifest = json.loads(_read(folder, "manifest.json"))
+    manifest = _json(folder, "manifest.json", _read(folder, "manifest.json"))
+    if not isinstance(manifest, dict):
+        raise UserError(f"{folder / 'manifest.json'}: not a run's manifest (expected a JSON object)")
     for name in ("scores.csv", "summary.csv"):
         if not (folder / name).exists():
             raise UserError(f"{folder}: no {name} (not a complete results folder)")
-    scores, summary = pd.read_csv(folder / "scores.csv"), pd.read_csv(folder / "summary.csv")
-    segments = [json.loads(line) for line in _read(folder, "segments.jsonl").splitlines() if line.strip()]
-    agreement = pd.read_csv(folder / "agreement.csv") if (folder / "agreement.csv").exists() else None
-    human = pd.read_csv(folder / HUMAN_FILE) if (folder / HUMAN_FILE).exists() else None
+    scores, summary = read_csv(folder / "scores.csv"), read_csv(folder / "summary.csv")
+    segments = [_json(folder, f"segments.jsonl:{number}", line)
+                for number, line in enumerate(_read(folder, "segments.jsonl").splitlines(), 1) if line.strip()]
+    agreement = read_csv(folder / "agreement.csv") if (folder / "agreement.csv").exists() else None
+    human = read_csv(folder / HUMAN_FILE) if (folder / HUMAN_FILE).exists() else None
     return RunData(folder.name, scores, summary, segments, manifest, agreement, human)
 
 

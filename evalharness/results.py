@@ -6,6 +6,7 @@ paths), so a rerun gives byte-identical `scores.csv` and `summary.csv`. Times an
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from evalharness.compare import CellComparison
+from evalharness.errors import UserError
 from evalharness.textio import current_umask, atomic_write
 
 MANIFEST = "manifest.json"  # written last; its presence marks a folder as a run's results
@@ -104,6 +106,29 @@ def summary_frame(scores: pd.DataFrame) -> pd.DataFrame:
 
 def to_csv(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False, lineterminator="\n")
+
+
+# Columns that hold names, never numbers or missing values: a system called `NA`, `null` or `1` stays itself.
+TEXT_COLUMNS = ["run", "dataset", "system", "level", "metric", "direction", "signature", "references", "langpair",
+                "baseline", "name"]
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """The one reader of the CSV files a run writes (scores, summary, agreement, human scores): only an empty
+    cell is missing (pandas would also take `NA`, `null`, `nan`, ... for missing), names are text, and a file
+    that is not such a table is a one-line error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: not found (not a complete results folder)")
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot read it ({err})")
+    try:
+        header = pd.read_csv(io.StringIO(text), nrows=0, keep_default_na=False).columns
+        return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""],
+                           dtype={c: str for c in TEXT_COLUMNS if c in header})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
+        raise UserError(f"{path}: not a valid CSV table ({err})")
 
 
 def write_results(out_dir: Path, files: dict[str, str | bytes]) -> None:

@@ -33,6 +33,7 @@ from evalharness.systems.context import CellStats, RunContext
 from evalharness.results import (Row, is_results_folder, replace_results_folder, scores_frame, summary_frame,
                                  to_csv)
 from evalharness.tables import directions_of, render, signature_notes
+from evalharness.textio import check_writable
 
 
 @dataclass
@@ -73,11 +74,7 @@ def check_output_dir(out_dir: Path, force: bool = False) -> None:
     whole, so they would be lost; `force` accepts that)."""
     if out_dir.is_symlink():
         raise UserError(f"{out_dir}: the results folder is a symbolic link; give its real path")
-    for path in (out_dir, *out_dir.parents):
-        if path.exists():
-            if not path.is_dir():
-                raise UserError(f"{out_dir}: cannot create the results folder: {path} is a file, not a folder")
-            break
+    check_writable(out_dir, "results folder")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not is_results_folder(out_dir) and not force:
         raise UserError(f"{out_dir}: exists and is not an evalharness results folder (no run's manifest.json); a run "
                         f"replaces its folder as a whole, so choose another --output-dir or run_name, or pass --force "
@@ -324,6 +321,8 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
     progress = progress or Progress.silent()
     started = _now()
     check_output_dir(out_dir, force)
+    if use_cache:
+        check_writable(default_cache_dir(), "cache")
     cfg = loaded.config
     # Every hypothesis first: a bad file fails the run before any scoring or writing.
     ctx = RunContext.create(use_cache=use_cache, progress=progress)

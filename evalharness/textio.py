@@ -75,6 +75,19 @@ def current_umask() -> int:
     return mask
 
 
+def check_writable(path: Path, what: str) -> None:
+    """Fail now, not after hours of work, when `path` (a folder to be created or written in) cannot be written:
+    a file is written and removed in the nearest folder that exists (creating nothing else)."""
+    existing = next(p for p in (path, *path.parents) if p.exists() or p == Path(p.anchor))
+    if not existing.is_dir():
+        raise UserError(f"{path}: cannot create the {what}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        raise UserError(f"{path}: cannot write the {what} there: {existing}: {err.strerror or err}")
+
+
 def check_replaceable(path: Path) -> None:
     """Only a regular file or a new path may be written: renaming over a symlink, a device or a folder would
     replace it with a regular file (as root, `-o /dev/full` replaced the device)."""

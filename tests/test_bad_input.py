@@ -321,3 +321,74 @@ metrics: [bleu]
     assert proc.returncode == 2
     [line] = error_lines(proc.stderr)
     assert "reference ref.B.en" in line and "identified as de" in line and "(most are en)" in line
+
+
+# ------------------------------------------------------------------ checked before any work, in one line
+
+def valid_config(data: Path, extra: str = "", metrics: str = "[bleu]", langpair: str = "de-en") -> str:
+    return f"""
+datasets:
+  - {{name: news, kind: parallel, langpair: {langpair}, source: {data / 'src.de'}, references: [{data / 'ref.A.en'}]}}
+systems:
+  - {{name: copy, engine: identity}}
+metrics: {metrics}
+{extra}"""
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("a: &x [*x]\n", "a YAML alias refers to a node that contains it"),
+    ("[" * 3000 + "]" * 3000 + "\n", "nests too deeply"),
+    ("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+     + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)) + "datasets: *a8\n",
+     "expands to more than 100000 values through YAML aliases"),
+])
+def test_yaml_that_never_ends_or_explodes_is_one_line(tmp_path, text, expected):
+    proc = run_config(tmp_path, write_config(tmp_path, text))
+    one_error_line(proc, tmp_path, "exp.yaml", expected)
+
+
+@pytest.mark.parametrize("extra,expected", [
+    ("statistics: {seed: -1}", "seed"),
+    ("statistics: {bootstrap: 100000000}", "bootstrap"),
+])
+def test_statistics_numpy_cannot_use_are_refused_in_the_config(tmp_path, data, extra, expected):
+    proc = run_config(tmp_path, write_config(tmp_path, valid_config(data, extra)))
+    one_error_line(proc, tmp_path, expected)
+
+
+@pytest.mark.parametrize("metrics,langpair,expected", [
+    ("[{name: bleu, smooth_method: floor, smooth_value: -1}]", "de-en", "smooth_value"),
+    ("[{name: bleu, tokenize: ja-mecab}]", "de-en", "pip install sacrebleu[ja]"),
+])
+def test_a_metric_that_cannot_score_fails_at_plan_time(tmp_path, data, metrics, langpair, expected):
+    proc = run_config(tmp_path, write_config(tmp_path, valid_config(data, metrics=metrics, langpair=langpair)))
+    one_error_line(proc, tmp_path, expected)
+    assert "evalharness: translate" not in proc.stderr
+
+
+def test_an_output_folder_that_cannot_be_written_fails_before_any_work(tmp_path, data):
+    proc = run_cli(tmp_path, "run", write_config(tmp_path, valid_config(data)), "--output-dir", "/proc/evalharness")
+    one_error_line(proc, tmp_path, "/proc/evalharness/exp: cannot write the results folder there")
+    assert "evalharness: translate" not in proc.stderr
+
+
+def test_score_refuses_a_metric_given_twice(tmp_path, data):
+    proc = run_cli(tmp_path, "score", "--ref", data / "ref.A.en", "--hyp", data / "hyp.PROMT.en", "-m", "bleu", "bleu")
+    one_error_line(proc, tmp_path, "--metrics: bleu given twice")
+
+
+def test_report_on_a_broken_manifest_is_one_line(tmp_path, data):
+    run_cli(tmp_path, "run", write_config(tmp_path, valid_config(data)), "--output-dir", tmp_path / "out")
+    (tmp_path / "out" / "exp" / "manifest.json").write_text("{broken", encoding="utf-8")
+    proc = run_cli(tmp_path, "report", tmp_path / "out" / "exp")
+    one_error_line(proc, tmp_path, "manifest.json: not valid JSON")
+
+
+def test_systems_named_like_missing_values_stay_themselves_in_the_report(tmp_path, data):
+    config = write_config(tmp_path, valid_config(data).replace(
+        "  - {name: copy, engine: identity}",
+        "  - {name: NA, engine: identity}\n  - {name: 'null', engine: outputs, path: " + str(data / "hyp.PROMT.en") + "}"))
+    assert run_cli(tmp_path, "run", config, "--output-dir", tmp_path / "out").returncode == 0
+    assert run_cli(tmp_path, "report", tmp_path / "out" / "exp").returncode == 0
+    page = (tmp_path / "out" / "exp" / "report.html").read_text(encoding="utf-8")
+    assert ">NA<" in page and ">null<" in page and ">nan<" not in page

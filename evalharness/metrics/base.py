@@ -10,6 +10,7 @@ import sacrebleu
 from pydantic import Field
 
 from evalharness.configtypes import Strict
+from evalharness.errors import UserError
 
 
 class MetricConfigBase(Strict):
@@ -45,6 +46,19 @@ class Metric(ABC):
     def build_sentence(self, target_lang: str):
         """The sacrebleu metric object for sentence-level scores (BLEU needs effective order there)."""
         return self.build(target_lang)
+
+    def check(self, target_lang: str) -> None:
+        """Build the metric and score one segment, before any model runs: a tokenizer whose package is missing
+        (ja-mecab, ko-mecab), one that must be downloaded offline (spm, flores200) or options sacrebleu cannot
+        compute with (a smoothing value of 0 for `floor`) fail here in one line, not after the translations."""
+        try:
+            self.build(target_lang).corpus_score(["a b c d"], [["a b x y"]])
+            self.build_sentence(target_lang).sentence_score("a b c d", ["a b x y"])
+        except Exception as err:  # sacrebleu raises RuntimeError, URLError, ValueError, ... with several lines
+            detail = " ".join(line.strip() for line in str(err).splitlines() if line.strip()) or type(err).__name__
+            if isinstance(err, OSError) and "urlopen" in str(err):
+                detail += " (it downloads a model on first use; this machine is offline or cannot reach it)"
+            raise UserError(f"metric {self.label} for target language {target_lang}: {detail}") from err
 
     def options(self) -> dict:
         return self.cfg.model_dump(exclude={"label"})
