@@ -18,12 +18,12 @@ class StatisticsConfig(Strict):
     """How scores are compared. The seed and sample counts are recorded in the results (config.yaml)."""
 
     # Caps: an index matrix of resamples x segments is held in memory (10^5 x 2000 segments is 1.6 GB).
-    bootstrap: int = Field(default=1000, ge=0, le=100_000, description="resamples for confidence intervals; 0: none")
-    seed: int = Field(default=SEED, ge=0, le=2**32 - 1,
+    bootstrap: int = Field(strict=True, default=1000, ge=0, le=100_000, description="resamples for confidence intervals; 0: none")
+    seed: int = Field(strict=True, default=SEED, ge=0, le=2**32 - 1,
                       description="seed of every resampling (sacrebleu's default: 12345; numpy takes 0 to 2^32-1)")
     baseline: str | None = Field(default=None, description="system that every other system is tested against")
     test: Literal["bs", "ar"] = Field(default="bs", description="paired bootstrap (bs) or approximate randomization (ar)")
-    n_samples: int | None = Field(default=None, ge=1, le=100_000,
+    n_samples: int | None = Field(strict=True, default=None, ge=1, le=100_000,
                                   description="resamples of the paired test (bs 1000, ar 10000)")
     alpha: float = Field(default=0.05, gt=0, lt=1)
     all_pairs: bool = Field(default=False, description="test all pairs and cluster systems into ranks")

@@ -39,7 +39,7 @@ class Config(Strict):
     metrics: list[MetricConfig] = Field(default_factory=lambda: [{"name": "bleu"}, {"name": "chrf"}], min_length=1,
                                       validate_default=True)
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
-    workers: int | None = Field(default=None, ge=1, description="processes for scoring; default: all cores")
+    workers: int | None = Field(strict=True, default=None, ge=1, description="processes for scoring; default: all cores")
     statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
 
     @field_validator("metrics", mode="before")

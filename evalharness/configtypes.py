@@ -21,7 +21,8 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 
 
 class Strict(BaseModel):
-    """A config section: unknown keys are errors, values are checked, nothing is coerced silently."""
+    """A config section: unknown keys are errors, values are checked, nothing is coerced silently (whole-number
+    fields are declared `strict=True`: `max_segments: true` or `"10"` is an error, not 1 or 10)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

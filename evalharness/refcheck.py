@@ -4,6 +4,8 @@ made, before any model runs, with the language identification the hypotheses get
 
 from __future__ import annotations
 
+import sys
+
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.langcodes import LANGUAGES
@@ -19,6 +21,11 @@ def check_references(dataset: Dataset) -> None:
     round_trip = dataset.pivot_lang is not None  # the text is its own reference by design
     for name, stream in zip(dataset.reference_names, dataset.references):
         where = f"dataset {dataset.name}: reference {name}"
+        blank = [i + 1 for i, ref in enumerate(stream) if not ref.strip()]
+        if blank:  # allowed (sacrebleu scores them), but a hypothesis can only lose against an empty reference
+            shown = ", ".join(map(str, blank[:5])) + (", ..." if len(blank) > 5 else "")
+            print(f"warning: {where}: {len(blank)} blank or whitespace-only segments (segment {shown})",
+                  file=sys.stderr)
         if not round_trip and sources:
             same = sum(ref.strip() == src.strip() and bool(ref.strip()) for ref, src in zip(stream, sources))
             if same / len(sources) > MOST:

@@ -86,6 +86,11 @@ def marked(frame: pd.DataFrame, directions: dict[str, bool], fmt: str) -> pd.Dat
     return out
 
 
+def md_escape(frame: pd.DataFrame) -> pd.DataFrame:
+    """`|` in a cell (a system named `a|b`) would end the cell in Markdown: written as `\|`."""
+    return frame.map(lambda v: v.replace("|", "\\|") if isinstance(v, str) else v)
+
+
 def render(frame: pd.DataFrame, fmt: str, notes: list[str] | None = None,
            directions: dict[str, bool] | None = None) -> str:
     """`directions` (metric -> higher is better) marks the best scores and significant wins in md and LaTeX."""
@@ -95,7 +100,7 @@ def render(frame: pd.DataFrame, fmt: str, notes: list[str] | None = None,
         if "baseline" in frame.columns and frame["baseline"].notna().any():
             notes = notes + [f"bold: best per dataset and level; †: significantly better than {frame['baseline'].dropna().iloc[0]}"]
         if fmt == "md":
-            table = text.to_markdown(index=False, disable_numparse=True)
+            table = md_escape(text).to_markdown(index=False, disable_numparse=True)
             return table + "\n" + "".join(f"\n- {note}" for note in notes) + ("\n" if notes else "")
         text = text.rename(columns=lambda c: latex_escape(str(c)))
         table = text.style.hide(axis="index").to_latex(hrules=True, column_format="l" * len(text.columns))
@@ -110,7 +115,7 @@ def render(frame: pd.DataFrame, fmt: str, notes: list[str] | None = None,
         records = frame.astype(object).where(frame.notna(), None).to_dict("records")
         return json.dumps(records, indent=2, ensure_ascii=False, default=lambda o: o.item()) + "\n"
     if fmt == "md":
-        table = frame.astype(object).where(frame.notna(), "").to_markdown(index=False, floatfmt=".2f")
+        table = md_escape(frame.astype(object).where(frame.notna(), "")).to_markdown(index=False, floatfmt=".2f")
         return table + "\n" + "".join(f"\n- {note}" for note in notes) + ("\n" if notes else "")
     if fmt == "latex":
         # Styler escapes the cells; the headers (off_target_rate, ...) need it too.

@@ -392,3 +392,24 @@ def test_systems_named_like_missing_values_stay_themselves_in_the_report(tmp_pat
     assert run_cli(tmp_path, "report", tmp_path / "out" / "exp").returncode == 0
     page = (tmp_path / "out" / "exp" / "report.html").read_text(encoding="utf-8")
     assert ">NA<" in page and ">null<" in page and ">nan<" not in page
+
+
+def test_a_pipe_in_a_system_name_keeps_its_markdown_row_whole(tmp_path, data):
+    """Names discovered from file names (`{system}`) may hold `|`, which would end a Markdown cell."""
+    (data / "hyp.a|b.en").write_bytes((data / "hyp.PROMT.en").read_bytes())
+    config = write_config(tmp_path, valid_config(data).replace(
+        "{name: copy, engine: identity}", "{name: mt, engine: outputs, path: '" + str(data) + "/hyp.{system}.en'}"))
+    proc = run_cli(tmp_path, "run", config, "--output-dir", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    header = next(line for line in proc.stdout.splitlines() if line.startswith("| dataset"))
+    [row] = [line for line in proc.stdout.splitlines() if "a\\|b" in line]
+    assert len(row.replace("\\|", "").split("|")) == len(header.split("|"))
+
+
+def test_whitespace_only_reference_lines_are_reported(tmp_path, data):
+    lines = (data / "ref.A.en").read_text(encoding="utf-8").split("\n")
+    lines[2] = "   \t "
+    (data / "ref.A.en").write_text("\n".join(lines), encoding="utf-8")
+    proc = run_cli(tmp_path, "run", write_config(tmp_path, valid_config(data)), "--output-dir", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: dataset news: reference ref.A.en: 1 blank or whitespace-only segments (segment 3)" in proc.stderr

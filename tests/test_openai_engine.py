@@ -36,6 +36,7 @@ class FakeAPI:
         self.always: int | None = None  # status answered to every request
         self.delay = 0.0  # seconds each request takes
         self.empty_first: dict[str, str] = {}  # source -> "no-choices" | "null-content", the first time it is asked
+        self.raw_first: dict[str, str] = {}  # source -> a raw 200 body, the first time it is asked
         self.url = ""
 
     def count(self, source: str) -> int:
@@ -80,6 +81,14 @@ def make_handler(api: FakeAPI):
                     return self.reply(404, {"error": {"message": f"The model `{body['model']}` does not exist."}})
                 if status:
                     return self.reply(status, {"error": {"message": "try again"}})
+                raw = api.raw_first.get(source) if first else None
+                if raw is not None:
+                    data = raw.encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    return self.wfile.write(data)
                 empty = api.empty_first.get(source) if first else None
                 if empty == "no-choices":
                     return self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 0,
@@ -290,4 +299,20 @@ def test_a_reply_without_a_translation_is_an_error_and_never_cached(api, tmp_pat
     assert store.count() == 1  # the reply before it
     assert system(api, concurrency=1).translate(SOURCES, "de", "en", ctx) == EXPECTED  # the server answers now
     assert api.count("Wie geht es dir?") == 2
+    store.close()
+
+
+@pytest.mark.parametrize("body,expected", [
+    ("not json at all", "a body that is not JSON"),
+    ("[1, 2]", "JSON that is not a chat completion"),
+    ('{"choices": [{"message": "x"}]}', "JSON that is not a chat completion"),
+    ('{"foo": 1}', "no choices"),
+])
+def test_a_malformed_200_reply_is_one_user_error_and_never_cached(api, tmp_path, body, expected):
+    api.raw_first = {"Guten Morgen.": body}
+    store = Store(tmp_path / "translations.sqlite", "translations")
+    ctx = RunContext(translation_cache=store, verbose=False)
+    with pytest.raises(UserError, match=expected):
+        system(api, concurrency=1).translate(SOURCES[:1], "de", "en", ctx)
+    assert store.count() == 0
     store.close()

@@ -15,7 +15,7 @@ class DatasetConfigBase(Strict):
     """Fields every dataset kind has."""
 
     name: Name
-    max_segments: int | None = Field(default=None, gt=0, description="keep only the first N segments")
+    max_segments: int | None = Field(strict=True, default=None, gt=0, description="keep only the first N segments")
     # Human system scores (a WMT DA ranking file, see evalharness.humanscores): agreement.csv correlates every
     # metric with them.
     human_scores: InputFile | None = Field(default=None, description="WMT DA system ranking file")

@@ -21,7 +21,7 @@ class BleuConfig(MetricConfigBase):
     lowercase: bool = False
     smooth_method: Literal["none", "floor", "add-k", "exp"] = "exp"
     smooth_value: float | None = Field(default=None, ge=0)
-    max_ngram_order: int = Field(default=4, ge=1, le=9)
+    max_ngram_order: int = Field(strict=True, default=4, ge=1, le=9)
 
     @field_validator("tokenize")
     @classmethod

@@ -12,9 +12,9 @@ from evalharness.metrics.base import Metric, MetricConfigBase
 
 class ChrfConfig(MetricConfigBase):
     name: Literal["chrf", "chrf++"]
-    char_order: int = Field(default=6, ge=1)
-    word_order: int | None = Field(default=None, ge=0, description="default 0 for chrf, 2 for chrf++")
-    beta: int = Field(default=2, ge=0)
+    char_order: int = Field(strict=True, default=6, ge=1)
+    word_order: int | None = Field(strict=True, default=None, ge=0, description="default 0 for chrf, 2 for chrf++")
+    beta: int = Field(strict=True, default=2, ge=0)
     lowercase: bool = False
     whitespace: bool = False
     eps_smoothing: bool = False

@@ -28,8 +28,8 @@ Backend = Literal["auto", "llama-cpp", "transformers"]
 class GemmaConfig(LlamaCppSettings):
     engine: Literal["gemma-270m"]
     backend: Backend = Field(default="auto", description="auto: llama-cpp when installed, else transformers")
-    batch_size: int = Field(default=16, ge=1, description="transformers only")
-    parallel: int | None = Field(default=None, ge=1, description="llama.cpp only: contexts side by side "
+    batch_size: int = Field(strict=True, default=16, ge=1, description="transformers only")
+    parallel: int | None = Field(strict=True, default=None, ge=1, description="llama.cpp only: contexts side by side "
                                  "(default: one per physical core, one thread each: a 270M model's tokens are "
                                  "too cheap to split across threads)")
 

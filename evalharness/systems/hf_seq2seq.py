@@ -25,7 +25,7 @@ class HFSeq2SeqConfig(TranslationConfigBase):
     local_files_only: bool = Field(default=True, description="never ask the hub (set false to allow downloads)")
     family: Family = Field(default="auto", description="how language codes are passed; auto: from the tokenizer")
     prefix: str | None = Field(default=None, description="text before every source; {src_name} {tgt_name} {tgt} filled in")
-    max_input_tokens: int = Field(default=512, ge=1)
+    max_input_tokens: int = Field(strict=True, default=512, ge=1)
 
 
 def detect_family(tokenizer, model_config) -> str:

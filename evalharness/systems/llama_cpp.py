@@ -84,12 +84,12 @@ def physical_cores() -> int:
 class LlamaCppSettings(PromptedConfig):
     """llama.cpp's own settings (also those of the `gemma-270m` preset when it runs on llama.cpp)."""
 
-    n_threads: int | None = Field(default=None, ge=1,
+    n_threads: int | None = Field(strict=True, default=None, ge=1,
                                   description="threads of each context (default: physical cores / parallel)")
-    parallel: int | None = Field(default=1, ge=1, description="contexts decoding segments side by side, each with "
+    parallel: int | None = Field(strict=True, default=1, ge=1, description="contexts decoding segments side by side, each with "
                                  "its own KV cache (None: one per physical core; pays for small models)")
-    n_ctx: int = Field(default=4096, ge=64, description="context window in tokens (prompt + translation)")
-    n_gpu_layers: int = Field(default=0, ge=-1, description="layers offloaded to a GPU build of llama.cpp (-1: all)")
+    n_ctx: int = Field(strict=True, default=4096, ge=64, description="context window in tokens (prompt + translation)")
+    n_gpu_layers: int = Field(strict=True, default=0, ge=-1, description="layers offloaded to a GPU build of llama.cpp (-1: all)")
 
 
 class LlamaCppConfig(LlamaCppSettings):

@@ -42,8 +42,8 @@ class OpenAIConfig(TranslationConfigBase):
     model: str = Field(description="the model name the server knows")
     api_key_env: str | None = Field(default="OPENAI_API_KEY",
                                     description="NAME of the environment variable that holds the key; unset: no key")
-    concurrency: int = Field(default=4, ge=1, le=256, description="requests in flight at once")
-    max_retries: int = Field(default=5, ge=0, description="retries of a request on 429, 5xx, timeouts, no connection")
+    concurrency: int = Field(strict=True, default=4, ge=1, le=256, description="requests in flight at once")
+    max_retries: int = Field(strict=True, default=5, ge=0, description="retries of a request on 429, 5xx, timeouts, no connection")
     timeout: float = Field(default=60, gt=0, description="seconds per request")
     system_prompt: str = Field(default=DEFAULT_SYSTEM_PROMPT,
                                description="the system message ('' for none); {src_name} {tgt_name} filled in")
@@ -152,10 +152,19 @@ class OpenAISystem(TranslationSystem):
                         timeout=self.cfg.timeout)
 
         def one(source: str, turns: list[dict]) -> str:
-            reply = client.chat.completions.create(model=self.cfg.model, messages=turns, **options)
+            where = f"system {self.name}: {self.cfg.base_url} answered 200 for the segment {source[:60]!r} with"
+            try:
+                reply = client.chat.completions.create(model=self.cfg.model, messages=turns, **options)
+            except ValueError as err:  # json.JSONDecodeError: the client parses the body before checking it
+                raise UserError(f"{where} a body that is not JSON ({err})")
             # A reply without a message is no translation: an error (never cached), not an empty output that a
             # rerun would keep scoring after the server is fixed.
-            content = reply.choices[0].message.content if reply.choices else None
+            try:
+                content = reply.choices[0].message.content if reply.choices else None
+            except (AttributeError, TypeError, IndexError, KeyError) as err:
+                raise UserError(f"{where} JSON that is not a chat completion ({err})")
+            if content is not None and not isinstance(content, str):
+                raise UserError(f"{where} JSON that is not a chat completion (content is {type(content).__name__})")
             if content is None:
                 what = "no choices" if not reply.choices else "a message without content"
                 raise UserError(f"system {self.name}: {self.cfg.base_url} answered 200 with {what} for the segment "

@@ -25,13 +25,13 @@ from evalharness.systems.context import CellStats, RunContext
 class DecodingSettings(Strict):
     """Decoding settings shared by the model engines; each is a config field, so a sweep can vary it."""
 
-    num_beams: int = Field(default=1, ge=1)
-    max_new_tokens: int = Field(default=256, ge=1)
-    batch_size: int = Field(default=8, ge=1)
+    num_beams: int = Field(strict=True, default=1, ge=1)
+    max_new_tokens: int = Field(strict=True, default=256, ge=1)
+    batch_size: int = Field(strict=True, default=8, ge=1)
     do_sample: bool = False
     temperature: float = Field(default=1.0, gt=0)
     top_p: float = Field(default=1.0, gt=0, le=1)
-    seed: int | None = None
+    seed: int | None = Field(default=None, strict=True)
     length_penalty: float = 1.0
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     device: str = Field(default="auto", description="auto picks cuda, then mps, then cpu")
