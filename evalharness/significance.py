@@ -41,9 +41,7 @@ Deviations: ``seed=0`` is a seed here; sacrebleu's PairedTest passes ``seed or N
 from __future__ import annotations
 
 import math
-import multiprocessing
 import statistics
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Mapping, NamedTuple, Sequence
 
@@ -56,6 +54,7 @@ from sacrebleu.significance import _compute_p_value, estimate_ci
 
 from evalharness.errors import UserError
 from evalharness.metrics.base import Metric
+from evalharness.workers import fork_pool
 
 SEED = 12345  # sacrebleu's default (SACREBLEU_SEED unset)
 DEFAULT_SAMPLES = {"bs": 1000, "ar": 10000}  # sacrebleu's PairedTest defaults
@@ -318,12 +317,9 @@ def _python_rows(scorer, rows: int) -> int:
 def _map(fn, tasks: list, workers: int, python_rows: int) -> list:
     """``[fn(*t) for t in tasks]``, in a fork pool when there is enough Python work for it to pay."""
     if workers > 1 and len(tasks) > 1 and python_rows >= PARALLEL_ROWS:
-        try:
-            ctx = multiprocessing.get_context("fork")
-        except ValueError:  # no fork on this platform
-            ctx = None
-        if ctx is not None:
-            with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+        pool = fork_pool(min(workers, len(tasks)))
+        if pool is not None:
+            with pool:
                 return list(pool.map(fn, *zip(*tasks)))
     return [fn(*t) for t in tasks]
 

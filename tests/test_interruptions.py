@@ -102,3 +102,37 @@ def test_ctrl_c_stops_within_about_a_segment_keeps_the_work_and_exits_130(tmp_pa
     assert 2 <= kept < N
     assert not (tmp_path / "out" / "run").exists()
     assert rerun_translated(config, cache, tmp_path / "out") == N - kept
+
+
+def children(pid: int) -> set[int]:
+    try:
+        return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except OSError:
+        return set()
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads children from /proc (Linux)")
+def test_kill_9_during_scoring_leaves_no_worker_processes(tmp_path):
+    ref = wmt22_path("references", "generaltest2022.de-en.ref.A.en")
+    hyps = sorted(wmt22_path("system-outputs").glob("generaltest2022.de-en.hyp.*.en"))
+    proc = subprocess.Popen([sys.executable, "-m", "evalharness", "score", "--ref", str(ref), "--hyp",
+                             *map(str, hyps), "-m", "ter", "--workers", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (workers := children(proc.pid)) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert workers, "the scoring pool never started"
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers)

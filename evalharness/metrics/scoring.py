@@ -15,15 +15,15 @@ The per-segment statistics are kept: sentence scores, bootstrap resampling and s
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
-import multiprocessing
 
 from evalharness.cache import Store, digest
 from evalharness.datasets.base import check_stream
 from evalharness.errors import UserError
 from evalharness.metrics.base import Metric
 from evalharness.progress import Progress
+from evalharness.workers import fork_pool
 
 # Below this much work (segments x systems x metric cost), a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 10_000
@@ -103,9 +103,10 @@ def segment_statistics(
     jobs.sort(key=lambda job: -job[0].cost)
     progress = progress or Progress.silent()
     results = []
+    pool = fork_pool(workers) if parallel else None
     with progress.bar(len(jobs), desc, unit="chunk") as bar:
-        if parallel:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        if pool is not None:
+            with pool:
                 for future in as_completed([pool.submit(_segment_stats, job) for job in jobs]):
                     results.append(future.result())
                     bar.update(1)
