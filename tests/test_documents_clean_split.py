@@ -8,6 +8,7 @@ from pathlib import Path
 import pydantic
 import pytest
 
+from conftest import wmt22_path
 from evalharness.documents.clean import CleanConfig, clean, format_dropped, rule_for
 from evalharness.documents.split import split_sentences
 from evalharness.errors import UserError
@@ -432,3 +433,16 @@ def test_whitespace_is_stripped_and_empty_lines_dropped():
 def test_split_unknown_language_is_a_user_error_naming_the_supported_ones():
     with pytest.raises(UserError, match=r"language 'ko' is not supported \(supported: .*de, .*en, .*zh\)"):
         split_sentences(["안녕하세요."], "ko")
+
+
+@pytest.mark.parametrize("path,lang", [("sources/generaltest2022.de-en.src.de", "de"),
+                                       ("sources/generaltest2022.zh-en.src.zh", "zh")])
+def test_a_long_line_is_split_in_windows_exactly_as_whole(path, lang):
+    """pysbd is quadratic in the line's length; windows make it linear without changing the sentences."""
+    import pysbd
+
+    from evalharness.documents.split import WINDOW, _segment
+
+    text = " ".join(wmt22_path(*path.split("/")).read_text(encoding="utf-8").splitlines())[:60_000]
+    assert len(text) > 10 * WINDOW
+    assert _segment(text, lang) == pysbd.Segmenter(language=lang, clean=False).segment(text)

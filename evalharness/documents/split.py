@@ -53,8 +53,40 @@ def _open_closers(text: str) -> set[str]:
 
 
 @functools.lru_cache(maxsize=None)
-def _segmenter(lang: str) -> pysbd.Segmenter:
-    return pysbd.Segmenter(language=lang, clean=False)
+def _segmenter(lang: str, spans: bool = False) -> pysbd.Segmenter:
+    return pysbd.Segmenter(language=lang, clean=False, char_span=spans)
+
+
+# pysbd's time grows with the square of the text's length (a 100 KB line: 3 s, 400 KB: about a minute), and a
+# document that is one long line (001 is) would pay that. Its rules look only a few characters around each
+# boundary, so a long line is segmented in windows: every sentence but the last two of a window is kept, and the
+# next window starts where the first dropped one starts. On 60 KB of German and of Chinese WMT22 text this gives
+# exactly the sentences of the whole line at once (a test checks it); pysbd's numbered-list rule looks at the whole
+# text, so on English a "child 2." that the whole-line run splits off stays with its sentence here. Lines up to
+# WINDOW characters (every seed line) are segmented whole, as before.
+WINDOW = 4000  # characters
+KEEP_BACK = 2  # sentences at a window's end that the next window decides again
+
+
+def _segment(line: str, lang: str) -> list[str]:
+    if len(line) <= WINDOW:
+        return _segmenter(lang).segment(line)
+    out: list[str] = []
+    pos, width = 0, WINDOW
+    while pos < len(line):
+        window = line[pos:pos + width]
+        spans = _segmenter(lang, spans=True).segment(window)
+        if pos + width >= len(line):
+            out.extend(span.sent for span in spans)
+            break
+        if len(spans) <= KEEP_BACK:
+            width *= 2  # one sentence longer than the window: look further
+            continue
+        kept = spans[:-KEEP_BACK]
+        out.extend(span.sent for span in kept)
+        pos += kept[-1].end
+        width = WINDOW
+    return out
 
 
 def check_language(lang: str) -> None:
@@ -93,7 +125,7 @@ def split_line(line: str, lang: str) -> list[str]:
     line = line.strip()
     if not line:
         return []
-    pieces = [piece.strip() for piece in _segmenter(lang).segment(line)]
+    pieces = [piece.strip() for piece in _segment(line, lang)]
     return _repair([piece for piece in pieces if piece])
 
 
