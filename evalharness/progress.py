@@ -12,11 +12,8 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator, TextIO
-
-PHASES = ("plan", "translate", "score", "statistics", "write")
-
 
 def seconds(value: float) -> str:
     """12.3 s, 4 min 05 s, 1 h 02 min."""
@@ -66,7 +63,6 @@ class Progress:
     stream: TextIO | None = None
     terminal: bool | None = None
     enabled: bool = True  # False: say nothing at all (library use, tests of the engines)
-    phases: list[Phase] = field(default_factory=list)
     _current: Phase | None = None
 
     def __post_init__(self) -> None:
@@ -100,7 +96,6 @@ class Progress:
         finally:
             self._current = previous
         phase.seconds = time.perf_counter() - started
-        self.phases.append(phase)
         self.say(f"{name}: {phase.summary + ' ' if phase.summary else ''}({seconds(phase.seconds)})")
 
     def bar(self, total: int, desc: str, unit: str = "it"):

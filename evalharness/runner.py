@@ -25,7 +25,7 @@ from evalharness.datasets.documents import joiner
 from evalharness.errors import UserError
 from evalharness.langid import detect_all, off_target_rate
 from evalharness.metrics.scoring import default_workers, score_systems
-from evalharness.plan import Plan, build_plan
+from evalharness.plan import Plan
 from evalharness.progress import Progress
 from evalharness.secrets import redact
 from evalharness.report import HUMAN_FILE, RunData, human_scores_frame, report_files
