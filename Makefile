@@ -49,9 +49,9 @@ test: setup $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
 # The development tier: everything but the slow whole-config runs and the browser test (skips are counted),
-# spread over every core (pytest-xdist; idle workers steal tests from busy ones).
+# spread over every core (pytest-xdist, one test file per worker at a time: fixtures are built once).
 test-quick: setup
-	$(BIN)/python -m pytest -q --quick -n auto --dist worksteal
+	$(BIN)/python -m pytest -q --quick -n auto --dist loadfile
 
 bench: setup
 	$(BIN)/python bench/score.py

@@ -87,7 +87,7 @@ def marked(frame: pd.DataFrame, directions: dict[str, bool], fmt: str) -> pd.Dat
 
 
 def md_escape(frame: pd.DataFrame) -> pd.DataFrame:
-    """`|` in a cell (a system named `a|b`) would end the cell in Markdown: written as `\|`."""
+    r"""`|` in a cell (a system named `a|b`) would end the cell in Markdown: written as `\|`."""
     return frame.map(lambda v: v.replace("|", "\\|") if isinstance(v, str) else v)
 
 

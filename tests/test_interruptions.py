@@ -75,6 +75,7 @@ def rerun_translated(config: Path, cache: Path, out: Path) -> int:
     return cell["translated"]
 
 
+@pytest.mark.slow  # two whole runs with the real Gemma (~30 s)
 def test_kill_9_keeps_the_translations_finished_before_it(tmp_path):
     config, cache = write_config(tmp_path), tmp_path / "cache"
     proc = start(config, cache, tmp_path / "out")
@@ -87,6 +88,7 @@ def test_kill_9_keeps_the_translations_finished_before_it(tmp_path):
     assert rerun_translated(config, cache, tmp_path / "out") == N - kept
 
 
+@pytest.mark.slow  # two whole runs with the real Gemma (~30 s)
 def test_ctrl_c_stops_within_about_a_segment_keeps_the_work_and_exits_130(tmp_path):
     config, cache = write_config(tmp_path), tmp_path / "cache"
     proc = start(config, cache, tmp_path / "out")

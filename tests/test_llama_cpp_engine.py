@@ -59,18 +59,18 @@ def test_translation_ends_at_the_first_stop_string(ctx):
 def test_a_segment_translates_the_same_whatever_came_before_it(ctx):
     """The KV cache of the shared few-shot prefix is reused between segments; llama-cpp-python's own reuse of the
     longest common prefix with the previous prompt changed WMT22 segment 5's output with its predecessor."""
-    sources = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()[:8]
+    sources = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()[:6]
     system = llama()
     in_order = system.translate_batch(sources, "de", "en", ctx)
-    order = [4, 2, 0, 6, 7, 5, 3, 1]
+    order = [4, 2, 0, 5, 3, 1]
     shuffled = system.translate_batch([sources[i] for i in order], "de", "en", ctx)
-    assert [shuffled[order.index(i)] for i in range(8)] == in_order
+    assert [shuffled[order.index(i)] for i in range(6)] == in_order
     assert system.translate_batch(sources[4:5], "de", "en", ctx) == in_order[4:5]
     assert system.translate_batch([sources[2], sources[4]], "de", "en", ctx)[1] == in_order[4]
 
 
 def test_parallel_contexts_and_threads_do_not_change_outputs(ctx):
-    sources = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()[:8]
+    sources = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()[:6]
     one = llama(parallel=1, n_threads=2).translate_batch(sources, "de", "en", ctx)
     assert llama(parallel=2, n_threads=1).translate_batch(sources, "de", "en", ctx) == one
     assert llama(parallel=3, n_threads=1).translate_batch(sources, "de", "en", ctx) == one
