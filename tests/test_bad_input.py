@@ -294,33 +294,21 @@ def test_score_reference_that_does_not_exist(tmp_path, data):
     assert proc.stdout == ""
 
 
-def test_the_source_listed_as_a_reference_is_refused(tmp_path, data):
+@pytest.mark.parametrize("langpair,source,references,expected", [
+    ("de-en", "src.de", ["ref.A.en", "src.de"], ["reference src.de", "identical to the source"]),
+    ("en-de", "ref.A.en", ["ref.B.en"], ["reference ref.B.en", "identified as de", "(most are en)"]),
+])
+def test_a_reference_that_is_the_source_or_in_another_language_is_refused(tmp_path, data, langpair, source,
+                                                                           references, expected):
+    refs = ", ".join(str(data / name) for name in references)
     cfg = write_config(tmp_path, f"""
 datasets:
-  - {{name: news, kind: parallel, langpair: de-en, source: {data / 'src.de'}, references: [{data / 'ref.A.en'}, {data / 'src.de'}]}}
+  - {{name: news, kind: parallel, langpair: {langpair}, source: {data / source}, references: [{refs}]}}
 systems:
   - {{name: copy, engine: identity}}
 metrics: [bleu]
 """)
-    proc = run_cli(tmp_path, "run", cfg)
-    assert proc.returncode == 2
-    [line] = error_lines(proc.stderr)
-    assert "reference src.de" in line and "identical to the source" in line
-    assert not (tmp_path / "results").exists()
-
-
-def test_a_reference_in_another_language_than_the_target_is_refused(tmp_path, data):
-    cfg = write_config(tmp_path, f"""
-datasets:
-  - {{name: news, kind: parallel, langpair: en-de, source: {data / 'ref.A.en'}, references: [{data / 'ref.B.en'}]}}
-systems:
-  - {{name: copy, engine: identity}}
-metrics: [bleu]
-""")
-    proc = run_cli(tmp_path, "run", cfg)
-    assert proc.returncode == 2
-    [line] = error_lines(proc.stderr)
-    assert "reference ref.B.en" in line and "identified as de" in line and "(most are en)" in line
+    one_error_line(run_config(tmp_path, cfg), tmp_path, *expected)
 
 
 # ------------------------------------------------------------------ checked before any work, in one line
