@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from evalharness.cache import model_dir
+# Under pytest-xdist (the quick tier) every worker is one process per core: a torch or OpenMP pool per worker
+# would put two threads on each core, and spinning pools then run several times slower than one thread.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from evalharness.cache import model_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # Converted model weights are shared by all tests (converting the Gemma GGUF takes most of a minute).
