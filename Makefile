@@ -58,6 +58,7 @@ bench: setup
 	$(BIN)/python bench/translate.py
 	$(BIN)/python bench/significance.py
 	$(BIN)/python bench/align.py
+	$(BIN)/python bench/long_document.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -179,3 +179,46 @@ def test_sentence_with_final_punctuation_is_not_a_headline():
     assert pairs(align(src, ref)) != pairs(align([HEADLINE_DE] + GERMAN, [OTHER_HEADLINE_EN] + ENGLISH))
     off = AlignConfig(headline_prior=None)
     assert pairs(align(src, ref)) == pairs(align([HEADLINE_DE] + GERMAN, [OTHER_HEADLINE_EN] + ENGLISH, off))
+
+
+def wmt22_document(start: int, lines: int, drop_every: int) -> tuple[list[str], list[str]]:
+    """WMT22 de-en lines as a document pair, every `drop_every`-th English line left out (a 1-0 link each)."""
+    src = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()
+    ref = wmt22_path("references", "generaltest2022.de-en.ref.A.en").read_text(encoding="utf-8").splitlines()
+    kept = [k for k in range(start, start + lines) if (k - start) % drop_every != drop_every - 1]
+    return src[start:start + lines], [ref[k] for k in kept]
+
+
+def test_a_long_document_is_searched_in_a_band_with_the_same_result_as_the_full_search(monkeypatch):
+    """Above FULL_SEARCH_CELLS the search keeps to a band around the diagonal (how a 400 KB article aligns in
+    seconds, bench/long_document.py); on 260 x 247 WMT22 sentences it finds what searching every cell finds."""
+    import evalharness.documents.align as aligner
+
+    src, ref = wmt22_document(900, 260, 20)  # the stretch where sentence counts drift furthest from the diagonal
+    visited: list[int] = []
+    search_band = aligner._search_band
+
+    def counting(n, m, shapes, cost, band):
+        visited.append(sum(hi - lo + 1 for lo, hi in band))
+        return search_band(n, m, shapes, cost, band)
+
+    monkeypatch.setattr(aligner, "_search_band", counting)
+    monkeypatch.setattr(aligner, "BAND_CHARACTERS", 300)  # narrow enough that the band must widen here
+    banded = align(src, ref)
+    assert len(visited) > 2 and visited[0] < visited[1]  # widened at least once, in each pass
+    assert max(visited) < (len(src) + 1) * (len(ref) + 1)  # and never had to search every cell
+    monkeypatch.setattr(aligner, "FULL_SEARCH_CELLS", 10**9)
+    assert align(src, ref) == banded
+    assert sum(1 for link in banded if not link.reference_ids) >= 12  # the dropped English lines are found
+
+
+def test_a_short_document_searches_every_cell(monkeypatch):
+    import evalharness.documents.align as aligner
+
+    calls: list[list[tuple[int, int]]] = []
+    search_band = aligner._search_band
+    monkeypatch.setattr(aligner, "_search_band", lambda n, m, s, c, band: calls.append(band) or search_band(
+        n, m, s, c, band))
+    src, ref = wmt22_document(0, 100, 10)
+    align(src, ref)
+    assert calls and all(band == [(0, len(ref))] * (len(src) + 1) for band in calls)
