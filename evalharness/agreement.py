@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from evalharness.errors import UserError
+from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.significance import SEED, _bs_scores, _check_samples, _indices, _percentiles, _scorer
 
 CORRELATIONS = ("pearson", "spearman", "kendall")
@@ -134,7 +135,7 @@ def agreement(metric, target_lang: str, n_refs: int, stats: Mapping[str, Sequenc
     scorer, higher_is_better = _scorer(metric, target_lang, n_refs)
     sign = 1.0 if higher_is_better else -1.0
     names = [name for name in stats if name in human]
-    corpus = {name: float(scores[name]) if scores is not None else float(scorer._aggregate_and_compute(stats[name]).score)
+    corpus = {name: float(scores[name]) if scores is not None else float(sb.aggregate(scorer, stats[name]).score)
               for name in names}
     x = np.array([sign * corpus[name] for name in names], dtype=np.float64)
     y = np.array([human[name] for name in names], dtype=np.float64)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from evalharness import __version__
+from evalharness.version import __version__
 from evalharness.errors import UserError
 from evalharness.tables import FORMATS, directions_of, render, signature_notes
 
@@ -91,30 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args) -> int:
-    from evalharness.config import load_config
-    from evalharness.plan import build_plan
+    from evalharness import api
     from evalharness.progress import Progress
 
-    progress = Progress()
-    with progress.phase("plan") as phase:
-        loaded = load_config(args.config, args.overrides)
-        plan = build_plan(loaded.config, loaded.base_dir)
-        # Only now: the runner pulls in matplotlib and the rest (half a second), which a bad config never needs.
-        from evalharness.runner import execute, output_dir
-
-        out_dir = output_dir(loaded, args.output_dir)
-        phase.summary = (f"{len(plan.datasets)} datasets, {len(plan.cells)} cells, {len(plan.metrics)} metrics")
     if args.dry_run:
+        plan, out_dir = api.plan_of(args.config, args.overrides)
         print(plan.describe())
         print(f"results would go to {out_dir}")
         return 0
-    result = execute(loaded, plan, out_dir, use_cache=not args.no_cache, workers=args.workers, argv=sys.argv,
-                     progress=progress, force=args.force)
-    print(render(result.summary, args.format, signature_notes(result.scores), directions_of(result.scores)), end="")
+    result = api.run(args.config, overrides=args.overrides, output_dir=args.output_dir, use_cache=not args.no_cache,
+                     workers=args.workers, force=args.force, progress=Progress(), argv=sys.argv)
+    print(result.table(args.format), end="")
     for row in result.summary.to_dict("records"):
         if row.get("empty_outputs"):
             print(f"warning: {row['system']} on {row['dataset']}: {row['empty_outputs']} empty outputs", file=sys.stderr)
-    print(f"\nresults: {result.out_dir} (segments translated: {result.model_calls}; score cache: "
+    print(f"\nresults: {result.out_dir} (segments translated: {result.segments_translated}; score cache: "
           f"{result.score_cache_hits} hits, {result.score_cache_misses} computed)", file=sys.stderr)
     return 0
 
@@ -129,37 +120,31 @@ def _parse_hyp(item: str) -> tuple[str, Path]:
 
 
 def cmd_score(args) -> int:
-    from evalharness.compare import StatisticsConfig, compare
-    from evalharness.configtypes import _check_langpair
-    from evalharness.langid import detect_all, off_target_rate
-    from evalharness.metrics import METRICS, make_metric
-    from evalharness.metrics.scoring import default_workers, score_systems
-    from evalharness.results import Row, scores_frame
+    """The flags become the API's arguments (metric options, statistics); `api.score` computes everything."""
+    from evalharness import api
+    from evalharness.compare import StatisticsConfig
+    from evalharness.configtypes import check_langpair
+    from evalharness.metrics import METRICS
     from evalharness.textio import check_same_length, read_lines
 
     try:
-        _check_langpair(args.langpair)
+        check_langpair(args.langpair)
     except ValueError as err:
         raise UserError(f"--langpair: {err}")
-    target = args.langpair.split("-")[1]
-    metrics = []
-    if len(set(args.metrics)) != len(args.metrics):
-        twice = sorted({name for name in args.metrics if args.metrics.count(name) > 1})
+    twice = sorted({name for name in args.metrics if args.metrics.count(name) > 1})
+    if twice:
         raise UserError(f"--metrics: {', '.join(twice)} given twice")
+    metrics = []
     for name in args.metrics:
-        if name not in METRICS:
-            raise UserError(f"--metrics: unknown metric {name!r} (known: {', '.join(METRICS)})")
-        model = METRICS[name][0]
-        options = {"name": name}
-        if "lowercase" in model.model_fields:
+        options: dict = {"name": name}
+        if name in METRICS and "lowercase" in METRICS[name][0].model_fields:
             options["lowercase"] = args.lowercase
         if name == "bleu":
             options["tokenize"] = args.tokenize
-        try:
-            metrics.append(make_metric(model.model_validate(options)))
-        except ValidationError as err:
-            raise UserError(f"--metrics {name}: {err.errors()[0]['msg'].removeprefix('Value error, ')}")
-        metrics[-1].check(target)
+        metrics.append(options)
+    metrics = api.metric_configs(metrics, where="--metrics")
+    for metric in metrics:
+        metric.check(args.langpair.split("-")[1])
     refs = [read_lines(path) for path in args.ref]
     for path, stream in zip(args.ref[1:], refs[1:]):
         check_same_length(len(refs[0]), stream, path, f"reference {args.ref[0]}")
@@ -176,28 +161,15 @@ def cmd_score(args) -> int:
     if paired and baseline not in systems:
         raise UserError(f"--baseline: no system named {baseline!r} (systems: {', '.join(systems)})")
     try:
-        stats_cfg = StatisticsConfig(bootstrap=args.bootstrap, seed=args.seed, baseline=baseline if paired else None,
-                                     test="ar" if args.paired_ar else "bs", n_samples=args.n_samples, alpha=args.alpha)
+        statistics = StatisticsConfig(bootstrap=args.bootstrap, seed=args.seed, baseline=baseline if paired else None,
+                                      test="ar" if args.paired_ar else "bs", n_samples=args.n_samples, alpha=args.alpha)
     except ValidationError as err:
         first = err.errors()[0]
         raise UserError(f"--{first['loc'][0].replace('_', '-')}: {first['msg']}")
-    workers = args.workers or default_workers()
-    results = score_systems(metrics, target, refs, systems, workers=workers)
-    compared = {m.label: compare(m, target, len(refs), {n: results[(n, m.label)].stats for n in systems},
-                                 {n: n for n in systems}, stats_cfg, workers) for m in metrics}
-    dataset = args.ref[0].name
-    ref_names = "+".join(path.name for path in args.ref)
-    unique_hyps = list(dict.fromkeys(h for hyps in systems.values() for h in hyps))
-    langs = dict(zip(unique_hyps, detect_all(unique_hyps)))
-    cells = {name: {"off_target_rate": off_target_rate([langs[h] for h in hyps], target),
-                    "empty_outputs": sum(1 for h in hyps if not h.strip())} for name, hyps in systems.items()}
-    rows = [Row(dataset, name, {}, m.label, results[(name, m.label)].score, m.direction,
-                results[(name, m.label)].signature, len(refs[0]), ref_names, args.langpair, **cells[name],
-                comparison=compared[m.label][name])
-            for name in systems for m in metrics]
-    scores = scores_frame(rows, [])
-    notes = signature_notes(scores) if args.format in ("md", "latex") else []
-    print(render(scores, args.format, notes), end="")
+    result = api.score(systems, refs, metrics=metrics, langpair=args.langpair, statistics=statistics,
+                       workers=args.workers, segments=False, dataset=args.ref[0].name,
+                       reference_names=[path.name for path in args.ref])
+    print(result.table(args.format, tidy=True), end="")
     return 0
 
 

@@ -53,13 +53,14 @@ class Config(Strict):
 @dataclass
 class LoadedConfig:
     config: Config
-    path: Path
+    path: Path  # the YAML file, or a name such as <config dict> for a config given as a Python dict
     data: dict  # the YAML after overrides and ${ENV} expansion, as validated
+    folder: Path | None = None  # where relative paths resolve for a dict; a file's own folder otherwise
 
     @property
     def base_dir(self) -> Path:
         """Relative paths in the config resolve against its folder."""
-        return self.path.resolve().parent
+        return self.folder.resolve() if self.folder is not None else self.path.resolve().parent
 
 
 # ---------------------------------------------------------------- YAML with line numbers
@@ -355,14 +356,39 @@ def _cross_checks(cfg: Config, data: dict, located: _Located) -> None:
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> LoadedConfig:
+    """A YAML config file, with `--set` overrides: validated, or a one-line error naming the file and line."""
     path = Path(path)
     data, located = _parse_yaml(path, read_text(path))
     if not isinstance(data, dict):
         raise UserError(f"{path}: the config must be a YAML mapping with datasets, systems and metrics")
+    stem = re.sub(r"[^A-Za-z0-9._+-]", "_", path.stem) or "run"
+    return _validated(data, overrides, located, path.resolve().parent, path, stem, None)
+
+
+DICT_CONFIG = Path("<config dict>")
+
+
+def config_from_dict(data: dict, overrides: list[str] | None = None, base_dir: str | Path | None = None
+                     ) -> LoadedConfig:
+    """A config given as a Python dict (the YAML's structure), as from the API: relative paths resolve against
+    `base_dir` (default: the current folder); errors name the key path, as for a file without line numbers."""
+    if not isinstance(data, dict):
+        raise UserError(f"{DICT_CONFIG}: the config must be a mapping with datasets, systems and metrics, "
+                        f"not {type(data).__name__}")
+    try:
+        data = yaml.safe_load(yaml.safe_dump(data))  # a deep copy, and only what a YAML file could hold
+    except yaml.YAMLError as err:
+        raise UserError(f"{DICT_CONFIG}: holds a value a YAML config cannot ({str(err).splitlines()[0]})")
+    folder = Path(base_dir) if base_dir is not None else Path.cwd()
+    return _validated(data, overrides, _Located(DICT_CONFIG, None), folder.resolve(), DICT_CONFIG, "run", folder)
+
+
+def _validated(data: dict, overrides: list[str] | None, located: _Located, base_dir: Path, path: Path, stem: str,
+               folder: Path | None) -> LoadedConfig:
     apply_overrides(data, overrides or [])
     data = expand_env(data, located)
     try:
-        cfg = Config.model_validate(data, context={"base_dir": path.resolve().parent})
+        cfg = Config.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as err:
         errors = err.errors()
         # An unknown key first: a typo (`sourc:`) also makes its key missing, and the typo is the thing to fix.
@@ -374,7 +400,6 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> LoadedC
         for name, value in (getattr(system, "env", None) or {}).items():
             secrets.remember(value, f"<env {name}>")
     if cfg.run_name is None:
-        stem = re.sub(r"[^A-Za-z0-9._+-]", "_", path.stem) or "run"
         cfg = cfg.model_copy(update={"run_name": stem})
     _cross_checks(cfg, data, located)
-    return LoadedConfig(cfg, path, data)
+    return LoadedConfig(cfg, path, data, folder)

@@ -30,13 +30,13 @@ class Strict(BaseModel):
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=120)]
 
 
-def _check_langpair(value: str) -> str:
+def check_langpair(value: str) -> str:
     if not re.fullmatch(r"[a-z]{2,3}-[a-z]{2,3}", value):
         raise ValueError(f"expected a language pair such as 'de-en', got {value!r}")
     return value
 
 
-LangPair = Annotated[str, AfterValidator(_check_langpair)]
+LangPair = Annotated[str, AfterValidator(check_langpair)]
 
 
 def split_langpair(langpair: str) -> tuple[str, str]:

@@ -22,6 +22,17 @@ from evalharness.refcheck import check_references
 from evalharness.systems import System, engine_of
 
 
+@dataclass(frozen=True, order=True)
+class CellId:
+    """A cell's place in the plan: the key of its hypotheses and scores (a system's name repeats across the
+    settings of a sweep, so it cannot be)."""
+
+    index: int
+
+    def __str__(self) -> str:
+        return f"cell {self.index}"
+
+
 @dataclass
 class Cell:
     dataset: str

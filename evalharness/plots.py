@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from evalharness.results import sweep_columns
+from evalharness.results import missing, sweep_columns
 
 DPI = 100
 WIDTH = 9.0  # inches: 900 px, readable on a laptop without scaling
@@ -37,10 +37,6 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
 def setting_text(value: Any) -> str:
     """A swept setting's value for a label: integers without '.0' (a CSV column with gaps reads as float), long
     values (paths) cut from the left."""
@@ -52,7 +48,7 @@ def setting_text(value: Any) -> str:
 
 def system_label(row: dict, sweep_keys: list[str], sep: str = "\n") -> str:
     """The system name, with its swept settings (key=value) when it has any."""
-    parts = [f"{k}={setting_text(row[k])}" for k in sweep_keys if k in row and not _missing(row[k])]
+    parts = [f"{k}={setting_text(row[k])}" for k in sweep_keys if k in row and not missing(row[k])]
     return sep.join([str(row["system"]), *parts])
 
 
@@ -102,14 +98,14 @@ def score_bars(scores: pd.DataFrame, dataset: str) -> bytes:
         top = 0.0
         for x, label in enumerate(labels):
             record = records.get(label)
-            if record is None or _missing(record["score"]):
+            if record is None or missing(record["score"]):
                 ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=8, color="#666666")
                 continue
             score = float(record["score"])
             valid = _valid(record.get("valid", True))
             low, high = record.get("ci_low"), record.get("ci_high")
             err = None
-            if not _missing(low) and not _missing(high):
+            if not missing(low) and not missing(high):
                 err = [[max(score - float(low), 0.0)], [max(float(high) - score, 0.0)]]
                 top = max(top, float(high))
             top = max(top, score)
@@ -148,15 +144,15 @@ def agreement_scatter(scores: pd.DataFrame, human: dict[str, float], dataset: st
     for ax, metric in zip(axes, metrics):
         points = [(str(r["system"]), float(r["score"]), float(human[str(r["system"])]))
                   for r in rows[rows["metric"] == metric].to_dict("records")
-                  if str(r["system"]) in human and not _missing(r["score"])]
+                  if str(r["system"]) in human and not missing(r["score"])]
         direction = rows[rows["metric"] == metric]["direction"].iloc[0]
         title = f"{metric} ({direction_note(direction)})"
         row = agree.get(metric)
         # agreement.csv correlates a lower-is-better metric negated, so that +1 is agreement for every metric
         r_name = "Pearson r" if direction == "higher" else f"Pearson r (−{metric})"
-        if row is not None and not _missing(row["pearson"]):
+        if row is not None and not missing(row["pearson"]):
             r_text = f"{r_name} = {float(row['pearson']):.3f}"
-            if not _missing(row.get("pearson_ci_low")) and not _missing(row.get("pearson_ci_high")):
+            if not missing(row.get("pearson_ci_low")) and not missing(row.get("pearson_ci_high")):
                 r_text += f" [{float(row['pearson_ci_low']):.2f}, {float(row['pearson_ci_high']):.2f}]"
         else:
             r_text = f"{r_name}: n/a (fewer than 3 systems)"

@@ -3,7 +3,7 @@
 The page is built from a run's data: the tidy scores frame, the summary frame, the agreement frame (or None),
 the segment records (the dicts of `segments.jsonl`), the manifest and the human scores, all held in a
 :class:`RunData`. The runner passes them from memory; :func:`load` reads them back from a results folder, so a
-report can be rebuilt from the folder alone (``python -m evalharness.report results/<run>``).
+report can be rebuilt from the folder alone (``evalharness report results/<run>``).
 
 The page is self-contained: CSS inline, plots as ``data:image/png;base64,`` URIs, no script, no external or
 relative link. Every text goes through Jinja's autoescape (sources and hypotheses contain quotes, ``<``, ``&``).
@@ -25,12 +25,10 @@ import pandas as pd
 
 from evalharness.errors import UserError
 from evalharness.plots import bars_path, run_plots, scatter_path, setting_text
-from evalharness.results import STAT_COLUMNS, read_csv, sweep_columns
+from evalharness.results import HUMAN_FILE, STAT_COLUMNS, missing, read_csv, sweep_columns
 from evalharness.tables import directions_of, marked, signature_notes
 
 REPORT = "report.html"
-HUMAN_FILE = "human_scores.csv"
-HUMAN_COLUMNS = ["dataset", "system", "human_score", "kind"]
 TOP_SEGMENTS = 5  # segments shown per dataset
 
 
@@ -48,16 +46,6 @@ class RunData:
 
 
 # ------------------------------------------------------------------------------------------------ human scores
-
-
-def human_scores_frame(datasets: dict[str, dict[str, float] | None], kinds: dict[str, str]) -> pd.DataFrame | None:
-    """human_scores.csv: one row per dataset and system with a human score (``datasets``: dataset -> system ->
-    score, None for a dataset without); None when no dataset has any."""
-    records = [{"dataset": name, "system": system, "human_score": score, "kind": kinds.get(name, "z")}
-               for name, scores in datasets.items() if scores is not None for system, score in scores.items()]
-    if not any(scores is not None for scores in datasets.values()):
-        return None
-    return pd.DataFrame.from_records(records, columns=HUMAN_COLUMNS)
 
 
 def _human_maps(human: pd.DataFrame | None) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
@@ -111,17 +99,8 @@ def load(folder: Path | str) -> RunData:
 # ------------------------------------------------------------------------------------------------- formatting
 
 
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    try:
-        return isinstance(value, float) and math.isnan(value)
-    except TypeError:
-        return False
-
-
 def _num(value: Any, digits: int = 2) -> str:
-    return "" if _missing(value) else f"{float(value):.{digits}f}"
+    return "" if missing(value) else f"{float(value):.{digits}f}"
 
 
 def _is_false(value: Any) -> bool:
@@ -129,7 +108,7 @@ def _is_false(value: Any) -> bool:
 
 
 def _settings_label(settings: dict | None) -> str:
-    return ", ".join(f"{k}={setting_text(v)}" for k, v in (settings or {}).items() if not _missing(v))
+    return ", ".join(f"{k}={setting_text(v)}" for k, v in (settings or {}).items() if not missing(v))
 
 
 _MARK = re.compile(r"^(\*\*)?(.*?)(\*\*)?(†)?$")
@@ -158,12 +137,12 @@ def _summary_tables(data: RunData) -> list[dict]:
         shown = [k for k in keys if frame[k].notna().any()]  # the settings swept on this dataset
         extras = []
         if "off_target_rate" in frame.columns:
-            extras.append(("off target", "off_target_rate", lambda v: "" if _missing(v) else f"{100 * float(v):.1f}%"))
+            extras.append(("off target", "off_target_rate", lambda v: "" if missing(v) else f"{100 * float(v):.1f}%"))
         if "empty_outputs" in frame.columns and pd.to_numeric(frame["empty_outputs"], errors="coerce").fillna(0).any():
-            extras.append(("empty", "empty_outputs", lambda v: "" if _missing(v) else str(int(v))))
+            extras.append(("empty", "empty_outputs", lambda v: "" if missing(v) else str(int(v))))
         if "pivot_on_target_rate" in frame.columns and frame["pivot_on_target_rate"].notna().any():
             extras.append(("pivot on target", "pivot_on_target_rate",
-                           lambda v: "" if _missing(v) else f"{100 * float(v):.1f}%"))
+                           lambda v: "" if missing(v) else f"{100 * float(v):.1f}%"))
         rows = []
         for i in index:
             cells = []
@@ -171,11 +150,11 @@ def _summary_tables(data: RunData) -> list[dict]:
                 cell = _marked_cell(texts.at[i, metric])
                 low, high = summary.at[i, f"{metric} ci_low"] if f"{metric} ci_low" in summary.columns else None, \
                     summary.at[i, f"{metric} ci_high"] if f"{metric} ci_high" in summary.columns else None
-                cell["ci"] = f"[{_num(low)}, {_num(high)}]" if not _missing(low) and not _missing(high) else ""
+                cell["ci"] = f"[{_num(low)}, {_num(high)}]" if not missing(low) and not missing(high) else ""
                 cells.append(cell)
             rows.append({
                 "system": str(summary.at[i, "system"]),
-                "settings": [("", "") if _missing(summary.at[i, k]) else (setting_text(summary.at[i, k]), str(summary.at[i, k]))
+                "settings": [("", "") if missing(summary.at[i, k]) else (setting_text(summary.at[i, k]), str(summary.at[i, k]))
                              for k in shown],
                 "level": str(summary.at[i, "level"]),
                 "invalid": "valid" in summary.columns and _is_false(summary.at[i, "valid"]),
@@ -195,12 +174,12 @@ def _agreement_rows(agreement: pd.DataFrame | None) -> list[dict]:
     rows = []
     for record in agreement.to_dict("records"):
         row = {"dataset": str(record["dataset"]), "metric": str(record["metric"]),
-               "n_systems": "" if _missing(record["n_systems"]) else int(record["n_systems"]),
+               "n_systems": "" if missing(record["n_systems"]) else int(record["n_systems"]),
                "pairwise_accuracy": _num(record.get("pairwise_accuracy"), 3)}
         for name in ("pearson", "spearman", "kendall"):
             low, high = record.get(f"{name}_ci_low"), record.get(f"{name}_ci_high")
             row[name] = _num(record[name], 3) or "n/a"
-            row[f"{name}_ci"] = f"[{_num(low, 3)}, {_num(high, 3)}]" if not _missing(low) and not _missing(high) else ""
+            row[f"{name}_ci"] = f"[{_num(low, 3)}, {_num(high, 3)}]" if not missing(low) and not missing(high) else ""
         rows.append(row)
     return rows
 
@@ -235,7 +214,7 @@ def differing_segments(records: list[dict], directions: dict[str, bool], top: in
 
     def counted(record: dict) -> bool:
         key = (str(record["system"]), _settings_label(record.get("settings")))
-        return not _missing(record["scores"].get(metric)) and (not marking or key not in invalid)
+        return not missing(record["scores"].get(metric)) and (not marking or key not in invalid)
 
     by_segment: dict[int, list[dict]] = {}
     for record in records:
@@ -358,15 +337,4 @@ def _environment() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m evalharness.report DIR` is `evalharness report DIR`."""
-    from evalharness.cli import main as cli_main
-
-    return cli_main(["report", *(sys.argv[1:] if argv is None else argv)])
-
-
-__all__ = ["HUMAN_COLUMNS", "HUMAN_FILE", "REPORT", "RunData", "differing_segments", "human_scores_frame", "key_metric",
-           "load", "make_plots", "render", "report_files"]
-
-if __name__ == "__main__":
-    sys.exit(main())
+__all__ = ["REPORT", "RunData", "differing_segments", "key_metric", "load", "make_plots", "render", "report_files"]

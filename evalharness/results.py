@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -102,6 +103,30 @@ def summary_frame(scores: pd.DataFrame) -> pd.DataFrame:
     if "baseline" in scores.columns and scores["baseline"].notna().any():
         frame["baseline"] = scores["baseline"].dropna().iloc[0]  # one baseline per run (statistics.baseline)
     return frame
+
+
+HUMAN_FILE = "human_scores.csv"
+HUMAN_COLUMNS = ["dataset", "system", "human_score", "kind"]
+
+
+def human_scores_frame(datasets: dict[str, dict[str, float] | None], kinds: dict[str, str]) -> pd.DataFrame | None:
+    """human_scores.csv: one row per dataset and system with a human score (``datasets``: dataset -> system ->
+    score, None for a dataset without); None when no dataset has any."""
+    records = [{"dataset": name, "system": system, "human_score": score, "kind": kinds.get(name, "z")}
+               for name, scores in datasets.items() if scores is not None for system, score in scores.items()]
+    if not any(scores is not None for scores in datasets.values()):
+        return None
+    return pd.DataFrame.from_records(records, columns=HUMAN_COLUMNS)
+
+
+def missing(value: Any) -> bool:
+    """An empty cell of the project's frames: None, pandas' NA or a float NaN (never the text 'NA' or 'null')."""
+    if value is None or value is pd.NA:
+        return True
+    try:
+        return isinstance(value, float) and math.isnan(value)
+    except TypeError:
+        return False
 
 
 def to_csv(frame: pd.DataFrame) -> str:

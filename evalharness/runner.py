@@ -15,35 +15,40 @@ import pandas as pd
 import sacrebleu
 import yaml
 
-import evalharness
 from evalharness.agreement import agreement_frame, dataset_agreement
 from evalharness.cache import Store, default_cache_dir, digest
 from evalharness.compare import CellComparison, compare, compare_work
 from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
-from evalharness.datasets.documents import joiner
 from evalharness.errors import UserError
 from evalharness.langid import detect_all, off_target_rate
 from evalharness.metrics.scoring import default_workers, score_systems
-from evalharness.plan import Plan
+from evalharness.plan import Cell, CellId, Plan
 from evalharness.progress import Progress
 from evalharness.secrets import redact
-from evalharness.report import HUMAN_FILE, RunData, human_scores_frame, report_files
+from evalharness.report import RunData, report_files
 from evalharness.systems.context import CellStats, RunContext
-from evalharness.results import (Row, is_results_folder, replace_results_folder, scores_frame, summary_frame,
+from evalharness.results import (HUMAN_FILE, Row, human_scores_frame, is_results_folder, replace_results_folder, scores_frame, summary_frame,
                                  to_csv)
 from evalharness.tables import directions_of, render, signature_notes
 from evalharness.textio import check_writable
+from evalharness.version import __version__
 
 
 @dataclass
 class RunOutput:
-    out_dir: Path
+    """What a run computed, as the results folder holds it (`out_dir` None: nothing was written)."""
+
+    out_dir: Path | None
     scores: pd.DataFrame
     summary: pd.DataFrame
     score_cache_hits: int
     score_cache_misses: int
     model_calls: int = 0
+    segments: list[dict] = field(default_factory=list)  # the lines of segments.jsonl
+    agreement: pd.DataFrame | None = None  # agreement.csv: datasets with human scores
+    human: pd.DataFrame | None = None  # human_scores.csv
+    manifest: dict = field(default_factory=dict)
 
 
 def _now() -> str:
@@ -52,7 +57,7 @@ def _now() -> str:
 
 def _git_commit() -> str | None:
     """The commit of the evalharness source tree, with '+dirty' when it has uncommitted changes."""
-    root = Path(evalharness.__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                                 timeout=10).stdout.strip()
@@ -90,13 +95,11 @@ class CellOutput:
     stats: CellStats
 
 
-def produce(cell, dataset: Dataset, ctx: RunContext) -> CellOutput:
+def produce(cell: Cell, dataset: Dataset, ctx: RunContext) -> CellOutput:
+    """One cell's outputs, produced as its dataset says (a round trip translates twice)."""
     stats = CellStats()
-    if dataset.pivot_lang is None:
-        return CellOutput(cell.system.hypotheses(dataset, ctx, stats), None, stats)
-    pivots = cell.system.translate(dataset.sources, dataset.source_lang, dataset.pivot_lang, ctx, stats)
-    back = cell.system.translate(pivots, dataset.pivot_lang, dataset.source_lang, ctx, stats)
-    return CellOutput(back, pivots, stats)
+    units, pivots = dataset.produce(cell.system, ctx, stats)
+    return CellOutput(units, pivots, stats)
 
 
 # A round trip whose pivot is mostly not in the pivot language proves nothing (a copy scores 100).
@@ -128,11 +131,11 @@ class Scorer:
 @dataclass
 class Level:
     """One way of scoring a dataset's cells: its references, each cell's hypotheses, the scores by
-    (cell index as text, metric label)."""
+    (cell id, metric label)."""
 
     name: str  # segment, document, or "segment, pivot on target"
     references: list[list[str]]
-    hyps: dict[int, list[str]]
+    hyps: dict[CellId, list[str]]
     results: dict | None
 
 
@@ -143,29 +146,28 @@ class DatasetResults:
     segments: list[dict] = field(default_factory=list)  # segments.jsonl, and the report's differing segments
 
 
-def shared_levels(dataset: Dataset, indices: list[int], outputs: list[CellOutput], scorer: Scorer) -> list[Level]:
-    """The levels every cell of a dataset is scored at: segments, and whole documents where there are some."""
-    seg_hyps = {i: dataset.segment_hypotheses(outputs[i].units) for i in indices}
-    levels = [Level("segment", dataset.references, seg_hyps,
-                    scorer(dataset.target_lang, dataset.references, {str(i): seg_hyps[i] for i in indices}, True,
-                           f"{dataset.name} segments"))]
-    if dataset.document_references is not None:
-        doc_refs = [[text] for text in dataset.document_references]
-        doc_hyps = {i: [joiner(dataset.target_lang).join(outputs[i].units)] for i in indices}
-        levels.append(Level("document", doc_refs, doc_hyps,
-                            scorer(dataset.target_lang, doc_refs, {str(i): doc_hyps[i] for i in indices}, False,
-                                   f"{dataset.name} documents")))
+def shared_levels(dataset: Dataset, ids: list[CellId], outputs: list[CellOutput], scorer: Scorer,
+                  sentence: bool = True) -> list[Level]:
+    """Every cell scored at each level the dataset is scored at, all cells of a level in one call."""
+    inputs = {cell: dataset.shared_levels(outputs[cell.index].units) for cell in ids}
+    levels = []
+    for k, first in enumerate(inputs[ids[0]]):
+        hyps = {cell: inputs[cell][k].hypotheses for cell in ids}
+        levels.append(Level(first.name, first.references, hyps,
+                            scorer(dataset.target_lang, first.references, hyps, first.sentence and sentence,
+                                   first.label)))
     return levels
 
 
-def pivot_level(dataset: Dataset, i: int, seg_hyps: list[str], pivot_langs: list[str], scorer: Scorer) -> Level:
-    """A round trip scored only on the segments whose pivot is in the pivot language (a copy scores nothing)."""
-    keep = [j for j, lang in enumerate(pivot_langs) if lang == dataset.pivot_lang]
-    refs = [[stream[j] for j in keep] for stream in dataset.references]
-    hyps = [seg_hyps[j] for j in keep]
-    return Level("segment, pivot on target", refs, {i: hyps},
-                 scorer(dataset.target_lang, refs, {str(i): hyps}, False, f"{dataset.name} pivot on target")
-                 if keep else None)
+def cell_level(dataset: Dataset, cell: CellId, seg_hyps: list[str], pivot_langs: list[str] | None,
+               scorer: Scorer) -> list[Level]:
+    """The level of one cell alone, where its dataset has one (a round trip's segments with the pivot on target)."""
+    extra = dataset.cell_level(seg_hyps, pivot_langs)
+    if extra is None:
+        return []
+    results = (scorer(dataset.target_lang, extra.references, {cell: extra.hypotheses}, extra.sentence, extra.label)
+               if extra.hypotheses else None)
+    return [Level(extra.name, extra.references, {cell: extra.hypotheses}, results)]
 
 
 def cell_columns(dataset: Dataset, out: CellOutput, unit_langs: list[str], pivot_langs: list[str] | None) -> dict:
@@ -178,7 +180,7 @@ def cell_columns(dataset: Dataset, out: CellOutput, unit_langs: list[str], pivot
                 pivot_on_target_rate=pivot_rate, valid=pivot_rate is None or pivot_rate >= VALID_PIVOT_RATE)
 
 
-def segment_records(name: str, dataset: Dataset, cell, i: int, out: CellOutput, segment: Level,
+def segment_records(name: str, dataset: Dataset, cell: Cell, cell_id: CellId, out: CellOutput, segment: Level,
                     seg_langs: list[str], pivot_langs: list[str] | None, metrics: list) -> list[dict]:
     """The lines of segments.jsonl for one cell: texts, languages and sentence-level scores."""
     seg_sources = dataset.segment_sources()
@@ -191,8 +193,8 @@ def segment_records(name: str, dataset: Dataset, cell, i: int, out: CellOutput, 
         "pivot_lang": pivot_langs[j] if pivot_langs is not None else None,
         "references": [stream[j] for stream in dataset.references], "hypothesis": hyp,
         "hypothesis_lang": seg_langs[j],
-        "scores": {m.label: segment.results[(str(i), m.label)].sentence_scores[j] for m in metrics},
-    } for j, hyp in enumerate(segment.hyps[i])]
+        "scores": {m.label: segment.results[(cell_id, m.label)].sentence_scores[j] for m in metrics},
+    } for j, hyp in enumerate(segment.hyps[cell_id])]
 
 
 @dataclass
@@ -201,70 +203,73 @@ class ScoredDataset:
 
     name: str
     dataset: Dataset
-    indices: list[int]  # the plan's cells on this dataset
+    ids: list[CellId]  # the plan's cells on this dataset
     levels: list[Level]  # shared by every cell: segment (first), document
-    cell_levels: dict[int, list[Level]]  # per cell: the shared levels, plus a round trip's pivot-on-target level
-    unit_langs: dict[int, list[str]]
-    pivot_langs: dict[int, list[str] | None]
+    cell_levels: dict[CellId, list[Level]]  # per cell: the shared levels, plus a level of its own where there is one
+    unit_langs: dict[CellId, list[str]]
+    pivot_langs: dict[CellId, list[str] | None]
 
     @property
     def segment(self) -> Level:
         return self.levels[0]
 
 
-def score_dataset(name: str, dataset: Dataset, indices: list[int], outputs: list[CellOutput],
-                  scorer: Scorer) -> ScoredDataset:
-    """Every metric on every cell of one dataset, at every level it is scored at."""
-    levels = shared_levels(dataset, indices, outputs, scorer)
-    unit_langs = {i: detect_all(outputs[i].units) for i in indices}
-    pivot_langs = {i: detect_all(outputs[i].pivots) if outputs[i].pivots is not None else None for i in indices}
-    cell_levels = {i: levels + ([pivot_level(dataset, i, levels[0].hyps[i], pivot_langs[i], scorer)]
-                                if pivot_langs[i] is not None else []) for i in indices}
-    return ScoredDataset(name, dataset, indices, levels, cell_levels, unit_langs, pivot_langs)
+def score_dataset(name: str, dataset: Dataset, ids: list[CellId], outputs: list[CellOutput],
+                  scorer: Scorer, sentence: bool = True) -> ScoredDataset:
+    """Every metric on every cell of one dataset, at every level the dataset is scored at (`sentence`: with
+    sentence-level scores for segments.jsonl)."""
+    levels = shared_levels(dataset, ids, outputs, scorer, sentence)
+    unit_langs = {c: detect_all(outputs[c.index].units) for c in ids}
+    pivot_langs = {c: detect_all(outputs[c.index].pivots) if outputs[c.index].pivots is not None else None
+                   for c in ids}
+    cell_levels = {c: levels + cell_level(dataset, c, levels[0].hyps[c], pivot_langs[c], scorer) for c in ids}
+    return ScoredDataset(name, dataset, ids, levels, cell_levels, unit_langs, pivot_langs)
 
 
 def statistics_work(scored: list[ScoredDataset], plan: Plan, statistics) -> int:
     """Units of work of `dataset_statistics` over the run (for the statistics progress bar)."""
     total = 0
     for part in scored:
-        names = {str(i): plan.cells[i].system.name for i in part.indices}
+        names = {c: plan.cells[c.index].system.name for c in part.ids}
         total += len(plan.metrics) * (compare_work(statistics, names) + (part.dataset.human_scores is not None))
     return total
 
 
 def dataset_statistics(part: ScoredDataset, plan: Plan, scorer: Scorer, statistics,
-                       advance) -> tuple[dict[str, dict[str, CellComparison]], list[dict]]:
+                       advance) -> tuple[dict[str, dict[CellId, CellComparison]], list[dict]]:
     """Bootstrap CIs, paired tests and ranks per metric, and agreement with human scores, of one dataset."""
     segment = part.segment
+    names = {c: plan.cells[c.index].system.name for c in part.ids}
     comparisons = {m.label: compare(m, part.dataset.target_lang, len(part.dataset.references),
-                                    {str(i): segment.results[(str(i), m.label)].stats for i in part.indices},
-                                    {str(i): plan.cells[i].system.name for i in part.indices}, statistics,
+                                    {c: segment.results[(c, m.label)].stats for c in part.ids}, names, statistics,
                                     scorer.workers, advance)
                    for m in plan.metrics}
-    agreement = dataset_agreement(part.dataset, {str(i): plan.cells[i] for i in part.indices}, segment.results,
+    agreement = dataset_agreement(part.dataset, {c: plan.cells[c.index] for c in part.ids}, segment.results,
                                   plan.metrics, statistics, scorer.workers, advance)
     return comparisons, agreement
 
 
 def dataset_results(part: ScoredDataset, plan: Plan, outputs: list[CellOutput],
-                    comparisons: dict[str, dict[str, CellComparison]]) -> DatasetResults:
-    """The rows of scores.csv and the lines of segments.jsonl of one dataset."""
+                    comparisons: dict[str, dict[CellId, CellComparison]], segments: bool = True) -> DatasetResults:
+    """The rows of scores.csv and (with `segments`) the lines of segments.jsonl of one dataset."""
     found = DatasetResults()
     name, dataset, segment = part.name, part.dataset, part.segment
-    for i in part.indices:
-        cell, out = plan.cells[i], outputs[i]
-        common = cell_columns(dataset, out, part.unit_langs[i], part.pivot_langs[i])
-        for level in part.cell_levels[i]:
+    for c in part.ids:
+        cell, out = plan.cells[c.index], outputs[c.index]
+        common = cell_columns(dataset, out, part.unit_langs[c], part.pivot_langs[c])
+        for level in part.cell_levels[c]:
             for metric in plan.metrics:
-                result = level.results[(str(i), metric.label)] if level.results is not None else None
-                comparison = comparisons[metric.label][str(i)] if level.name == "segment" else CellComparison()
+                result = level.results[(c, metric.label)] if level.results is not None else None
+                comparison = comparisons[metric.label][c] if level.name == "segment" else CellComparison()
                 found.rows.append(Row(name, cell.system.name, cell.settings, metric.label,
                                       result.score if result else None, metric.direction,
-                                      result.signature if result else "", len(level.hyps[i]),
+                                      result.signature if result else "", len(level.hyps[c]),
                                       "+".join(dataset.reference_names), dataset.langpair, level=level.name,
                                       comparison=comparison, **common))
-        seg_langs = detect_all(segment.hyps[i]) if dataset.groups is not None else part.unit_langs[i]
-        found.segments += segment_records(name, dataset, cell, i, out, segment, seg_langs, part.pivot_langs[i],
+        if not segments:
+            continue
+        seg_langs = detect_all(segment.hyps[c]) if dataset.groups is not None else part.unit_langs[c]
+        found.segments += segment_records(name, dataset, cell, c, out, segment, seg_langs, part.pivot_langs[c],
                                           plan.metrics)
     return found
 
@@ -295,7 +300,7 @@ def build_manifest(loaded: LoadedConfig, plan: Plan, outputs: list[CellOutput], 
                    started: str, use_cache: bool, argv: list[str] | None) -> dict:
     """Versions, command, times, cache use and how each cell got its translations (and on what backend)."""
     return {
-        "evalharness": evalharness.__version__, "sacrebleu": sacrebleu.__version__,
+        "evalharness": __version__, "sacrebleu": sacrebleu.__version__,
         "python": platform.python_version(), "platform": platform.platform(), "git_commit": _git_commit(),
         "config": display_path(loaded.path), "argv": portable_argv(argv if argv is not None else sys.argv),
         "started": started, "finished": _now(), "workers": scorer.workers,
@@ -314,18 +319,8 @@ def build_manifest(loaded: LoadedConfig, plan: Plan, outputs: list[CellOutput], 
     }
 
 
-def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = True,
-            workers: int | None = None, argv: list[str] | None = None, progress: Progress | None = None,
-            force: bool = False) -> RunOutput:
-    """translate -> score -> statistics -> write, each a phase of `progress` (a line each, bars on a terminal)."""
-    progress = progress or Progress.silent()
-    started = _now()
-    check_output_dir(out_dir, force)
-    if use_cache:
-        check_writable(default_cache_dir(), "cache")
-    cfg = loaded.config
-    # Every hypothesis first: a bad file fails the run before any scoring or writing.
-    ctx = RunContext.create(use_cache=use_cache, progress=progress)
+def translate_cells(plan: Plan, ctx: RunContext, progress: Progress) -> list[CellOutput]:
+    """Every cell's translations (or given hypotheses), in plan order."""
     with progress.phase("translate") as phase:
         try:
             outputs = [produce(cell, plan.datasets[cell.dataset], ctx) for cell in plan.cells]
@@ -333,36 +328,69 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
             ctx.close()
         phase.summary = (f"{len(plan.cells)} cells, {sum(o.stats.translated for o in outputs)} segments translated, "
                          f"{sum(o.stats.cached for o in outputs)} from the translation cache")
+    return outputs
+
+
+def evaluate(plan: Plan, outputs: list[CellOutput], scorer: Scorer, statistics, progress: Progress,
+             segments: bool = True) -> DatasetResults:
+    """score -> statistics for every dataset: the rows of scores.csv, the agreement rows, and (with `segments`)
+    the lines of segments.jsonl. The one scoring path of both `run` and `score`."""
+    with progress.phase("score") as phase:
+        scored = []
+        for name, dataset in plan.datasets.items():
+            ids = [CellId(i) for i, cell in enumerate(plan.cells) if cell.dataset == name]
+            if ids:
+                scored.append(score_dataset(name, dataset, ids, outputs, scorer, segments))
+        phase.summary = (f"{len(plan.metrics)} metrics on {len(scored)} datasets, {scorer.misses} scores "
+                         f"computed, {scorer.hits} from the score cache")
+    with progress.phase("statistics") as phase:
+        found = DatasetResults()
+        with progress.bar(statistics_work(scored, plan, statistics), "resampling", unit="test") as bar:
+            for part in scored:
+                comparisons, agreement = dataset_statistics(part, plan, scorer, statistics, bar.update)
+                results = dataset_results(part, plan, outputs, comparisons, segments)
+                found.rows += results.rows
+                found.segments += results.segments
+                found.agreement += agreement
+        phase.summary = statistics_summary(statistics)
+    return found
+
+
+def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = True,
+            workers: int | None = None, argv: list[str] | None = None, progress: Progress | None = None,
+            force: bool = False, write: bool = True) -> RunOutput:
+    """translate -> score -> statistics -> write, each a phase of `progress` (a line each, bars on a terminal).
+    With `write` false nothing is written (the results folder is neither checked nor touched)."""
+    progress = progress or Progress.silent()
+    started = _now()
+    if write:
+        check_output_dir(out_dir, force)
+    if use_cache:
+        check_writable(default_cache_dir(), "cache")
+    cfg = loaded.config
+    # Every hypothesis first: a bad file fails the run before any scoring or writing.
+    ctx = RunContext.create(use_cache=use_cache, progress=progress)
+    outputs = translate_cells(plan, ctx, progress)
     scorer = Scorer(plan.metrics, workers or cfg.workers or default_workers(), use_cache, progress)
     try:
-        with progress.phase("score") as phase:
-            scored = []
-            for name, dataset in plan.datasets.items():
-                indices = [i for i, cell in enumerate(plan.cells) if cell.dataset == name]
-                if indices:
-                    scored.append(score_dataset(name, dataset, indices, outputs, scorer))
-            phase.summary = (f"{len(plan.metrics)} metrics on {len(scored)} datasets, {scorer.misses} scores "
-                             f"computed, {scorer.hits} from the score cache")
-        with progress.phase("statistics") as phase:
-            found = DatasetResults()
-            with progress.bar(statistics_work(scored, plan, cfg.statistics), "resampling", unit="test") as bar:
-                for part in scored:
-                    comparisons, agreement = dataset_statistics(part, plan, scorer, cfg.statistics, bar.update)
-                    results = dataset_results(part, plan, outputs, comparisons)
-                    found.rows += results.rows
-                    found.segments += results.segments
-                    found.agreement += agreement
-            phase.summary = statistics_summary(cfg.statistics)
+        found = evaluate(plan, outputs, scorer, cfg.statistics, progress)
     finally:
         scorer.close()
+    scores = scores_frame(found.rows, plan.sweep_keys)
+    summary = summary_frame(scores)
+    # No secret in what shows the config: the manifest (its argv) and, from it, the report.
+    manifest = json.loads(redact(json.dumps(build_manifest(loaded, plan, outputs, ctx, scorer, started,
+                                                            use_cache, argv), ensure_ascii=False)))
+    human = human_scores_frame({name: d.human_scores for name, d in plan.datasets.items()},
+                               {d.name: d.human_score for d in loaded.config.datasets})
+    agreement = agreement_frame(found.agreement) if human is not None else None
+    output = RunOutput(out_dir if write else None, scores, summary, scorer.hits, scorer.misses, ctx.model_calls,
+                       found.segments, agreement, human, manifest)
+    if not write:
+        return output
     with progress.phase("write") as phase:
-        scores = scores_frame(found.rows, plan.sweep_keys)
-        summary = summary_frame(scores)
         notes = signature_notes(scores)
-        # No secret in what shows the config: the manifest (its argv) and, from it, the report.
-        manifest = json.loads(redact(json.dumps(build_manifest(loaded, plan, outputs, ctx, scorer, started,
-                                                                use_cache, argv), ensure_ascii=False)))
-        files = {
+        files: dict[str, str | bytes] = {
             "scores.csv": to_csv(scores),
             "summary.csv": to_csv(summary),
             "summary.md": render(summary, "md", notes, directions_of(scores)),
@@ -371,13 +399,17 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
             "config.yaml": resolved_config(loaded, out_dir),
             "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
         }
-        files.update(_human_and_report_files(loaded, plan, out_dir, scores, summary, found.agreement, found.segments,
-                                             manifest))
+        if human is not None:
+            files["agreement.csv"] = to_csv(agreement)
+            files[HUMAN_FILE] = to_csv(human)
+        # The plots and report.html: built in memory like every other file, so a failure here leaves nothing written.
+        files.update(report_files(RunData(cfg.run_name or out_dir.name, scores, summary, found.segments, manifest,
+                                          agreement, human)))
         for dataset in plan.datasets.values():
             files.update(dataset.artifacts)
         replace_results_folder(out_dir, files)
         phase.summary = f"{len(files)} files in {display_path(out_dir)}"
-    return RunOutput(out_dir, scores, summary, scorer.hits, scorer.misses, ctx.model_calls)
+    return output
 
 
 def statistics_summary(statistics) -> str:
@@ -387,21 +419,3 @@ def statistics_summary(statistics) -> str:
     if statistics.all_pairs:
         parts.append("all pairs ranked")
     return ", ".join(parts)
-
-
-def _human_and_report_files(loaded: LoadedConfig, plan: Plan, out_dir: Path, scores: pd.DataFrame,
-                            summary: pd.DataFrame, agreement_rows: list[dict], segment_records: list[dict],
-                            manifest: dict) -> dict[str, str | bytes]:
-    """agreement.csv and human_scores.csv (datasets with human scores), the plots and report.html: built in
-    memory like every other file, so a failure here still leaves nothing written."""
-    files: dict[str, str | bytes] = {}
-    human = human_scores_frame({name: d.human_scores for name, d in plan.datasets.items()},
-                               {d.name: d.human_score for d in loaded.config.datasets})
-    agreement = agreement_frame(agreement_rows) if human is not None else None
-    if human is not None:
-        files["agreement.csv"] = to_csv(agreement)
-        files[HUMAN_FILE] = to_csv(human)
-    data = RunData(loaded.config.run_name or out_dir.name, scores, summary, segment_records, manifest, agreement, human)
-    files.update(report_files(data))
-    return files
-

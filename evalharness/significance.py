@@ -50,9 +50,10 @@ from sacrebleu.metrics.base import Metric as SacreMetric
 from sacrebleu.metrics.bleu import BLEU
 from sacrebleu.metrics.chrf import CHRF
 from sacrebleu.metrics.ter import TER
-from sacrebleu.significance import _compute_p_value, estimate_ci
+from sacrebleu.significance import estimate_ci
 
 from evalharness.errors import UserError
+from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.base import Metric
 from evalharness.workers import fork_pool
 
@@ -126,7 +127,7 @@ def _scorer(metric, target_lang: str, n_refs: int):
     """The sacrebleu object (evalharness Metric or a sacrebleu metric) and whether higher scores are better."""
     if isinstance(metric, Metric):
         scorer = metric.build(target_lang)
-        scorer.num_refs = n_refs
+        sb.set_num_refs(scorer, n_refs)
         return scorer, metric.higher_is_better
     if isinstance(metric, SacreMetric):
         return metric, not isinstance(metric, TER)
@@ -216,7 +217,7 @@ def _merge(values: np.ndarray, edge: np.ndarray, scorer, sums: np.ndarray) -> np
     rows = np.flatnonzero(edge)
     if rows.size == 0:
         return values
-    theirs = [scorer._compute_score_from_stats(sums[r].copy()).score for r in rows]
+    theirs = [sb.score_from_stats(scorer, sums[r].copy()).score for r in rows]
     dtype = np.array([values.dtype.type(0), *theirs]).dtype
     values = values.astype(dtype)
     values[rows] = theirs
@@ -304,7 +305,7 @@ def resample_scores(scorer, sums: np.ndarray) -> np.ndarray:
         elif type(scorer) is BLEU:
             values = _bleu_scores(scorer, sums)
     if values is None:
-        values = np.array([scorer._compute_score_from_stats(row.copy()).score for row in sums])
+        values = np.array([sb.score_from_stats(scorer, row.copy()).score for row in sums])
     return values
 
 
@@ -365,7 +366,7 @@ def bootstrap(metric, target_lang: str, n_refs: int, stats: Sequence, n_samples:
     n_samples = _check_samples(n_samples, "bootstrap")
     n = _check_stats({"system": stats})
     scorer, _ = _scorer(metric, target_lang, n_refs)
-    score = scorer._aggregate_and_compute(stats).score
+    score = sb.aggregate(scorer, stats).score
     idxs = _indices(seed, n, n_samples)
     sums = _bootstrap_sums(idxs, [np.array(stats, dtype="float32")])[0]
     mean, low, high, half = _corpus_ci(resample_scores(scorer, sums))
@@ -396,7 +397,7 @@ def _bs_compare(bl_score: float, bl_scores: np.ndarray, sys_score: float, sys_sc
     """The p-value of ``_paired_bs_test`` from both systems' resample scores."""
     diff = abs(bl_score - sys_score)
     sample_diffs = np.abs(sys_scores - bl_scores)
-    return float(_compute_p_value(sample_diffs - sample_diffs.mean(), diff))
+    return float(sb.p_value(sample_diffs - sample_diffs.mean(), diff))
 
 
 def _score_task(scorer, sums):
@@ -428,12 +429,12 @@ def paired_bootstrap(baseline_stats: Sequence, system_stats: Mapping[str, Sequen
     idxs = _indices(seed, n, n_samples)
     scores = _bs_scores(scorer, named, idxs, workers)
     bl_scores = scores["\0baseline"]
-    bl_score = scorer._aggregate_and_compute(baseline_stats).score
+    bl_score = sb.aggregate(scorer, baseline_stats).score
     results: dict[str, PairedResult] = {}
     if baseline_name is not None:
         results[baseline_name] = _paired_row(bl_score, bl_scores, None)
     for name, stats in system_stats.items():
-        sys_score = scorer._aggregate_and_compute(stats).score
+        sys_score = sb.aggregate(scorer, stats).score
         p = _bs_compare(bl_score, bl_scores, sys_score, scores[name])
         results[name] = _paired_row(sys_score, scores[name], p, _delta(sys_score, bl_score, p))
     return results
@@ -502,7 +503,7 @@ class _Swaps:
 def _ar_pvalue(scorer, bl_score: float, sys_score: float, shuf_a: np.ndarray, shuf_b: np.ndarray) -> float:
     scores_a = resample_scores(scorer, shuf_a)
     scores_b = resample_scores(scorer, shuf_b)
-    return float(_compute_p_value(np.abs(scores_a - scores_b), abs(bl_score - sys_score)))
+    return float(sb.p_value(np.abs(scores_a - scores_b), abs(bl_score - sys_score)))
 
 
 def _ar_task(scorer, bl_score, sys_score, shuf_a, shuf_b):
@@ -532,8 +533,8 @@ def paired_randomization(baseline_stats: Sequence, system_stats: Mapping[str, Se
     scorer, _ = _scorer(metric, target_lang, n_refs)
     pos, bs_idxs = _ar_draws(seed, n, n_samples, n_ar_confidence)
     swaps = _Swaps(pos, {name: _as_matrix(stats) for name, stats in named.items()})
-    bl_score = scorer._aggregate_and_compute(baseline_stats).score
-    sys_scores = {name: scorer._aggregate_and_compute(stats).score for name, stats in system_stats.items()}
+    bl_score = sb.aggregate(scorer, baseline_stats).score
+    sys_scores = {name: sb.aggregate(scorer, stats).score for name, stats in system_stats.items()}
     tasks = [(scorer, bl_score, sys_scores[name], *swaps.pair("\0baseline", name)) for name in system_stats]
     p_values = _map(_ar_task, tasks, workers, _python_rows(scorer, 2 * n_samples * len(tasks)))
 
@@ -645,7 +646,7 @@ def pairwise_pvalues(system_stats: Mapping[str, Sequence], metric, target_lang: 
     n = _check_stats(system_stats)
     scorer, _ = _scorer(metric, target_lang, n_refs)
     names = list(system_stats)
-    raw = {name: scorer._aggregate_and_compute(system_stats[name]).score for name in names}
+    raw = {name: sb.aggregate(scorer, system_stats[name]).score for name in names}
     scores = {name: float(value) for name, value in raw.items()}
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
     if test == "bs":

@@ -29,6 +29,25 @@ class DatasetConfigBase(Strict):
         return self
 
 
+UNSPACED = {"zh", "ja", "th"}
+
+
+def joiner(lang: str) -> str:
+    """How sentences are joined into a segment: no space in Chinese, Japanese, Thai."""
+    return "" if lang in UNSPACED else " "
+
+
+@dataclass
+class LevelInput:
+    """One way of scoring a cell: the references and the cell's hypotheses at a level (segment, document, ...)."""
+
+    name: str  # the `level` column: segment, document, or "segment, pivot on target"
+    references: list[list[str]]
+    hypotheses: list[str]
+    label: str  # what the progress bar calls it
+    sentence: bool = False  # with sentence-level scores (segments.jsonl): the segment level only
+
+
 @dataclass
 class Dataset:
     """A test set in memory.
@@ -95,6 +114,33 @@ class Dataset:
         if self.groups is None:
             return unit_hypotheses
         return [" ".join(unit_hypotheses[k] for k in group) for group in self.groups]
+
+    def produce(self, system, ctx, stats) -> tuple[list[str], list[str] | None]:
+        """A cell's translations of the source units, and a round trip's pivots: a round trip translates into the
+        pivot language and back; every other kind asks the system for its hypotheses once."""
+        if self.pivot_lang is None:
+            return system.hypotheses(self, ctx, stats), None
+        pivots = system.translate(self.sources, self.source_lang, self.pivot_lang, ctx, stats)
+        return system.translate(pivots, self.pivot_lang, self.source_lang, ctx, stats), pivots
+
+    def shared_levels(self, units: list[str]) -> list[LevelInput]:
+        """The levels every cell is scored at, from one cell's translations of the source units: its segments,
+        and the whole document where the dataset is a document pair."""
+        levels = [LevelInput("segment", self.references, self.segment_hypotheses(units), f"{self.name} segments",
+                             sentence=True)]
+        if self.document_references is not None:
+            levels.append(LevelInput("document", [[text] for text in self.document_references],
+                                     [joiner(self.target_lang).join(units)], f"{self.name} documents"))
+        return levels
+
+    def cell_level(self, segment_hypotheses: list[str], pivot_langs: list[str] | None) -> LevelInput | None:
+        """A level of one cell alone: a round trip is also scored on just the segments whose pivot is in the
+        pivot language (a copy, whose pivot is not, scores nothing there). None for every other kind."""
+        if self.pivot_lang is None or pivot_langs is None:
+            return None
+        keep = [j for j, lang in enumerate(pivot_langs) if lang == self.pivot_lang]
+        return LevelInput("segment, pivot on target", [[stream[j] for j in keep] for stream in self.references],
+                          [segment_hypotheses[j] for j in keep], f"{self.name} pivot on target")
 
     def segment_sources(self) -> list[str]:
         return self.segment_hypotheses(self.sources)

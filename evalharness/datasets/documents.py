@@ -22,20 +22,12 @@ from typing import Literal
 from pydantic import Field
 
 from evalharness.configtypes import InputFile, LangPair, split_langpair
-from evalharness.datasets.base import Dataset, DatasetConfigBase
+from evalharness.datasets.base import Dataset, DatasetConfigBase, joiner
 from evalharness.documents.align import AlignConfig, align
 from evalharness.documents.clean import CleanConfig, clean, format_dropped
 from evalharness.documents.split import check_language, split_sentences
 from evalharness.errors import UserError
 from evalharness.textio import read_text
-
-UNSPACED = {"zh", "ja", "th"}
-
-
-def joiner(lang: str) -> str:
-    """How sentences are joined into a segment: no space in Chinese, Japanese, Thai."""
-    return "" if lang in UNSPACED else " "
-
 
 class DocumentsConfig(DatasetConfigBase):
     kind: Literal["documents"]

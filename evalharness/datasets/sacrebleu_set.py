@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 import urllib.error
 from typing import Literal
 
@@ -13,6 +12,7 @@ from evalharness.configtypes import LangPair, split_langpair
 from evalharness.datasets.base import Dataset, DatasetConfigBase
 from evalharness.datasets.wmtxml import from_fields
 from evalharness.errors import UserError
+from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.textio import read_lines
 
 
@@ -24,6 +24,7 @@ class SacrebleuConfig(DatasetConfigBase):
 
 
 def load(cfg: SacrebleuConfig) -> Dataset:
+    sb.ensure_supported()
     from sacrebleu.dataset import DATASETS
 
     if cfg.test_set not in DATASETS:
@@ -38,12 +39,12 @@ def load(cfg: SacrebleuConfig) -> Dataset:
         ds.process_to_text(cfg.langpair)
     except (urllib.error.URLError, OSError, SystemExit) as err:
         url = ds.data[0] if ds.data else "?"
-        tarball = os.path.join(ds._rawdir, ds._get_tarball_filename(url))
+        tarball = sb.tarball_path(ds, url)
         reason = getattr(err, "reason", None) or err
         raise UserError(
             f"dataset {cfg.name}: sacrebleu test set {cfg.test_set} {cfg.langpair} is not in sacrebleu's cache and "
             f"could not be downloaded ({reason}); offline, download {url} elsewhere, put it at {tarball} and "
-            f"extract it in {ds._rawdir} (or set SACREBLEU to a folder laid out that way)")
+            f"extract it in {sb.raw_dir(ds)} (or set SACREBLEU to a folder laid out that way)")
     names = ds.fieldnames(cfg.langpair)
     files = ds.get_files(cfg.langpair)
     fields = {name: read_lines(path) for name, path in zip(names, files)}

@@ -1,7 +1,7 @@
 """`wmt-xml`: a WMT test set in the XML format WMT releases since 2021 (documents, <src>, <ref>, <hyp>).
 
-Parsing is sacrebleu's own (`WMTXMLDataset._unwrap_wmt21_or_later`), so segments, document ids and the
-skipping of test-suite documents match what `sacrebleu -t wmt22` reads.
+Parsing is sacrebleu's own (`WMTXMLDataset._unwrap_wmt21_or_later`, through `metrics.sacrebleu_adapter`), so
+segments, document ids and the skipping of test-suite documents match what `sacrebleu -t wmt22` reads.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from typing import Literal
 
 import lxml.etree as ET
 from pydantic import Field
-from sacrebleu.dataset.wmt_xml import WMTXMLDataset
 
 from evalharness.configtypes import InputFile, LangPair, split_langpair
 from evalharness.datasets.base import Dataset, DatasetConfigBase
 from evalharness.errors import UserError
+from evalharness.metrics import sacrebleu_adapter as sb
 
 
 class WmtXmlConfig(DatasetConfigBase):
@@ -36,10 +36,10 @@ def load(cfg: WmtXmlConfig) -> Dataset:
     try:
         tree = ET.parse(str(cfg.path))
         src_lang, tgt_lang = _languages(tree, cfg.path)
-        fields = WMTXMLDataset._unwrap_wmt21_or_later(str(cfg.path))
+        fields = sb.read_wmt_xml(str(cfg.path))
         # `sacrebleu -t` reads the text files its process_to_text writes, each segment through `_clean`
         # (whitespace runs, NBSP included, collapsed to one space): do the same, so both kinds agree.
-        fields = {key: [WMTXMLDataset._clean(s) if s else "" for s in values] for key, values in fields.items()}
+        fields = {key: [sb.clean_segment(s) if s else "" for s in values] for key, values in fields.items()}
     except ET.XMLSyntaxError as err:
         raise UserError(f"{cfg.path}:{err.lineno}: invalid XML ({err.msg})")
     except (AssertionError, KeyError, ValueError) as err:

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from evalharness.configtypes import Strict
 from evalharness.errors import UserError
+from evalharness.metrics.sacrebleu_adapter import ensure_supported
 
 
 class MetricConfigBase(Strict):
@@ -25,6 +26,8 @@ class Metric(ABC):
     cost: ClassVar[int] = 1
 
     def __init__(self, cfg: MetricConfigBase):
+        # The first metric made (config validation, `score`) refuses an unsupported sacrebleu, before any work.
+        ensure_supported()
         self.cfg = cfg
 
     @property

@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 from sacrebleu.metrics import BLEU
-from sacrebleu.metrics.bleu import _TOKENIZERS
 
 from evalharness.metrics.base import Metric, MetricConfigBase
+from evalharness.metrics.sacrebleu_adapter import bleu_tokenizers
 
 
 class BleuConfig(MetricConfigBase):
@@ -27,9 +27,10 @@ class BleuConfig(MetricConfigBase):
     @classmethod
     def _known_tokenizer(cls, value):
         names = value.values() if isinstance(value, dict) else [value]
+        known = bleu_tokenizers()
         for name in names:
-            if name != "auto" and name not in _TOKENIZERS:
-                raise ValueError(f"unknown tokenizer {name!r} (sacrebleu has: auto, {', '.join(_TOKENIZERS)})")
+            if name != "auto" and name not in known:
+                raise ValueError(f"unknown tokenizer {name!r} (sacrebleu has: auto, {', '.join(known)})")
         return value
 
 

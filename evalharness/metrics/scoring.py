@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from evalharness.cache import Store, digest
 from evalharness.datasets.base import check_stream
 from evalharness.errors import UserError
+from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.base import Metric
 from evalharness.progress import Progress
 from evalharness.workers import fork_pool
@@ -65,7 +66,7 @@ def _segment_stats(job) -> tuple[int, int, dict[str, list]]:
     """Worker: statistics of one metric on one chunk of segments for every system."""
     metric, target_lang, m_index, start, ref_chunk, hyp_chunks = job
     scorer = metric.build(target_lang)
-    ref_infos = scorer._cache_references(ref_chunk)
+    ref_infos = sb.cache_references(scorer, ref_chunk)
     out: dict[str, list] = {name: [] for name in hyp_chunks}
     for i, ref_info in enumerate(ref_infos):
         seen: dict[str, list] = {}
@@ -73,7 +74,7 @@ def _segment_stats(job) -> tuple[int, int, dict[str, list]]:
             hyp = hyps[i]
             stats = seen.get(hyp)
             if stats is None:
-                stats = seen[hyp] = scorer._compute_segment_statistics(scorer._preprocess_segment(hyp), ref_info)
+                stats = seen[hyp] = sb.segment_statistics(scorer, hyp, ref_info)
             out[name].append(stats)
     return m_index, start, out
 
@@ -124,12 +125,12 @@ def segment_statistics(
 def corpus_result(metric: Metric, target_lang: str, n_refs: int, stats: list, sentence: bool) -> MetricResult:
     """The corpus score and signature from per-segment statistics, through sacrebleu's own aggregation."""
     scorer = metric.build(target_lang)
-    scorer.num_refs = n_refs  # what sacrebleu's _cache_references would set; part of the signature
-    score = scorer._aggregate_and_compute(stats)
+    sb.set_num_refs(scorer, n_refs)  # part of the signature
+    score = sb.aggregate(scorer, stats)
     sentence_scores = None
     if sentence:
         sent = metric.build_sentence(target_lang)
-        sentence_scores = [float(sent._compute_score_from_stats(s).score) for s in stats]
+        sentence_scores = [float(sb.score_from_stats(sent, s).score) for s in stats]
     return MetricResult(
         metric=metric.label, direction=metric.direction, score=float(score.score),
         signature=scorer.get_signature().format(), stats=stats, sentence_scores=sentence_scores,

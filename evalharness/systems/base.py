@@ -26,6 +26,8 @@ class System(ABC):
     """One configured system, ready to produce hypotheses."""
 
     config_model: ClassVar[type[SystemConfigBase]]
+    # A floor, not an MT system (the identity engine copies the source): left out of agreement with humans.
+    copies_source: ClassVar[bool] = False
 
     def __init__(self, cfg: SystemConfigBase):
         self.cfg = cfg

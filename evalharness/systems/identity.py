@@ -14,6 +14,7 @@ class IdentityConfig(SystemConfigBase):
 
 class IdentitySystem(System):
     config_model = IdentityConfig
+    copies_source = True
 
     def hypotheses(self, dataset: Dataset, ctx=None, stats=None) -> list[str]:
         return list(dataset.sources)

@@ -1,0 +1,289 @@
+"""The Python API, for notebooks and scripts: `run` a config, `score` lists of strings, `load` a results folder.
+
+Each returns a :class:`Results` whose frames have explicit dtypes (names as pandas' ``string``, counts as
+nullable ``Int64``, flags as ``boolean``, scores as ``float64``), the same whether the results come from memory
+(`run`, `score`) or from a results folder (`load`). The command line is a thin layer over these functions:
+`evalharness run`, `score`, `table` and `report` call them and format what they return.
+
+    import evalharness
+    results = evalharness.run("configs/seeds.yaml", overrides={"statistics.bootstrap": 0}, write=False)
+    results.scores.pivot_table(index="system", columns="metric", values="score")
+    evalharness.score(["The cat sat."], ["The cat sat down."], metrics=["bleu", "chrf"], langpair="de-en")
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from evalharness.compare import StatisticsConfig
+from evalharness.config import LoadedConfig, config_from_dict, load_config
+from evalharness.configtypes import check_langpair
+from evalharness.datasets.base import Dataset
+from evalharness.errors import UserError
+from evalharness.metrics import METRICS, Metric, make_metric
+from evalharness.plan import Cell, Plan, build_plan
+from evalharness.progress import Progress
+from evalharness.results import TEXT_COLUMNS, scores_frame, summary_frame
+
+# dtypes of the project's columns; a metric's statistics columns in the summary ("BLEU ci_low") take the dtype
+# of the statistic, a metric's own column ("BLEU") is a score.
+FLOAT_COLUMNS = {"score", "ci_low", "ci_high", "p_value", "off_target_rate", "pivot_on_target_rate", "human_score"}
+INT_COLUMNS = {"rank", "n_segments", "empty_outputs", "unaligned_sources", "unaligned_references", "segment"}
+BOOL_COLUMNS = {"significant", "valid"}
+
+
+@dataclass
+class Results:
+    """What a run or a scoring produced.
+
+    `scores`: tidy, one row per dataset x system x settings x level x metric (scores.csv); `summary`: wide, one
+    row per dataset x system x settings x level, a column per metric (summary.csv); `segments`: one row per
+    segment and cell, a column per metric's sentence score (segments.jsonl); `agreement`: metric-human
+    correlations where a dataset has human scores (agreement.csv), else None. `out_dir`: the results folder,
+    None when nothing was written.
+    """
+
+    scores: pd.DataFrame
+    summary: pd.DataFrame
+    segments: pd.DataFrame
+    agreement: pd.DataFrame | None = None
+    manifest: dict = field(default_factory=dict)
+    out_dir: Path | None = None
+    segments_translated: int = 0
+    score_cache_hits: int = 0
+    score_cache_misses: int = 0
+
+    def table(self, format: str = "md", tidy: bool = False) -> str:
+        """The summary (or, with `tidy`, the scores) as the command line prints it: csv, md, latex or json."""
+        from evalharness.tables import directions_of, render, signature_notes
+
+        frame = self.scores if tidy else self.summary
+        notes = signature_notes(self.scores) if format in ("md", "latex") else []
+        return render(frame, format, notes, directions_of(self.scores))
+
+
+# ------------------------------------------------------------------------------------------------------ run
+
+
+def run(config: str | Path | dict, *, overrides: dict[str, Any] | list[str] | None = None,
+        output_dir: str | Path | None = None, write: bool = True, use_cache: bool = True, workers: int | None = None,
+        force: bool = False, progress: Progress | None = None, argv: list[str] | None = None) -> Results:
+    """Run a config (a YAML file, or a dict of the same structure whose relative paths resolve against the
+    current folder): translate, score, compare, and (with `write`) replace its results folder.
+
+    `overrides`: ``{"statistics.bootstrap": 0, "systems.mt.path": "out.txt"}`` or ``["workers=1"]``, as
+    ``--set``. `output_dir`: the parent folder of the run's results (default: the config's, else ./results).
+    """
+    progress = progress or Progress.silent()
+    with progress.phase("plan") as phase:
+        loaded = _load(config, _override_items(overrides))
+        plan = build_plan(loaded.config, loaded.base_dir)
+        # Only now: the runner pulls in matplotlib and the rest (half a second), which a bad config never needs.
+        from evalharness.runner import execute, output_dir as results_dir
+
+        out_dir = results_dir(loaded, Path(output_dir) if output_dir is not None else None)
+        phase.summary = f"{len(plan.datasets)} datasets, {len(plan.cells)} cells, {len(plan.metrics)} metrics"
+    out = execute(loaded, plan, out_dir, use_cache=use_cache, workers=workers, argv=argv if argv is not None else [],
+                  progress=progress, force=force, write=write)
+    return Results(typed(out.scores), typed(out.summary), segments_frame(out.segments),
+                   typed(out.agreement) if out.agreement is not None else None, out.manifest, out.out_dir,
+                   out.model_calls, out.score_cache_hits, out.score_cache_misses)
+
+
+def plan_of(config: str | Path | dict, overrides: dict[str, Any] | list[str] | None = None) -> tuple[Plan, Path]:
+    """The plan of a config (datasets, cells, metrics) and where its results would go, without running it."""
+    from evalharness.runner import output_dir as results_dir
+
+    loaded = _load(config, _override_items(overrides))
+    return build_plan(loaded.config, loaded.base_dir), results_dir(loaded, None)
+
+
+def _load(config: str | Path | dict, overrides: list[str]) -> LoadedConfig:
+    if isinstance(config, dict):
+        return config_from_dict(config, overrides)
+    return load_config(config, overrides)
+
+
+def _override_items(overrides: dict[str, Any] | list[str] | None) -> list[str]:
+    """`--set` items; a dict's values are written as JSON, which the override parser reads as YAML."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, dict):
+        return [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
+    return list(overrides)
+
+
+# ---------------------------------------------------------------------------------------------------- score
+
+
+@dataclass
+class _GivenOutputs:
+    """A system whose outputs are given (what `score` scores): nothing to translate."""
+
+    name: str
+    copies_source = False
+
+    def runtime(self) -> dict:
+        return {}
+
+
+def metric_configs(metrics: list[str | dict | Any], where: str = "metrics") -> list[Metric]:
+    """Metrics from names ("bleu"), dicts ({"name": "bleu", "tokenize": "intl"}), metric configs or metrics."""
+    given = [entry for entry in metrics if isinstance(entry, str)]
+    twice = sorted({name for name in given if given.count(name) > 1})
+    if twice:
+        raise UserError(f"{where}: {', '.join(twice)} given twice")
+    built: list[Metric] = []
+    for entry in metrics:
+        if isinstance(entry, Metric):
+            built.append(entry)
+            continue
+        options = {"name": entry} if isinstance(entry, str) else entry
+        if isinstance(options, dict):
+            name = options.get("name")
+            if name not in METRICS:
+                raise UserError(f"{where}: unknown metric {name!r} (known: {', '.join(METRICS)})")
+            try:
+                options = METRICS[name][0].model_validate(options)
+            except ValidationError as err:
+                raise UserError(f"{where} {name}: {err.errors()[0]['msg'].removeprefix('Value error, ')}")
+        built.append(make_metric(options))
+    labels = [m.label for m in built]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise UserError(f"{where}: {', '.join(twice)} given twice")
+    return built
+
+
+def score(hypotheses: list[str] | dict[str, list[str]], references: list[str] | list[list[str]], *,
+          metrics: list[str | dict | Any] = ("bleu", "chrf", "ter"), langpair: str = "xx-en",
+          statistics: StatisticsConfig | dict | None = None, workers: int | None = None, segments: bool = True,
+          dataset: str = "score", reference_names: list[str] | None = None) -> Results:
+    """Score hypotheses against references with the run's own scoring path (sacrebleu underneath).
+
+    `hypotheses`: one system's lines, or system name -> lines. `references`: one reference's lines, or a list of
+    reference streams (``references[k][i]`` is reference k of segment i, as sacrebleu takes them). `metrics`:
+    names or metric dicts/configs. `langpair`: its target picks BLEU's tokenizer and the off-target check.
+    `statistics`: bootstrap CIs (default 1000 resamples) and a paired test when it names a `baseline`.
+    """
+    from evalharness.metrics.scoring import default_workers
+    from evalharness.runner import CellOutput, Scorer, evaluate
+    from evalharness.systems.context import CellStats
+
+    try:
+        check_langpair(langpair)
+    except ValueError as err:
+        raise UserError(f"langpair: {err}")
+    source_lang, target_lang = langpair.split("-")
+    systems = {"hypothesis": hypotheses} if _is_lines(hypotheses) else dict(hypotheses)
+    streams = [references] if _is_lines(references) else list(references)
+    if not systems or not all(_is_lines(lines) for lines in systems.values()):
+        raise UserError("hypotheses: expected a list of strings or a dict of system name -> list of strings")
+    if not streams or not all(_is_lines(stream) for stream in streams):
+        raise UserError("references: expected a list of strings or a list of reference streams (lists of strings)")
+    built = metric_configs(list(metrics))
+    for metric in built:
+        metric.check(target_lang)
+    try:
+        stats_cfg = statistics if isinstance(statistics, StatisticsConfig) else StatisticsConfig.model_validate(
+            statistics or {})
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise UserError(f"statistics.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+    if stats_cfg.baseline is not None and stats_cfg.baseline not in systems:
+        raise UserError(f"statistics.baseline: no system named {stats_cfg.baseline!r} (systems: {', '.join(systems)})")
+    if reference_names is None:
+        reference_names = ["reference"] if len(streams) == 1 else [f"reference {k + 1}" for k in range(len(streams))]
+    data = Dataset(name=dataset, source_lang=source_lang, target_lang=target_lang, sources=[""] * len(streams[0]),
+                   references=[list(s) for s in streams], reference_names=list(reference_names),
+                   system_outputs={name: list(lines) for name, lines in systems.items()})
+    plan = Plan({dataset: data}, [Cell(dataset, _GivenOutputs(name)) for name in systems], built, [])
+    outputs = [CellOutput(list(lines), None, CellStats()) for lines in systems.values()]
+    scorer = Scorer(built, workers or default_workers(), use_cache=False)
+    try:
+        found = evaluate(plan, outputs, scorer, stats_cfg, Progress.silent(), segments=segments)
+    finally:
+        scorer.close()
+    scores = scores_frame(found.rows, [])
+    return Results(typed(scores), typed(summary_frame(scores)), segments_frame(found.segments))
+
+
+def _is_lines(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(line, str) for line in value)
+
+
+# ----------------------------------------------------------------------------------------------------- load
+
+
+def load(results_dir: str | Path) -> Results:
+    """A finished run's results folder, read back (scores.csv, summary.csv, segments.jsonl, agreement.csv)."""
+    from evalharness.report import load as load_folder
+
+    data = load_folder(Path(results_dir))
+    return Results(typed(data.scores), typed(data.summary), segments_frame(data.segments),
+                   typed(data.agreement) if data.agreement is not None else None, data.manifest, Path(results_dir))
+
+
+# --------------------------------------------------------------------------------------------------- frames
+
+
+def typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with the project's dtypes: the same columns get the same dtypes from memory and from a CSV."""
+    frame = frame.copy()
+    for column in frame.columns:
+        kind = _kind(str(column), frame)
+        if kind is not None:
+            frame[column] = frame[column].astype(kind)
+    return frame
+
+
+def _kind(column: str, frame: pd.DataFrame) -> str | None:
+    stat = column.rsplit(" ", 1)[-1]
+    if column in TEXT_COLUMNS or column.endswith(" baseline"):
+        return "string"
+    if column in BOOL_COLUMNS or (" " in column and stat in BOOL_COLUMNS):
+        return "boolean"
+    if column in INT_COLUMNS or (" " in column and stat in INT_COLUMNS):
+        return "Int64"
+    if column in FLOAT_COLUMNS or (" " in column and stat in FLOAT_COLUMNS):
+        return "float64"
+    if "metric" not in frame.columns and "level" in frame.columns and column in _metric_columns(frame):
+        return "float64"  # the summary's per-metric score columns
+    return None
+
+
+def _metric_columns(summary: pd.DataFrame) -> list[str]:
+    """The summary's metric columns: after `level`, up to the first per-cell column."""
+    columns = [str(c) for c in summary.columns]
+    after = columns[columns.index("level") + 1:]
+    return [c for c in after if " " not in c and c not in FLOAT_COLUMNS | INT_COLUMNS | BOOL_COLUMNS
+            and c not in TEXT_COLUMNS]
+
+
+SEGMENT_COLUMNS = ["dataset", "system", "settings", "level", "segment", "doc_id", "source_ids", "source", "pivot",
+                   "pivot_lang", "references", "hypothesis", "hypothesis_lang"]
+
+
+def segments_frame(records: list[dict]) -> pd.DataFrame:
+    """segments.jsonl as a frame: one row per segment and cell, a float column per metric's sentence score
+    (`settings` a dict, `references` and `source_ids` lists)."""
+    metrics = list(dict.fromkeys(label for record in records for label in record.get("scores") or {}))
+    rows = [{**{k: record.get(k) for k in SEGMENT_COLUMNS},
+             **{label: (record.get("scores") or {}).get(label) for label in metrics}} for record in records]
+    frame = pd.DataFrame.from_records(rows, columns=SEGMENT_COLUMNS + metrics)
+    for column in ("dataset", "system", "level", "doc_id", "source", "pivot", "pivot_lang", "hypothesis",
+                   "hypothesis_lang"):
+        frame[column] = frame[column].astype("string")
+    frame["segment"] = frame["segment"].astype("Int64")
+    for label in metrics:
+        frame[label] = frame[label].astype("float64")
+    return frame
+
+
+__all__ = ["Results", "load", "metric_configs", "plan_of", "run", "score", "segments_frame", "typed"]

@@ -1,0 +1,190 @@
+"""The one place that uses sacrebleu's private names.
+
+Scores are sacrebleu's own because evalharness calls sacrebleu's internal methods (per-segment statistics,
+aggregation, the p-value of its paired tests, its WMT XML reader and download paths) instead of copying them.
+Those names are not sacrebleu's API and may change in any release, so every use goes through the small functions
+below, and `check_version` refuses, in one line and before any work, a sacrebleu these functions were not
+written against or one that lacks a name they need (instead of an AttributeError, or a silently different
+number, in the middle of a run). No other module of evalharness touches a private sacrebleu name
+(tests/test_sacrebleu_adapter.py checks it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from typing import Any, Sequence
+
+import sacrebleu
+
+from evalharness.errors import UserError
+
+# The releases whose internals the functions below were written and tested against (2.6.0). pyproject.toml pins
+# the same range; widen both only after the tests pass on the new release (significance.py copies sacrebleu's
+# resampling call for call, so a release that changes it changes numbers without failing any hasattr).
+LOWEST = (2, 6)
+BELOW = (2, 7)
+SUPPORTED = f">={LOWEST[0]}.{LOWEST[1]},<{BELOW[0]}.{BELOW[1]}"
+
+# What the functions below use that is not sacrebleu's public API: (module, object, attribute).
+_METRIC_METHODS = ("_cache_references", "_preprocess_segment", "_compute_segment_statistics",
+                   "_aggregate_and_compute", "_compute_score_from_stats")
+REQUIRED: tuple[tuple[str, str, str], ...] = (
+    *((f"sacrebleu.metrics.{module}", cls, name)
+      for module, cls in (("bleu", "BLEU"), ("chrf", "CHRF"), ("ter", "TER")) for name in _METRIC_METHODS),
+    ("sacrebleu.metrics.bleu", "BLEU", "TOKENIZERS"),
+    ("sacrebleu.significance", "", "_compute_p_value"),
+    ("sacrebleu.dataset.base", "Dataset", "_get_tarball_filename"),
+    ("sacrebleu.dataset.wmt_xml", "WMTXMLDataset", "_unwrap_wmt21_or_later"),
+    ("sacrebleu.dataset.wmt_xml", "WMTXMLDataset", "_clean"),
+)
+
+_checked = False
+
+
+# ------------------------------------------------------------------------------------------------ the check
+
+
+def installed_version() -> str:
+    """sacrebleu's version string, read when asked (so that a test can change it)."""
+    return sacrebleu.__version__
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """The leading numbers of a version string: '2.6.0' -> (2, 6, 0), '3.0.0rc1' -> (3, 0, 0)."""
+    match = re.match(r"\d+(?:\.\d+)*", version.strip())
+    return tuple(int(part) for part in match.group(0).split(".")) if match else ()
+
+
+def _unsupported(why: str) -> UserError:
+    return UserError(f"{why}: evalharness needs sacrebleu {SUPPORTED} (pip install 'sacrebleu{SUPPORTED}')")
+
+
+def _missing_names() -> list[str]:
+    """The entries of REQUIRED (and the instance attributes the functions below use) this sacrebleu lacks."""
+    missing = []
+    for module_name, obj_name, attr in REQUIRED:
+        where = f"{module_name}.{obj_name}" if obj_name else module_name
+        try:
+            obj = importlib.import_module(module_name)
+            if obj_name:
+                obj = getattr(obj, obj_name)
+        except (ImportError, AttributeError):
+            if where not in missing:
+                missing.append(where)
+            continue
+        # Only the base class's abstract method left means the metric class no longer implements it.
+        if not hasattr(obj, attr) or getattr(getattr(obj, attr), "__isabstractmethod__", False):
+            missing.append(f"{where}.{attr}")
+    if missing:
+        return missing
+    # Instance attributes exist only on objects: the raw folder of a (not downloaded) test set, and the number
+    # of references, which `_cache_references` sets and the signature reads. Both checks cost microseconds.
+    from sacrebleu.dataset import DATASETS
+    from sacrebleu.metrics.chrf import CHRF
+
+    if not all(hasattr(dataset, "_rawdir") for dataset in DATASETS.values()):
+        missing.append("sacrebleu.dataset.base.Dataset._rawdir")
+    scorer = CHRF()
+    scorer._cache_references([["a"]])
+    if not hasattr(scorer, "num_refs"):
+        missing.append("sacrebleu.metrics.base.Metric.num_refs")
+    return missing
+
+
+def check_version() -> None:
+    """Raise a one-line UserError unless the installed sacrebleu is one this module was written against and has
+    every private name it uses."""
+    version = installed_version()
+    if not LOWEST <= _release(version) < BELOW:
+        raise _unsupported(f"sacrebleu {version} is not supported")
+    missing = _missing_names()
+    if missing:
+        raise _unsupported(f"sacrebleu {version} is not supported (it has no {', '.join(missing)})")
+
+
+def ensure_supported() -> None:
+    """`check_version` once per process. Called where a metric is made (config validation, plan, `score`), so a
+    wrong sacrebleu fails before any dataset is read or any system runs, and where a dataset is read through
+    sacrebleu (also without metrics)."""
+    global _checked
+    if not _checked:
+        check_version()
+        _checked = True
+
+
+# ------------------------------------------------------------------------------------------------- metrics
+
+
+def bleu_tokenizers() -> list[str]:
+    """The names BLEU accepts for `tokenize` (public: `BLEU.TOKENIZERS`), to validate configs."""
+    from sacrebleu.metrics import BLEU
+
+    return list(BLEU.TOKENIZERS)
+
+
+def cache_references(scorer, references: Sequence[Sequence[str]]) -> list:
+    """Per segment, the preprocessed references (`references[k][i]`: stream k, segment i), computed once and
+    shared by every system's hypotheses. Also sets the scorer's number of references, as `corpus_score` does."""
+    return scorer._cache_references(references)
+
+
+def segment_statistics(scorer, hypothesis: str, ref_info: Any) -> list:
+    """The sufficient statistics of one hypothesis against one segment's cached references (`cache_references`),
+    exactly what `corpus_score` sums."""
+    return scorer._compute_segment_statistics(scorer._preprocess_segment(hypothesis), ref_info)
+
+
+def set_num_refs(scorer, n_refs: int) -> None:
+    """Tell a scorer built fresh how many references the statistics had: `cache_references` sets it when the
+    statistics are computed, but they may come from the cache or a worker, and the signature (`#:`) reads it."""
+    scorer.num_refs = n_refs
+
+
+def aggregate(scorer, stats: Sequence) -> Any:
+    """The corpus score (a sacrebleu Score) from per-segment statistics: `corpus_score` without re-scoring."""
+    return scorer._aggregate_and_compute(stats)
+
+
+def score_from_stats(scorer, stats: Any) -> Any:
+    """The score (a sacrebleu Score) of summed statistics: one sentence, or one resample of the corpus (float32
+    sums, as sacrebleu's bootstrap makes them). The scorer's own arithmetic, so edge cases stay sacrebleu's."""
+    return scorer._compute_score_from_stats(stats)
+
+
+def p_value(differences, real_difference: float) -> float:
+    """sacrebleu's p-value of a paired test: (resamples whose |difference| exceeds the real one + 1) / (N + 1)."""
+    from sacrebleu import significance
+
+    return significance._compute_p_value(differences, real_difference)
+
+
+# ------------------------------------------------------------------------------------------------ datasets
+
+
+def read_wmt_xml(path: str) -> dict[str, list]:
+    """sacrebleu's reading of a WMT21+ XML test set (src, ref:A, docid, origlang, domain, systems...), so
+    segments and skipped test-suite documents match `sacrebleu -t`."""
+    ensure_supported()
+    from sacrebleu.dataset.wmt_xml import WMTXMLDataset
+
+    return WMTXMLDataset._unwrap_wmt21_or_later(path)
+
+
+def clean_segment(text: str) -> str:
+    """sacrebleu's cleaning of a test-set segment (whitespace runs, NBSP included, collapsed to one space), which
+    `sacrebleu -t` applies when it writes a test set's text files."""
+    from sacrebleu.dataset.wmt_xml import WMTXMLDataset
+
+    return WMTXMLDataset._clean(text)
+
+
+def raw_dir(dataset) -> str:
+    """The folder where sacrebleu downloads and extracts a named test set, for the offline error message."""
+    return dataset._rawdir
+
+
+def tarball_path(dataset, url: str) -> str:
+    """Where sacrebleu looks for the downloaded archive `url` of a named test set before downloading it."""
+    return os.path.join(dataset._rawdir, dataset._get_tarball_filename(url))

@@ -1,0 +1,185 @@
+"""The Python API (evalharness.run / score / load): the same numbers as the command line and as sacrebleu,
+DataFrames with explicit dtypes, and the README's notebook example, executed as written."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sacrebleu
+
+import evalharness
+from conftest import ROOT, run_cli, wmt22_path
+from evalharness.errors import UserError
+from evalharness.textio import read_lines
+
+N = 30
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    """Thirty WMT22 de-en segments, both references and two submissions."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    files = {
+        "src.de": ("sources", "generaltest2022.de-en.src.de"),
+        "ref.A.en": ("references", "generaltest2022.de-en.ref.A.en"),
+        "ref.B.en": ("references", "generaltest2022.de-en.ref.B.en"),
+        "hyp.Online-B.en": ("system-outputs", "generaltest2022.de-en.hyp.Online-B.en"),
+        "hyp.LT22.en": ("system-outputs", "generaltest2022.de-en.hyp.LT22.en"),
+    }
+    for name, parts in files.items():
+        (folder / name).write_text("\n".join(read_lines(wmt22_path(*parts))[:N]) + "\n", encoding="utf-8")
+    return folder
+
+
+def config(data: Path) -> dict:
+    return {
+        "run_name": "api",
+        "datasets": [{"name": "news", "kind": "parallel", "langpair": "de-en", "source": str(data / "src.de"),
+                      "references": [str(data / "ref.A.en")]}],
+        "systems": [{"name": "mt", "engine": "outputs", "path": str(data / "hyp.{system}.en")},
+                    {"name": "copy", "engine": "identity"}],
+        "metrics": ["bleu", "chrf"],
+        "statistics": {"bootstrap": 100, "baseline": "copy"},
+        "workers": 1,
+    }
+
+
+def lines(path: Path) -> list[str]:
+    return read_lines(path)
+
+
+# ----------------------------------------------------------------------------------------------------- score
+
+
+def test_score_equals_sacrebleus_corpus_score(data):
+    hyps, refs = lines(data / "hyp.Online-B.en"), [lines(data / "ref.A.en"), lines(data / "ref.B.en")]
+    result = evalharness.score(hyps, refs, metrics=["bleu", "chrf", "ter"], langpair="de-en",
+                               statistics={"bootstrap": 0})
+    scores = result.scores.set_index("metric")
+    for label, metric in (("BLEU", sacrebleu.BLEU()), ("chrF2", sacrebleu.CHRF()), ("TER", sacrebleu.TER())):
+        expected = metric.corpus_score(hyps, refs)
+        assert scores.loc[label, "score"] == pytest.approx(expected.score, abs=1e-9)
+        assert scores.loc[label, "signature"] == str(metric.get_signature())
+
+
+def test_score_equals_the_score_command(data):
+    systems = {"Online-B": lines(data / "hyp.Online-B.en"), "LT22": lines(data / "hyp.LT22.en")}
+    result = evalharness.score(systems, lines(data / "ref.A.en"), metrics=["bleu", "chrf", "ter"], langpair="de-en",
+                               statistics={"baseline": "Online-B"}, dataset="ref.A.en", reference_names=["ref.A.en"])
+    proc = run_cli("score", "-r", data / "ref.A.en", "-i", f"Online-B={data / 'hyp.Online-B.en'}",
+                   f"LT22={data / 'hyp.LT22.en'}", "-l", "de-en", "--paired-bs", "-f", "csv", check=True)
+    command = evalharness.api.typed(pd.read_csv(io.StringIO(proc.stdout), keep_default_na=False, na_values=[""]))
+    pd.testing.assert_frame_equal(result.scores, command, check_exact=False, rtol=1e-12)
+    assert result.scores["p_value"].notna().sum() == 3  # LT22 against Online-B, per metric
+
+
+def test_score_returns_sentence_scores_per_segment(data):
+    hyps, refs = lines(data / "hyp.LT22.en"), lines(data / "ref.A.en")
+    segments = evalharness.score(hyps, refs, metrics=["chrf"], langpair="de-en").segments
+    assert len(segments) == N and list(segments["segment"]) == list(range(1, N + 1))
+    assert segments["chrF2"].tolist() == pytest.approx(
+        [sacrebleu.sentence_chrf(h, [r]).score for h, r in zip(hyps, refs)])
+
+
+def test_score_refuses_bad_arguments_in_one_line(data):
+    hyps, refs = lines(data / "hyp.LT22.en"), lines(data / "ref.A.en")
+    with pytest.raises(UserError, match="^metrics: unknown metric 'bluer'"):
+        evalharness.score(hyps, refs, metrics=["bluer"])
+    with pytest.raises(UserError, match="^langpair: "):
+        evalharness.score(hyps, refs, langpair="german-english")
+    with pytest.raises(UserError, match="^statistics.baseline: no system named 'x'"):
+        evalharness.score(hyps, refs, statistics={"baseline": "x"})
+    with pytest.raises(UserError, match="hypothesis 'hypothesis' has 29 lines, expected 30|29"):
+        evalharness.score(hyps[:-1], refs)
+
+
+# ------------------------------------------------------------------------------------------------------- run
+
+
+def test_run_of_a_dict_without_writing_leaves_no_folder(data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = evalharness.run(config(data), write=False)
+    assert result.out_dir is None and not (tmp_path / "results").exists()
+    assert set(result.scores["system"]) == {"Online-B", "LT22", "copy"}
+    assert len(result.segments) == 3 * N
+
+
+def test_run_overrides_take_a_dict_as_set_takes_key_value(data, tmp_path):
+    result = evalharness.run(config(data), overrides={"metrics": ["ter"], "statistics.bootstrap": 0}, write=False)
+    assert set(result.scores["metric"]) == {"TER"}
+    assert result.scores["ci_low"].isna().all()
+
+
+def test_run_returns_what_it_writes_and_load_reads_the_same_frames(data, tmp_path):
+    written = evalharness.run(config(data), output_dir=tmp_path / "results")
+    assert written.out_dir == tmp_path / "results" / "api" and (written.out_dir / "scores.csv").exists()
+    loaded = evalharness.load(written.out_dir)
+    for name in ("scores", "summary", "segments"):
+        pd.testing.assert_frame_equal(getattr(written, name), getattr(loaded, name), check_exact=False, rtol=1e-12)
+    proc = run_cli("table", written.out_dir, "-f", "csv", check=True)
+    assert proc.stdout == written.table("csv")
+
+
+def test_frames_have_explicit_dtypes(data):
+    result = evalharness.run(config(data), write=False)
+    scores, summary, segments = result.scores, result.summary, result.segments
+    assert scores["system"].dtype == "string" and scores["metric"].dtype == "string"
+    assert scores["score"].dtype == "float64" and scores["n_segments"].dtype == "Int64"
+    assert scores["significant"].dtype == "boolean" and scores["rank"].dtype == "Int64"
+    assert summary["BLEU"].dtype == "float64" and summary["BLEU p_value"].dtype == "float64"
+    assert summary["BLEU significant"].dtype == "boolean" and summary["valid"].dtype == "boolean"
+    assert segments["segment"].dtype == "Int64" and segments["BLEU"].dtype == "float64"
+
+
+def test_a_system_called_NA_stays_a_name_through_load(data, tmp_path):
+    cfg = config(data)
+    cfg["systems"] = [{"name": "NA", "engine": "outputs", "path": str(data / "hyp.LT22.en")},
+                      {"name": "null", "engine": "identity"}]
+    cfg["statistics"] = {"bootstrap": 0}
+    written = evalharness.run(cfg, output_dir=tmp_path)
+    assert sorted(evalharness.load(written.out_dir).scores["system"].unique()) == ["NA", "null"]
+
+
+def test_a_bad_dict_config_is_one_line_naming_the_key(data):
+    cfg = config(data)
+    cfg["datasets"][0]["sourse"] = cfg["datasets"][0].pop("source")
+    with pytest.raises(UserError, match=r"^<config dict>: datasets\[0\]"):
+        evalharness.run(cfg, write=False)
+
+
+# ---------------------------------------------------------------------------------------------------- README
+
+
+def readme_example() -> str:
+    """The Python block of the README's "From Python" section."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## From Python"):]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, "README: no ```python block in the 'From Python' section"
+    return match.group(1)
+
+
+@pytest.mark.slow
+def test_the_readme_notebook_example_runs_as_written(monkeypatch):
+    """Runs the seeds config (the real Gemma, about a minute) without writing, as the README shows."""
+    monkeypatch.chdir(ROOT)
+    before = sorted(p.name for p in (ROOT / "results").iterdir())
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(readme_example(), "README.md", "exec"), {})
+    printed = out.getvalue()
+    assert "gemma-270m" in printed and "copy-source" in printed and "chrF2" in printed and "BLEU" in printed
+    assert "signature" in printed and "nrefs:1" in printed
+    assert sorted(p.name for p in (ROOT / "results").iterdir()) == before  # write=False wrote nothing
+
+
+def test_the_readme_example_uses_the_api_it_documents():
+    code = readme_example()
+    assert "evalharness.run(" in code and "overrides=" in code and "evalharness.score(" in code
+    assert ".pivot" in code
