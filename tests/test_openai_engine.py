@@ -71,39 +71,41 @@ def make_handler(api: FakeAPI):
                 first = api.count(source) == 1
             try:
                 time.sleep(api.delay)
-                if self.path != "/v1/chat/completions":
-                    return self.reply(404, {"error": {"message": f"no route {self.path}"}})
-                status = api.always or (api.fail_first.get(source) if first else None)
-                if status == 401:
-                    echo = self.headers.get("Authorization")  # like hosted APIs, echo the key
-                    return self.reply(401, {"error": {"message": f"Incorrect API key provided: {echo}"}})
-                if status == 404:
-                    return self.reply(404, {"error": {"message": f"The model `{body['model']}` does not exist."}})
-                if status:
-                    return self.reply(status, {"error": {"message": "try again"}})
-                raw = api.raw_first.get(source) if first else None
-                if raw is not None:
-                    data = raw.encode()
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    return self.wfile.write(data)
-                empty = api.empty_first.get(source) if first else None
-                if empty == "no-choices":
-                    return self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 0,
-                                            "model": body["model"], "choices": []})
-                if empty == "null-content":
-                    return self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 0,
-                                            "model": body["model"], "choices": [{"index": 0, "finish_reason": "stop",
-                                            "message": {"role": "assistant", "content": None}}]})
-                text = MAPPING.get(source, source.upper())
-                self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                                 "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                                     "role": "assistant", "content": f"  {text}  \nNote: a literal translation."}}]})
             finally:
+                # Counted while the request is being worked on, before its reply goes out: a client that gets
+                # a reply may send its next request before this handler's thread would run a later `finally`.
                 with api.lock:
                     api.in_flight -= 1
+            if self.path != "/v1/chat/completions":
+                return self.reply(404, {"error": {"message": f"no route {self.path}"}})
+            status = api.always or (api.fail_first.get(source) if first else None)
+            if status == 401:
+                echo = self.headers.get("Authorization")  # like hosted APIs, echo the key
+                return self.reply(401, {"error": {"message": f"Incorrect API key provided: {echo}"}})
+            if status == 404:
+                return self.reply(404, {"error": {"message": f"The model `{body['model']}` does not exist."}})
+            if status:
+                return self.reply(status, {"error": {"message": "try again"}})
+            raw = api.raw_first.get(source) if first else None
+            if raw is not None:
+                data = raw.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                return self.wfile.write(data)
+            empty = api.empty_first.get(source) if first else None
+            if empty == "no-choices":
+                return self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 0,
+                                        "model": body["model"], "choices": []})
+            if empty == "null-content":
+                return self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 0,
+                                        "model": body["model"], "choices": [{"index": 0, "finish_reason": "stop",
+                                        "message": {"role": "assistant", "content": None}}]})
+            text = MAPPING.get(source, source.upper())
+            self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
+                             "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                                 "role": "assistant", "content": f"  {text}  \nNote: a literal translation."}}]})
 
     return Handler
 
