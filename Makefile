@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-quick bench clean browser
+.PHONY: setup run test test-quick lint bench clean browser
 
 setup: $(STAMP)
 
@@ -52,6 +52,19 @@ test: setup $(CHROMIUM)
 # spread over every core (pytest-xdist, one test file per worker at a time: fixtures are built once).
 test-quick: setup
 	$(BIN)/python -m pytest -q --quick -n auto --dist loadfile
+
+# ruff (lint + format check) and mypy, configured in pyproject.toml. The tools (the `lint` extra) are installed
+# into the venv once, again when pyproject.toml changes.
+LINT_STAMP := $(VENV)/.lint-installed
+
+$(LINT_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[lint]'
+	touch $(LINT_STAMP)
+
+lint: setup $(LINT_STAMP)
+	$(BIN)/ruff check evalharness tests bench
+	$(BIN)/ruff format --check evalharness tests bench
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python bench/score.py

@@ -33,7 +33,6 @@ from evalharness.documents.align import AlignConfig, align
 
 from wmt22data import fail, wmt22_file
 
-
 LinkKey = tuple[tuple[int, ...], tuple[int, ...]]
 
 
@@ -47,8 +46,9 @@ def read_pair() -> tuple[list[str], list[str]]:
     return src_lines, ref_lines
 
 
-def perturb(src: list[str], ref: list[str], rng: random.Random, drops: int, merges: int
-            ) -> tuple[list[str], list[str], list[LinkKey]]:
+def perturb(
+    src: list[str], ref: list[str], rng: random.Random, drops: int, merges: int
+) -> tuple[list[str], list[str], list[LinkKey]]:
     """Drop `drops` sentences and merge `merges` adjacent pairs (each on a random side); return the true links."""
     n = len(src)
     ops: dict[int, str] = {}
@@ -86,11 +86,11 @@ def perturb(src: list[str], ref: list[str], rng: random.Random, drops: int, merg
             i += 1
         elif op == "merge_src":
             new_src.append(f"{src[i]} {src[i + 1]}")
-            new_ref.extend(ref[i:i + 2])
+            new_ref.extend(ref[i : i + 2])
             links.append(((a,), (b, b + 1)))
             i += 2
         else:  # merge_ref
-            new_src.extend(src[i:i + 2])
+            new_src.extend(src[i : i + 2])
             new_ref.append(f"{ref[i]} {ref[i + 1]}")
             links.append(((a, a + 1), (b,)))
             i += 2
@@ -139,8 +139,12 @@ def evaluate(docs, config: AlignConfig) -> dict:
             type_gold[shape(link)] += 1
             type_hit[shape(link)] += link in pred_set
     seconds = time.perf_counter() - start
-    return {"link": prf(*link_counts), "pair": prf(*pair_counts), "seconds": seconds,
-            "types": {t: (type_hit[t], type_gold[t]) for t in sorted(type_gold)}}
+    return {
+        "link": prf(*link_counts),
+        "pair": prf(*pair_counts),
+        "seconds": seconds,
+        "types": {t: (type_hit[t], type_gold[t]) for t in sorted(type_gold)},
+    }
 
 
 def main() -> None:
@@ -160,24 +164,34 @@ def main() -> None:
     docs = []
     for d in range(args.docs):
         lo = args.offset + d * args.lines
-        docs.append(perturb(src_lines[lo:lo + args.lines], ref_lines[lo:lo + args.lines], rng,
-                            args.drops, args.merges))
+        docs.append(
+            perturb(src_lines[lo : lo + args.lines], ref_lines[lo : lo + args.lines], rng, args.drops, args.merges)
+        )
     gold_types = Counter(shape(link) for _, _, gold in docs for link in gold)
-    print(f"WMT22 de-en, {args.docs} pseudo-documents x {args.lines} lines from line {args.offset}, seed {args.seed}; "
-          f"true links: " + ", ".join(f"{t} {c}" for t, c in sorted(gold_types.items())))
+    print(
+        f"WMT22 de-en, {args.docs} pseudo-documents x {args.lines} lines from line {args.offset}, seed {args.seed}; "
+        f"true links: " + ", ".join(f"{t} {c}" for t, c in sorted(gold_types.items()))
+    )
 
-    runs = {"anchored": AlignConfig(), "length-only": AlignConfig(anchor_weight=0),
-            "GC 1993": AlignConfig(anchor_weight=0, prior_1_0=0.0099, prior_0_1=0.0099,
-                                      headline_prior=None)}
+    runs = {
+        "anchored": AlignConfig(),
+        "length-only": AlignConfig(anchor_weight=0),
+        "GC 1993": AlignConfig(anchor_weight=0, prior_1_0=0.0099, prior_0_1=0.0099, headline_prior=None),
+    }
     results = {name: evaluate(docs, config) for name, config in runs.items()}
     types = sorted(gold_types)
-    header = (f"{'aligner':<12} {'link P':>7} {'link R':>7} {'link F1':>7} {'pair P':>7} {'pair R':>7} "
-              f"{'pair F1':>7}  " + " ".join(f"{'R ' + t:>7}" for t in types) + f" {'time':>7}")
+    header = (
+        f"{'aligner':<12} {'link P':>7} {'link R':>7} {'link F1':>7} {'pair P':>7} {'pair R':>7} "
+        f"{'pair F1':>7}  " + " ".join(f"{'R ' + t:>7}" for t in types) + f" {'time':>7}"
+    )
     print(header)
     for name, res in results.items():
         per_type = " ".join(f"{(res['types'][t][0] / res['types'][t][1]):>7.3f}" for t in types)
-        print(f"{name:<12} " + " ".join(f"{v:>7.3f}" for v in (*res["link"], *res["pair"]))
-              + f"  {per_type} {res['seconds']:>6.2f}s")
+        print(
+            f"{name:<12} "
+            + " ".join(f"{v:>7.3f}" for v in (*res["link"], *res["pair"]))
+            + f"  {per_type} {res['seconds']:>6.2f}s"
+        )
     print(f"BENCH align_f1 {results['anchored']['link'][2]:.3f} f1 goal >= 0.9")
 
 

@@ -53,8 +53,9 @@ def build(kb: int) -> tuple[str, str]:
 def load(folder: Path, german: str, english: str):
     (folder / "doc.de").write_text(german + "\n", encoding="utf-8")
     (folder / "doc.en").write_text(english + "\n", encoding="utf-8")
-    cfg = DocumentsConfig(name="long", kind="documents", langpair="de-en", source=folder / "doc.de",
-                          reference=folder / "doc.en")
+    cfg = DocumentsConfig(
+        name="long", kind="documents", langpair="de-en", source=folder / "doc.de", reference=folder / "doc.en"
+    )
     return load_documents(cfg)
 
 
@@ -82,14 +83,20 @@ def main() -> None:
     pysbd_seconds, _ = timed(args.repeat, lambda: (split_sentences([german], "de"), split_sentences([english], "en")))
 
     links = len(dataset.groups) + dataset.unaligned_sources + dataset.unaligned_references
-    one_to_one = sum(1 for group, refs in zip(dataset.groups, dataset.references[0]) if len(group) == 1)
+    one_to_one = sum(1 for group, refs in zip(dataset.groups, dataset.references[0], strict=True) if len(group) == 1)
     share = one_to_one / max(1, links)
-    print(f"document: {len(german.encode('utf-8')) / 1000:.0f} KB German, {len(english.encode('utf-8')) / 1000:.0f} KB"
-          f" English, one line each; {len(dataset.sources)} German sentences")
-    print(f"links: {links} ({share:.1%} with one German sentence and a reference, {dataset.unaligned_sources}"
-          f" German and {dataset.unaligned_references} English sentences unaligned)")
-    print(f"load (clean + split + align): {seconds:.2f} s; one eighth of the text: {eighth:.2f} s"
-          f" (x8 = {8 * eighth:.2f} s, ratio {seconds / (8 * eighth):.2f} to linear)")
+    print(
+        f"document: {len(german.encode('utf-8')) / 1000:.0f} KB German, {len(english.encode('utf-8')) / 1000:.0f} KB"
+        f" English, one line each; {len(dataset.sources)} German sentences"
+    )
+    print(
+        f"links: {links} ({share:.1%} with one German sentence and a reference, {dataset.unaligned_sources}"
+        f" German and {dataset.unaligned_references} English sentences unaligned)"
+    )
+    print(
+        f"load (clean + split + align): {seconds:.2f} s; one eighth of the text: {eighth:.2f} s"
+        f" (x8 = {8 * eighth:.2f} s, ratio {seconds / (8 * eighth):.2f} to linear)"
+    )
     print(f"pysbd alone on both texts: {pysbd_seconds:.2f} s ({pysbd_seconds / seconds:.0%} of the load)")
     if share < MIN_ONE_TO_ONE:
         fail(f"only {share:.1%} of the links are 1-1 (expected >= {MIN_ONE_TO_ONE:.0%}): the alignment is wrong")

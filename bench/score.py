@@ -57,7 +57,7 @@ def system_name(path: str) -> str:
     """generaltest2022.de-en.hyp.PROMT.en -> PROMT (both tools name a system by its file)."""
     name = Path(path).name
     prefix, suffix = f"generaltest2022.{PAIR}.hyp.", ".en"
-    return name[len(prefix): -len(suffix)] if name.startswith(prefix) and name.endswith(suffix) else name
+    return name[len(prefix) : -len(suffix)] if name.startswith(prefix) and name.endswith(suffix) else name
 
 
 def parse_sacrebleu(stdout: str) -> dict[tuple[str, str], str]:
@@ -88,8 +88,22 @@ def main() -> int:
     hyp_args = [str(h) for h in hyps]
 
     sacrebleu_cmd = [*sacrebleu_command(), str(ref), "-i", *hyp_args, "-m", *METRICS, "-f", "json", "-w", "2"]
-    evalharness_cmd = [sys.executable, "-m", "evalharness", "score", "--ref", str(ref), "--hyp", *hyp_args,
-                       "--metrics", *METRICS, "--format", "json", "--langpair", PAIR]
+    evalharness_cmd = [
+        sys.executable,
+        "-m",
+        "evalharness",
+        "score",
+        "--ref",
+        str(ref),
+        "--hyp",
+        *hyp_args,
+        "--metrics",
+        *METRICS,
+        "--format",
+        "json",
+        "--langpair",
+        PAIR,
+    ]
 
     print(f"{len(hyps)} systems, {PAIR}, metrics {' '.join(METRICS)}, best of {args.repeat}", flush=True)
     t_sacrebleu, out_sacrebleu = timed(sacrebleu_cmd, args.repeat)
@@ -101,8 +115,11 @@ def main() -> int:
     got = parse_evalharness(out_evalharness)
     if set(expected) != set(got):
         fail(f"different (system, metric) pairs: sacrebleu {sorted(expected)} vs evalharness {sorted(got)}")
-    wrong = [f"{system} {label}: sacrebleu {expected[(system, label)]} evalharness {got[(system, label)]}"
-             for system, label in sorted(expected) if expected[(system, label)] != got[(system, label)]]
+    wrong = [
+        f"{system} {label}: sacrebleu {expected[(system, label)]} evalharness {got[(system, label)]}"
+        for system, label in sorted(expected)
+        if expected[(system, label)] != got[(system, label)]
+    ]
     if wrong:
         fail("scores differ:\n  " + "\n  ".join(wrong))
     print(f"scores agree to 2 decimals: {len(expected)} ({len(hyps)} systems x {len(LABELS)} metrics)")

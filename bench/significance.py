@@ -47,7 +47,7 @@ def system_name(path) -> str:
     """generaltest2022.de-en.hyp.PROMT.en -> PROMT."""
     name = Path(str(path)).name
     prefix, suffix = f"generaltest2022.{PAIR}.hyp.", ".en"
-    return name[len(prefix): -len(suffix)] if name.startswith(prefix) and name.endswith(suffix) else name
+    return name[len(prefix) : -len(suffix)] if name.startswith(prefix) and name.endswith(suffix) else name
 
 
 def sacrebleu_command() -> list[str]:
@@ -79,8 +79,16 @@ def ours(ref: str, hyps: list[str]) -> int:
     for metric in metrics:
         stats = {name: results[(name, metric.label)].stats for name in systems}
         others = {name: s for name, s in stats.items() if name != baseline}
-        paired = paired_bootstrap(stats[baseline], others, metric, "en", len(references), n_samples=N_SAMPLES,
-                                  baseline_name=baseline, workers=workers)
+        paired = paired_bootstrap(
+            stats[baseline],
+            others,
+            metric,
+            "en",
+            len(references),
+            n_samples=N_SAMPLES,
+            baseline_name=baseline,
+            workers=workers,
+        )
         for name, row in paired.items():
             out[name][metric.label] = {"score": row.score, "mean": row.mean, "ci": row.ci, "p_value": row.p_value}
     print(json.dumps(out))
@@ -108,13 +116,13 @@ def parse_sacrebleu(stdout: str) -> dict[str, dict[str, dict[str, str]]]:
         if cells[0]:
             current = system_name(cells[0].removeprefix("Baseline: "))
             table[current] = {}
-            for label, cell in zip(labels, cells[1:]):
+            for label, cell in zip(labels, cells[1:], strict=False):
                 match = SCORE_CELL.match(cell)
                 if not match:
                     fail(f"cannot parse sacrebleu's cell {cell!r}")
-                table[current][label] = dict(zip(("score", "mean", "ci"), match.groups()))
+                table[current][label] = dict(zip(("score", "mean", "ci"), match.groups(), strict=True))
         elif current is not None:
-            for label, cell in zip(labels, cells[1:]):
+            for label, cell in zip(labels, cells[1:], strict=False):
                 match = P_CELL.match(cell)
                 if not match:
                     fail(f"cannot parse sacrebleu's p-value cell {cell!r}")
@@ -162,15 +170,31 @@ def main() -> int:
         fail("--repeat must be at least 1")
     ref, hyps = find_files()
     hyp_args = [str(h) for h in hyps]  # the first (alphabetically) is sacrebleu's baseline
-    sacrebleu_cmd = [*sacrebleu_command(), str(ref), "-i", *hyp_args, "-m", *METRICS, "--paired-bs",
-                     "--paired-bs-n", str(N_SAMPLES), "-f", "text", "-w", str(WIDTH)]
+    sacrebleu_cmd = [
+        *sacrebleu_command(),
+        str(ref),
+        "-i",
+        *hyp_args,
+        "-m",
+        *METRICS,
+        "--paired-bs",
+        "--paired-bs-n",
+        str(N_SAMPLES),
+        "-f",
+        "text",
+        "-w",
+        str(WIDTH),
+    ]
     ours_cmd = [sys.executable, str(Path(__file__).resolve()), "--ours", str(ref), *hyp_args]
     env_seed = os.environ.get("SACREBLEU_SEED")
     if env_seed not in (None, "12345"):
         fail(f"SACREBLEU_SEED={env_seed}: unset it (evalharness uses sacrebleu's default seed 12345 here)")
 
-    print(f"{len(hyps)} systems, {PAIR}, metrics {' '.join(METRICS)}, paired bootstrap {N_SAMPLES} resamples, "
-          f"baseline {system_name(hyps[0])}, best of {args.repeat}", flush=True)
+    print(
+        f"{len(hyps)} systems, {PAIR}, metrics {' '.join(METRICS)}, paired bootstrap {N_SAMPLES} resamples, "
+        f"baseline {system_name(hyps[0])}, best of {args.repeat}",
+        flush=True,
+    )
     t_sacrebleu = t_ours = float("inf")
     out_sacrebleu = out_ours = ""
     for _ in range(args.repeat):  # alternate, so that a busy machine slows both sides alike
@@ -194,11 +218,14 @@ def main() -> int:
             n_p += "p_value" in (theirs or {})
     if wrong:
         fail("results differ:\n  " + "\n  ".join(wrong))
-    print(f"p-values agree with sacrebleu's: {n_p} ({len(hyps) - 1} systems x {len(LABELS)} metrics); "
-          f"scores, means and CIs agree to {WIDTH} decimals")
+    print(
+        f"p-values agree with sacrebleu's: {n_p} ({len(hyps) - 1} systems x {len(LABELS)} metrics); "
+        f"scores, means and CIs agree to {WIDTH} decimals"
+    )
     for label in LABELS:
-        line = "  ".join(f"{name} {cells[label]['p_value']}" for name, cells in sorted(got.items())
-                         if "p_value" in cells[label])
+        line = "  ".join(
+            f"{name} {cells[label]['p_value']}" for name, cells in sorted(got.items()) if "p_value" in cells[label]
+        )
         print(f"  {label} p: {line}")
     print(f"BENCH significance_vs_sacrebleu {t_ours / t_sacrebleu:.2f} ratio goal <= 0.5")
     return 0

@@ -33,7 +33,8 @@ MAX_NEW_TOKENS = 256
 
 def write_config(folder: Path, backend: str) -> Path:
     config = folder / f"bench-{backend}.yaml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 run_name: bench-{backend}
 datasets:
   - name: wmt22-de-en-{N}
@@ -45,7 +46,9 @@ datasets:
 systems:
   - {{name: gemma, engine: gemma-270m, backend: {backend}}}
 metrics: [bleu, chrf]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return config
 
 
@@ -63,15 +66,16 @@ def raw_llama_cpp(sources: list[str]) -> tuple[float, list[str]]:
     texts = prompts(sources)
     start = time.perf_counter()
     llm = Llama(model_path=str(assemble()), n_ctx=4096, n_threads=os.cpu_count(), verbose=False)
-    outputs = [llm(text, max_tokens=MAX_NEW_TOKENS, temperature=0.0, stop=["\n"])["choices"][0]["text"].strip()
-               for text in texts]
+    outputs = [
+        llm(text, max_tokens=MAX_NEW_TOKENS, temperature=0.0, stop=["\n"])["choices"][0]["text"].strip()
+        for text in texts
+    ]
     return time.perf_counter() - start, outputs
 
 
 def plain_transformers(sources: list[str]) -> tuple[float, list[str]]:
     """Seconds for one `generate` per segment, model already loaded (load time not counted)."""
     import torch
-
     from evalharness.systems.context import RunContext
     from evalharness.systems.gemma import GemmaConfig, _GemmaOnTransformers
 
@@ -82,17 +86,28 @@ def plain_transformers(sources: list[str]) -> tuple[float, list[str]]:
     for text in prompts(sources):
         enc = tokenizer(text, return_tensors="pt")
         with torch.inference_mode():
-            generated = model.generate(**enc, max_new_tokens=MAX_NEW_TOKENS, do_sample=False, stop_strings=["\n"],
-                                       tokenizer=tokenizer, pad_token_id=tokenizer.pad_token_id)
-        outputs.append(system.cfg.prompt.cut(tokenizer.decode(generated[0, enc["input_ids"].shape[1]:],
-                                                              skip_special_tokens=True)))
+            generated = model.generate(
+                **enc,
+                max_new_tokens=MAX_NEW_TOKENS,
+                do_sample=False,
+                stop_strings=["\n"],
+                tokenizer=tokenizer,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+        outputs.append(
+            system.cfg.prompt.cut(tokenizer.decode(generated[0, enc["input_ids"].shape[1] :], skip_special_tokens=True))
+        )
     return time.perf_counter() - start, outputs
 
 
 def timed_run(config: Path, out: Path, env: dict) -> tuple[float, dict]:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "evalharness", "run", str(config), "--output-dir", str(out)],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "evalharness", "run", str(config), "--output-dir", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"bench: evalharness run failed:\n{proc.stderr}")
@@ -100,7 +115,7 @@ def timed_run(config: Path, out: Path, env: dict) -> tuple[float, dict]:
     segments = [json.loads(line) for line in (folder / "segments.jsonl").open(encoding="utf-8")]
     summary = (folder / "summary.csv").read_text(encoding="utf-8").splitlines()
     header, row = summary[0].split(","), summary[1].split(",")
-    scores = {k: float(v) for k, v in zip(header, row) if k in ("BLEU", "chrF2")}
+    scores = {k: float(v) for k, v in zip(header, row, strict=False) if k in ("BLEU", "chrF2")}
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     return elapsed, {"hyps": [s["hypothesis"] for s in segments], "scores": scores, "manifest": manifest}
 
@@ -108,10 +123,11 @@ def timed_run(config: Path, out: Path, env: dict) -> tuple[float, dict]:
 def same(a: list[str], b: list[str]) -> str:
     """How many outputs agree; of those that differ, how many are a cut-short prefix of the other (the
     harness caps new tokens at length_ratio x the source's tokens, the plain loops at 256)."""
-    differ = [(x, y) for x, y in zip(a, b) if x != y]
+    differ = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
     prefix = sum(x.startswith(y) or y.startswith(x) for x, y in differ)
-    return f"{len(a) - len(differ)}/{len(a)}" + (f" ({prefix} of the {len(differ)} others: one a prefix of the other)"
-                                                 if differ else "")
+    return f"{len(a) - len(differ)}/{len(a)}" + (
+        f" ({prefix} of the {len(differ)} others: one a prefix of the other)" if differ else ""
+    )
 
 
 def main() -> int:
@@ -134,10 +150,14 @@ def main() -> int:
         print(f"segments: {N} (WMT22 de-en), Gemma 3 270M Q4_K_M, greedy, stop at newline")
         print(f"llama.cpp: {runtime}")
         print(f"(a) raw llama-cpp-python loop:  {t_raw:6.1f} s  {N / t_raw:5.2f} seg/s (model load included)")
-        print(f"(b) evalharness run, cold:      {t_cold:6.1f} s  {N / t_cold:5.2f} seg/s (end to end: start, "
-              f"load, translate, score, CIs, write)")
-        print(f"(c) evalharness run, warm:      {t_warm:6.1f} s  (model calls: "
-              f"{warm['manifest']['translation']['model_calls']})")
+        print(
+            f"(b) evalharness run, cold:      {t_cold:6.1f} s  {N / t_cold:5.2f} seg/s (end to end: start, "
+            f"load, translate, score, CIs, write)"
+        )
+        print(
+            f"(c) evalharness run, warm:      {t_warm:6.1f} s  (model calls: "
+            f"{warm['manifest']['translation']['model_calls']})"
+        )
         print(f"    identical outputs (a) vs (b): {same(raw, cold['hyps'])}; scores of (b): {cold['scores']}")
         ratio = t_raw / t_cold
         if args.only is None:

@@ -25,20 +25,30 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from evalharness.errors import UserError
 from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.significance import SEED, _bs_scores, _check_samples, _indices, _percentiles, _scorer
 
+if TYPE_CHECKING:
+    from evalharness.metrics.scoring import MetricResult
+    from evalharness.plan import Cell, CellId
+
 CORRELATIONS = ("pearson", "spearman", "kendall")
-COLUMNS = ["dataset", "metric", "n_systems",
-           *(f"{name}{suffix}" for name in CORRELATIONS for suffix in ("", "_ci_low", "_ci_high")),
-           "pairwise_accuracy"]
+COLUMNS = [
+    "dataset",
+    "metric",
+    "n_systems",
+    *(f"{name}{suffix}" for name in CORRELATIONS for suffix in ("", "_ci_low", "_ci_high")),
+    "pairwise_accuracy",
+]
 MIN_SYSTEMS = 3  # fewer systems: no correlation worth reporting
 NAN = float("nan")
 
@@ -69,7 +79,7 @@ class Agreement:
         return row
 
 
-def correlations(metric_scores: Sequence[float], human_scores: Sequence[float]) -> dict[str, float]:
+def correlations(metric_scores: ArrayLike, human_scores: ArrayLike) -> dict[str, float]:
     """Pearson, Spearman and Kendall tau-b of two score lists (already oriented: higher is better); NaN with
     fewer than 3 systems or a constant list. The same computation as for every bootstrap resample
     (:func:`row_correlations`), so an interval and its point estimate never disagree in the last bit."""
@@ -80,7 +90,7 @@ def correlations(metric_scores: Sequence[float], human_scores: Sequence[float]) 
     return {name: float(values[0]) for name, values in row_correlations(x[None, :], y).items()}
 
 
-def row_correlations(matrix: np.ndarray, human_scores: Sequence[float]) -> dict[str, np.ndarray]:
+def row_correlations(matrix: np.ndarray, human_scores: ArrayLike) -> dict[str, np.ndarray]:
     """The correlations of every row of ``matrix`` (resamples x systems) with the same human scores, at once,
     with scipy.stats: Pearson is ``pearsonr`` along the rows, Spearman ``pearsonr`` of the ``rankdata`` ranks
     (its definition; ``spearmanr`` computes the same through ``np.corrcoef``, equal up to rounding), Kendall
@@ -98,19 +108,22 @@ def row_correlations(matrix: np.ndarray, human_scores: Sequence[float]) -> dict[
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constant input: scipy warns and returns NaN, which is the answer
         pearson = sstats.pearsonr(x, np.broadcast_to(y, x.shape), axis=1).statistic
-        spearman = sstats.pearsonr(sstats.rankdata(x, axis=1), np.broadcast_to(sstats.rankdata(y), x.shape),
-                                   axis=1).statistic
+        spearman = sstats.pearsonr(
+            sstats.rankdata(x, axis=1), np.broadcast_to(sstats.rankdata(y), x.shape), axis=1
+        ).statistic
     i, j = np.triu_indices(len(y), k=1)
     sx = np.sign(x[:, i] - x[:, j])
     sy = np.sign(y[i] - y[j])
     with np.errstate(divide="ignore", invalid="ignore"):
         kendall = (sx * sy).sum(axis=1) / np.sqrt(np.count_nonzero(sx, axis=1)) / np.sqrt(np.count_nonzero(sy))
         kendall = np.where(np.isnan(kendall), NAN, np.clip(kendall, -1.0, 1.0))
-    return {name: np.asarray(values, dtype=np.float64).reshape(len(x))
-            for name, values in (("pearson", pearson), ("spearman", spearman), ("kendall", kendall))}
+    return {
+        name: np.asarray(values, dtype=np.float64).reshape(len(x))
+        for name, values in (("pearson", pearson), ("spearman", spearman), ("kendall", kendall))
+    }
 
 
-def pairwise_accuracy(metric_scores: Sequence[float], human_scores: Sequence[float]) -> float:
+def pairwise_accuracy(metric_scores: ArrayLike, human_scores: ArrayLike) -> float:
     """Share of the system pairs with different human scores that the metric orders as the humans do (scores
     oriented: higher is better). A metric tie is wrong; NaN when the humans order no pair."""
     x = np.asarray(metric_scores, dtype=np.float64)
@@ -125,9 +138,17 @@ def pairwise_accuracy(metric_scores: Sequence[float], human_scores: Sequence[flo
     return float((np.sign(x[i] - x[j])[ordered] == human[ordered]).mean())
 
 
-def agreement(metric, target_lang: str, n_refs: int, stats: Mapping[str, Sequence], human: Mapping[str, float],
-              n_samples: int = 1000, seed: int | None = SEED, workers: int = 1,
-              scores: Mapping[str, float] | None = None) -> Agreement:
+def agreement(
+    metric,
+    target_lang: str,
+    n_refs: int,
+    stats: Mapping[str, Sequence],
+    human: Mapping[str, float],
+    n_samples: int = 1000,
+    seed: int | None = SEED,
+    workers: int = 1,
+    scores: Mapping[str, float] | None = None,
+) -> Agreement:
     """Agreement of one metric with the human scores over the systems in both ``stats`` (per-segment
     statistics, by system name) and ``human``. ``metric``: an evalharness or sacrebleu metric (its direction
     is respected). ``scores``: the corpus scores if already known (default: from ``stats``). ``n_samples``: 0
@@ -135,13 +156,15 @@ def agreement(metric, target_lang: str, n_refs: int, stats: Mapping[str, Sequenc
     scorer, higher_is_better = _scorer(metric, target_lang, n_refs)
     sign = 1.0 if higher_is_better else -1.0
     names = [name for name in stats if name in human]
-    corpus = {name: float(scores[name]) if scores is not None else float(sb.aggregate(scorer, stats[name]).score)
-              for name in names}
+    corpus = {
+        name: float(scores[name]) if scores is not None else float(sb.aggregate(scorer, stats[name]).score)
+        for name in names
+    }
     x = np.array([sign * corpus[name] for name in names], dtype=np.float64)
     y = np.array([human[name] for name in names], dtype=np.float64)
     point = correlations(x, y)
     accuracy = pairwise_accuracy(x, y) if len(names) >= 2 else NAN
-    ci = None
+    ci: dict[str, tuple[float, float]] | None = None
     if n_samples and len(names) >= MIN_SYSTEMS:
         n_samples = _check_samples(n_samples, "agreement bootstrap")
         n = len(stats[names[0]])
@@ -152,12 +175,20 @@ def agreement(metric, target_lang: str, n_refs: int, stats: Mapping[str, Sequenc
         ci = {}
         for name, arr in row_correlations(matrix, y).items():
             arr = arr[~np.isnan(arr)]  # a resample where some list is constant has no correlation
-            ci[name] = tuple(float(v) for v in _percentiles(arr)) if len(arr) else (NAN, NAN)
+            low, high = _percentiles(arr) if len(arr) else (NAN, NAN)
+            ci[name] = (float(low), float(high))
     return Agreement(tuple(names), point["pearson"], point["spearman"], point["kendall"], accuracy, ci)
 
 
-def dataset_agreement(dataset, cells: Mapping[str, object], results: Mapping[tuple[str, str], object], metrics,
-                      statistics, workers: int = 1, advance: Callable[[int], None] = lambda units: None) -> list[dict]:
+def dataset_agreement(
+    dataset,
+    cells: Mapping[CellId, Cell],
+    results: Mapping[tuple[CellId, str], MetricResult],
+    metrics,
+    statistics,
+    workers: int = 1,
+    advance: Callable[[int], None] = lambda units: None,
+) -> list[dict]:
     """The agreement.csv rows of one dataset of a run (none without human scores).
 
     ``cells``: cell id -> ``plan.Cell``; ``results``: (cell id, metric label) -> the segment-level
@@ -166,29 +197,43 @@ def dataset_agreement(dataset, cells: Mapping[str, object], results: Mapping[tup
     human = dataset.human_scores
     if human is None:
         return []
-    by_name: dict[str, str] = {}
+    by_name: dict[str, CellId] = {}
     for cell_id, cell in cells.items():
         if cell.system.cfg.engine == "identity":
             continue  # the copy-source floor is no MT system
         if cell.system.name in by_name:
-            raise UserError(f"dataset {dataset.name}: system {cell.system.name!r} has several swept settings; "
-                            f"human scores are per system name")
+            raise UserError(
+                f"dataset {dataset.name}: system {cell.system.name!r} has several swept settings; "
+                f"human scores are per system name"
+            )
         by_name[cell.system.name] = cell_id
     no_human = [name for name in by_name if name not in human]
     no_system = [name for name in human if name not in by_name]
     if no_human or no_system:
-        parts = [f"systems without a human score: {', '.join(no_human)}" if no_human else "",
-                 f"human scores without a system: {', '.join(no_system)}" if no_system else ""]
-        print(f"warning: dataset {dataset.name}: agreement with human judgments leaves out "
-              f"{'; '.join(p for p in parts if p)} (names must match the human file's last column)", file=sys.stderr)
+        parts = [
+            f"systems without a human score: {', '.join(no_human)}" if no_human else "",
+            f"human scores without a system: {', '.join(no_system)}" if no_system else "",
+        ]
+        print(
+            f"warning: dataset {dataset.name}: agreement with human judgments leaves out "
+            f"{'; '.join(p for p in parts if p)} (names must match the human file's last column)",
+            file=sys.stderr,
+        )
     rows = []
     for metric in metrics:
         ids = {name: cell_id for name, cell_id in by_name.items() if name in human}
         found = {name: results[(cell_id, metric.label)] for name, cell_id in ids.items()}
-        result = agreement(metric, dataset.target_lang, len(dataset.references),
-                           {name: r.stats for name, r in found.items()}, human,
-                           n_samples=statistics.bootstrap, seed=statistics.seed, workers=workers,
-                           scores={name: r.score for name, r in found.items()})
+        result = agreement(
+            metric,
+            dataset.target_lang,
+            len(dataset.references),
+            {name: r.stats for name, r in found.items()},
+            human,
+            n_samples=statistics.bootstrap,
+            seed=statistics.seed,
+            workers=workers,
+            scores={name: r.score for name, r in found.items()},
+        )
         rows.append(result.record(dataset.name, metric.label))
         advance(1)
     return rows
@@ -198,5 +243,13 @@ def agreement_frame(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=COLUMNS)
 
 
-__all__ = ["Agreement", "COLUMNS", "agreement", "agreement_frame", "correlations", "dataset_agreement",
-           "pairwise_accuracy", "row_correlations"]
+__all__ = [
+    "Agreement",
+    "COLUMNS",
+    "agreement",
+    "agreement_frame",
+    "correlations",
+    "dataset_agreement",
+    "pairwise_accuracy",
+    "row_correlations",
+]

@@ -14,9 +14,10 @@ nullable ``Int64``, flags as ``boolean``, scores as ``float64``), the same wheth
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeGuard, cast
 
 import pandas as pd
 from pydantic import ValidationError
@@ -30,6 +31,7 @@ from evalharness.metrics import METRICS, Metric, make_metric
 from evalharness.plan import Cell, Plan, build_plan
 from evalharness.progress import Progress
 from evalharness.results import TEXT_COLUMNS, scores_frame, summary_frame
+from evalharness.systems import System
 
 # dtypes of the project's columns; a metric's statistics columns in the summary ("BLEU ci_low") take the dtype
 # of the statistic, a metric's own column ("BLEU") is a score.
@@ -71,9 +73,18 @@ class Results:
 # ------------------------------------------------------------------------------------------------------ run
 
 
-def run(config: str | Path | dict, *, overrides: dict[str, Any] | list[str] | None = None,
-        output_dir: str | Path | None = None, write: bool = True, use_cache: bool = True, workers: int | None = None,
-        force: bool = False, progress: Progress | None = None, argv: list[str] | None = None) -> Results:
+def run(
+    config: str | Path | dict,
+    *,
+    overrides: dict[str, Any] | list[str] | None = None,
+    output_dir: str | Path | None = None,
+    write: bool = True,
+    use_cache: bool = True,
+    workers: int | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    argv: list[str] | None = None,
+) -> Results:
     """Run a config (a YAML file, or a dict of the same structure whose relative paths resolve against the
     current folder): translate, score, compare, and (with `write`) replace its results folder.
 
@@ -85,15 +96,33 @@ def run(config: str | Path | dict, *, overrides: dict[str, Any] | list[str] | No
         loaded = _load(config, _override_items(overrides))
         plan = build_plan(loaded.config, loaded.base_dir)
         # Only now: the runner pulls in matplotlib and the rest (half a second), which a bad config never needs.
-        from evalharness.runner import execute, output_dir as results_dir
+        from evalharness.runner import execute
+        from evalharness.runner import output_dir as results_dir
 
         out_dir = results_dir(loaded, Path(output_dir) if output_dir is not None else None)
         phase.summary = f"{len(plan.datasets)} datasets, {len(plan.cells)} cells, {len(plan.metrics)} metrics"
-    out = execute(loaded, plan, out_dir, use_cache=use_cache, workers=workers, argv=argv if argv is not None else [],
-                  progress=progress, force=force, write=write)
-    return Results(typed(out.scores), typed(out.summary), segments_frame(out.segments),
-                   typed(out.agreement) if out.agreement is not None else None, out.manifest, out.out_dir,
-                   out.model_calls, out.score_cache_hits, out.score_cache_misses)
+    out = execute(
+        loaded,
+        plan,
+        out_dir,
+        use_cache=use_cache,
+        workers=workers,
+        argv=argv if argv is not None else [],
+        progress=progress,
+        force=force,
+        write=write,
+    )
+    return Results(
+        typed(out.scores),
+        typed(out.summary),
+        segments_frame(out.segments),
+        typed(out.agreement) if out.agreement is not None else None,
+        out.manifest,
+        out.out_dir,
+        out.model_calls,
+        out.score_cache_hits,
+        out.score_cache_misses,
+    )
 
 
 def plan_of(config: str | Path | dict, overrides: dict[str, Any] | list[str] | None = None) -> tuple[Plan, Path]:
@@ -133,7 +162,7 @@ class _GivenOutputs:
         return {}
 
 
-def metric_configs(metrics: list[str | dict | Any], where: str = "metrics") -> list[Metric]:
+def metric_configs(metrics: Sequence[str | dict | Any], where: str = "metrics") -> list[Metric]:
     """Metrics from names ("bleu"), dicts ({"name": "bleu", "tokenize": "intl"}), metric configs or metrics."""
     given = [entry for entry in metrics if isinstance(entry, str)]
     twice = sorted({name for name in given if given.count(name) > 1})
@@ -152,7 +181,7 @@ def metric_configs(metrics: list[str | dict | Any], where: str = "metrics") -> l
             try:
                 options = METRICS[name][0].model_validate(options)
             except ValidationError as err:
-                raise UserError(f"{where} {name}: {err.errors()[0]['msg'].removeprefix('Value error, ')}")
+                raise UserError(f"{where} {name}: {err.errors()[0]['msg'].removeprefix('Value error, ')}") from err
         built.append(make_metric(options))
     labels = [m.label for m in built]
     twice = sorted({label for label in labels if labels.count(label) > 1})
@@ -161,10 +190,18 @@ def metric_configs(metrics: list[str | dict | Any], where: str = "metrics") -> l
     return built
 
 
-def score(hypotheses: list[str] | dict[str, list[str]], references: list[str] | list[list[str]], *,
-          metrics: list[str | dict | Any] = ("bleu", "chrf", "ter"), langpair: str = "xx-en",
-          statistics: StatisticsConfig | dict | None = None, workers: int | None = None, segments: bool = True,
-          dataset: str = "score", reference_names: list[str] | None = None) -> Results:
+def score(
+    hypotheses: list[str] | dict[str, list[str]],
+    references: list[str] | list[list[str]],
+    *,
+    metrics: Sequence[str | dict | Any] = ("bleu", "chrf", "ter"),
+    langpair: str = "xx-en",
+    statistics: StatisticsConfig | dict | None = None,
+    workers: int | None = None,
+    segments: bool = True,
+    dataset: str = "score",
+    reference_names: list[str] | None = None,
+) -> Results:
     """Score hypotheses against references with the run's own scoring path (sacrebleu underneath).
 
     `hypotheses`: one system's lines, or system name -> lines. `references`: one reference's lines, or a list of
@@ -179,9 +216,9 @@ def score(hypotheses: list[str] | dict[str, list[str]], references: list[str] | 
     try:
         check_langpair(langpair)
     except ValueError as err:
-        raise UserError(f"langpair: {err}")
+        raise UserError(f"langpair: {err}") from err
     source_lang, target_lang = langpair.split("-")
-    systems = {"hypothesis": hypotheses} if _is_lines(hypotheses) else dict(hypotheses)
+    systems = {"hypothesis": hypotheses} if _is_lines(hypotheses) else dict(cast("dict[str, list[str]]", hypotheses))
     streams = [references] if _is_lines(references) else list(references)
     if not systems or not all(_is_lines(lines) for lines in systems.values()):
         raise UserError("hypotheses: expected a list of strings or a dict of system name -> list of strings")
@@ -191,19 +228,30 @@ def score(hypotheses: list[str] | dict[str, list[str]], references: list[str] | 
     for metric in built:
         metric.check(target_lang)
     try:
-        stats_cfg = statistics if isinstance(statistics, StatisticsConfig) else StatisticsConfig.model_validate(
-            statistics or {})
+        stats_cfg = (
+            statistics
+            if isinstance(statistics, StatisticsConfig)
+            else StatisticsConfig.model_validate(statistics or {})
+        )
     except ValidationError as err:
         first = err.errors()[0]
-        raise UserError(f"statistics.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+        raise UserError(f"statistics.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from err
     if stats_cfg.baseline is not None and stats_cfg.baseline not in systems:
         raise UserError(f"statistics.baseline: no system named {stats_cfg.baseline!r} (systems: {', '.join(systems)})")
     if reference_names is None:
         reference_names = ["reference"] if len(streams) == 1 else [f"reference {k + 1}" for k in range(len(streams))]
-    data = Dataset(name=dataset, source_lang=source_lang, target_lang=target_lang, sources=[""] * len(streams[0]),
-                   references=[list(s) for s in streams], reference_names=list(reference_names),
-                   system_outputs={name: list(lines) for name, lines in systems.items()})
-    plan = Plan({dataset: data}, [Cell(dataset, _GivenOutputs(name)) for name in systems], built, [])
+    data = Dataset(
+        name=dataset,
+        source_lang=source_lang,
+        target_lang=target_lang,
+        sources=[""] * len(streams[0]),
+        references=[list(s) for s in streams],
+        reference_names=list(reference_names),
+        system_outputs={name: list(lines) for name, lines in systems.items()},
+    )
+    # A _GivenOutputs stands in for a System: it has what scoring reads (name, runtime) and is never translated.
+    cells = [Cell(dataset, cast(System, _GivenOutputs(name))) for name in systems]
+    plan = Plan({dataset: data}, cells, built, [])
     outputs = [CellOutput(list(lines), None, CellStats()) for lines in systems.values()]
     scorer = Scorer(built, workers or default_workers(), use_cache=False)
     try:
@@ -214,7 +262,7 @@ def score(hypotheses: list[str] | dict[str, list[str]], references: list[str] | 
     return Results(typed(scores), typed(summary_frame(scores)), segments_frame(found.segments))
 
 
-def _is_lines(value: Any) -> bool:
+def _is_lines(value: Any) -> TypeGuard[list[str] | tuple[str, ...]]:
     return isinstance(value, (list, tuple)) and all(isinstance(line, str) for line in value)
 
 
@@ -226,8 +274,14 @@ def load(results_dir: str | Path) -> Results:
     from evalharness.report import load as load_folder
 
     data = load_folder(Path(results_dir))
-    return Results(typed(data.scores), typed(data.summary), segments_frame(data.segments),
-                   typed(data.agreement) if data.agreement is not None else None, data.manifest, Path(results_dir))
+    return Results(
+        typed(data.scores),
+        typed(data.summary),
+        segments_frame(data.segments),
+        typed(data.agreement) if data.agreement is not None else None,
+        data.manifest,
+        Path(results_dir),
+    )
 
 
 # --------------------------------------------------------------------------------------------------- frames
@@ -243,7 +297,7 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _kind(column: str, frame: pd.DataFrame) -> str | None:
+def _kind(column: str, frame: pd.DataFrame) -> Literal["string", "boolean", "Int64", "float64"] | None:
     stat = column.rsplit(" ", 1)[-1]
     if column in TEXT_COLUMNS or column.endswith(" baseline"):
         return "string"
@@ -261,24 +315,54 @@ def _kind(column: str, frame: pd.DataFrame) -> str | None:
 def _metric_columns(summary: pd.DataFrame) -> list[str]:
     """The summary's metric columns: after `level`, up to the first per-cell column."""
     columns = [str(c) for c in summary.columns]
-    after = columns[columns.index("level") + 1:]
-    return [c for c in after if " " not in c and c not in FLOAT_COLUMNS | INT_COLUMNS | BOOL_COLUMNS
-            and c not in TEXT_COLUMNS]
+    after = columns[columns.index("level") + 1 :]
+    return [
+        c
+        for c in after
+        if " " not in c and c not in FLOAT_COLUMNS | INT_COLUMNS | BOOL_COLUMNS and c not in TEXT_COLUMNS
+    ]
 
 
-SEGMENT_COLUMNS = ["dataset", "system", "settings", "level", "segment", "doc_id", "source_ids", "source", "pivot",
-                   "pivot_lang", "references", "hypothesis", "hypothesis_lang"]
+SEGMENT_COLUMNS = [
+    "dataset",
+    "system",
+    "settings",
+    "level",
+    "segment",
+    "doc_id",
+    "source_ids",
+    "source",
+    "pivot",
+    "pivot_lang",
+    "references",
+    "hypothesis",
+    "hypothesis_lang",
+]
 
 
 def segments_frame(records: list[dict]) -> pd.DataFrame:
     """segments.jsonl as a frame: one row per segment and cell, a float column per metric's sentence score
     (`settings` a dict, `references` and `source_ids` lists)."""
     metrics = list(dict.fromkeys(label for record in records for label in record.get("scores") or {}))
-    rows = [{**{k: record.get(k) for k in SEGMENT_COLUMNS},
-             **{label: (record.get("scores") or {}).get(label) for label in metrics}} for record in records]
+    rows = [
+        {
+            **{k: record.get(k) for k in SEGMENT_COLUMNS},
+            **{label: (record.get("scores") or {}).get(label) for label in metrics},
+        }
+        for record in records
+    ]
     frame = pd.DataFrame.from_records(rows, columns=SEGMENT_COLUMNS + metrics)
-    for column in ("dataset", "system", "level", "doc_id", "source", "pivot", "pivot_lang", "hypothesis",
-                   "hypothesis_lang"):
+    for column in (
+        "dataset",
+        "system",
+        "level",
+        "doc_id",
+        "source",
+        "pivot",
+        "pivot_lang",
+        "hypothesis",
+        "hypothesis_lang",
+    ):
         frame[column] = frame[column].astype("string")
     frame["segment"] = frame["segment"].astype("Int64")
     for label in metrics:

@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from evalharness.errors import UserError
@@ -65,8 +66,9 @@ class Store:
         except sqlite3.DatabaseError as err:
             if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
                 raise  # another run holds the file longer than the timeout: not damage
-            raise UserError(f"{self.path}: the cache file is damaged ({err}); `evalharness cache clear` "
-                            f"removes it") from err
+            raise UserError(
+                f"{self.path}: the cache file is damaged ({err}); `evalharness cache clear` removes it"
+            ) from err
 
     @staticmethod
     def remove_files(path: Path) -> None:
@@ -87,7 +89,7 @@ class Store:
     def put(self, key: str, value) -> None:
         self.put_many([(key, value)])
 
-    def put_many(self, items: list[tuple[str, object]]) -> None:
+    def put_many(self, items: Sequence[tuple[str, object]]) -> None:
         """Many entries in one transaction (one fsync instead of one per entry)."""
         rows = [(key, zlib.compress(json.dumps(value, separators=(",", ":")).encode("utf-8"))) for key, value in items]
         with self._guard(), self._db:

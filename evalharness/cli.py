@@ -12,16 +12,16 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from evalharness.version import __version__
 from evalharness.errors import UserError
-from evalharness.tables import FORMATS, directions_of, render, signature_notes
+from evalharness.tables import FORMATS, render
+from evalharness.version import __version__
 
 
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from err
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -32,29 +32,67 @@ def _add_format(parser: argparse.ArgumentParser, default: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="evalharness", description="Evaluate machine translation systems with sacrebleu.")
+    parser = argparse.ArgumentParser(
+        prog="evalharness", description="Evaluate machine translation systems with sacrebleu."
+    )
     parser.add_argument("--version", action="version", version=f"evalharness {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="run a YAML config", description="Run a config: datasets x systems x sweep, scored with its metrics.")
+    p = sub.add_parser(
+        "run",
+        help="run a YAML config",
+        description="Run a config: datasets x systems x sweep, scored with its metrics.",
+    )
     p.add_argument("config", type=Path, help="YAML config file")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set workers=1 or --set systems.mt.path=out.txt (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set workers=1 or --set systems.mt.path=out.txt (repeatable)",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan (datasets, systems, cells) and stop")
-    p.add_argument("--output-dir", type=Path, help="parent folder of the run's results (default: config's output_dir or ./results)")
+    p.add_argument(
+        "--output-dir", type=Path, help="parent folder of the run's results (default: config's output_dir or ./results)"
+    )
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the translation and score caches")
-    p.add_argument("--force", action="store_true",
-                   help="replace the results folder even if it holds files that no run wrote")
+    p.add_argument(
+        "--force", action="store_true", help="replace the results folder even if it holds files that no run wrote"
+    )
     p.add_argument("--workers", type=_positive_int, help="processes for scoring (default: all cores)")
     _add_format(p, "md")
 
-    p = sub.add_parser("score", help="score hypothesis files against references",
-                       description="Score existing outputs, like `sacrebleu REF -i HYP...`, as a tidy table.")
-    p.add_argument("--ref", "-r", nargs="+", required=True, type=Path, metavar="REF", help="reference file(s), one segment per line")
-    p.add_argument("--hyp", "-i", nargs="+", required=True, metavar="HYP", help="hypothesis file(s); NAME=PATH names a system")
-    p.add_argument("--metrics", "-m", nargs="+", default=["bleu", "chrf", "ter"], help="bleu, chrf, chrf++, ter (default: bleu chrf ter)")
-    p.add_argument("--langpair", "-l", default="xx-en", help="language pair; the target picks BLEU's tokenizer (default: xx-en)")
-    p.add_argument("--tokenize", default="auto", help="BLEU tokenizer (default: auto, sacrebleu's default for the target)")
+    p = sub.add_parser(
+        "score",
+        help="score hypothesis files against references",
+        description="Score existing outputs, like `sacrebleu REF -i HYP...`, as a tidy table.",
+    )
+    p.add_argument(
+        "--ref",
+        "-r",
+        nargs="+",
+        required=True,
+        type=Path,
+        metavar="REF",
+        help="reference file(s), one segment per line",
+    )
+    p.add_argument(
+        "--hyp", "-i", nargs="+", required=True, metavar="HYP", help="hypothesis file(s); NAME=PATH names a system"
+    )
+    p.add_argument(
+        "--metrics",
+        "-m",
+        nargs="+",
+        default=["bleu", "chrf", "ter"],
+        help="bleu, chrf, chrf++, ter (default: bleu chrf ter)",
+    )
+    p.add_argument(
+        "--langpair", "-l", default="xx-en", help="language pair; the target picks BLEU's tokenizer (default: xx-en)"
+    )
+    p.add_argument(
+        "--tokenize", default="auto", help="BLEU tokenizer (default: auto, sacrebleu's default for the target)"
+    )
     p.add_argument("--lowercase", "-lc", action="store_true", help="case-insensitive BLEU and chrF")
     p.add_argument("--workers", type=_positive_int, help="processes (default: all cores)")
     test = p.add_mutually_exclusive_group()
@@ -62,30 +100,51 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--paired-ar", action="store_true", help="paired approximate randomization against the baseline")
     p.add_argument("--baseline", help="baseline system for the paired test (default: the first --hyp)")
     p.add_argument("--n-samples", type=_positive_int, help="resamples of the paired test (default: bs 1000, ar 10000)")
-    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                   help="resamples for the 95%% confidence intervals (default: 1000; 0: none)")
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="resamples for the 95%% confidence intervals (default: 1000; 0: none)",
+    )
     p.add_argument("--seed", type=int, default=12345, help="seed of the resampling (default: 12345, as sacrebleu)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
     _add_format(p, "csv")
 
-    p = sub.add_parser("table", help="re-tabulate finished runs, one or merged into a leaderboard",
-                       description="Print a finished run's tables without recomputing anything; several runs are "
-                                   "merged into one leaderboard when their scores are comparable.")
-    p.add_argument("results_dirs", nargs="+", type=Path, metavar="RESULTS_DIR",
-                   help="a run's results folder (holds scores.csv); several: one table with a run column")
+    p = sub.add_parser(
+        "table",
+        help="re-tabulate finished runs, one or merged into a leaderboard",
+        description="Print a finished run's tables without recomputing anything; several runs are "
+        "merged into one leaderboard when their scores are comparable.",
+    )
+    p.add_argument(
+        "results_dirs",
+        nargs="+",
+        type=Path,
+        metavar="RESULTS_DIR",
+        help="a run's results folder (holds scores.csv); several: one table with a run column",
+    )
     p.add_argument("--tidy", action="store_true", help="the tidy table (one row per score) instead of the summary")
     p.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
     _add_format(p, "md")
 
-    p = sub.add_parser("report", help="rebuild a finished run's report.html and plots",
-                       description="Rebuild report.html and plots/ of a results folder from its files (a run writes "
-                                   "them itself; this is for folders made before, or copied elsewhere).")
+    p = sub.add_parser(
+        "report",
+        help="rebuild a finished run's report.html and plots",
+        description="Rebuild report.html and plots/ of a results folder from its files (a run writes "
+        "them itself; this is for folders made before, or copied elsewhere).",
+    )
     p.add_argument("results_dir", type=Path, metavar="RESULTS_DIR", help="a run's results folder")
 
-    sub.add_parser("list", help="list dataset kinds, system engines and metrics", description="List what a config can name.")
+    sub.add_parser(
+        "list", help="list dataset kinds, system engines and metrics", description="List what a config can name."
+    )
 
-    p = sub.add_parser("cache", help="inspect or clear the caches",
-                       description="Show or clear the translation cache and the score cache.")
+    p = sub.add_parser(
+        "cache",
+        help="inspect or clear the caches",
+        description="Show or clear the translation cache and the score cache.",
+    )
     p.add_argument("action", choices=["stats", "clear"])
     return parser
 
@@ -99,14 +158,27 @@ def cmd_run(args) -> int:
         print(plan.describe())
         print(f"results would go to {out_dir}")
         return 0
-    result = api.run(args.config, overrides=args.overrides, output_dir=args.output_dir, use_cache=not args.no_cache,
-                     workers=args.workers, force=args.force, progress=Progress(), argv=sys.argv)
+    result = api.run(
+        args.config,
+        overrides=args.overrides,
+        output_dir=args.output_dir,
+        use_cache=not args.no_cache,
+        workers=args.workers,
+        force=args.force,
+        progress=Progress(),
+        argv=sys.argv,
+    )
     print(result.table(args.format), end="")
     for row in result.summary.to_dict("records"):
         if row.get("empty_outputs"):
-            print(f"warning: {row['system']} on {row['dataset']}: {row['empty_outputs']} empty outputs", file=sys.stderr)
-    print(f"\nresults: {result.out_dir} (segments translated: {result.segments_translated}; score cache: "
-          f"{result.score_cache_hits} hits, {result.score_cache_misses} computed)", file=sys.stderr)
+            print(
+                f"warning: {row['system']} on {row['dataset']}: {row['empty_outputs']} empty outputs", file=sys.stderr
+            )
+    print(
+        f"\nresults: {result.out_dir} (segments translated: {result.segments_translated}; score cache: "
+        f"{result.score_cache_hits} hits, {result.score_cache_misses} computed)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -130,23 +202,23 @@ def cmd_score(args) -> int:
     try:
         check_langpair(args.langpair)
     except ValueError as err:
-        raise UserError(f"--langpair: {err}")
+        raise UserError(f"--langpair: {err}") from err
     twice = sorted({name for name in args.metrics if args.metrics.count(name) > 1})
     if twice:
         raise UserError(f"--metrics: {', '.join(twice)} given twice")
-    metrics = []
+    requested = []
     for name in args.metrics:
         options: dict = {"name": name}
         if name in METRICS and "lowercase" in METRICS[name][0].model_fields:
             options["lowercase"] = args.lowercase
         if name == "bleu":
             options["tokenize"] = args.tokenize
-        metrics.append(options)
-    metrics = api.metric_configs(metrics, where="--metrics")
+        requested.append(options)
+    metrics = api.metric_configs(requested, where="--metrics")
     for metric in metrics:
         metric.check(args.langpair.split("-")[1])
     refs = [read_lines(path) for path in args.ref]
-    for path, stream in zip(args.ref[1:], refs[1:]):
+    for path, stream in zip(args.ref[1:], refs[1:], strict=True):
         check_same_length(len(refs[0]), stream, path, f"reference {args.ref[0]}")
     systems: dict[str, list[str]] = {}
     for item in args.hyp:
@@ -161,14 +233,28 @@ def cmd_score(args) -> int:
     if paired and baseline not in systems:
         raise UserError(f"--baseline: no system named {baseline!r} (systems: {', '.join(systems)})")
     try:
-        statistics = StatisticsConfig(bootstrap=args.bootstrap, seed=args.seed, baseline=baseline if paired else None,
-                                      test="ar" if args.paired_ar else "bs", n_samples=args.n_samples, alpha=args.alpha)
+        statistics = StatisticsConfig(
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+            baseline=baseline if paired else None,
+            test="ar" if args.paired_ar else "bs",
+            n_samples=args.n_samples,
+            alpha=args.alpha,
+        )
     except ValidationError as err:
         first = err.errors()[0]
-        raise UserError(f"--{first['loc'][0].replace('_', '-')}: {first['msg']}")
-    result = api.score(systems, refs, metrics=metrics, langpair=args.langpair, statistics=statistics,
-                       workers=args.workers, segments=False, dataset=args.ref[0].name,
-                       reference_names=[path.name for path in args.ref])
+        raise UserError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from err
+    result = api.score(
+        systems,
+        refs,
+        metrics=metrics,
+        langpair=args.langpair,
+        statistics=statistics,
+        workers=args.workers,
+        segments=False,
+        dataset=args.ref[0].name,
+        reference_names=[path.name for path in args.ref],
+    )
     print(result.table(args.format, tidy=True), end="")
     return 0
 
@@ -239,8 +325,14 @@ def cmd_cache(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "score": cmd_score, "table": cmd_table, "report": cmd_report, "list": cmd_list,
-            "cache": cmd_cache}
+COMMANDS = {
+    "run": cmd_run,
+    "score": cmd_score,
+    "table": cmd_table,
+    "report": cmd_report,
+    "list": cmd_list,
+    "cache": cmd_cache,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,27 +4,38 @@ scoring already computed (evalharness.significance reproduces sacrebleu's tests 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from evalharness.configtypes import Strict
 from evalharness.metrics.base import Metric
-from evalharness.significance import SEED, bootstrap, paired_bootstrap, paired_randomization, rank_clusters
+from evalharness.significance import SEED, SystemKey, bootstrap, paired_bootstrap, paired_randomization, rank_clusters
 
 
 class StatisticsConfig(Strict):
     """How scores are compared. The seed and sample counts are recorded in the results (config.yaml)."""
 
     # Caps: an index matrix of resamples x segments is held in memory (10^5 x 2000 segments is 1.6 GB).
-    bootstrap: int = Field(strict=True, default=1000, ge=0, le=100_000, description="resamples for confidence intervals; 0: none")
-    seed: int = Field(strict=True, default=SEED, ge=0, le=2**32 - 1,
-                      description="seed of every resampling (sacrebleu's default: 12345; numpy takes 0 to 2^32-1)")
+    bootstrap: int = Field(
+        strict=True, default=1000, ge=0, le=100_000, description="resamples for confidence intervals; 0: none"
+    )
+    seed: int = Field(
+        strict=True,
+        default=SEED,
+        ge=0,
+        le=2**32 - 1,
+        description="seed of every resampling (sacrebleu's default: 12345; numpy takes 0 to 2^32-1)",
+    )
     baseline: str | None = Field(default=None, description="system that every other system is tested against")
-    test: Literal["bs", "ar"] = Field(default="bs", description="paired bootstrap (bs) or approximate randomization (ar)")
-    n_samples: int | None = Field(strict=True, default=None, ge=1, le=100_000,
-                                  description="resamples of the paired test (bs 1000, ar 10000)")
+    test: Literal["bs", "ar"] = Field(
+        default="bs", description="paired bootstrap (bs) or approximate randomization (ar)"
+    )
+    n_samples: int | None = Field(
+        strict=True, default=None, ge=1, le=100_000, description="resamples of the paired test (bs 1000, ar 10000)"
+    )
     alpha: float = Field(default=0.05, gt=0, lt=1)
     all_pairs: bool = Field(default=False, description="test all pairs and cluster systems into ranks")
 
@@ -43,7 +54,7 @@ def _no_progress(units: int) -> None:
     pass
 
 
-def compare_work(cfg: StatisticsConfig, names: dict[str, str]) -> int:
+def compare_work(cfg: StatisticsConfig, names: Mapping[SystemKey, str]) -> int:
     """Units of work of `compare` for one metric (a bootstrap per cell, a test per cell against the baseline, one
     per pair for the ranks), so that a progress bar can show an ETA."""
     n = len(names)
@@ -51,9 +62,16 @@ def compare_work(cfg: StatisticsConfig, names: dict[str, str]) -> int:
     return (n if cfg.bootstrap else 0) + (n - 1 if base else 0) + (n * (n - 1) // 2 if cfg.all_pairs and n > 1 else 0)
 
 
-def compare(metric: Metric, target_lang: str, n_refs: int, stats: dict[str, list], names: dict[str, str],
-            cfg: StatisticsConfig, workers: int = 1,
-            advance: Callable[[int], None] = _no_progress) -> dict[str, CellComparison]:
+def compare(
+    metric: Metric,
+    target_lang: str,
+    n_refs: int,
+    stats: dict[SystemKey, list],
+    names: dict[SystemKey, str],
+    cfg: StatisticsConfig,
+    workers: int = 1,
+    advance: Callable[[int], None] = _no_progress,
+) -> dict[SystemKey, CellComparison]:
     """`stats` and `names`: per cell id, its per-segment statistics and its system name (the baseline's key).
     `advance(units)` is told of the work done, in the units of `compare_work`."""
     out = {cell: CellComparison() for cell in stats}
@@ -67,17 +85,27 @@ def compare(metric: Metric, target_lang: str, n_refs: int, stats: dict[str, list
     if base is not None and len(stats) > 1:
         others = {cell: s for cell, s in stats.items() if cell != base}
         test = paired_bootstrap if cfg.test == "bs" else paired_randomization
-        results = test(stats[base], others, metric, target_lang, n_refs, n_samples=n_samples, seed=cfg.seed,
-                       workers=workers)
-        for cell, result in results.items():
-            out[cell].p_value = result.p_value
-            out[cell].significant = result.significant(cfg.alpha)
+        results = test(
+            stats[base], others, metric, target_lang, n_refs, n_samples=n_samples, seed=cfg.seed, workers=workers
+        )
+        for cell, paired in results.items():
+            out[cell].p_value = paired.p_value
+            out[cell].significant = paired.significant(cfg.alpha)
         for cell in stats:
             out[cell].baseline = cfg.baseline
         advance(len(others))
     if cfg.all_pairs and len(stats) > 1:
-        ranking = rank_clusters(stats, metric, target_lang, n_refs, alpha=cfg.alpha, test=cfg.test,
-                                n_samples=n_samples, seed=cfg.seed, workers=workers)
+        ranking = rank_clusters(
+            stats,
+            metric,
+            target_lang,
+            n_refs,
+            alpha=cfg.alpha,
+            test=cfg.test,
+            n_samples=n_samples,
+            seed=cfg.seed,
+            workers=workers,
+        )
         for cell in stats:
             out[cell].rank = ranking.rank(cell)
         advance(len(stats) * (len(stats) - 1) // 2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,13 @@ class Config(Strict):
     output_dir: OutputDir | None = Field(default=None, description="default: ./results")
     datasets: list[DatasetConfig] = Field(min_length=1)
     systems: list[SystemConfig] = Field(min_length=1)
-    metrics: list[MetricConfig] = Field(default_factory=lambda: [{"name": "bleu"}, {"name": "chrf"}], min_length=1,
-                                      validate_default=True)
+    metrics: list[MetricConfig] = Field(
+        default_factory=lambda: [{"name": "bleu"}, {"name": "chrf"}], min_length=1, validate_default=True
+    )
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
-    workers: int | None = Field(strict=True, default=None, ge=1, description="processes for scoring; default: all cores")
+    workers: int | None = Field(
+        strict=True, default=None, ge=1, description="processes for scoring; default: all cores"
+    )
     statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
 
     @field_validator("metrics", mode="before")
@@ -77,8 +81,12 @@ class _Located:
         node = self.root
         line = node.start_mark.line + 1 if node is not None else None
         for depth, elem in enumerate(loc):
-            if depth == 2 and loc[0] in _SECTION_WORD and isinstance(node, yaml.MappingNode) and any(
-                    key.value == _SECTION_WORD[loc[0]][1] and value.value == elem for key, value in node.value):
+            if (
+                depth == 2
+                and loc[0] in _SECTION_WORD
+                and isinstance(node, yaml.MappingNode)
+                and any(key.value == _SECTION_WORD[loc[0]][1] and value.value == elem for key, value in node.value)
+            ):
                 continue  # the discriminator tag (see key_path)
             if isinstance(node, yaml.MappingNode):
                 for key, value in node.value:
@@ -150,13 +158,15 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, _Located]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
-    except RecursionError:
-        raise UserError(f"{path}: the config nests too deeply to read (more than {MAX_DEPTH} levels are refused)")
+    except RecursionError as err:
+        raise UserError(
+            f"{path}: the config nests too deeply to read (more than {MAX_DEPTH} levels are refused)"
+        ) from err
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(err, "problem", None) or str(err)
-        raise UserError(f"{where}: YAML syntax error: {problem}")
+        raise UserError(f"{where}: YAML syntax error: {problem}") from err
     _check_shape(root, path)
     located = _Located(path, root)
     _check_duplicate_keys(root, located)
@@ -165,7 +175,11 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, _Located]:
 
 # ---------------------------------------------------------------- key paths
 
-_SECTION_WORD = {"datasets": ("dataset kind", "kind"), "systems": ("system engine", "engine"), "metrics": ("metric", "name")}
+_SECTION_WORD = {
+    "datasets": ("dataset kind", "kind"),
+    "systems": ("system engine", "engine"),
+    "metrics": ("metric", "name"),
+}
 
 
 def key_path(loc: tuple, data: Any) -> str:
@@ -173,8 +187,12 @@ def key_path(loc: tuple, data: Any) -> str:
     out = ""
     node = data
     for depth, elem in enumerate(loc):
-        if depth == 2 and loc[0] in _SECTION_WORD and isinstance(node, dict) and \
-                node.get(_SECTION_WORD[loc[0]][1]) == elem:
+        if (
+            depth == 2
+            and loc[0] in _SECTION_WORD
+            and isinstance(node, dict)
+            and node.get(_SECTION_WORD[loc[0]][1]) == elem
+        ):
             continue  # the discriminator tag, also where a field has the tag's name (engine `command`, field `command`)
         if isinstance(node, dict) and elem in node:
             node = node[elem]
@@ -217,9 +235,7 @@ def _did_you_mean(word: str, candidates) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-
-
-def _describe(error: dict, data: dict) -> tuple[tuple, str]:
+def _describe(error: Mapping[str, Any], data: dict) -> tuple[tuple, str]:
     """One pydantic error -> (loc for the line number, message)."""
     loc = tuple(error["loc"])
     kind = error["type"]
@@ -236,16 +252,23 @@ def _describe(error: dict, data: dict) -> tuple[tuple, str]:
         if kind == "union_tag_not_found":
             return loc, f"{key_path(loc, data)}: missing key {field!r}"
         tag = error["ctx"]["tag"]
-        known = {"datasets": LOADERS, "systems": ENGINES, "metrics": METRICS}.get(section, {})
-        return loc + (field,), (f"{key_path(loc, data)}.{field}: unknown {word} {tag!r}{_did_you_mean(tag, known)}"
-                                f"; known: {', '.join(known)}")
+        registries: dict[str, Mapping[str, object]] = {"datasets": LOADERS, "systems": ENGINES, "metrics": METRICS}
+        known = registries.get(section, {})
+        return loc + (field,), (
+            f"{key_path(loc, data)}.{field}: unknown {word} {tag!r}{_did_you_mean(tag, known)}"
+            f"; known: {', '.join(known)}"
+        )
     if kind == "missing":
         return loc[:-1], f"{key_path(loc, data)}: missing required key"
     message = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
-            message = message[len(prefix):]
-    if kind not in ("value_error", "assertion_error") and "input" in error and not isinstance(error["input"], (dict, list)):
+            message = message[len(prefix) :]
+    if (
+        kind not in ("value_error", "assertion_error")
+        and "input" in error
+        and not isinstance(error["input"], (dict, list))
+    ):
         message += f" (got {error['input']!r})"
     return loc, f"{key_path(loc, data)}: {message}"
 
@@ -276,12 +299,17 @@ def apply_overrides(data: dict, items: list[str]) -> None:
             last = depth == len(parts) - 1
             where = ".".join(parts[: depth + 1])
             if isinstance(node, list):
-                index = int(part) if part.isdigit() else next(
-                    (i for i, e in enumerate(node) if isinstance(e, dict) and e.get("name") == part), None)
+                index = (
+                    int(part)
+                    if part.isdigit()
+                    else next((i for i, e in enumerate(node) if isinstance(e, dict) and e.get("name") == part), None)
+                )
                 if index is None or index >= len(node):
                     names = [e.get("name") for e in node if isinstance(e, dict)]
-                    raise UserError(f"--set {item}: no entry {part!r} in {'.'.join(parts[:depth]) or 'config'}"
-                                    f"{_did_you_mean(part, [n for n in names if n])}")
+                    raise UserError(
+                        f"--set {item}: no entry {part!r} in {'.'.join(parts[:depth]) or 'config'}"
+                        f"{_did_you_mean(part, [n for n in names if n])}"
+                    )
                 if last:
                     node[index] = value
                 else:
@@ -303,6 +331,7 @@ def expand_env(data: Any, located: _Located, root: Any = None, loc: tuple = ()) 
     if isinstance(data, list):
         return [expand_env(v, located, root, loc + (i,)) for i, v in enumerate(data)]
     if isinstance(data, str):
+
         def replace(match: re.Match) -> str:
             name, default = match.group(1), match.group(2)
             if name in os.environ:
@@ -310,8 +339,11 @@ def expand_env(data: Any, located: _Located, root: Any = None, loc: tuple = ()) 
                 return os.environ[name]
             if default is not None:
                 return default
-            raise UserError(f"{located.where(loc)}: {key_path(loc, root)}: environment variable {name} is "
-                            f"not set (write ${{{name}:-default}} for a fallback)")
+            raise UserError(
+                f"{located.where(loc)}: {key_path(loc, root)}: environment variable {name} is "
+                f"not set (write ${{{name}:-default}} for a fallback)"
+            )
+
         return ENV_PATTERN.sub(replace, data)
     return data
 
@@ -327,27 +359,37 @@ def _cross_checks(cfg: Config, data: dict, located: _Located) -> None:
         seen: dict[str, int] = {}
         for i, entry in enumerate(getattr(cfg, section)):
             if entry.name in seen:
-                fail((section, i, "name"), f"{section}[{i}].name: duplicate name {entry.name!r} "
-                                           f"(also {section}[{seen[entry.name]}])")
+                fail(
+                    (section, i, "name"),
+                    f"{section}[{i}].name: duplicate name {entry.name!r} (also {section}[{seen[entry.name]}])",
+                )
             seen[entry.name] = i
     dataset_names = [d.name for d in cfg.datasets]
     for i, system in enumerate(cfg.systems):
         for name in system.datasets or []:
             if name not in dataset_names:
-                fail(("systems", i, "datasets"), f"systems[{i}].datasets: no dataset named {name!r}"
-                                                 f"{_did_you_mean(name, dataset_names)}")
+                fail(
+                    ("systems", i, "datasets"),
+                    f"systems[{i}].datasets: no dataset named {name!r}{_did_you_mean(name, dataset_names)}",
+                )
     labels: dict[str, int] = {}
     for i, metric_cfg in enumerate(cfg.metrics):
         label = make_metric(metric_cfg).label
         if label in labels:
-            fail(("metrics", i), f"metrics[{i}]: metric {label!r} appears twice (also metrics[{labels[label]}]); "
-                                 f"give one a different 'label'")
+            fail(
+                ("metrics", i),
+                f"metrics[{i}]: metric {label!r} appears twice (also metrics[{labels[label]}]); "
+                f"give one a different 'label'",
+            )
         labels[label] = i
     settings = set().union(*(engine_of(s).settings() for s in cfg.systems))
     for key, values in cfg.sweep.items():
         if key not in settings:
-            fail(("sweep", key), f"sweep.{key}: no system in this config has a setting {key!r}"
-                                 f"{_did_you_mean(key, settings)}" + (f"; settings: {', '.join(sorted(settings))}" if settings else ""))
+            fail(
+                ("sweep", key),
+                f"sweep.{key}: no system in this config has a setting {key!r}"
+                f"{_did_you_mean(key, settings)}" + (f"; settings: {', '.join(sorted(settings))}" if settings else ""),
+            )
         if not values:
             fail(("sweep", key), f"sweep.{key}: needs at least one value")
 
@@ -368,23 +410,32 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> LoadedC
 DICT_CONFIG = Path("<config dict>")
 
 
-def config_from_dict(data: dict, overrides: list[str] | None = None, base_dir: str | Path | None = None
-                     ) -> LoadedConfig:
+def config_from_dict(
+    data: dict, overrides: list[str] | None = None, base_dir: str | Path | None = None
+) -> LoadedConfig:
     """A config given as a Python dict (the YAML's structure), as from the API: relative paths resolve against
     `base_dir` (default: the current folder); errors name the key path, as for a file without line numbers."""
     if not isinstance(data, dict):
-        raise UserError(f"{DICT_CONFIG}: the config must be a mapping with datasets, systems and metrics, "
-                        f"not {type(data).__name__}")
+        raise UserError(
+            f"{DICT_CONFIG}: the config must be a mapping with datasets, systems and metrics, not {type(data).__name__}"
+        )
     try:
         data = yaml.safe_load(yaml.safe_dump(data))  # a deep copy, and only what a YAML file could hold
     except yaml.YAMLError as err:
-        raise UserError(f"{DICT_CONFIG}: holds a value a YAML config cannot ({str(err).splitlines()[0]})")
+        raise UserError(f"{DICT_CONFIG}: holds a value a YAML config cannot ({str(err).splitlines()[0]})") from err
     folder = Path(base_dir) if base_dir is not None else Path.cwd()
     return _validated(data, overrides, _Located(DICT_CONFIG, None), folder.resolve(), DICT_CONFIG, "run", folder)
 
 
-def _validated(data: dict, overrides: list[str] | None, located: _Located, base_dir: Path, path: Path, stem: str,
-               folder: Path | None) -> LoadedConfig:
+def _validated(
+    data: dict,
+    overrides: list[str] | None,
+    located: _Located,
+    base_dir: Path,
+    path: Path,
+    stem: str,
+    folder: Path | None,
+) -> LoadedConfig:
     apply_overrides(data, overrides or [])
     data = expand_env(data, located)
     try:
@@ -395,7 +446,7 @@ def _validated(data: dict, overrides: list[str] | None, located: _Located, base_
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc, message = _describe(first, data)
         more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-        raise UserError(f"{located.where(loc)}: {message}{more}")
+        raise UserError(f"{located.where(loc)}: {message}{more}") from err
     for system in cfg.systems:
         for name, value in (getattr(system, "env", None) or {}).items():
             secrets.remember(value, f"<env {name}>")

@@ -14,8 +14,15 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, PlainSerializer, SerializationInfo, StringConstraints,
-                      ValidationInfo)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    SerializationInfo,
+    StringConstraints,
+    ValidationInfo,
+)
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 

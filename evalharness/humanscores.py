@@ -49,9 +49,10 @@ class HumanScore:
 def _number(text: str, what: str, where: str, integer: bool = False) -> float | int:
     try:
         value = int(text) if integer else float(text)
-    except ValueError:
-        raise UserError(f"{where}: {what} is not {'an integer' if integer else 'a number'}: {text!r} "
-                        f"(expected {FIELDS})")
+    except ValueError as err:
+        raise UserError(
+            f"{where}: {what} is not {'an integer' if integer else 'a number'}: {text!r} (expected {FIELDS})"
+        ) from err
     if not math.isfinite(value):
         raise UserError(f"{where}: {what} is not a finite number: {text!r}")
     return value
@@ -68,8 +69,9 @@ def parse_ranking(path: Path | str) -> list[HumanScore]:
         where = f"{path}:{number}"
         fields = line.split()
         if len(fields) != 6:
-            raise UserError(f"{where}: expected 6 space-separated fields ({FIELDS}), got {len(fields)}: "
-                            f"{line.strip()[:80]!r}")
+            raise UserError(
+                f"{where}: expected 6 space-separated fields ({FIELDS}), got {len(fields)}: {line.strip()[:80]!r}"
+            )
         raw = _number(fields[0], "raw mean", where)
         z = _number(fields[1], "z mean", where)
         n_judged = _number(fields[2], "N judged", where, integer=True)
@@ -84,14 +86,18 @@ def parse_ranking(path: Path | str) -> list[HumanScore]:
     return entries
 
 
-def load_human_scores(path: Path | str, score: Literal["z", "raw"] = "z",
-                      include_human: bool = False) -> dict[str, float]:
+def load_human_scores(
+    path: Path | str, score: Literal["z", "raw"] = "z", include_human: bool = False
+) -> dict[str, float]:
     """System name -> its human score (the z or raw mean), without the human translations unless
     ``include_human``."""
     if score not in ("z", "raw"):
         raise UserError(f"human_score: expected 'z' or 'raw', got {score!r}")
-    return {entry.name: entry.z if score == "z" else entry.raw
-            for entry in parse_ranking(path) if include_human or not entry.is_human}
+    return {
+        entry.name: entry.z if score == "z" else entry.raw
+        for entry in parse_ranking(path)
+        if include_human or not entry.is_human
+    }
 
 
 __all__ = ["HumanScore", "parse_ranking", "load_human_scores"]

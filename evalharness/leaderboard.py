@@ -30,8 +30,10 @@ WITHIN_RUN = ["p_value", "significant", "baseline", "rank"]
 # Levels whose segments are chosen per system (the round-trip segments whose pivot is on target), so their
 # n_segments differ between systems even within one run and say nothing about the test set.
 PER_SYSTEM_LEVELS = {"segment, pivot on target"}
-WITHIN_RUN_NOTE = ("p_value, significant, baseline and rank are left out: each run tests against its own baseline "
-                   "and systems, so they do not compare across runs")
+WITHIN_RUN_NOTE = (
+    "p_value, significant, baseline and rank are left out: each run tests against its own baseline "
+    "and systems, so they do not compare across runs"
+)
 
 
 # Content hashes of each dataset's texts in manifest.json (runs made before they were recorded have none).
@@ -54,7 +56,7 @@ def load_manifest_datasets(folder: Path) -> dict[str, dict]:
     try:
         datasets = json.loads(read_text(path)).get("datasets", {})
     except (json.JSONDecodeError, AttributeError) as err:
-        raise UserError(f"{path}: not a valid manifest ({err})")
+        raise UserError(f"{path}: not a valid manifest ({err})") from err
     return datasets if isinstance(datasets, dict) else {}
 
 
@@ -82,9 +84,15 @@ def load_runs(folders: list[Path]) -> list[Run]:
         seen[real] = folder
     names = [os.path.basename(os.path.abspath(folder)) for folder in folders]
     required = REQUIRED | (set(COMPARED) if len(folders) > 1 else set())
-    return [Run(str(folder) if names.count(name) > 1 else name, folder, load_scores(folder, required),
-                load_manifest_datasets(folder) if len(folders) > 1 else {})
-            for name, folder in zip(names, folders)]
+    return [
+        Run(
+            str(folder) if names.count(name) > 1 else name,
+            folder,
+            load_scores(folder, required),
+            load_manifest_datasets(folder) if len(folders) > 1 else {},
+        )
+        for name, folder in zip(names, folders, strict=True)
+    ]
 
 
 def signature_difference(a: str, b: str) -> str:
@@ -110,8 +118,10 @@ def check_same_texts(runs: list[Run]) -> None:
             for key, what in TEXT_DIGESTS.items():
                 a, b = other.datasets[dataset].get(key), entry.get(key)
                 if a and b and a != b:
-                    raise UserError(f"{other.folder} and {run.folder} are not comparable: dataset {dataset}: "
-                                    f"different {what} (same names, other contents)")
+                    raise UserError(
+                        f"{other.folder} and {run.folder} are not comparable: dataset {dataset}: "
+                        f"different {what} (same names, other contents)"
+                    )
 
 
 def check_comparable(runs: list[Run]) -> None:
@@ -135,13 +145,15 @@ def check_comparable(runs: list[Run]) -> None:
                 else:
                     what = f"{', '.join(map(str, a))} vs {', '.join(map(str, b))}"
                 dataset, level, metric = key
-                raise UserError(f"{other.folder} and {run.folder} are not comparable: dataset {dataset}, level "
-                                f"{level}, metric {metric}: different {column} ({what})")
+                raise UserError(
+                    f"{other.folder} and {run.folder} are not comparable: dataset {dataset}, level "
+                    f"{level}, metric {metric}: different {column} ({what})"
+                )
     check_same_texts(runs)
 
 
 def _with_run(frames: list[pd.DataFrame], runs: list[Run]) -> list[pd.DataFrame]:
-    return [frame.assign(run=run.name)[["run", *frame.columns]] for frame, run in zip(frames, runs)]
+    return [frame.assign(run=run.name)[["run", *frame.columns]] for frame, run in zip(frames, runs, strict=True)]
 
 
 def _union(frames: list[pd.DataFrame]) -> list[str]:
@@ -166,7 +178,7 @@ def merged_summary(runs: list[Run], directions: dict[str, bool]) -> pd.DataFrame
     columns = _union(frames)
     metrics = list(dict.fromkeys(m for run in runs for m in run.scores["metric"]))
     # As in a run's summary: the keys, each metric with its CI, the per-cell columns.
-    ordered = columns[:columns.index("level") + 1]
+    ordered = columns[: columns.index("level") + 1]
     ordered += [c for m in metrics for c in (m, f"{m} ci_low", f"{m} ci_high") if c in columns]
     ordered += [c for c in columns if c not in ordered]
     merged = pd.concat([f.reindex(columns=ordered) for f in frames], ignore_index=True)
@@ -175,9 +187,11 @@ def merged_summary(runs: list[Run], directions: dict[str, bool]) -> pd.DataFrame
         metric = next((m for m in metrics if group[m].notna().any()), None)
         if metric is not None:  # an invalid cell (round trip off the pivot language) is never on top
             invalid = group["valid"].astype(str) == "False" if "valid" in group else False
-            group = (group.assign(_invalid=invalid)
-                     .sort_values(["_invalid", metric], ascending=[True, not directions[metric]], na_position="last")
-                     .drop(columns="_invalid"))
+            group = (
+                group.assign(_invalid=invalid)
+                .sort_values(["_invalid", metric], ascending=[True, not directions[metric]], na_position="last")
+                .drop(columns="_invalid")
+            )
         parts.append(group)
     return pd.concat(parts, ignore_index=True)
 

@@ -54,11 +54,16 @@ class Plan:
     sweep_keys: list[str]
 
     def describe(self) -> str:
-        lines = [f"{len(self.cells)} cells: {len(self.datasets)} datasets, metrics {', '.join(m.label for m in self.metrics)}"]
+        lines = [
+            f"{len(self.cells)} cells: {len(self.datasets)} datasets, "
+            f"metrics {', '.join(m.label for m in self.metrics)}"
+        ]
         for name, dataset in self.datasets.items():
             cells = [c for c in self.cells if c.dataset == name]
-            lines.append(f"- {name} ({dataset.langpair}, {len(dataset)} segments, references "
-                         f"{'+'.join(dataset.reference_names)}): {len(cells)} systems")
+            lines.append(
+                f"- {name} ({dataset.langpair}, {len(dataset)} segments, references "
+                f"{'+'.join(dataset.reference_names)}): {len(cells)} systems"
+            )
             lines.extend(f"    {c.label}" for c in cells)
         return "\n".join(lines)
 
@@ -72,7 +77,7 @@ def _with_settings(cfg, settings: dict[str, Any], base_dir: Path):
     except ValidationError as err:
         first = err.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
-        raise UserError(f"sweep.{key}: {first['msg']} for system {cfg.name} (got {first.get('input')!r})")
+        raise UserError(f"sweep.{key}: {first['msg']} for system {cfg.name} (got {first.get('input')!r})") from err
 
 
 def build_plan(cfg: Config, base_dir: Path) -> Plan:
@@ -89,25 +94,31 @@ def build_plan(cfg: Config, base_dir: Path) -> Plan:
             engine = engine_of(entry)
             keys = [k for k in cfg.sweep if k in engine.settings()]
             for values in itertools.product(*(cfg.sweep[k] for k in keys)):
-                settings = dict(zip(keys, values))
+                settings = dict(zip(keys, values, strict=True))
                 for system in engine.expand(_with_settings(entry, settings, base_dir), dataset):
                     key = (system.name, json.dumps(settings, sort_keys=True))
                     if key in seen:
-                        raise UserError(f"dataset {dataset.name}: two systems are named {system.name!r} "
-                                        f"(from systems {seen[key]!r} and {entry.name!r})")
+                        raise UserError(
+                            f"dataset {dataset.name}: two systems are named {system.name!r} "
+                            f"(from systems {seen[key]!r} and {entry.name!r})"
+                        )
                     seen[key] = entry.name
                     cells.append(Cell(dataset.name, system, settings))
     baseline = cfg.statistics.baseline
     for dataset in datasets.values():
         names = [c.system.name for c in cells if c.dataset == dataset.name]
         if baseline and names and baseline not in names:
-            raise UserError(f"statistics.baseline: no system named {baseline!r} on dataset {dataset.name} "
-                            f"(systems: {', '.join(names)})")
+            raise UserError(
+                f"statistics.baseline: no system named {baseline!r} on dataset {dataset.name} "
+                f"(systems: {', '.join(names)})"
+            )
         if dataset.human_scores is not None:  # agreement.csv matches systems to human scores by name
             swept = sorted({n for n in names if names.count(n) > 1})
             if swept:
-                raise UserError(f"dataset {dataset.name}: human_scores are per system name, but {', '.join(swept)} "
-                                f"has several swept settings; drop the sweep or the human scores")
+                raise UserError(
+                    f"dataset {dataset.name}: human_scores are per system name, but {', '.join(swept)} "
+                    f"has several swept settings; drop the sweep or the human scores"
+                )
     metrics = [make_metric(m) for m in cfg.metrics]
     for target in sorted({d.target_lang for d in datasets.values()}):
         for metric in metrics:

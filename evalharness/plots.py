@@ -43,7 +43,7 @@ def setting_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value)
-    return text if len(text) <= MAX_SETTING else "…" + text[-(MAX_SETTING - 1):]
+    return text if len(text) <= MAX_SETTING else "…" + text[-(MAX_SETTING - 1) :]
 
 
 def system_label(row: dict, sweep_keys: list[str], sep: str = "\n") -> str:
@@ -90,9 +90,11 @@ def score_bars(scores: pd.DataFrame, dataset: str) -> bytes:
     fig = Figure(figsize=(WIDTH, 0.5 + panel_height * n_rows), dpi=DPI)
     axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
     fig.suptitle(f"{dataset}: corpus scores with 95% CI (segment level)", fontsize=11, color=TEXT_COLOR)
-    for ax, metric in zip(axes, metrics):
-        records = {system_label(r, sweep_keys, " " if rotate else "\n"): r
-                   for r in rows[rows["metric"] == metric].to_dict("records")}
+    for ax, metric in zip(axes, metrics, strict=False):
+        records = {
+            system_label(r, sweep_keys, " " if rotate else "\n"): r
+            for r in rows[rows["metric"] == metric].to_dict("records")
+        }
         direction = next(iter(records.values()))["direction"]
         ax.set_title(f"{metric} ({direction_note(direction)})", fontsize=10, color=TEXT_COLOR)
         top = 0.0
@@ -109,27 +111,51 @@ def score_bars(scores: pd.DataFrame, dataset: str) -> bytes:
                 err = [[max(score - float(low), 0.0)], [max(float(high) - score, 0.0)]]
                 top = max(top, float(high))
             top = max(top, score)
-            ax.bar(x, score, width=0.65, color=BAR_COLOR if valid else INVALID_COLOR,
-                   hatch=None if valid else "///", edgecolor="#555555" if not valid else BAR_COLOR, linewidth=0.8,
-                   yerr=err, ecolor="#333333", capsize=3, error_kw={"elinewidth": 1})
+            ax.bar(
+                x,
+                score,
+                width=0.65,
+                color=BAR_COLOR if valid else INVALID_COLOR,
+                hatch=None if valid else "///",
+                edgecolor="#555555" if not valid else BAR_COLOR,
+                linewidth=0.8,
+                yerr=err,
+                ecolor="#333333",
+                capsize=3,
+                error_kw={"elinewidth": 1},
+            )
             note = f"{score:.1f}" if valid else f"{score:.1f}\ninvalid"
-            ax.annotate(note, (x, score if err is None else float(high)), xytext=(0, 2), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=7, color="#a00000" if not valid else TEXT_COLOR)
+            ax.annotate(
+                note,
+                (x, score if err is None else float(high)),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                color="#a00000" if not valid else TEXT_COLOR,
+            )
         ax.set_xticks(range(len(labels)))
-        ax.set_xticklabels(labels, fontsize=8, rotation=40 if rotate else 0, ha="right" if rotate else "center",
-                           rotation_mode="anchor")
+        ax.set_xticklabels(
+            labels, fontsize=8, rotation=40 if rotate else 0, ha="right" if rotate else "center", rotation_mode="anchor"
+        )
         pad = max(0.0, (3 - len(labels)) / 2)  # one or two bars stay bar-shaped
         ax.set_xlim(-0.6 - pad, len(labels) - 0.4 + pad)
         ax.set_ylim(0, max(top * 1.18, 1.0))
         _style(ax, grid="y")
-    for ax in axes[len(metrics):]:
+    for ax in axes[len(metrics) :]:
         ax.set_visible(False)
     fig.tight_layout()
     return _png(fig)
 
 
-def agreement_scatter(scores: pd.DataFrame, human: dict[str, float], dataset: str,
-                      agreement: pd.DataFrame | None = None, kind: str | None = None) -> bytes:
+def agreement_scatter(
+    scores: pd.DataFrame,
+    human: dict[str, float],
+    dataset: str,
+    agreement: pd.DataFrame | None = None,
+    kind: str | None = None,
+) -> bytes:
     """Metric score against human score per system, one panel per metric (segment-level corpus scores of the
     systems that have a human score); the Pearson r (and its CI) from the agreement rows in each title."""
     rows = scores[(scores["dataset"] == dataset) & (scores["level"] == "segment")]
@@ -141,10 +167,12 @@ def agreement_scatter(scores: pd.DataFrame, human: dict[str, float], dataset: st
     agree = {}
     if agreement is not None and len(agreement):
         agree = {r["metric"]: r for r in agreement[agreement["dataset"] == dataset].to_dict("records")}
-    for ax, metric in zip(axes, metrics):
-        points = [(str(r["system"]), float(r["score"]), float(human[str(r["system"])]))
-                  for r in rows[rows["metric"] == metric].to_dict("records")
-                  if str(r["system"]) in human and not missing(r["score"])]
+    for ax, metric in zip(axes, metrics, strict=False):
+        points = [
+            (str(r["system"]), float(r["score"]), float(human[str(r["system"])]))
+            for r in rows[rows["metric"] == metric].to_dict("records")
+            if str(r["system"]) in human and not missing(r["score"])
+        ]
         direction = rows[rows["metric"] == metric]["direction"].iloc[0]
         title = f"{metric} ({direction_note(direction)})"
         row = agree.get(metric)
@@ -167,7 +195,7 @@ def agreement_scatter(scores: pd.DataFrame, human: dict[str, float], dataset: st
         ax.set_xlabel(metric, fontsize=8)
         ax.set_ylabel(f"human score ({kind})" if kind else "human score", fontsize=8)
         _style(ax, grid="both")
-    for ax in axes[len(metrics):]:
+    for ax in axes[len(metrics) :]:
         ax.set_visible(False)
     fig.tight_layout()
     return _png(fig)
@@ -190,8 +218,12 @@ def scatter_path(dataset: str) -> str:
     return f"plots/agreement-{dataset}.png"
 
 
-def run_plots(scores: pd.DataFrame, human: dict[str, dict[str, float]] | None = None,
-              agreement: pd.DataFrame | None = None, kinds: dict[str, str] | None = None) -> dict[str, bytes]:
+def run_plots(
+    scores: pd.DataFrame,
+    human: dict[str, dict[str, float]] | None = None,
+    agreement: pd.DataFrame | None = None,
+    kinds: dict[str, str] | None = None,
+) -> dict[str, bytes]:
     """Every plot of a run, by its path in the results folder: the bars of each dataset with segment-level
     scores, and a scatter for each dataset with human scores (``human``: dataset -> system -> score; ``kinds``:
     dataset -> which human score, z or raw)."""
@@ -200,10 +232,19 @@ def run_plots(scores: pd.DataFrame, human: dict[str, dict[str, float]] | None = 
     for dataset in dict.fromkeys(segment["dataset"]):
         files[bars_path(dataset)] = score_bars(scores, dataset)
         if human and human.get(dataset):
-            files[scatter_path(dataset)] = agreement_scatter(scores, human[dataset], dataset, agreement,
-                                                                 (kinds or {}).get(dataset))
+            files[scatter_path(dataset)] = agreement_scatter(
+                scores, human[dataset], dataset, agreement, (kinds or {}).get(dataset)
+            )
     return files
 
 
-__all__ = ["BAR_COLOR", "agreement_scatter", "bars_path", "run_plots", "scatter_path", "score_bars",
-           "setting_text", "system_label"]
+__all__ = [
+    "BAR_COLOR",
+    "agreement_scatter",
+    "bars_path",
+    "run_plots",
+    "scatter_path",
+    "score_bars",
+    "setting_text",
+    "system_label",
+]

@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, TextIO
+from typing import TextIO
+
 
 def seconds(value: float) -> str:
     """12.3 s, 4 min 05 s, 1 h 02 min."""
@@ -49,7 +51,7 @@ class _Silent:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "_Silent":
+    def __enter__(self) -> _Silent:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -71,7 +73,7 @@ class Progress:
             self.terminal = bool(getattr(out, "isatty", lambda: False)())
 
     @classmethod
-    def silent(cls) -> "Progress":
+    def silent(cls) -> Progress:
         return cls(terminal=False, enabled=False)
 
     @property
@@ -107,8 +109,18 @@ class Progress:
         prefix = f"{self._current.name} " if self._current is not None else ""
         # A terminal that reports no size (some pseudo-terminals) would get tqdm's bar hidden: give it one.
         size = self._size()
-        return tqdm(total=total, desc=f"{prefix}{desc}", unit=unit, leave=False, file=self.out, mininterval=0.2,
-                    smoothing=0.1, dynamic_ncols=size is None, ncols=size and size[0], nrows=size and size[1])
+        return tqdm(
+            total=total,
+            desc=f"{prefix}{desc}",
+            unit=unit,
+            leave=False,
+            file=self.out,
+            mininterval=0.2,
+            smoothing=0.1,
+            dynamic_ncols=size is None,
+            ncols=size and size[0],
+            nrows=size and size[1],
+        )
 
     def _size(self) -> tuple[int, int] | None:
         """None when the terminal knows its size (tqdm follows resizes); else ($COLUMNS or 100, 24)."""

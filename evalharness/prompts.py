@@ -15,15 +15,21 @@ from evalharness.configtypes import Strict
 
 # One meaning per row, in each language the built-in examples cover.
 EXAMPLE_ROWS: list[dict[str, str]] = [
-    {"en": "The government announced new measures to lower energy prices on Monday.",
-     "de": "Die Regierung hat am Montag neue Maßnahmen zur Senkung der Energiepreise angekündigt.",
-     "zh": "政府周一宣布了降低能源价格的新措施。"},
-    {"en": "According to the police, nobody was injured in the accident.",
-     "de": "Nach Angaben der Polizei wurde bei dem Unfall niemand verletzt.",
-     "zh": "据警方称，事故中没有人受伤。"},
-    {"en": "From next week, the museum will again be open every day from 10 a.m. to 6 p.m.",
-     "de": "Ab nächster Woche ist das Museum wieder täglich von 10 bis 18 Uhr geöffnet.",
-     "zh": "从下周起，博物馆将再次每天上午10点至下午6点开放。"},
+    {
+        "en": "The government announced new measures to lower energy prices on Monday.",
+        "de": "Die Regierung hat am Montag neue Maßnahmen zur Senkung der Energiepreise angekündigt.",
+        "zh": "政府周一宣布了降低能源价格的新措施。",
+    },
+    {
+        "en": "According to the police, nobody was injured in the accident.",
+        "de": "Nach Angaben der Polizei wurde bei dem Unfall niemand verletzt.",
+        "zh": "据警方称，事故中没有人受伤。",
+    },
+    {
+        "en": "From next week, the museum will again be open every day from 10 a.m. to 6 p.m.",
+        "de": "Ab nächster Woche ist das Museum wieder täglich von 10 bis 18 Uhr geöffnet.",
+        "zh": "从下周起，博物馆将再次每天上午10点至下午6点开放。",
+    },
 ]
 
 
@@ -52,7 +58,8 @@ class PromptConfig(Strict):
     )
     system: str | None = Field(default=None, description="chat models: an optional system message")
     examples: dict[str, list[Example]] | None = Field(
-        default=None, description="few-shot examples per language pair ('de-en': [...]); default: built-in ones")
+        default=None, description="few-shot examples per language pair ('de-en': [...]); default: built-in ones"
+    )
     stop: list[str] = Field(default_factory=lambda: ["\n"], description="the translation ends at the first of these")
 
     def examples_for(self, src: str, tgt: str) -> list[Example]:
@@ -66,8 +73,9 @@ class PromptConfig(Strict):
     def render_text(self, source: str, src: str, tgt: str) -> str:
         """The few-shot prompt of a base model."""
         names = self.names(src, tgt)
-        shots = "".join(self.example_template.format(source=e.source, target=e.target, **names)
-                        for e in self.examples_for(src, tgt))
+        shots = "".join(
+            self.example_template.format(source=e.source, target=e.target, **names) for e in self.examples_for(src, tgt)
+        )
         return self.template.format(examples=shots, source=source, **names)
 
     def render_messages(self, source: str, src: str, tgt: str) -> list[dict[str, str]]:

@@ -19,18 +19,23 @@ MOST = 0.5
 def check_references(dataset: Dataset) -> None:
     sources = dataset.segment_sources()
     round_trip = dataset.pivot_lang is not None  # the text is its own reference by design
-    for name, stream in zip(dataset.reference_names, dataset.references):
+    for name, stream in zip(dataset.reference_names, dataset.references, strict=True):
         where = f"dataset {dataset.name}: reference {name}"
         blank = [i + 1 for i, ref in enumerate(stream) if not ref.strip()]
         if blank:  # allowed (sacrebleu scores them), but a hypothesis can only lose against an empty reference
             shown = ", ".join(map(str, blank[:5])) + (", ..." if len(blank) > 5 else "")
-            print(f"warning: {where}: {len(blank)} blank or whitespace-only segments (segment {shown})",
-                  file=sys.stderr)
+            print(
+                f"warning: {where}: {len(blank)} blank or whitespace-only segments (segment {shown})", file=sys.stderr
+            )
         if not round_trip and sources:
-            same = sum(ref.strip() == src.strip() and bool(ref.strip()) for ref, src in zip(stream, sources))
+            same = sum(
+                ref.strip() == src.strip() and bool(ref.strip()) for ref, src in zip(stream, sources, strict=True)
+            )
             if same / len(sources) > MOST:
-                raise UserError(f"{where}: {same} of {len(sources)} segments are identical to the source; "
-                                f"is the source listed among the references?")
+                raise UserError(
+                    f"{where}: {same} of {len(sources)} segments are identical to the source; "
+                    f"is the source listed among the references?"
+                )
         if dataset.target_lang not in LANGUAGES:
             continue  # a language the identifier does not know: nothing to check against
         langs = [lang for lang in detect_all(stream) if lang is not None]
@@ -38,5 +43,7 @@ def check_references(dataset: Dataset) -> None:
             share = sum(lang == dataset.target_lang for lang in langs) / len(langs)
             if share < MOST:
                 top = max(set(langs), key=langs.count)
-                raise UserError(f"{where}: only {share:.0%} of its segments are identified as {dataset.target_lang} "
-                                f"(most are {top}); is it a reference for {dataset.langpair}?")
+                raise UserError(
+                    f"{where}: only {share:.0%} of its segments are identified as {dataset.target_lang} "
+                    f"(most are {top}); is it a reference for {dataset.langpair}?"
+                )

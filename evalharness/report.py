@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import re
-import sys
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,15 +64,15 @@ def _human_maps(human: pd.DataFrame | None) -> tuple[dict[str, dict[str, float]]
 def _read(folder: Path, name: str) -> str:
     try:
         return (folder / name).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{folder}: no {name} (not a complete results folder)")
+    except FileNotFoundError as err:
+        raise UserError(f"{folder}: no {name} (not a complete results folder)") from err
 
 
 def _json(folder: Path, where: str, text: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as err:
-        raise UserError(f"{folder / where}: not valid JSON ({err})")
+        raise UserError(f"{folder / where}: not valid JSON ({err})") from err
 
 
 def load(folder: Path | str) -> RunData:
@@ -89,8 +88,11 @@ def load(folder: Path | str) -> RunData:
         if not (folder / name).exists():
             raise UserError(f"{folder}: no {name} (not a complete results folder)")
     scores, summary = read_csv(folder / "scores.csv"), read_csv(folder / "summary.csv")
-    segments = [_json(folder, f"segments.jsonl:{number}", line)
-                for number, line in enumerate(_read(folder, "segments.jsonl").splitlines(), 1) if line.strip()]
+    segments = [
+        _json(folder, f"segments.jsonl:{number}", line)
+        for number, line in enumerate(_read(folder, "segments.jsonl").splitlines(), 1)
+        if line.strip()
+    ]
     agreement = read_csv(folder / "agreement.csv") if (folder / "agreement.csv").exists() else None
     human = read_csv(folder / HUMAN_FILE) if (folder / HUMAN_FILE).exists() else None
     return RunData(folder.name, scores, summary, segments, manifest, agreement, human)
@@ -117,6 +119,7 @@ _MARK = re.compile(r"^(\*\*)?(.*?)(\*\*)?(†)?$")
 def _marked_cell(text: str) -> dict:
     """tables.marked's Markdown ('**12.34**†') -> parts for the template."""
     match = _MARK.match(text)
+    assert match is not None  # every part of the pattern is optional
     return {"text": match.group(2), "bold": bool(match.group(1)), "dagger": bool(match.group(4))}
 
 
@@ -141,30 +144,47 @@ def _summary_tables(data: RunData) -> list[dict]:
         if "empty_outputs" in frame.columns and pd.to_numeric(frame["empty_outputs"], errors="coerce").fillna(0).any():
             extras.append(("empty", "empty_outputs", lambda v: "" if missing(v) else str(int(v))))
         if "pivot_on_target_rate" in frame.columns and frame["pivot_on_target_rate"].notna().any():
-            extras.append(("pivot on target", "pivot_on_target_rate",
-                           lambda v: "" if missing(v) else f"{100 * float(v):.1f}%"))
+            extras.append(
+                ("pivot on target", "pivot_on_target_rate", lambda v: "" if missing(v) else f"{100 * float(v):.1f}%")
+            )
         rows = []
         for i in index:
             cells = []
             for metric in metrics:
-                cell = _marked_cell(texts.at[i, metric])
-                low, high = summary.at[i, f"{metric} ci_low"] if f"{metric} ci_low" in summary.columns else None, \
-                    summary.at[i, f"{metric} ci_high"] if f"{metric} ci_high" in summary.columns else None
+                cell = _marked_cell(str(texts.at[i, metric]))  # tables.marked's cells are strings
+                low, high = (
+                    summary.at[i, f"{metric} ci_low"] if f"{metric} ci_low" in summary.columns else None,
+                    summary.at[i, f"{metric} ci_high"] if f"{metric} ci_high" in summary.columns else None,
+                )
                 cell["ci"] = f"[{_num(low)}, {_num(high)}]" if not missing(low) and not missing(high) else ""
                 cells.append(cell)
-            rows.append({
-                "system": str(summary.at[i, "system"]),
-                "settings": [("", "") if missing(summary.at[i, k]) else (setting_text(summary.at[i, k]), str(summary.at[i, k]))
-                             for k in shown],
-                "level": str(summary.at[i, "level"]),
-                "invalid": "valid" in summary.columns and _is_false(summary.at[i, "valid"]),
-                "scores": cells,
-                "extras": [fmt(summary.at[i, column]) for _, column, fmt in extras],
-            })
+            rows.append(
+                {
+                    "system": str(summary.at[i, "system"]),
+                    "settings": [
+                        ("", "")
+                        if missing(summary.at[i, k])
+                        else (setting_text(summary.at[i, k]), str(summary.at[i, k]))
+                        for k in shown
+                    ],
+                    "level": str(summary.at[i, "level"]),
+                    "invalid": "valid" in summary.columns and _is_false(summary.at[i, "valid"]),
+                    "scores": cells,
+                    "extras": [fmt(summary.at[i, column]) for _, column, fmt in extras],
+                }
+            )
         info = data.manifest.get("datasets", {}).get(dataset, {})
-        tables.append({"dataset": dataset, "info": info, "keys": shown, "extras": [name for name, _, _ in extras],
-                       "metrics": [(m, "↑" if directions[m] else "↓") for m in metrics], "rows": rows,
-                       "any_invalid": any(r["invalid"] for r in rows)})
+        tables.append(
+            {
+                "dataset": dataset,
+                "info": info,
+                "keys": shown,
+                "extras": [name for name, _, _ in extras],
+                "metrics": [(m, "↑" if directions[m] else "↓") for m in metrics],
+                "rows": rows,
+                "any_invalid": any(r["invalid"] for r in rows),
+            }
+        )
     return tables
 
 
@@ -173,9 +193,12 @@ def _agreement_rows(agreement: pd.DataFrame | None) -> list[dict]:
         return []
     rows = []
     for record in agreement.to_dict("records"):
-        row = {"dataset": str(record["dataset"]), "metric": str(record["metric"]),
-               "n_systems": "" if missing(record["n_systems"]) else int(record["n_systems"]),
-               "pairwise_accuracy": _num(record.get("pairwise_accuracy"), 3)}
+        row = {
+            "dataset": str(record["dataset"]),
+            "metric": str(record["metric"]),
+            "n_systems": "" if missing(record["n_systems"]) else int(record["n_systems"]),
+            "pairwise_accuracy": _num(record.get("pairwise_accuracy"), 3),
+        }
         for name in ("pearson", "spearman", "kendall"):
             low, high = record.get(f"{name}_ci_low"), record.get(f"{name}_ci_high")
             row[name] = _num(record[name], 3) or "n/a"
@@ -193,8 +216,12 @@ def key_metric(metrics: list[str]) -> str:
     return metrics[0]
 
 
-def differing_segments(records: list[dict], directions: dict[str, bool], top: int = TOP_SEGMENTS,
-                       invalid: set[tuple[str, str]] = frozenset()) -> dict:
+def differing_segments(
+    records: list[dict],
+    directions: dict[str, bool],
+    top: int = TOP_SEGMENTS,
+    invalid: AbstractSet[tuple[str, str]] = frozenset(),
+) -> dict:
     """One dataset's segments where the systems differ most: the ``top`` segments with the largest spread
     (max - min over systems) of the key metric's sentence score, largest first (ties: the earlier segment).
 
@@ -205,8 +232,13 @@ def differing_segments(records: list[dict], directions: dict[str, bool], top: in
     metrics = [m for m in directions if any(m in (r.get("scores") or {}) for r in records)]
     systems = list(dict.fromkeys((str(r["system"]), _settings_label(r.get("settings"))) for r in records))
     if not metrics or len(systems) < 2:
-        return {"metric": metrics[0] if metrics else None, "systems": len(systems),
-                "single": systems[0][0] if systems else None, "segments": [], "invalid": []}
+        return {
+            "metric": metrics[0] if metrics else None,
+            "systems": len(systems),
+            "single": systems[0][0] if systems else None,
+            "segments": [],
+            "invalid": [],
+        }
     metric = key_metric(metrics)
     higher = directions[metric]
     bad = [key for key in systems if key in invalid]
@@ -238,17 +270,38 @@ def differing_segments(records: list[dict], directions: dict[str, bool], top: in
             mark = ""
             if marking and spread > 0 and counted(record):
                 mark = "best" if float(value) == best else "worst" if float(value) == worst else ""
-            hyps.append({
-                "system": key[0], "settings": key[1], "invalid": key in invalid,
-                "text": record.get("hypothesis", ""), "mark": mark, "pivot": record.get("pivot"),
-                "pivot_lang": record.get("pivot_lang"),
-                "scores": [(m, _num(record["scores"].get(m)), m == metric) for m in metrics],
-            })
-        segments.append({"number": number, "spread": f"{spread:.2f}", "doc_id": first.get("doc_id"),
-                         "source_ids": _ranges(first.get("source_ids")), "source": first.get("source", ""),
-                         "references": list(first.get("references") or []), "hypotheses": hyps})
-    return {"metric": metric, "higher": higher, "systems": len(systems) - (len(bad) if marking else 0),
-            "single": None, "segments": segments, "invalid": [name for name, _ in bad], "marking": marking}
+            hyps.append(
+                {
+                    "system": key[0],
+                    "settings": key[1],
+                    "invalid": key in invalid,
+                    "text": record.get("hypothesis", ""),
+                    "mark": mark,
+                    "pivot": record.get("pivot"),
+                    "pivot_lang": record.get("pivot_lang"),
+                    "scores": [(m, _num(record["scores"].get(m)), m == metric) for m in metrics],
+                }
+            )
+        segments.append(
+            {
+                "number": number,
+                "spread": f"{spread:.2f}",
+                "doc_id": first.get("doc_id"),
+                "source_ids": _ranges(first.get("source_ids")),
+                "source": first.get("source", ""),
+                "references": list(first.get("references") or []),
+                "hypotheses": hyps,
+            }
+        )
+    return {
+        "metric": metric,
+        "higher": higher,
+        "systems": len(systems) - (len(bad) if marking else 0),
+        "single": None,
+        "segments": segments,
+        "invalid": [name for name, _ in bad],
+        "marking": marking,
+    }
 
 
 def invalid_cells(summary: pd.DataFrame, scores: pd.DataFrame, dataset: str) -> set[tuple[str, str]]:
@@ -297,26 +350,37 @@ def render(data: RunData, plots: dict[str, bytes] | None = None) -> str:
     sections = []
     for name in datasets:
         info = data.manifest.get("datasets", {}).get(name, {})
-        diff = differing_segments(by_dataset.get(name, []), directions,
-                                  invalid=invalid_cells(data.summary, data.scores, name))
+        diff = differing_segments(
+            by_dataset.get(name, []), directions, invalid=invalid_cells(data.summary, data.scores, name)
+        )
         n_refs = max((len(s["references"]) for s in diff["segments"]), default=0)
         names = list(info.get("references") or [])
         diff["reference_names"] = [names[k] if k < len(names) else f"reference {k + 1}" for k in range(n_refs)]
-        sections.append({
-            "name": name, "anchor": _anchor(name), "info": info, "diff": diff,
-            "bars": _data_uri(plots[bars_path(name)]) if bars_path(name) in plots else None,
-            "scatter": _data_uri(plots[scatter_path(name)]) if scatter_path(name) in plots else None,
-            "invalid": "valid" in data.summary.columns and any(
-                _is_false(v) for v in data.summary.loc[data.summary["dataset"] == name, "valid"]),
-        })
+        sections.append(
+            {
+                "name": name,
+                "anchor": _anchor(name),
+                "info": info,
+                "diff": diff,
+                "bars": _data_uri(plots[bars_path(name)]) if bars_path(name) in plots else None,
+                "scatter": _data_uri(plots[scatter_path(name)]) if scatter_path(name) in plots else None,
+                "invalid": "valid" in data.summary.columns
+                and any(_is_false(v) for v in data.summary.loc[data.summary["dataset"] == name, "valid"]),
+            }
+        )
     baseline = None
     if "baseline" in data.summary.columns and data.summary["baseline"].notna().any():
         baseline = str(data.summary["baseline"].dropna().iloc[0])
     manifest = data.manifest
     template = _environment().get_template("report.html.j2")
     return template.render(
-        run=data.run_name, manifest=manifest, tables=_summary_tables(data), sections=sections,
-        notes=signature_notes(data.scores), baseline=baseline, agreement=_agreement_rows(data.agreement),
+        run=data.run_name,
+        manifest=manifest,
+        tables=_summary_tables(data),
+        sections=sections,
+        notes=signature_notes(data.scores),
+        baseline=baseline,
+        agreement=_agreement_rows(data.agreement),
         any_stats=any(c in data.scores.columns and data.scores[c].notna().any() for c in STAT_COLUMNS[:2]),
         css=(Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8"),  # ours: not escaped
     )
@@ -333,8 +397,13 @@ def _anchor(name: str) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("evalharness", "templates"), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("evalharness", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 __all__ = ["REPORT", "RunData", "differing_segments", "key_metric", "load", "make_plots", "render", "report_files"]

@@ -20,17 +20,35 @@ import pandas as pd
 
 from evalharness.compare import CellComparison
 from evalharness.errors import UserError
-from evalharness.textio import current_umask, atomic_write
+from evalharness.textio import atomic_write, current_umask
 
 MANIFEST = "manifest.json"  # written last; its presence marks a folder as a run's results
 
 # Per-cell columns (the same on every metric row of a cell) that the summary keeps after the metrics.
-CELL_COLUMNS = ["off_target_rate", "empty_outputs", "unaligned_sources", "unaligned_references",
-                "pivot_on_target_rate", "valid"]
+CELL_COLUMNS = [
+    "off_target_rate",
+    "empty_outputs",
+    "unaligned_sources",
+    "unaligned_references",
+    "pivot_on_target_rate",
+    "valid",
+]
 # Per-score statistics (segment level): bootstrap CI, paired test against the baseline, all-pairs rank.
 STAT_COLUMNS = [f.name for f in fields(CellComparison)]
-TIDY_COLUMNS = ["dataset", "system", "level", "metric", "score", *STAT_COLUMNS, "direction", "signature", "n_segments",
-                "references", "langpair", *CELL_COLUMNS]
+TIDY_COLUMNS = [
+    "dataset",
+    "system",
+    "level",
+    "metric",
+    "score",
+    *STAT_COLUMNS,
+    "direction",
+    "signature",
+    "n_segments",
+    "references",
+    "langpair",
+    *CELL_COLUMNS,
+]
 
 
 @dataclass
@@ -81,7 +99,7 @@ def scores_frame(rows: list[Row], sweep_keys: list[str]) -> pd.DataFrame:
 def sweep_columns(scores: pd.DataFrame) -> list[str]:
     """The swept settings: the columns between `system` and `level`."""
     cols = list(scores.columns)
-    return cols[cols.index("system") + 1: cols.index("level")]
+    return cols[cols.index("system") + 1 : cols.index("level")]
 
 
 def summary_frame(scores: pd.DataFrame) -> pd.DataFrame:
@@ -112,8 +130,12 @@ HUMAN_COLUMNS = ["dataset", "system", "human_score", "kind"]
 def human_scores_frame(datasets: dict[str, dict[str, float] | None], kinds: dict[str, str]) -> pd.DataFrame | None:
     """human_scores.csv: one row per dataset and system with a human score (``datasets``: dataset -> system ->
     score, None for a dataset without); None when no dataset has any."""
-    records = [{"dataset": name, "system": system, "human_score": score, "kind": kinds.get(name, "z")}
-               for name, scores in datasets.items() if scores is not None for system, score in scores.items()]
+    records = [
+        {"dataset": name, "system": system, "human_score": score, "kind": kinds.get(name, "z")}
+        for name, scores in datasets.items()
+        if scores is not None
+        for system, score in scores.items()
+    ]
     if not any(scores is not None for scores in datasets.values()):
         return None
     return pd.DataFrame.from_records(records, columns=HUMAN_COLUMNS)
@@ -134,8 +156,19 @@ def to_csv(frame: pd.DataFrame) -> str:
 
 
 # Columns that hold names, never numbers or missing values: a system called `NA`, `null` or `1` stays itself.
-TEXT_COLUMNS = ["run", "dataset", "system", "level", "metric", "direction", "signature", "references", "langpair",
-                "baseline", "name"]
+TEXT_COLUMNS = [
+    "run",
+    "dataset",
+    "system",
+    "level",
+    "metric",
+    "direction",
+    "signature",
+    "references",
+    "langpair",
+    "baseline",
+    "name",
+]
 
 
 def read_csv(path: Path) -> pd.DataFrame:
@@ -144,16 +177,20 @@ def read_csv(path: Path) -> pd.DataFrame:
     that is not such a table is a one-line error."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: not found (not a complete results folder)")
+    except FileNotFoundError as err:
+        raise UserError(f"{path}: not found (not a complete results folder)") from err
     except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: cannot read it ({err})")
+        raise UserError(f"{path}: cannot read it ({err})") from err
     try:
         header = pd.read_csv(io.StringIO(text), nrows=0, keep_default_na=False).columns
-        return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""],
-                           dtype={c: str for c in TEXT_COLUMNS if c in header})
+        return pd.read_csv(
+            io.StringIO(text),
+            keep_default_na=False,
+            na_values=[""],
+            dtype={c: str for c in TEXT_COLUMNS if c in header},
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
-        raise UserError(f"{path}: not a valid CSV table ({err})")
+        raise UserError(f"{path}: not a valid CSV table ({err})") from err
 
 
 def write_results(out_dir: Path, files: dict[str, str | bytes]) -> None:

@@ -8,7 +8,7 @@ import platform
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -22,14 +22,22 @@ from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.langid import detect_all, off_target_rate
-from evalharness.metrics.scoring import default_workers, score_systems
+from evalharness.metrics.scoring import MetricResult, default_workers, score_systems
 from evalharness.plan import Cell, CellId, Plan
 from evalharness.progress import Progress
-from evalharness.secrets import redact
 from evalharness.report import RunData, report_files
+from evalharness.results import (
+    HUMAN_FILE,
+    Row,
+    human_scores_frame,
+    is_results_folder,
+    replace_results_folder,
+    scores_frame,
+    summary_frame,
+    to_csv,
+)
+from evalharness.secrets import redact
 from evalharness.systems.context import CellStats, RunContext
-from evalharness.results import (HUMAN_FILE, Row, human_scores_frame, is_results_folder, replace_results_folder, scores_frame, summary_frame,
-                                 to_csv)
 from evalharness.tables import directions_of, render, signature_notes
 from evalharness.textio import check_writable
 from evalharness.version import __version__
@@ -52,17 +60,22 @@ class RunOutput:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _git_commit() -> str | None:
     """The commit of the evalharness source tree, with '+dirty' when it has uncommitted changes."""
     root = Path(__file__).resolve().parent.parent
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return (commit + ("+dirty" if dirty else "")) or None
@@ -70,6 +83,7 @@ def _git_commit() -> str | None:
 
 def output_dir(loaded: LoadedConfig, override: Path | None) -> Path:
     base = override or loaded.config.output_dir or Path("results")
+    assert loaded.config.run_name is not None  # loading a config fills it in (the file's stem by default)
     return Path(os.path.normpath(Path(base) / loaded.config.run_name))
 
 
@@ -81,9 +95,11 @@ def check_output_dir(out_dir: Path, force: bool = False) -> None:
         raise UserError(f"{out_dir}: the results folder is a symbolic link; give its real path")
     check_writable(out_dir, "results folder")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not is_results_folder(out_dir) and not force:
-        raise UserError(f"{out_dir}: exists and is not an evalharness results folder (no run's manifest.json); a run "
-                        f"replaces its folder as a whole, so choose another --output-dir or run_name, or pass --force "
-                        f"to replace it and everything in it")
+        raise UserError(
+            f"{out_dir}: exists and is not an evalharness results folder (no run's manifest.json); a run "
+            f"replaces its folder as a whole, so choose another --output-dir or run_name, or pass --force "
+            f"to replace it and everything in it"
+        )
 
 
 @dataclass
@@ -115,10 +131,25 @@ class Scorer:
         self.hits = self.misses = 0
         self.progress = progress or Progress.silent()
 
-    def __call__(self, target_lang: str, references: list[list[str]], hyps: dict[str, list[str]], sentence: bool,
-                 desc: str = ""):
-        results = score_systems(self.metrics, target_lang, references, hyps, workers=self.workers,
-                                sentence=sentence, cache=self.store, progress=self.progress, desc=desc)
+    def __call__(
+        self,
+        target_lang: str,
+        references: list[list[str]],
+        hyps: dict[CellId, list[str]],
+        sentence: bool,
+        desc: str = "",
+    ) -> dict[tuple[CellId, str], MetricResult]:
+        results = score_systems(
+            self.metrics,
+            target_lang,
+            references,
+            hyps,
+            workers=self.workers,
+            sentence=sentence,
+            cache=self.store,
+            progress=self.progress,
+            desc=desc,
+        )
         self.hits += sum(r.cached for r in results.values())
         self.misses += sum(not r.cached for r in results.values())
         return results
@@ -136,7 +167,7 @@ class Level:
     name: str  # segment, document, or "segment, pivot on target"
     references: list[list[str]]
     hyps: dict[CellId, list[str]]
-    results: dict | None
+    results: dict[tuple[CellId, str], MetricResult] | None  # None: nothing to score
 
 
 @dataclass
@@ -146,55 +177,98 @@ class DatasetResults:
     segments: list[dict] = field(default_factory=list)  # segments.jsonl, and the report's differing segments
 
 
-def shared_levels(dataset: Dataset, ids: list[CellId], outputs: list[CellOutput], scorer: Scorer,
-                  sentence: bool = True) -> list[Level]:
+def shared_levels(
+    dataset: Dataset, ids: list[CellId], outputs: list[CellOutput], scorer: Scorer, sentence: bool = True
+) -> list[Level]:
     """Every cell scored at each level the dataset is scored at, all cells of a level in one call."""
     inputs = {cell: dataset.shared_levels(outputs[cell.index].units) for cell in ids}
     levels = []
     for k, first in enumerate(inputs[ids[0]]):
         hyps = {cell: inputs[cell][k].hypotheses for cell in ids}
-        levels.append(Level(first.name, first.references, hyps,
-                            scorer(dataset.target_lang, first.references, hyps, first.sentence and sentence,
-                                   first.label)))
+        levels.append(
+            Level(
+                first.name,
+                first.references,
+                hyps,
+                scorer(dataset.target_lang, first.references, hyps, first.sentence and sentence, first.label),
+            )
+        )
     return levels
 
 
-def cell_level(dataset: Dataset, cell: CellId, seg_hyps: list[str], pivot_langs: list[str] | None,
-               scorer: Scorer) -> list[Level]:
+def cell_level(
+    dataset: Dataset, cell: CellId, seg_hyps: list[str], pivot_langs: list[str | None] | None, scorer: Scorer
+) -> list[Level]:
     """The level of one cell alone, where its dataset has one (a round trip's segments with the pivot on target)."""
     extra = dataset.cell_level(seg_hyps, pivot_langs)
     if extra is None:
         return []
-    results = (scorer(dataset.target_lang, extra.references, {cell: extra.hypotheses}, extra.sentence, extra.label)
-               if extra.hypotheses else None)
+    results = (
+        scorer(dataset.target_lang, extra.references, {cell: extra.hypotheses}, extra.sentence, extra.label)
+        if extra.hypotheses
+        else None
+    )
     return [Level(extra.name, extra.references, {cell: extra.hypotheses}, results)]
 
 
-def cell_columns(dataset: Dataset, out: CellOutput, unit_langs: list[str], pivot_langs: list[str] | None) -> dict:
+def cell_columns(
+    dataset: Dataset, out: CellOutput, unit_langs: list[str | None], pivot_langs: list[str | None] | None
+) -> dict:
     """The per-cell columns of every row of a cell (off-target, empty outputs, alignment, round-trip validity)."""
     out.stats.empty = sum(1 for hyp in out.units if not hyp.strip())
-    pivot_rate = (sum(lang == dataset.pivot_lang for lang in pivot_langs) / len(pivot_langs)
-                  if pivot_langs is not None else None)
-    return dict(off_target_rate=off_target_rate(unit_langs, dataset.target_lang), empty_outputs=out.stats.empty,
-                unaligned_sources=dataset.unaligned_sources, unaligned_references=dataset.unaligned_references,
-                pivot_on_target_rate=pivot_rate, valid=pivot_rate is None or pivot_rate >= VALID_PIVOT_RATE)
+    pivot_rate = (
+        sum(lang == dataset.pivot_lang for lang in pivot_langs) / len(pivot_langs) if pivot_langs is not None else None
+    )
+    return dict(
+        off_target_rate=off_target_rate(unit_langs, dataset.target_lang),
+        empty_outputs=out.stats.empty,
+        unaligned_sources=dataset.unaligned_sources,
+        unaligned_references=dataset.unaligned_references,
+        pivot_on_target_rate=pivot_rate,
+        valid=pivot_rate is None or pivot_rate >= VALID_PIVOT_RATE,
+    )
 
 
-def segment_records(name: str, dataset: Dataset, cell: Cell, cell_id: CellId, out: CellOutput, segment: Level,
-                    seg_langs: list[str], pivot_langs: list[str] | None, metrics: list) -> list[dict]:
+def segment_records(
+    name: str,
+    dataset: Dataset,
+    cell: Cell,
+    cell_id: CellId,
+    out: CellOutput,
+    segment: Level,
+    seg_langs: list[str | None],
+    pivot_langs: list[str | None] | None,
+    metrics: list,
+) -> list[dict]:
     """The lines of segments.jsonl for one cell: texts, languages and sentence-level scores."""
     seg_sources = dataset.segment_sources()
-    return [{
-        "dataset": name, "system": cell.system.name, "settings": cell.settings, "level": "segment",
-        "segment": j + 1, "doc_id": dataset.doc_ids[j] if dataset.doc_ids else None,
-        "source_ids": [k + 1 for k in dataset.groups[j]] if dataset.groups is not None else None,
-        "source": seg_sources[j],
-        "pivot": out.pivots[j] if out.pivots is not None else None,
-        "pivot_lang": pivot_langs[j] if pivot_langs is not None else None,
-        "references": [stream[j] for stream in dataset.references], "hypothesis": hyp,
-        "hypothesis_lang": seg_langs[j],
-        "scores": {m.label: segment.results[(cell_id, m.label)].sentence_scores[j] for m in metrics},
-    } for j, hyp in enumerate(segment.hyps[cell_id])]
+    results = segment.results
+    assert results is not None  # the segment level is always scored
+
+    def sentence_score(label: str, j: int) -> float:
+        scores = results[(cell_id, label)].sentence_scores
+        assert scores is not None  # segments.jsonl is written from a run scored with sentence scores
+        return scores[j]
+
+    return [
+        {
+            "dataset": name,
+            "system": cell.system.name,
+            "settings": cell.settings,
+            "level": "segment",
+            "segment": j + 1,
+            "doc_id": dataset.doc_ids[j] if dataset.doc_ids else None,
+            "source_ids": [k + 1 for k in dataset.groups[j]] if dataset.groups is not None else None,
+            "source": seg_sources[j],
+            "pivot": out.pivots[j] if out.pivots is not None else None,
+            "pivot_lang": pivot_langs[j] if pivot_langs is not None else None,
+            "references": [stream[j] for stream in dataset.references],
+            "hypothesis": hyp,
+            "hypothesis_lang": seg_langs[j],
+            "scores": {m.label: sentence_score(m.label, j) for m in metrics},
+        }
+        for j, hyp in enumerate(segment.hyps[cell_id])
+    ]
 
 
 @dataclass
@@ -206,22 +280,22 @@ class ScoredDataset:
     ids: list[CellId]  # the plan's cells on this dataset
     levels: list[Level]  # shared by every cell: segment (first), document
     cell_levels: dict[CellId, list[Level]]  # per cell: the shared levels, plus a level of its own where there is one
-    unit_langs: dict[CellId, list[str]]
-    pivot_langs: dict[CellId, list[str] | None]
+    unit_langs: dict[CellId, list[str | None]]
+    pivot_langs: dict[CellId, list[str | None] | None]
 
     @property
     def segment(self) -> Level:
         return self.levels[0]
 
 
-def score_dataset(name: str, dataset: Dataset, ids: list[CellId], outputs: list[CellOutput],
-                  scorer: Scorer, sentence: bool = True) -> ScoredDataset:
+def score_dataset(
+    name: str, dataset: Dataset, ids: list[CellId], outputs: list[CellOutput], scorer: Scorer, sentence: bool = True
+) -> ScoredDataset:
     """Every metric on every cell of one dataset, at every level the dataset is scored at (`sentence`: with
     sentence-level scores for segments.jsonl)."""
     levels = shared_levels(dataset, ids, outputs, scorer, sentence)
     unit_langs = {c: detect_all(outputs[c.index].units) for c in ids}
-    pivot_langs = {c: detect_all(outputs[c.index].pivots) if outputs[c.index].pivots is not None else None
-                   for c in ids}
+    pivot_langs = {c: detect_all(pivots) if (pivots := outputs[c.index].pivots) is not None else None for c in ids}
     cell_levels = {c: levels + cell_level(dataset, c, levels[0].hyps[c], pivot_langs[c], scorer) for c in ids}
     return ScoredDataset(name, dataset, ids, levels, cell_levels, unit_langs, pivot_langs)
 
@@ -235,22 +309,46 @@ def statistics_work(scored: list[ScoredDataset], plan: Plan, statistics) -> int:
     return total
 
 
-def dataset_statistics(part: ScoredDataset, plan: Plan, scorer: Scorer, statistics,
-                       advance) -> tuple[dict[str, dict[CellId, CellComparison]], list[dict]]:
+def dataset_statistics(
+    part: ScoredDataset, plan: Plan, scorer: Scorer, statistics, advance
+) -> tuple[dict[str, dict[CellId, CellComparison]], list[dict]]:
     """Bootstrap CIs, paired tests and ranks per metric, and agreement with human scores, of one dataset."""
     segment = part.segment
+    results = segment.results
+    assert results is not None  # the segment level is always scored
     names = {c: plan.cells[c.index].system.name for c in part.ids}
-    comparisons = {m.label: compare(m, part.dataset.target_lang, len(part.dataset.references),
-                                    {c: segment.results[(c, m.label)].stats for c in part.ids}, names, statistics,
-                                    scorer.workers, advance)
-                   for m in plan.metrics}
-    agreement = dataset_agreement(part.dataset, {c: plan.cells[c.index] for c in part.ids}, segment.results,
-                                  plan.metrics, statistics, scorer.workers, advance)
+    comparisons = {
+        m.label: compare(
+            m,
+            part.dataset.target_lang,
+            len(part.dataset.references),
+            {c: results[(c, m.label)].stats for c in part.ids},
+            names,
+            statistics,
+            scorer.workers,
+            advance,
+        )
+        for m in plan.metrics
+    }
+    agreement = dataset_agreement(
+        part.dataset,
+        {c: plan.cells[c.index] for c in part.ids},
+        results,
+        plan.metrics,
+        statistics,
+        scorer.workers,
+        advance,
+    )
     return comparisons, agreement
 
 
-def dataset_results(part: ScoredDataset, plan: Plan, outputs: list[CellOutput],
-                    comparisons: dict[str, dict[CellId, CellComparison]], segments: bool = True) -> DatasetResults:
+def dataset_results(
+    part: ScoredDataset,
+    plan: Plan,
+    outputs: list[CellOutput],
+    comparisons: dict[str, dict[CellId, CellComparison]],
+    segments: bool = True,
+) -> DatasetResults:
     """The rows of scores.csv and (with `segments`) the lines of segments.jsonl of one dataset."""
     found = DatasetResults()
     name, dataset, segment = part.name, part.dataset, part.segment
@@ -261,16 +359,29 @@ def dataset_results(part: ScoredDataset, plan: Plan, outputs: list[CellOutput],
             for metric in plan.metrics:
                 result = level.results[(c, metric.label)] if level.results is not None else None
                 comparison = comparisons[metric.label][c] if level.name == "segment" else CellComparison()
-                found.rows.append(Row(name, cell.system.name, cell.settings, metric.label,
-                                      result.score if result else None, metric.direction,
-                                      result.signature if result else "", len(level.hyps[c]),
-                                      "+".join(dataset.reference_names), dataset.langpair, level=level.name,
-                                      comparison=comparison, **common))
+                found.rows.append(
+                    Row(
+                        name,
+                        cell.system.name,
+                        cell.settings,
+                        metric.label,
+                        result.score if result else None,
+                        metric.direction,
+                        result.signature if result else "",
+                        len(level.hyps[c]),
+                        "+".join(dataset.reference_names),
+                        dataset.langpair,
+                        level=level.name,
+                        comparison=comparison,
+                        **common,
+                    )
+                )
         if not segments:
             continue
         seg_langs = detect_all(segment.hyps[c]) if dataset.groups is not None else part.unit_langs[c]
-        found.segments += segment_records(name, dataset, cell, c, out, segment, seg_langs, part.pivot_langs[c],
-                                          plan.metrics)
+        found.segments += segment_records(
+            name, dataset, cell, c, out, segment, seg_langs, part.pivot_langs[c], plan.metrics
+        )
     return found
 
 
@@ -288,34 +399,75 @@ def portable_argv(argv: list[str]) -> list[str]:
 def resolved_config(loaded: LoadedConfig, out_dir: Path) -> str:
     """config.yaml of a results folder: the validated config with every default filled in and every path
     relative to the folder itself."""
-    body = yaml.safe_dump(loaded.config.model_dump(mode="json", context={"relative_to": out_dir.resolve()}),
-                          sort_keys=False, allow_unicode=True)
-    return ("# The resolved config of this run: every default filled in, every path relative to this folder\n"
-            "# (no machine's absolute paths in results that get committed and shared), and ${NAME} / <env NAME>\n"
-            "# where a value came from the environment or a command's env (never a secret in plain text).\n"
-            + redact(body))
+    body = yaml.safe_dump(
+        loaded.config.model_dump(mode="json", context={"relative_to": out_dir.resolve()}),
+        sort_keys=False,
+        allow_unicode=True,
+    )
+    return (
+        "# The resolved config of this run: every default filled in, every path relative to this folder\n"
+        "# (no machine's absolute paths in results that get committed and shared), and ${NAME} / <env NAME>\n"
+        "# where a value came from the environment or a command's env (never a secret in plain text).\n" + redact(body)
+    )
 
 
-def build_manifest(loaded: LoadedConfig, plan: Plan, outputs: list[CellOutput], ctx: RunContext, scorer: Scorer,
-                   started: str, use_cache: bool, argv: list[str] | None) -> dict:
+def build_manifest(
+    loaded: LoadedConfig,
+    plan: Plan,
+    outputs: list[CellOutput],
+    ctx: RunContext,
+    scorer: Scorer,
+    started: str,
+    use_cache: bool,
+    argv: list[str] | None,
+) -> dict:
     """Versions, command, times, cache use and how each cell got its translations (and on what backend)."""
     return {
-        "evalharness": __version__, "sacrebleu": sacrebleu.__version__,
-        "python": platform.python_version(), "platform": platform.platform(), "git_commit": _git_commit(),
-        "config": display_path(loaded.path), "argv": portable_argv(argv if argv is not None else sys.argv),
-        "started": started, "finished": _now(), "workers": scorer.workers,
-        "cells": len(plan.cells), "score_cache": {"enabled": use_cache, "hits": scorer.hits, "misses": scorer.misses},
-        "translation": {"model_calls": ctx.model_calls, "model_loads": ctx.models.loads, "cells": [
-            {"dataset": c.dataset, "system": c.system.name, "settings": c.settings, "translated": o.stats.translated,
-             "cached": o.stats.cached, "empty": o.stats.empty, "seconds": round(o.stats.seconds, 3),
-             "runtime": c.system.runtime()}
-            for c, o in zip(plan.cells, outputs) if o.stats.translated or o.stats.cached]},
-        "datasets": {name: {"langpair": d.langpair, "sentences": len(d), "segments": d.n_segments,
-                            "references": d.reference_names, "unaligned_sources": d.unaligned_sources,
-                            "unaligned_references": d.unaligned_references, "pivot": d.pivot_lang,
-                            # what `table A B` compares: same names are not enough to be the same test set
-                            "sources_sha256": digest(d.sources), "references_sha256": digest(d.references)}
-                     for name, d in plan.datasets.items()},
+        "evalharness": __version__,
+        "sacrebleu": sacrebleu.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "git_commit": _git_commit(),
+        "config": display_path(loaded.path),
+        "argv": portable_argv(argv if argv is not None else sys.argv),
+        "started": started,
+        "finished": _now(),
+        "workers": scorer.workers,
+        "cells": len(plan.cells),
+        "score_cache": {"enabled": use_cache, "hits": scorer.hits, "misses": scorer.misses},
+        "translation": {
+            "model_calls": ctx.model_calls,
+            "model_loads": ctx.models.loads,
+            "cells": [
+                {
+                    "dataset": c.dataset,
+                    "system": c.system.name,
+                    "settings": c.settings,
+                    "translated": o.stats.translated,
+                    "cached": o.stats.cached,
+                    "empty": o.stats.empty,
+                    "seconds": round(o.stats.seconds, 3),
+                    "runtime": c.system.runtime(),
+                }
+                for c, o in zip(plan.cells, outputs, strict=True)
+                if o.stats.translated or o.stats.cached
+            ],
+        },
+        "datasets": {
+            name: {
+                "langpair": d.langpair,
+                "sentences": len(d),
+                "segments": d.n_segments,
+                "references": d.reference_names,
+                "unaligned_sources": d.unaligned_sources,
+                "unaligned_references": d.unaligned_references,
+                "pivot": d.pivot_lang,
+                # what `table A B` compares: same names are not enough to be the same test set
+                "sources_sha256": digest(d.sources),
+                "references_sha256": digest(d.references),
+            }
+            for name, d in plan.datasets.items()
+        },
     }
 
 
@@ -326,13 +478,16 @@ def translate_cells(plan: Plan, ctx: RunContext, progress: Progress) -> list[Cel
             outputs = [produce(cell, plan.datasets[cell.dataset], ctx) for cell in plan.cells]
         finally:
             ctx.close()
-        phase.summary = (f"{len(plan.cells)} cells, {sum(o.stats.translated for o in outputs)} segments translated, "
-                         f"{sum(o.stats.cached for o in outputs)} from the translation cache")
+        phase.summary = (
+            f"{len(plan.cells)} cells, {sum(o.stats.translated for o in outputs)} segments translated, "
+            f"{sum(o.stats.cached for o in outputs)} from the translation cache"
+        )
     return outputs
 
 
-def evaluate(plan: Plan, outputs: list[CellOutput], scorer: Scorer, statistics, progress: Progress,
-             segments: bool = True) -> DatasetResults:
+def evaluate(
+    plan: Plan, outputs: list[CellOutput], scorer: Scorer, statistics, progress: Progress, segments: bool = True
+) -> DatasetResults:
     """score -> statistics for every dataset: the rows of scores.csv, the agreement rows, and (with `segments`)
     the lines of segments.jsonl. The one scoring path of both `run` and `score`."""
     with progress.phase("score") as phase:
@@ -341,8 +496,10 @@ def evaluate(plan: Plan, outputs: list[CellOutput], scorer: Scorer, statistics, 
             ids = [CellId(i) for i, cell in enumerate(plan.cells) if cell.dataset == name]
             if ids:
                 scored.append(score_dataset(name, dataset, ids, outputs, scorer, segments))
-        phase.summary = (f"{len(plan.metrics)} metrics on {len(scored)} datasets, {scorer.misses} scores "
-                         f"computed, {scorer.hits} from the score cache")
+        phase.summary = (
+            f"{len(plan.metrics)} metrics on {len(scored)} datasets, {scorer.misses} scores "
+            f"computed, {scorer.hits} from the score cache"
+        )
     with progress.phase("statistics") as phase:
         found = DatasetResults()
         with progress.bar(statistics_work(scored, plan, statistics), "resampling", unit="test") as bar:
@@ -356,9 +513,17 @@ def evaluate(plan: Plan, outputs: list[CellOutput], scorer: Scorer, statistics, 
     return found
 
 
-def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = True,
-            workers: int | None = None, argv: list[str] | None = None, progress: Progress | None = None,
-            force: bool = False, write: bool = True) -> RunOutput:
+def execute(
+    loaded: LoadedConfig,
+    plan: Plan,
+    out_dir: Path,
+    use_cache: bool = True,
+    workers: int | None = None,
+    argv: list[str] | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+    write: bool = True,
+) -> RunOutput:
     """translate -> score -> statistics -> write, each a phase of `progress` (a line each, bars on a terminal).
     With `write` false nothing is written (the results folder is neither checked nor touched)."""
     progress = progress or Progress.silent()
@@ -379,13 +544,28 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
     scores = scores_frame(found.rows, plan.sweep_keys)
     summary = summary_frame(scores)
     # No secret in what shows the config: the manifest (its argv) and, from it, the report.
-    manifest = json.loads(redact(json.dumps(build_manifest(loaded, plan, outputs, ctx, scorer, started,
-                                                            use_cache, argv), ensure_ascii=False)))
-    human = human_scores_frame({name: d.human_scores for name, d in plan.datasets.items()},
-                               {d.name: d.human_score for d in loaded.config.datasets})
+    manifest = json.loads(
+        redact(
+            json.dumps(build_manifest(loaded, plan, outputs, ctx, scorer, started, use_cache, argv), ensure_ascii=False)
+        )
+    )
+    human = human_scores_frame(
+        {name: d.human_scores for name, d in plan.datasets.items()},
+        {d.name: d.human_score for d in loaded.config.datasets},
+    )
     agreement = agreement_frame(found.agreement) if human is not None else None
-    output = RunOutput(out_dir if write else None, scores, summary, scorer.hits, scorer.misses, ctx.model_calls,
-                       found.segments, agreement, human, manifest)
+    output = RunOutput(
+        out_dir if write else None,
+        scores,
+        summary,
+        scorer.hits,
+        scorer.misses,
+        ctx.model_calls,
+        found.segments,
+        agreement,
+        human,
+        manifest,
+    )
     if not write:
         return output
     with progress.phase("write") as phase:
@@ -400,11 +580,15 @@ def execute(loaded: LoadedConfig, plan: Plan, out_dir: Path, use_cache: bool = T
             "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
         }
         if human is not None:
+            assert agreement is not None  # computed whenever there are human scores
             files["agreement.csv"] = to_csv(agreement)
             files[HUMAN_FILE] = to_csv(human)
         # The plots and report.html: built in memory like every other file, so a failure here leaves nothing written.
-        files.update(report_files(RunData(cfg.run_name or out_dir.name, scores, summary, found.segments, manifest,
-                                          agreement, human)))
+        files.update(
+            report_files(
+                RunData(cfg.run_name or out_dir.name, scores, summary, found.segments, manifest, agreement, human)
+            )
+        )
         for dataset in plan.datasets.values():
             files.update(dataset.artifacts)
         replace_results_folder(out_dir, files)

@@ -42,8 +42,9 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, NamedTuple, Sequence
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 import numpy as np
 from sacrebleu.metrics.base import Metric as SacreMetric
@@ -63,6 +64,9 @@ DEFAULT_SAMPLES = {"bs": 1000, "ar": 10000}  # sacrebleu's PairedTest defaults
 PARALLEL_ROWS = 60_000
 # Rows of the resample-count / swap matrix per matrix product (bounds memory: rows x segments x 8 bytes).
 CHUNK_ROWS = 1024
+
+# A system's key: its name, or another hashable, sortable key (the runner's cell ids); results are keyed alike.
+SystemKey = TypeVar("SystemKey", bound=Hashable)
 
 
 # ---------------------------------------------------------------------------------------------------- results
@@ -134,7 +138,7 @@ def _scorer(metric, target_lang: str, n_refs: int):
     raise TypeError(f"expected an evalharness or sacrebleu metric, got {type(metric).__name__}")
 
 
-def _check_stats(named: Mapping[str, Sequence]) -> int:
+def _check_stats(named: Mapping[Any, Sequence]) -> int:
     lengths = {name: len(stats) for name, stats in named.items()}
     if not lengths:
         raise UserError("significance: no systems")
@@ -163,7 +167,7 @@ def _dyadic_bits(values: np.ndarray, max_bits: int) -> int | None:
     if not np.all(np.isfinite(values)):
         return None
     for j in range(max_bits + 1):
-        scaled = values * float(2 ** j)  # exact: a power of two
+        scaled = values * float(2**j)  # exact: a power of two
         if np.all(scaled == np.floor(scaled)):
             return j
     return None
@@ -181,10 +185,14 @@ def _bootstrap_sums(idxs: np.ndarray, arrays: list[np.ndarray]) -> list[np.ndarr
     """For each float32 (n, k) array: the (N, k) float32 array of ``arrays[i][row].sum(0)`` for every row of
     ``idxs``, equal element for element to what sacrebleu computes (see the module docstring)."""
     n = idxs.shape[1]
-    exact, literal = [], []
+    exact: list[tuple[int, int]] = []  # (array index, dyadic bits)
+    literal: list[int] = []
     for i, arr in enumerate(arrays):
         bits = _dyadic_bits(arr, 8) if arr.size and arr.min() >= 0 else None
-        (exact if bits is not None else literal).append((i, bits))
+        if bits is not None:
+            exact.append((i, bits))
+        else:
+            literal.append(i)
     out: list[np.ndarray | None] = [None] * len(arrays)
     if exact:
         stacked = np.hstack([arrays[i].astype(np.float64) for i, _ in exact])
@@ -195,17 +203,17 @@ def _bootstrap_sums(idxs: np.ndarray, arrays: list[np.ndarray]) -> list[np.ndarr
         col = 0
         for i, bits in exact:
             k = arrays[i].shape[1]
-            part = sums[:, col:col + k]
+            part = sums[:, col : col + k]
             col += k
             # Non-negative values: every partial sum is at most the total, so all are exact below the bound.
-            if part.size and part.max() * 2.0 ** bits >= 2.0 ** 24:
-                literal.append((i, None))
+            if part.size and part.max() * 2.0**bits >= 2.0**24:
+                literal.append(i)
                 continue
             out[i] = part.astype(np.float32)
-    for i, _ in literal:
+    for i in literal:
         arr = arrays[i]
         out[i] = np.stack([arr[row].sum(0) for row in idxs]) if len(idxs) else np.zeros((0, arr.shape[1]), np.float32)
-    return out  # type: ignore[return-value]
+    return cast(list[np.ndarray], out)  # every index was in `exact` or `literal`
 
 
 # ----------------------------------------------------------------------------------- scores per resample
@@ -236,9 +244,9 @@ def _chrf_scores(scorer: CHRF, sums: np.ndarray) -> np.ndarray | None:
         return None
     F = _float_type(sums)
     order = scorer.order
-    factor = scorer.beta ** 2
+    factor = scorer.beta**2
     s = sums.astype(F) if sums.dtype != F else sums  # integers < 2^53 convert exactly, as numpy's division does
-    hyp, ref, match = s[:, 0:3 * order:3], s[:, 1:3 * order:3], s[:, 2:3 * order:3]
+    hyp, ref, match = s[:, 0 : 3 * order : 3], s[:, 1 : 3 * order : 3], s[:, 2 : 3 * order : 3]
     edge = ~((hyp > 0) & (ref > 0)).all(axis=1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         prec = match / hyp
@@ -275,7 +283,7 @@ def _bleu_scores(scorer: BLEU, sums: np.ndarray) -> np.ndarray | None:
     F = _float_type(sums)
     order = scorer.max_ngram_order
     s = sums.astype(F) if sums.dtype != F else sums
-    correct, total = s[:, 2:2 + order], s[:, 2 + order:2 + 2 * order]
+    correct, total = s[:, 2 : 2 + order], s[:, 2 + order : 2 + 2 * order]
     edge = ~((correct > 0).all(axis=1) & (total > 0).all(axis=1) & (s[:, 0] >= 1) & (s[:, 1] >= 0))
     with np.errstate(divide="ignore", invalid="ignore"):
         precisions = (F(100.0) * correct) / total
@@ -287,7 +295,7 @@ def _bleu_scores(scorer: BLEU, sums: np.ndarray) -> np.ndarray | None:
     for r in np.flatnonzero(~edge).tolist():
         sys_len, ref_len = int(sys_lens[r]), int(ref_lens[r])
         bp = exp(1 - ref_len / sys_len) if sys_len < ref_len else 1.0
-        total_log = 0
+        total_log: float = 0
         for p in plist[r]:
             total_log += log(p) if p != 0.0 else -9999999999
         values[r] = bp * exp(total_log / order)
@@ -321,7 +329,7 @@ def _map(fn, tasks: list, workers: int, python_rows: int) -> list:
         pool = fork_pool(min(workers, len(tasks)))
         if pool is not None:
             with pool:
-                return list(pool.map(fn, *zip(*tasks)))
+                return list(pool.map(fn, *zip(*tasks, strict=True)))
     return [fn(*t) for t in tasks]
 
 
@@ -358,8 +366,9 @@ def _indices(seed: int | None, n: int, n_samples: int) -> np.ndarray:
     return np.random.default_rng(seed).choice(n, size=(n_samples, n), replace=True)
 
 
-def bootstrap(metric, target_lang: str, n_refs: int, stats: Sequence, n_samples: int = 1000,
-              seed: int | None = SEED) -> BootstrapResult:
+def bootstrap(
+    metric, target_lang: str, n_refs: int, stats: Sequence, n_samples: int = 1000, seed: int | None = SEED
+) -> BootstrapResult:
     """Bootstrap estimate of one corpus score from its per-segment statistics (``MetricResult.stats``), equal to
     sacrebleu's ``corpus_score(hyps, refs, n_bootstrap=n_samples)`` with ``SACREBLEU_SEED=seed``
     (``seed=None``: unseeded, like ``SACREBLEU_SEED=none``)."""
@@ -373,8 +382,9 @@ def bootstrap(metric, target_lang: str, n_refs: int, stats: Sequence, n_samples:
     return BootstrapResult(float(score), mean, low, high, half, n_samples, seed)
 
 
-def bootstrap_ci(metric, target_lang: str, n_refs: int, stats: Sequence, n_samples: int = 1000,
-                 seed: int | None = SEED) -> CI:
+def bootstrap_ci(
+    metric, target_lang: str, n_refs: int, stats: Sequence, n_samples: int = 1000, seed: int | None = SEED
+) -> CI:
     """``(mean, ci_low, ci_high)`` of :func:`bootstrap`: sacrebleu's bootstrap mean and the percentile interval
     whose half width is the "+-" sacrebleu prints."""
     return bootstrap(metric, target_lang, n_refs, stats, n_samples, seed).ci
@@ -404,17 +414,25 @@ def _score_task(scorer, sums):
     return resample_scores(scorer, sums)
 
 
-def _bs_scores(scorer, stats_by_name: Mapping[str, Sequence], idxs: np.ndarray, workers: int) -> dict[str, np.ndarray]:
+def _bs_scores(scorer, stats_by_name: Mapping[Any, Sequence], idxs: np.ndarray, workers: int) -> dict[Any, np.ndarray]:
     names = list(stats_by_name)
     arrays = [np.array(stats_by_name[name], dtype="float32") for name in names]
     sums = _bootstrap_sums(idxs, arrays)
     scores = _map(_score_task, [(scorer, s) for s in sums], workers, _python_rows(scorer, len(idxs) * len(names)))
-    return dict(zip(names, scores))
+    return dict(zip(names, scores, strict=True))
 
 
-def paired_bootstrap(baseline_stats: Sequence, system_stats: Mapping[str, Sequence], metric,
-                     target_lang: str = "", n_refs: int = 1, n_samples: int = 1000, seed: int | None = SEED,
-                     baseline_name: str | None = None, workers: int = 1) -> dict[str, PairedResult]:
+def paired_bootstrap(
+    baseline_stats: Sequence,
+    system_stats: Mapping[SystemKey, Sequence],
+    metric,
+    target_lang: str = "",
+    n_refs: int = 1,
+    n_samples: int = 1000,
+    seed: int | None = SEED,
+    baseline_name: SystemKey | None = None,
+    workers: int = 1,
+) -> dict[SystemKey, PairedResult]:
     """Paired bootstrap resampling of every system against the baseline: sacrebleu's
     ``PairedTest(test_type='bs', n_samples=n_samples)`` with ``SACREBLEU_SEED=seed``, from per-segment statistics.
 
@@ -423,14 +441,14 @@ def paired_bootstrap(baseline_stats: Sequence, system_stats: Mapping[str, Sequen
     ``n_refs`` only matter for building the sacrebleu object (scores from statistics do not depend on them).
     """
     n_samples = _check_samples(n_samples, "paired bootstrap")
-    named = {"\0baseline": baseline_stats, **system_stats}
+    named: dict[Any, Sequence] = {"\0baseline": baseline_stats, **system_stats}
     n = _check_stats(named)
     scorer, _ = _scorer(metric, target_lang, n_refs)
     idxs = _indices(seed, n, n_samples)
     scores = _bs_scores(scorer, named, idxs, workers)
     bl_scores = scores["\0baseline"]
     bl_score = sb.aggregate(scorer, baseline_stats).score
-    results: dict[str, PairedResult] = {}
+    results: dict[SystemKey, PairedResult] = {}
     if baseline_name is not None:
         results[baseline_name] = _paired_row(bl_score, bl_scores, None)
     for name, stats in system_stats.items():
@@ -452,13 +470,14 @@ def _exact_products(pos: np.ndarray, mats: list[np.ndarray]) -> list[np.ndarray]
     """``pos @ m`` for every matrix, exactly, through float64 BLAS in chunks; None if exactness is not certain."""
     bits = []
     for m in mats:
+        b: int | None
         if m.dtype.kind in "iub":
             b = 0
         elif m.dtype.kind == "f":
             b = _dyadic_bits(m, 16)
         else:
             return None
-        if b is None or (m.size and np.abs(m.astype(np.float64)).sum(axis=0).max() * 2.0 ** b >= 2.0 ** 52):
+        if b is None or (m.size and np.abs(m.astype(np.float64)).sum(axis=0).max() * 2.0**b >= 2.0**52):
             return None
         bits.append(b)
     stacked = np.hstack([m.astype(np.float64) for m in mats])
@@ -469,7 +488,7 @@ def _exact_products(pos: np.ndarray, mats: list[np.ndarray]) -> list[np.ndarray]
     parts, col = [], 0
     for m in mats:
         k = m.shape[1]
-        part = out[:, col:col + k]
+        part = out[:, col : col + k]
         col += k
         parts.append(part.astype(m.dtype) if m.dtype.kind in "iub" else part)
     return parts
@@ -480,14 +499,14 @@ class _Swaps:
     ``pos @ A + neg @ B == P_A + (colsum B - P_B)`` and ``neg @ A + pos @ B == (colsum A - P_A) + P_B``
     (exact: integer or dyadic values far from the float64 limit). Falls back to sacrebleu's expressions."""
 
-    def __init__(self, pos: np.ndarray, mats: dict[str, np.ndarray]):
+    def __init__(self, pos: np.ndarray, mats: dict[Any, np.ndarray]):
         self.pos = pos
         self.mats = mats
         products = _exact_products(pos, list(mats.values()))
-        self.products = None if products is None else dict(zip(mats, products))
+        self.products = None if products is None else dict(zip(mats, products, strict=True))
         self.colsums = {name: m.sum(axis=0) for name, m in mats.items()}
 
-    def pair(self, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
+    def pair(self, a: Hashable, b: Hashable) -> tuple[np.ndarray, np.ndarray]:
         A, B = self.mats[a], self.mats[b]
         dtype = np.result_type(self.pos.dtype, A.dtype, B.dtype)
         if self.products is None:
@@ -517,10 +536,18 @@ def _ar_draws(seed: int | None, n: int, n_samples: int, n_ar_confidence: int):
     return pos, bs_idxs
 
 
-def paired_randomization(baseline_stats: Sequence, system_stats: Mapping[str, Sequence], metric,
-                         target_lang: str = "", n_refs: int = 1, n_samples: int = 10000,
-                         n_ar_confidence: int = -1, seed: int | None = SEED, baseline_name: str | None = None,
-                         workers: int = 1) -> dict[str, PairedResult]:
+def paired_randomization(
+    baseline_stats: Sequence,
+    system_stats: Mapping[SystemKey, Sequence],
+    metric,
+    target_lang: str = "",
+    n_refs: int = 1,
+    n_samples: int = 10000,
+    n_ar_confidence: int = -1,
+    seed: int | None = SEED,
+    baseline_name: SystemKey | None = None,
+    workers: int = 1,
+) -> dict[SystemKey, PairedResult]:
     """Paired approximate randomization of every system against the baseline: sacrebleu's
     ``PairedTest(test_type='ar', n_samples=n_samples, n_ar_confidence=n_ar_confidence)`` with
     ``SACREBLEU_SEED=seed``. ``n_ar_confidence``: -1 no CI (``mean``/``ci`` None), 0 the default 1000, N > 0 a
@@ -528,7 +555,7 @@ def paired_randomization(baseline_stats: Sequence, system_stats: Mapping[str, Se
     n_samples = _check_samples(n_samples, "approximate randomization")
     if n_ar_confidence == 0:
         n_ar_confidence = DEFAULT_SAMPLES["bs"]
-    named = {"\0baseline": baseline_stats, **system_stats}
+    named: dict[Any, Sequence] = {"\0baseline": baseline_stats, **system_stats}
     n = _check_stats(named)
     scorer, _ = _scorer(metric, target_lang, n_refs)
     pos, bs_idxs = _ar_draws(seed, n, n_samples, n_ar_confidence)
@@ -538,7 +565,7 @@ def paired_randomization(baseline_stats: Sequence, system_stats: Mapping[str, Se
     tasks = [(scorer, bl_score, sys_scores[name], *swaps.pair("\0baseline", name)) for name in system_stats]
     p_values = _map(_ar_task, tasks, workers, _python_rows(scorer, 2 * n_samples * len(tasks)))
 
-    results: dict[str, PairedResult] = {}
+    results: dict[SystemKey, PairedResult] = {}
     if baseline_name is not None:
         if n_ar_confidence > 0:
             # sacrebleu: the baseline's CI comes from _bootstrap_resample, a freshly seeded generator.
@@ -547,7 +574,7 @@ def paired_randomization(baseline_stats: Sequence, system_stats: Mapping[str, Se
         else:
             results[baseline_name] = PairedResult(float(bl_score), None, None, None)
     boot = _bs_scores(scorer, system_stats, bs_idxs, workers) if bs_idxs is not None else {}
-    for (name, _stats), p in zip(system_stats.items(), p_values):
+    for (name, _stats), p in zip(system_stats.items(), p_values, strict=True):
         delta = _delta(sys_scores[name], bl_score, p)
         if name in boot:
             results[name] = _paired_row(sys_scores[name], boot[name], p, delta)
@@ -560,41 +587,45 @@ def paired_randomization(baseline_stats: Sequence, system_stats: Mapping[str, Se
 
 
 @dataclass(frozen=True)
-class RankedSystem:
-    name: str
+class RankedSystem(Generic[SystemKey]):
+    name: SystemKey
     score: float
     cluster: int  # 1 = best cluster; the rank reported in tables
     rank_best: int  # 1 + number of systems significantly better
     rank_worst: int  # number of systems - number of systems significantly worse
-    better_than: tuple[str, ...] = ()  # systems this one is significantly better than
-    worse_than: tuple[str, ...] = ()  # systems significantly better than this one
+    better_than: tuple[SystemKey, ...] = ()  # systems this one is significantly better than
+    worse_than: tuple[SystemKey, ...] = ()  # systems significantly better than this one
 
 
 @dataclass(frozen=True)
-class Ranking:
+class Ranking(Generic[SystemKey]):
     """Systems best first, with their clusters, and the two-sided p-value of every pair (both orders)."""
 
-    systems: list[RankedSystem]
-    p_values: dict[tuple[str, str], float] = field(repr=False)
+    systems: list[RankedSystem[SystemKey]]
+    p_values: dict[tuple[SystemKey, SystemKey], float] = field(repr=False)
     higher_is_better: bool = True
     alpha: float = 0.05
     test: str = "bs"
 
     @property
-    def clusters(self) -> list[list[str]]:
-        out: list[list[str]] = []
+    def clusters(self) -> list[list[SystemKey]]:
+        out: list[list[SystemKey]] = []
         for system in self.systems:
             if len(out) < system.cluster:
                 out.append([])
             out[-1].append(system.name)
         return out
 
-    def rank(self, name: str) -> int:
+    def rank(self, name: SystemKey) -> int:
         return next(s.cluster for s in self.systems if s.name == name)
 
 
-def clusters_from_pvalues(scores: Mapping[str, float], p_values: Mapping[tuple[str, str], float],
-                          higher_is_better: bool = True, alpha: float = 0.05) -> list[RankedSystem]:
+def clusters_from_pvalues(
+    scores: Mapping[SystemKey, float],
+    p_values: Mapping[tuple[SystemKey, SystemKey], float],
+    higher_is_better: bool = True,
+    alpha: float = 0.05,
+) -> list[RankedSystem[SystemKey]]:
     """Rank systems from their corpus scores and pairwise p-values (``p_values[(a, b)]`` or ``[(b, a)]``).
 
     "a is significantly better than b" means p < alpha and a's score is better in the metric's direction
@@ -610,33 +641,47 @@ def clusters_from_pvalues(scores: Mapping[str, float], p_values: Mapping[tuple[s
     sign = 1.0 if higher_is_better else -1.0
     names = sorted(scores, key=lambda name: (-sign * scores[name], name))
 
-    def p(a: str, b: str) -> float:
+    def p(a: SystemKey, b: SystemKey) -> float:
         if (a, b) in p_values:
             return p_values[(a, b)]
         if (b, a) in p_values:
             return p_values[(b, a)]
         raise UserError(f"rank: no p-value for the pair {a!r}, {b!r}")
 
-    better = {(a, b): a != b and p(a, b) < alpha and sign * (scores[a] - scores[b]) > 0
-              for a in names for b in names if a != b}
-    cluster_of: dict[str, int] = {}
+    better = {
+        (a, b): a != b and p(a, b) < alpha and sign * (scores[a] - scores[b]) > 0
+        for a in names
+        for b in names
+        if a != b
+    }
+    cluster_of: dict[SystemKey, int] = {}
     cluster = 1
     for k, name in enumerate(names):
         cluster_of[name] = cluster
-        if all(better[(upper, lower)] for upper in names[:k + 1] for lower in names[k + 1:]):
+        if all(better[(upper, lower)] for upper in names[: k + 1] for lower in names[k + 1 :]):
             cluster += 1  # a boundary after position k (vacuous after the last system)
     ranked = []
     for name in names:
         above = tuple(other for other in names if other != name and better[(other, name)])
         below = tuple(other for other in names if other != name and better[(name, other)])
-        ranked.append(RankedSystem(name, float(scores[name]), cluster_of[name], 1 + len(above),
-                                   len(names) - len(below), below, above))
+        ranked.append(
+            RankedSystem(
+                name, float(scores[name]), cluster_of[name], 1 + len(above), len(names) - len(below), below, above
+            )
+        )
     return ranked
 
 
-def pairwise_pvalues(system_stats: Mapping[str, Sequence], metric, target_lang: str = "", n_refs: int = 1,
-                     test: str = "bs", n_samples: int | None = None, seed: int | None = SEED,
-                     workers: int = 1) -> tuple[dict[str, float], dict[tuple[str, str], float]]:
+def pairwise_pvalues(
+    system_stats: Mapping[SystemKey, Sequence],
+    metric,
+    target_lang: str = "",
+    n_refs: int = 1,
+    test: str = "bs",
+    n_samples: int | None = None,
+    seed: int | None = SEED,
+    workers: int = 1,
+) -> tuple[dict[SystemKey, float], dict[tuple[SystemKey, SystemKey], float]]:
     """Corpus scores and the p-value of every pair, each equal to sacrebleu's PairedTest with either system of
     the pair as the baseline (both tests are symmetric in the pair). Bootstrap: every system's resample scores
     once, then all pairs; AR: one product ``pos @ stats`` per system, then the pseudo-systems of every pair."""
@@ -648,7 +693,7 @@ def pairwise_pvalues(system_stats: Mapping[str, Sequence], metric, target_lang: 
     names = list(system_stats)
     raw = {name: sb.aggregate(scorer, system_stats[name]).score for name in names}
     scores = {name: float(value) for name, value in raw.items()}
-    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
     if test == "bs":
         resampled = _bs_scores(scorer, system_stats, _indices(seed, n, n_samples), workers)
         values = [_bs_compare(raw[a], resampled[a], raw[b], resampled[b]) for a, b in pairs]
@@ -657,15 +702,24 @@ def pairwise_pvalues(system_stats: Mapping[str, Sequence], metric, target_lang: 
         swaps = _Swaps(pos, {name: _as_matrix(system_stats[name]) for name in names})
         tasks = [(scorer, raw[a], raw[b], *swaps.pair(a, b)) for a, b in pairs]
         values = _map(_ar_task, tasks, workers, _python_rows(scorer, 2 * n_samples * len(tasks)))
-    p_values: dict[tuple[str, str], float] = {}
-    for (a, b), value in zip(pairs, values):
+    p_values: dict[tuple[SystemKey, SystemKey], float] = {}
+    for (a, b), value in zip(pairs, values, strict=True):
         p_values[(a, b)] = p_values[(b, a)] = value
     return scores, p_values
 
 
-def rank_clusters(system_stats: Mapping[str, Sequence], metric, target_lang: str = "", n_refs: int = 1,
-                  higher_is_better: bool | None = None, alpha: float = 0.05, test: str = "bs",
-                  n_samples: int | None = None, seed: int | None = SEED, workers: int = 1) -> Ranking:
+def rank_clusters(
+    system_stats: Mapping[SystemKey, Sequence],
+    metric,
+    target_lang: str = "",
+    n_refs: int = 1,
+    higher_is_better: bool | None = None,
+    alpha: float = 0.05,
+    test: str = "bs",
+    n_samples: int | None = None,
+    seed: int | None = SEED,
+    workers: int = 1,
+) -> Ranking[SystemKey]:
     """All-pairs significance and clusters of statistically indistinguishable systems
     (see :func:`clusters_from_pvalues` for the rule). ``higher_is_better`` defaults to the metric's direction."""
     if len(system_stats) < 2:
@@ -679,7 +733,19 @@ def rank_clusters(system_stats: Mapping[str, Sequence], metric, target_lang: str
 
 
 __all__ = [
-    "CI", "BootstrapResult", "PairedResult", "RankedSystem", "Ranking", "SEED", "DEFAULT_SAMPLES",
-    "bootstrap", "bootstrap_ci", "paired_bootstrap", "paired_randomization", "pairwise_pvalues",
-    "clusters_from_pvalues", "rank_clusters", "resample_scores",
+    "CI",
+    "BootstrapResult",
+    "PairedResult",
+    "RankedSystem",
+    "Ranking",
+    "SEED",
+    "DEFAULT_SAMPLES",
+    "bootstrap",
+    "bootstrap_ci",
+    "paired_bootstrap",
+    "paired_randomization",
+    "pairwise_pvalues",
+    "clusters_from_pvalues",
+    "rank_clusters",
+    "resample_scores",
 ]

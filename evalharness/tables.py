@@ -27,11 +27,21 @@ def signature_notes(scores: pd.DataFrame) -> list[str]:
 
 def directions_of(scores: pd.DataFrame) -> dict[str, bool]:
     """Metric label -> higher is better, from a tidy table."""
-    return {m: d == "higher" for m, d in zip(scores["metric"], scores["direction"])}
+    return {m: d == "higher" for m, d in zip(scores["metric"], scores["direction"], strict=True)}
 
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 
 
 def latex_escape(text: str) -> str:
@@ -63,7 +73,11 @@ def marked(frame: pd.DataFrame, directions: dict[str, bool], fmt: str) -> pd.Dat
         values = pd.to_numeric(frame[metric], errors="coerce")
         # An invalid cell (a round trip through a pivot that is not the pivot language) is never "best".
         eligible = values.where(frame["valid"].astype(str) != "False") if "valid" in frame.columns else values
-        best = eligible.groupby(groups).transform("max" if higher else "min") if groups else eligible.agg("max" if higher else "min")
+        best = (
+            eligible.groupby(groups).transform("max" if higher else "min")
+            if groups
+            else eligible.agg("max" if higher else "min")
+        )
         significant = frame.get(f"{metric} significant")
         baseline = frame["baseline"] if "baseline" in frame.columns else None
         texts = []
@@ -76,8 +90,11 @@ def marked(frame: pd.DataFrame, directions: dict[str, bool], fmt: str) -> pd.Dat
             if value == (best[idx] if groups else best) and not pd.isna(eligible[idx]):
                 text = bold(text)
             if significant is not None and significant[idx] is True and baseline is not None:
-                same = (frame["system"] == baseline[idx]) & (frame["dataset"] == frame["dataset"][idx]) & (
-                    frame["level"] == frame["level"][idx] if "level" in frame.columns else True)
+                same = (
+                    (frame["system"] == baseline[idx])
+                    & (frame["dataset"] == frame["dataset"][idx])
+                    & (frame["level"] == frame["level"][idx] if "level" in frame.columns else True)
+                )
                 base_value = values[same].iloc[0] if same.any() else None
                 if base_value is not None and (value > base_value if higher else value < base_value):
                     text += dagger
@@ -91,14 +108,17 @@ def md_escape(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.map(lambda v: v.replace("|", "\\|") if isinstance(v, str) else v)
 
 
-def render(frame: pd.DataFrame, fmt: str, notes: list[str] | None = None,
-           directions: dict[str, bool] | None = None) -> str:
+def render(
+    frame: pd.DataFrame, fmt: str, notes: list[str] | None = None, directions: dict[str, bool] | None = None
+) -> str:
     """`directions` (metric -> higher is better) marks the best scores and significant wins in md and LaTeX."""
     notes = notes or []
     if directions and fmt in ("md", "latex"):
         text = marked(frame, directions, fmt)
         if "baseline" in frame.columns and frame["baseline"].notna().any():
-            notes = notes + [f"bold: best per dataset and level; †: significantly better than {frame['baseline'].dropna().iloc[0]}"]
+            notes = notes + [
+                f"bold: best per dataset and level; †: significantly better than {frame['baseline'].dropna().iloc[0]}"
+            ]
         if fmt == "md":
             table = md_escape(text).to_markdown(index=False, disable_numparse=True)
             return table + "\n" + "".join(f"\n- {note}" for note in notes) + ("\n" if notes else "")

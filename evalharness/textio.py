@@ -21,7 +21,7 @@ def decode_utf8(data: bytes, path: Path | str) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        raise UserError(f"{path}:{line}: invalid UTF-8 (byte 0x{data[err.start]:02x} at offset {err.start})")
+        raise UserError(f"{path}:{line}: invalid UTF-8 (byte 0x{data[err.start]:02x} at offset {err.start})") from err
     if text.startswith("\ufeff"):
         text = text[1:]
     return text
@@ -34,12 +34,12 @@ def read_text(path: Path | str) -> str:
         data = path.read_bytes()
         if path.suffix == ".gz":
             data = gzip.decompress(data)
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found")
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a directory, expected a file")
+    except FileNotFoundError as err:
+        raise UserError(f"{path}: file not found") from err
+    except IsADirectoryError as err:
+        raise UserError(f"{path}: is a directory, expected a file") from err
     except (OSError, EOFError) as err:
-        raise UserError(f"{path}: cannot read ({getattr(err, 'strerror', None) or err})")
+        raise UserError(f"{path}: cannot read ({getattr(err, 'strerror', None) or err})") from err
     if not data.strip():
         raise UserError(f"{path}: file is empty")
     if b"\x00" in data:
@@ -64,9 +64,7 @@ def check_same_length(expected: int, lines: list[str], path: Path | str, what: s
     """Fail with the file name and the line where the two files stop matching."""
     if len(lines) != expected:
         where = min(len(lines), expected) + 1
-        raise UserError(
-            f"{path}: has {len(lines)} lines but {what} has {expected} (files differ from line {where} on)"
-        )
+        raise UserError(f"{path}: has {len(lines)} lines but {what} has {expected} (files differ from line {where} on)")
 
 
 def current_umask() -> int:
@@ -85,7 +83,7 @@ def check_writable(path: Path, what: str) -> None:
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as err:
-        raise UserError(f"{path}: cannot write the {what} there: {existing}: {err.strerror or err}")
+        raise UserError(f"{path}: cannot write the {what} there: {existing}: {err.strerror or err}") from err
 
 
 def check_replaceable(path: Path) -> None:
@@ -96,8 +94,15 @@ def check_replaceable(path: Path) -> None:
     except FileNotFoundError:
         return
     if not stat.S_ISREG(mode):
-        kind = ("a symbolic link" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode)
-                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+        kind = (
+            "a symbolic link"
+            if stat.S_ISLNK(mode)
+            else "a folder"
+            if stat.S_ISDIR(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file"
+        )
         raise UserError(f"{path}: is {kind}; evalharness writes only regular files or new paths (name a file)")
 
 

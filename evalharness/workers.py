@@ -30,5 +30,6 @@ def fork_pool(max_workers: int) -> ProcessPoolExecutor | None:
         context = multiprocessing.get_context("fork")
     except ValueError:
         return None
-    return ProcessPoolExecutor(max_workers=max_workers, mp_context=context, initializer=_die_with_parent,
-                               initargs=(os.getpid(),))
+    return ProcessPoolExecutor(
+        max_workers=max_workers, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+    )

@@ -68,13 +68,16 @@ def write_three_sentence_run(folder: Path, systems: str, metrics: str = "[bleu, 
     (folder / "src.de").write_text("\n".join(GERMAN) + "\n", encoding="utf-8")
     (folder / "ref.en").write_text("\n".join(ENGLISH) + "\n", encoding="utf-8")
     config = folder / "run.yaml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 datasets:
   - {{name: three, kind: parallel, langpair: de-en, source: src.de, references: [ref.en]}}
 systems:
 {systems}
 metrics: {metrics}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return config
 
 
@@ -88,8 +91,13 @@ def error_lines(stderr: str) -> list[str]:
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, check: bool = False):
     """The real command line, in a subprocess."""
-    proc = subprocess.run([sys.executable, "-m", "evalharness", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env={**os.environ, **(env or {})})
+    proc = subprocess.run(
+        [sys.executable, "-m", "evalharness", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"evalharness {' '.join(map(str, args))} failed:\n{proc.stderr}")
     return proc
@@ -102,8 +110,11 @@ QUICK_SKIPS = {"slow": "whole-config run", "browser": "headless Chromium"}
 
 
 def pytest_addoption(parser):
-    parser.addoption("--quick", action="store_true",
-                     help="the development tier: skip the slow whole-config runs and the browser test")
+    parser.addoption(
+        "--quick",
+        action="store_true",
+        help="the development tier: skip the slow whole-config runs and the browser test",
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -119,5 +130,7 @@ def pytest_collection_modifyitems(config, items):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if config.getoption("--quick"):
         skipped = [r for r in terminalreporter.stats.get("skipped", []) if "quick tier" in str(r.longrepr)]
-        terminalreporter.write_line(f"quick tier: {len(skipped)} tests skipped (slow whole-config runs and the "
-                                    f"browser test); `make test` runs all of them")
+        terminalreporter.write_line(
+            f"quick tier: {len(skipped)} tests skipped (slow whole-config runs and the "
+            f"browser test); `make test` runs all of them"
+        )

@@ -9,9 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import sacrebleu
-from scipy import stats as sstats
-
-from conftest import ROOT, run_cli, wmt22_path
 from evalharness.agreement import COLUMNS, agreement, correlations, pairwise_accuracy, row_correlations
 from evalharness.errors import UserError
 from evalharness.humanscores import load_human_scores, parse_ranking
@@ -21,6 +18,9 @@ from evalharness.metrics.scoring import score_systems
 from evalharness.metrics.ter import TerConfig
 from evalharness.significance import _indices
 from evalharness.textio import read_lines
+from scipy import stats as sstats
+
+from conftest import ROOT, run_cli, wmt22_path
 
 DE_EN = ["JDExploreAcademy", "LT22", "Lan-Bridge", "Online-A", "Online-B", "Online-G", "Online-W", "Online-Y", "PROMT"]
 
@@ -36,8 +36,14 @@ def test_parser_reads_every_line_of_the_wmt22_files():
     entries = parse_ranking(ranking("de-en"))
     assert len(entries) == 10
     first = entries[0]
-    assert (first.name, first.system_id, first.raw, first.z, first.n_judged, first.n_all) == \
-        ("Lan-Bridge", "Lan-Bridge.1", 68.8, 0.004, 1799, 2181)
+    assert (first.name, first.system_id, first.raw, first.z, first.n_judged, first.n_all) == (
+        "Lan-Bridge",
+        "Lan-Bridge.1",
+        68.8,
+        0.004,
+        1799,
+        2181,
+    )
     # de-en calls reference B "HUMAN" (id HUMAN-B), zh-en "HUMAN-B" (id HUMAN-B.12): both are human rows.
     assert [e.name for e in entries if e.is_human] == ["HUMAN"]
     assert [e.name for e in parse_ranking(ranking("zh-en")) if e.is_human] == ["HUMAN-B"]
@@ -55,17 +61,22 @@ def test_human_rows_are_excluded_unless_include_human():
     assert load_human_scores(ranking("de-en"), score="raw")["Online-W"] == 70.8
 
 
-@pytest.mark.parametrize("bad,message", [
-    ("RAW.SCR Z.SCR N SYS N.ALL", "expected 6 space-separated fields"),
-    ("66.5 high 1656 2052 Online-Y.3 Online-Y", "z mean is not a number: 'high'"),
-    ("66.5 -0.08 1656.5 2052 Online-Y.3 Online-Y", "N judged is not an integer"),
-    ("66.5 nan 1656 2052 Online-Y.3 Online-Y", "z mean is not a finite number"),
-    ("66.5 -0.08 1656 2052 Lan-Bridge.9 Lan-Bridge", "system 'Lan-Bridge' appears twice (also line 1)"),
-])
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        ("RAW.SCR Z.SCR N SYS N.ALL", "expected 6 space-separated fields"),
+        ("66.5 high 1656 2052 Online-Y.3 Online-Y", "z mean is not a number: 'high'"),
+        ("66.5 -0.08 1656.5 2052 Online-Y.3 Online-Y", "N judged is not an integer"),
+        ("66.5 nan 1656 2052 Online-Y.3 Online-Y", "z mean is not a finite number"),
+        ("66.5 -0.08 1656 2052 Lan-Bridge.9 Lan-Bridge", "system 'Lan-Bridge' appears twice (also line 1)"),
+    ],
+)
 def test_malformed_line_is_one_line_error_with_file_and_line(tmp_path, bad, message):
     path = tmp_path / "ranking.csv"
-    path.write_text(f"68.8 0.004 1799 2181 Lan-Bridge.1 Lan-Bridge\n{bad}\n70.8 -0.023 1825 2292 Online-W.2 Online-W\n",
-                    encoding="utf-8")
+    path.write_text(
+        f"68.8 0.004 1799 2181 Lan-Bridge.1 Lan-Bridge\n{bad}\n70.8 -0.023 1825 2292 Online-W.2 Online-W\n",
+        encoding="utf-8",
+    )
     with pytest.raises(UserError) as err:
         parse_ranking(path)
     text = str(err.value)
@@ -74,24 +85,29 @@ def test_malformed_line_is_one_line_error_with_file_and_line(tmp_path, bad, mess
 
 def test_bad_human_file_in_a_run_is_one_clear_line(tmp_path):
     bad = tmp_path / "ranking.csv"
-    bad.write_text("68.8 0.004 1799 2181 Lan-Bridge.1 Lan-Bridge\n70.8,-0.023,1825,2292,Online-W.2,Online-W\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "68.8 0.004 1799 2181 Lan-Bridge.1 Lan-Bridge\n70.8,-0.023,1825,2292,Online-W.2,Online-W\n", encoding="utf-8"
+    )
     config = tmp_path / "c.yaml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 datasets:
-  - {{name: d, kind: parallel, langpair: de-en, source: "{wmt22_path('sources', 'generaltest2022.de-en.src.de')}",
-      references: ["{wmt22_path('references', 'generaltest2022.de-en.ref.A.en')}"], max_segments: 5,
+  - {{name: d, kind: parallel, langpair: de-en, source: "{wmt22_path("sources", "generaltest2022.de-en.src.de")}",
+      references: ["{wmt22_path("references", "generaltest2022.de-en.ref.A.en")}"], max_segments: 5,
       human_scores: ranking.csv}}
 systems:
   - {{name: copy, engine: identity}}
 metrics: [bleu]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     proc = run_cli("run", config, "--output-dir", tmp_path / "results")
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and f"{bad}:2: expected 6 space-separated fields" in proc.stderr
     assert not (tmp_path / "results").exists()
-    config.write_text(config.read_text(encoding="utf-8").replace("human_scores: ranking.csv", "include_human: true"),
-                      encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("human_scores: ranking.csv", "include_human: true"), encoding="utf-8"
+    )
     proc = run_cli("run", config, "--output-dir", tmp_path / "results")
     assert proc.returncode == 2 and "include_human need human_scores" in proc.stderr
 
@@ -117,7 +133,11 @@ def test_resample_correlations_equal_scipy_row_by_row():
     matrix[3] = 2.0  # a constant row: no correlation
     human = [0.1, 0.3, 0.3, -0.2, 0.0, 0.5, -0.1, 0.2, 0.4]
     got = row_correlations(matrix, human)
-    for name, scipy_fn in [("pearson", sstats.pearsonr), ("spearman", sstats.spearmanr), ("kendall", sstats.kendalltau)]:
+    for name, scipy_fn in [
+        ("pearson", sstats.pearsonr),
+        ("spearman", sstats.spearmanr),
+        ("kendall", sstats.kendalltau),
+    ]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the constant row
             expected = np.array([scipy_fn(row, human).statistic for row in matrix])
@@ -196,8 +216,9 @@ def test_ci_resamples_segments_and_rescores_every_system(de_en_chrf):
     y = [human[s] for s in DE_EN]
     pearsons = []
     for row in _indices(seed, len(refs[0]), n_samples):
-        scores = [sacrebleu.CHRF().corpus_score([hyps[s][i] for i in row], [[refs[0][i] for i in row]]).score
-                  for s in DE_EN]
+        scores = [
+            sacrebleu.CHRF().corpus_score([hyps[s][i] for i in row], [[refs[0][i] for i in row]]).score for s in DE_EN
+        ]
         pearsons.append(sstats.pearsonr(scores, y).statistic)
     pearsons.sort()
     assert result.ci["pearson"] == pytest.approx((pearsons[1], pearsons[-2]), rel=1e-5)  # N // 40 = 1
@@ -213,8 +234,15 @@ def meta_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     cache = tmp_path_factory.mktemp("meta-cache")  # a cold score cache: module fixtures run before private_cache
     cut = [arg for name in ("wmt22-de-en", "wmt22-zh-en") for arg in ("--set", f"datasets.{name}.max_segments={N}")]
-    proc = run_cli("run", ROOT / "configs" / "wmt22-meta.yaml", *cut, "--output-dir", out,
-                   env={"EVALHARNESS_CACHE_DIR": str(cache)}, check=True)
+    proc = run_cli(
+        "run",
+        ROOT / "configs" / "wmt22-meta.yaml",
+        *cut,
+        "--output-dir",
+        out,
+        env={"EVALHARNESS_CACHE_DIR": str(cache)},
+        check=True,
+    )
     return out / "wmt22-meta", proc
 
 
@@ -223,13 +251,30 @@ def test_wmt22_meta_writes_the_agreement_table(meta_run):
     run_dir, proc = meta_run
     assert "warning" not in proc.stderr  # every submission matched its human score
     table = pd.read_csv(run_dir / "agreement.csv")
-    assert list(table.columns) == COLUMNS == [
-        "dataset", "metric", "n_systems", "pearson", "pearson_ci_low", "pearson_ci_high", "spearman",
-        "spearman_ci_low", "spearman_ci_high", "kendall", "kendall_ci_low", "kendall_ci_high", "pairwise_accuracy"]
+    assert (
+        list(table.columns)
+        == COLUMNS
+        == [
+            "dataset",
+            "metric",
+            "n_systems",
+            "pearson",
+            "pearson_ci_low",
+            "pearson_ci_high",
+            "spearman",
+            "spearman_ci_low",
+            "spearman_ci_high",
+            "kendall",
+            "kendall_ci_low",
+            "kendall_ci_high",
+            "pairwise_accuracy",
+        ]
+    )
     assert len(table) == 2 * 4
-    assert set(zip(table.dataset, table.metric)) == {(d, m) for d in ("wmt22-de-en", "wmt22-zh-en")
-                                                     for m in ("BLEU", "chrF2", "chrF2++", "TER")}
-    assert dict(zip(table.dataset, table.n_systems)) == {"wmt22-de-en": 9, "wmt22-zh-en": 12}
+    assert set(zip(table.dataset, table.metric, strict=True)) == {
+        (d, m) for d in ("wmt22-de-en", "wmt22-zh-en") for m in ("BLEU", "chrF2", "chrF2++", "TER")
+    }
+    assert dict(zip(table.dataset, table.n_systems, strict=True)) == {"wmt22-de-en": 9, "wmt22-zh-en": 12}
     for name in ("pearson", "spearman", "kendall"):
         assert table[name].between(-1, 1).all()
         assert (table[f"{name}_ci_low"] <= table[f"{name}_ci_high"]).all()
@@ -255,14 +300,17 @@ def test_wmt22_meta_correlations_come_from_the_scores_table(meta_run):
 
 def test_no_human_scores_no_agreement_file(tmp_path):
     config = tmp_path / "c.yaml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 datasets:
-  - {{name: d, kind: parallel, langpair: de-en, source: "{wmt22_path('sources', 'generaltest2022.de-en.src.de')}",
-      references: ["{wmt22_path('references', 'generaltest2022.de-en.ref.A.en')}"], max_segments: 5}}
+  - {{name: d, kind: parallel, langpair: de-en, source: "{wmt22_path("sources", "generaltest2022.de-en.src.de")}",
+      references: ["{wmt22_path("references", "generaltest2022.de-en.ref.A.en")}"], max_segments: 5}}
 systems:
   - {{name: copy, engine: identity}}
 metrics: [bleu]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     run_cli("run", config, "--output-dir", tmp_path / "results", check=True)
     assert (tmp_path / "results" / "c" / "scores.csv").exists()
     assert not (tmp_path / "results" / "c" / "agreement.csv").exists()

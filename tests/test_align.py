@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from evalharness.documents.align import AlignConfig, Link, align
 from pydantic import ValidationError
 
 from conftest import wmt22_path
-from evalharness.documents.align import AlignConfig, Link, align
 
 # A short German news article and its English translation, sentence by sentence.
 GERMAN = [
@@ -81,8 +81,9 @@ def test_numbers_anchor_where_length_alone_misaligns():
     # closer to the first, so length alone links the wrong one and drops the right one. The numbers decide.
     numbers_de = "Im Jahr 2019 verkaufte die Firma nach eigenen Angaben 7.250 Autos, davon die Hälfte im Ausland."
     first_en = "In 2017 the company sold far more cars than ever before, most of them in its home market."
-    second_en = ("According to its own figures, the firm sold 7,250 cars in 2019, and half of these cars went to "
-                 "buyers abroad.")
+    second_en = (
+        "According to its own figures, the firm sold 7,250 cars in 2019, and half of these cars went to buyers abroad."
+    )
     src = GERMAN[:5] + [numbers_de] + GERMAN[5:]
     ref = ENGLISH[:5] + [first_en, second_en] + ENGLISH[5:]
     expected = one_to_one(5) + [((), (5,)), ((5,), (6,))] + [((i,), (i + 1,)) for i in range(6, 11)]
@@ -118,8 +119,7 @@ def test_config_is_strict():
 
 def test_wmt22_pseudo_document_with_known_perturbations():
     src_lines = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()
-    ref_lines = wmt22_path("references", "generaltest2022.de-en.ref.A.en").read_text(
-        encoding="utf-8").splitlines()
+    ref_lines = wmt22_path("references", "generaltest2022.de-en.ref.A.en").read_text(encoding="utf-8").splitlines()
     src, ref = src_lines[300:330], ref_lines[300:330]
     # Drop German line 4 and English line 11; merge German 17+18 and English 24+25.
     new_src = src[:4] + src[5:17] + [f"{src[17]} {src[18]}"] + src[19:]
@@ -186,7 +186,7 @@ def wmt22_document(start: int, lines: int, drop_every: int) -> tuple[list[str], 
     src = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()
     ref = wmt22_path("references", "generaltest2022.de-en.ref.A.en").read_text(encoding="utf-8").splitlines()
     kept = [k for k in range(start, start + lines) if (k - start) % drop_every != drop_every - 1]
-    return src[start:start + lines], [ref[k] for k in kept]
+    return src[start : start + lines], [ref[k] for k in kept]
 
 
 def test_a_long_document_is_searched_in_a_band_with_the_same_result_as_the_full_search(monkeypatch):
@@ -217,8 +217,9 @@ def test_a_short_document_searches_every_cell(monkeypatch):
 
     calls: list[list[tuple[int, int]]] = []
     search_band = aligner._search_band
-    monkeypatch.setattr(aligner, "_search_band", lambda n, m, s, c, band: calls.append(band) or search_band(
-        n, m, s, c, band))
+    monkeypatch.setattr(
+        aligner, "_search_band", lambda n, m, s, c, band: calls.append(band) or search_band(n, m, s, c, band)
+    )
     src, ref = wmt22_document(0, 100, 10)
     align(src, ref)
     assert calls and all(band == [(0, len(ref))] * (len(src) + 1) for band in calls)

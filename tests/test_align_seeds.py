@@ -16,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from evalharness.documents.align import align
 from evalharness.documents.clean import clean
 from evalharness.documents.split import split_sentences
@@ -85,7 +84,8 @@ def test_seed_alignment_is_the_gold_alignment(seed_links):
     # comparison is of the link sets; every sentence is in exactly one link, so equal sets are equal alignments.
     assert len(seed_links) == len(GOLD)
     assert set(seed_links) == set(GOLD), (
-        f"missing {sorted(set(GOLD) - set(seed_links))}; unexpected {sorted(set(seed_links) - set(GOLD))}")
+        f"missing {sorted(set(GOLD) - set(seed_links))}; unexpected {sorted(set(seed_links) - set(GOLD))}"
+    )
 
 
 def test_only_the_german_headline_is_left_unlinked(seed_pair, seed_links):

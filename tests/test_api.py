@@ -8,14 +8,14 @@ import io
 import re
 from pathlib import Path
 
+import evalharness
 import pandas as pd
 import pytest
 import sacrebleu
-
-import evalharness
-from conftest import ROOT, run_cli, wmt22_path
 from evalharness.errors import UserError
 from evalharness.textio import read_lines
+
+from conftest import ROOT, run_cli, wmt22_path
 
 N = 30
 
@@ -40,10 +40,19 @@ def data(tmp_path) -> Path:
 def config(data: Path) -> dict:
     return {
         "run_name": "api",
-        "datasets": [{"name": "news", "kind": "parallel", "langpair": "de-en", "source": str(data / "src.de"),
-                      "references": [str(data / "ref.A.en")]}],
-        "systems": [{"name": "mt", "engine": "outputs", "path": str(data / "hyp.{system}.en")},
-                    {"name": "copy", "engine": "identity"}],
+        "datasets": [
+            {
+                "name": "news",
+                "kind": "parallel",
+                "langpair": "de-en",
+                "source": str(data / "src.de"),
+                "references": [str(data / "ref.A.en")],
+            }
+        ],
+        "systems": [
+            {"name": "mt", "engine": "outputs", "path": str(data / "hyp.{system}.en")},
+            {"name": "copy", "engine": "identity"},
+        ],
         "metrics": ["bleu", "chrf"],
         "statistics": {"bootstrap": 100, "baseline": "copy"},
         "workers": 1,
@@ -59,8 +68,9 @@ def lines(path: Path) -> list[str]:
 
 def test_score_equals_sacrebleus_corpus_score(data):
     hyps, refs = lines(data / "hyp.Online-B.en"), [lines(data / "ref.A.en"), lines(data / "ref.B.en")]
-    result = evalharness.score(hyps, refs, metrics=["bleu", "chrf", "ter"], langpair="de-en",
-                               statistics={"bootstrap": 0})
+    result = evalharness.score(
+        hyps, refs, metrics=["bleu", "chrf", "ter"], langpair="de-en", statistics={"bootstrap": 0}
+    )
     scores = result.scores.set_index("metric")
     for label, metric in (("BLEU", sacrebleu.BLEU()), ("chrF2", sacrebleu.CHRF()), ("TER", sacrebleu.TER())):
         expected = metric.corpus_score(hyps, refs)
@@ -70,10 +80,29 @@ def test_score_equals_sacrebleus_corpus_score(data):
 
 def test_score_equals_the_score_command(data):
     systems = {"Online-B": lines(data / "hyp.Online-B.en"), "LT22": lines(data / "hyp.LT22.en")}
-    result = evalharness.score(systems, lines(data / "ref.A.en"), metrics=["bleu", "chrf", "ter"], langpair="de-en",
-                               statistics={"baseline": "Online-B"}, dataset="ref.A.en", reference_names=["ref.A.en"])
-    proc = run_cli("score", "-r", data / "ref.A.en", "-i", f"Online-B={data / 'hyp.Online-B.en'}",
-                   f"LT22={data / 'hyp.LT22.en'}", "-l", "de-en", "--paired-bs", "-f", "csv", check=True)
+    result = evalharness.score(
+        systems,
+        lines(data / "ref.A.en"),
+        metrics=["bleu", "chrf", "ter"],
+        langpair="de-en",
+        statistics={"baseline": "Online-B"},
+        dataset="ref.A.en",
+        reference_names=["ref.A.en"],
+    )
+    proc = run_cli(
+        "score",
+        "-r",
+        data / "ref.A.en",
+        "-i",
+        f"Online-B={data / 'hyp.Online-B.en'}",
+        f"LT22={data / 'hyp.LT22.en'}",
+        "-l",
+        "de-en",
+        "--paired-bs",
+        "-f",
+        "csv",
+        check=True,
+    )
     command = evalharness.api.typed(pd.read_csv(io.StringIO(proc.stdout), keep_default_na=False, na_values=[""]))
     pd.testing.assert_frame_equal(result.scores, command, check_exact=False, rtol=1e-12)
     assert result.scores["p_value"].notna().sum() == 3  # LT22 against Online-B, per metric
@@ -84,7 +113,8 @@ def test_score_returns_sentence_scores_per_segment(data):
     segments = evalharness.score(hyps, refs, metrics=["chrf"], langpair="de-en").segments
     assert len(segments) == N and list(segments["segment"]) == list(range(1, N + 1))
     assert segments["chrF2"].tolist() == pytest.approx(
-        [sacrebleu.sentence_chrf(h, [r]).score for h, r in zip(hyps, refs)])
+        [sacrebleu.sentence_chrf(h, [r]).score for h, r in zip(hyps, refs, strict=True)]
+    )
 
 
 def test_score_refuses_bad_arguments_in_one_line(data):
@@ -139,8 +169,10 @@ def test_frames_have_explicit_dtypes(data):
 
 def test_a_system_called_NA_stays_a_name_through_load(data, tmp_path):
     cfg = config(data)
-    cfg["systems"] = [{"name": "NA", "engine": "outputs", "path": str(data / "hyp.LT22.en")},
-                      {"name": "null", "engine": "identity"}]
+    cfg["systems"] = [
+        {"name": "NA", "engine": "outputs", "path": str(data / "hyp.LT22.en")},
+        {"name": "null", "engine": "identity"},
+    ]
     cfg["statistics"] = {"bootstrap": 0}
     written = evalharness.run(cfg, output_dir=tmp_path)
     assert sorted(evalharness.load(written.out_dir).scores["system"].unique()) == ["NA", "null"]
@@ -159,7 +191,7 @@ def test_a_bad_dict_config_is_one_line_naming_the_key(data):
 def readme_example() -> str:
     """The Python block of the README's "From Python" section."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("## From Python"):]
+    section = text[text.index("## From Python") :]
     match = re.search(r"```python\n(.*?)```", section, re.S)
     assert match, "README: no ```python block in the 'From Python' section"
     return match.group(1)

@@ -57,8 +57,9 @@ def run_cli(tmp_path: Path, *args) -> subprocess.CompletedProcess:
     """`evalharness ARGS...` in a subprocess, in tmp_path, with a private score cache."""
     env = {**os.environ, "EVALHARNESS_CACHE_DIR": str(tmp_path / "cache")}
     env.pop("NOPE_NOT_SET", None)
-    return subprocess.run([sys.executable, "-m", "evalharness", *map(str, args)], capture_output=True, text=True,
-                          cwd=tmp_path, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "evalharness", *map(str, args)], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
 
 
 def run_config(tmp_path: Path, config: Path) -> subprocess.CompletedProcess:
@@ -174,8 +175,7 @@ def test_missing_hypothesis_file(tmp_path, data):
 
 def test_system_pattern_that_matches_no_files(tmp_path, data):
     cfg = config(tmp_path, "path: data/hyp.Online-B.en", "path: data/{langpair}.hyp.{system}.en")
-    one_error_line(run_config(tmp_path, cfg), tmp_path, "online-b", "no file matches", "de-en.hyp.{system}.en",
-                   "tiny")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "online-b", "no file matches", "de-en.hyp.{system}.en", "tiny")
 
 
 def test_output_dir_that_is_a_file(tmp_path, data):
@@ -195,8 +195,9 @@ def test_unknown_top_level_key(tmp_path, data):
 
 def test_unknown_key_in_a_dataset(tmp_path, data):
     cfg = config(tmp_path, "source: data/src.de", "sourc: data/src.de")
-    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:5:", "datasets[0]", "'sourc'",
-                   "did you mean 'source'")
+    one_error_line(
+        run_config(tmp_path, cfg), tmp_path, "exp.yaml:5:", "datasets[0]", "'sourc'", "did you mean 'source'"
+    )
 
 
 def test_unknown_key_in_a_system(tmp_path, data):
@@ -204,11 +205,14 @@ def test_unknown_key_in_a_system(tmp_path, data):
     one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:11:", "systems[0]", "'beam'")
 
 
-@pytest.mark.parametrize("old,new,key,lineno", [
-    ("references: [data/ref.A.en]", "references: 5", "datasets[0].references", 6),
-    ("    langpair: de-en", "    langpair: de-en\n    max_segments: many", "datasets[0].max_segments", 5),
-    ("metrics: [bleu, chrf]", "metrics: [bleu, chrf]\nworkers: -1", "workers", 14),
-])
+@pytest.mark.parametrize(
+    "old,new,key,lineno",
+    [
+        ("references: [data/ref.A.en]", "references: 5", "datasets[0].references", 6),
+        ("    langpair: de-en", "    langpair: de-en\n    max_segments: many", "datasets[0].max_segments", 5),
+        ("metrics: [bleu, chrf]", "metrics: [bleu, chrf]\nworkers: -1", "workers", 14),
+    ],
+)
 def test_wrong_type(tmp_path, data, old, new, key, lineno):
     one_error_line(run_config(tmp_path, config(tmp_path, old, new)), tmp_path, f"exp.yaml:{lineno}:", key)
 
@@ -244,20 +248,21 @@ def test_duplicate_key_in_the_yaml(tmp_path, data):
 
 def test_unknown_metric(tmp_path, data):
     cfg = config(tmp_path, "metrics: [bleu, chrf]", "metrics: [blue, chrf]")
-    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:13:", "metrics[0]", "'blue'",
-                   "did you mean 'bleu'")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:13:", "metrics[0]", "'blue'", "did you mean 'bleu'")
 
 
 def test_unknown_system_engine(tmp_path, data):
     cfg = config(tmp_path, "engine: outputs", "engine: outptus")
-    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:9:", "systems[0].engine", "'outptus'",
-                   "did you mean 'outputs'")
+    one_error_line(
+        run_config(tmp_path, cfg), tmp_path, "exp.yaml:9:", "systems[0].engine", "'outptus'", "did you mean 'outputs'"
+    )
 
 
 def test_unknown_dataset_kind(tmp_path, data):
     cfg = config(tmp_path, "kind: parallel", "kind: paralel")
-    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:3:", "datasets[0].kind", "'paralel'",
-                   "did you mean 'parallel'")
+    one_error_line(
+        run_config(tmp_path, cfg), tmp_path, "exp.yaml:3:", "datasets[0].kind", "'paralel'", "did you mean 'parallel'"
+    )
 
 
 def test_duplicate_system_names(tmp_path, data):
@@ -273,8 +278,7 @@ def test_duplicate_dataset_names(tmp_path, data):
 
 def test_missing_environment_variable_in_a_path(tmp_path, data):
     cfg = config(tmp_path, "source: data/src.de", "source: ${NOPE_NOT_SET}/src.de")
-    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:5:", "datasets[0].source", "NOPE_NOT_SET",
-                   "not set")
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:5:", "datasets[0].source", "NOPE_NOT_SET", "not set")
 
 
 # ---------------------------------------------------------------- evalharness score
@@ -282,8 +286,17 @@ def test_missing_environment_variable_in_a_path(tmp_path, data):
 
 def test_score_hypothesis_of_the_wrong_length(tmp_path, data):
     write_data(data, "hyp.PROMT.en", n=N - 1)
-    proc = run_cli(tmp_path, "score", "--ref", data / "ref.A.en", "--hyp", data / "hyp.Online-B.en",
-                   data / "hyp.PROMT.en", "--metrics", "bleu")
+    proc = run_cli(
+        tmp_path,
+        "score",
+        "--ref",
+        data / "ref.A.en",
+        "--hyp",
+        data / "hyp.Online-B.en",
+        data / "hyp.PROMT.en",
+        "--metrics",
+        "bleu",
+    )
     one_error_line(proc, tmp_path, "hyp.PROMT.en", "has 4 lines", "ref.A.en")
     assert proc.stdout == ""
 
@@ -294,60 +307,80 @@ def test_score_reference_that_does_not_exist(tmp_path, data):
     assert proc.stdout == ""
 
 
-@pytest.mark.parametrize("langpair,source,references,expected", [
-    ("de-en", "src.de", ["ref.A.en", "src.de"], ["reference src.de", "identical to the source"]),
-    ("en-de", "ref.A.en", ["ref.B.en"], ["reference ref.B.en", "identified as de", "(most are en)"]),
-])
-def test_a_reference_that_is_the_source_or_in_another_language_is_refused(tmp_path, data, langpair, source,
-                                                                           references, expected):
+@pytest.mark.parametrize(
+    "langpair,source,references,expected",
+    [
+        ("de-en", "src.de", ["ref.A.en", "src.de"], ["reference src.de", "identical to the source"]),
+        ("en-de", "ref.A.en", ["ref.B.en"], ["reference ref.B.en", "identified as de", "(most are en)"]),
+    ],
+)
+def test_a_reference_that_is_the_source_or_in_another_language_is_refused(
+    tmp_path, data, langpair, source, references, expected
+):
     refs = ", ".join(str(data / name) for name in references)
-    cfg = write_config(tmp_path, f"""
+    cfg = write_config(
+        tmp_path,
+        f"""
 datasets:
   - {{name: news, kind: parallel, langpair: {langpair}, source: {data / source}, references: [{refs}]}}
 systems:
   - {{name: copy, engine: identity}}
 metrics: [bleu]
-""")
+""",
+    )
     one_error_line(run_config(tmp_path, cfg), tmp_path, *expected)
 
 
 # ------------------------------------------------------------------ checked before any work, in one line
 
+
 def valid_config(data: Path, extra: str = "", metrics: str = "[bleu]", langpair: str = "de-en") -> str:
     return f"""
 datasets:
-  - {{name: news, kind: parallel, langpair: {langpair}, source: {data / 'src.de'}, references: [{data / 'ref.A.en'}]}}
+  - {{name: news, kind: parallel, langpair: {langpair}, source: {data / "src.de"}, references: [{data / "ref.A.en"}]}}
 systems:
   - {{name: copy, engine: identity}}
 metrics: {metrics}
 {extra}"""
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("a: &x [*x]\n", "a YAML alias refers to a node that contains it"),
-    ("[" * 3000 + "]" * 3000 + "\n", "nests too deeply"),
-    ("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
-     + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)) + "datasets: *a8\n",
-     "expands to more than 100000 values through YAML aliases"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("a: &x [*x]\n", "a YAML alias refers to a node that contains it"),
+        ("[" * 3000 + "]" * 3000 + "\n", "nests too deeply"),
+        (
+            "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9))
+            + "datasets: *a8\n",
+            "expands to more than 100000 values through YAML aliases",
+        ),
+    ],
+)
 def test_yaml_that_never_ends_or_explodes_is_one_line(tmp_path, text, expected):
     proc = run_config(tmp_path, write_config(tmp_path, text))
     one_error_line(proc, tmp_path, "exp.yaml", expected)
 
 
-@pytest.mark.parametrize("extra,expected", [
-    ("statistics: {seed: -1}", "seed"),
-    ("statistics: {bootstrap: 100000000}", "bootstrap"),
-])
+@pytest.mark.parametrize(
+    "extra,expected",
+    [
+        ("statistics: {seed: -1}", "seed"),
+        ("statistics: {bootstrap: 100000000}", "bootstrap"),
+    ],
+)
 def test_statistics_numpy_cannot_use_are_refused_in_the_config(tmp_path, data, extra, expected):
     proc = run_config(tmp_path, write_config(tmp_path, valid_config(data, extra)))
     one_error_line(proc, tmp_path, expected)
 
 
-@pytest.mark.parametrize("metrics,langpair,expected", [
-    ("[{name: bleu, smooth_method: floor, smooth_value: -1}]", "de-en", "smooth_value"),
-    ("[{name: bleu, tokenize: ja-mecab}]", "de-en", "pip install sacrebleu[ja]"),
-])
+@pytest.mark.parametrize(
+    "metrics,langpair,expected",
+    [
+        ("[{name: bleu, smooth_method: floor, smooth_value: -1}]", "de-en", "smooth_value"),
+        ("[{name: bleu, tokenize: ja-mecab}]", "de-en", "pip install sacrebleu[ja]"),
+    ],
+)
 def test_a_metric_that_cannot_score_fails_at_plan_time(tmp_path, data, metrics, langpair, expected):
     proc = run_config(tmp_path, write_config(tmp_path, valid_config(data, metrics=metrics, langpair=langpair)))
     one_error_line(proc, tmp_path, expected)
@@ -373,9 +406,15 @@ def test_report_on_a_broken_manifest_is_one_line(tmp_path, data):
 
 
 def test_systems_named_like_missing_values_stay_themselves_in_the_report(tmp_path, data):
-    config = write_config(tmp_path, valid_config(data).replace(
-        "  - {name: copy, engine: identity}",
-        "  - {name: NA, engine: identity}\n  - {name: 'null', engine: outputs, path: " + str(data / "hyp.PROMT.en") + "}"))
+    config = write_config(
+        tmp_path,
+        valid_config(data).replace(
+            "  - {name: copy, engine: identity}",
+            "  - {name: NA, engine: identity}\n  - {name: 'null', engine: outputs, path: "
+            + str(data / "hyp.PROMT.en")
+            + "}",
+        ),
+    )
     assert run_cli(tmp_path, "run", config, "--output-dir", tmp_path / "out").returncode == 0
     assert run_cli(tmp_path, "report", tmp_path / "out" / "exp").returncode == 0
     page = (tmp_path / "out" / "exp" / "report.html").read_text(encoding="utf-8")
@@ -385,8 +424,12 @@ def test_systems_named_like_missing_values_stay_themselves_in_the_report(tmp_pat
 def test_a_pipe_in_a_system_name_keeps_its_markdown_row_whole(tmp_path, data):
     """Names discovered from file names (`{system}`) may hold `|`, which would end a Markdown cell."""
     (data / "hyp.a|b.en").write_bytes((data / "hyp.PROMT.en").read_bytes())
-    config = write_config(tmp_path, valid_config(data).replace(
-        "{name: copy, engine: identity}", "{name: mt, engine: outputs, path: '" + str(data) + "/hyp.{system}.en'}"))
+    config = write_config(
+        tmp_path,
+        valid_config(data).replace(
+            "{name: copy, engine: identity}", "{name: mt, engine: outputs, path: '" + str(data) + "/hyp.{system}.en'}"
+        ),
+    )
     proc = run_cli(tmp_path, "run", config, "--output-dir", tmp_path / "out")
     assert proc.returncode == 0, proc.stderr
     header = next(line for line in proc.stdout.splitlines() if line.startswith("| dataset"))

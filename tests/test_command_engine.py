@@ -11,17 +11,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from conftest import error_lines, run_cli
 from evalharness.cache import Store
 from evalharness.errors import UserError
-from evalharness.systems.context import RunContext
 from evalharness.systems.command import CommandConfig, CommandSystem
+from evalharness.systems.context import RunContext
 
-UPPER = ("import sys\n"
-         "sys.stdin.reconfigure(encoding='utf-8'); sys.stdout.reconfigure(encoding='utf-8')\n"
-         "for line in sys.stdin:\n"
-         "    print(line.rstrip('\\n').upper(), flush=True)\n")
+from conftest import error_lines, run_cli
+
+UPPER = (
+    "import sys\n"
+    "sys.stdin.reconfigure(encoding='utf-8'); sys.stdout.reconfigure(encoding='utf-8')\n"
+    "for line in sys.stdin:\n"
+    "    print(line.rstrip('\\n').upper(), flush=True)\n"
+)
 SOURCES = ["Guten Morgen.", "Grüße aus Köln.", "Das ist ein Test."]
 
 
@@ -35,8 +37,11 @@ def python(code: str, *args: str) -> list[str]:
 
 
 def test_program_lines_are_the_translations_in_order():
-    assert system(python(UPPER)).translate(SOURCES, "de", "en") == ["GUTEN MORGEN.", "GRÜSSE AUS KÖLN.",
-                                                                    "DAS IST EIN TEST."]
+    assert system(python(UPPER)).translate(SOURCES, "de", "en") == [
+        "GUTEN MORGEN.",
+        "GRÜSSE AUS KÖLN.",
+        "DAS IST EIN TEST.",
+    ]
 
 
 def test_command_string_is_split_and_language_placeholders_are_filled():
@@ -52,8 +57,10 @@ def test_one_line_too_few_is_an_error():
 
 
 def test_non_zero_exit_reports_the_last_line_of_stderr():
-    code = ("import sys\nsys.stdin.read()\nprint('loading model', file=sys.stderr)\n"
-            "print('model.npz: no such file', file=sys.stderr)\nsys.exit(1)")
+    code = (
+        "import sys\nsys.stdin.read()\nprint('loading model', file=sys.stderr)\n"
+        "print('model.npz: no such file', file=sys.stderr)\nsys.exit(1)"
+    )
     with pytest.raises(UserError, match="exited with status 1: model.npz: no such file$"):
         system(python(code)).translate(SOURCES, "de", "en")
 
@@ -103,8 +110,15 @@ def write_project(tmp_path: Path, command: list[str], config_dir: str = ".") -> 
     (data / "src.de").write_text("".join(s + "\n" for s in SOURCES), encoding="utf-8")
     (data / "ref.en").write_text("Good morning.\nGreetings from Cologne.\nThis is a test.\n", encoding="utf-8")
     config = {
-        "datasets": [{"name": "tiny", "kind": "parallel", "langpair": "de-en", "source": "data/src.de",
-                      "references": ["data/ref.en"]}],
+        "datasets": [
+            {
+                "name": "tiny",
+                "kind": "parallel",
+                "langpair": "de-en",
+                "source": "data/src.de",
+                "references": ["data/ref.en"],
+            }
+        ],
         "systems": [{"name": "upper", "engine": "command", "command": command}],
         "metrics": ["bleu", "chrf"],
     }
@@ -157,8 +171,10 @@ def test_cli_relative_program_path_resolves_against_the_config_folder(tmp_path):
 
 def test_config_error_in_a_command_system_names_the_key_and_its_line(tmp_path):
     cfg = write_project(tmp_path, python(UPPER))
-    text = ("datasets:\n  - {name: t, kind: parallel, langpair: de-en, source: data/src.de, references: [data/ref.en]}\n"
-            "systems:\n  - name: upper\n    engine: command\n    command: cat\n    cwd: no-such-folder\nmetrics: [bleu]\n")
+    text = (
+        "datasets:\n  - {name: t, kind: parallel, langpair: de-en, source: data/src.de, references: [data/ref.en]}\n"
+        "systems:\n  - name: upper\n    engine: command\n    command: cat\n    cwd: no-such-folder\nmetrics: [bleu]\n"
+    )
     cfg.write_text(text, encoding="utf-8")
     proc = run_cli("run", cfg, "--dry-run")
     assert proc.returncode != 0

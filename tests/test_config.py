@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from conftest import run_cli, wmt22_path
 from evalharness.config import load_config
 from evalharness.errors import UserError
 from evalharness.plan import build_plan
 from evalharness.textio import read_lines
+
+from conftest import run_cli, wmt22_path
 
 
 @pytest.fixture
@@ -59,7 +59,9 @@ def test_run_name_defaults_to_the_config_file_stem(tmp_path, data):
 
 
 def test_environment_variables_are_expanded_with_defaults(tmp_path, data, monkeypatch):
-    text = CONFIG.replace("../data/src.de", "'${DATA_DIR}/src.de'").replace("[../data/ref.A.en]", "['${NOT_SET_HERE:-../data}/ref.A.en']")
+    text = CONFIG.replace("../data/src.de", "'${DATA_DIR}/src.de'").replace(
+        "[../data/ref.A.en]", "['${NOT_SET_HERE:-../data}/ref.A.en']"
+    )
     monkeypatch.setenv("DATA_DIR", str(data))
     loaded = load_config(write(tmp_path / "configs" / "env.yaml", text))
     assert loaded.config.datasets[0].source == data / "src.de"
@@ -67,8 +69,9 @@ def test_environment_variables_are_expanded_with_defaults(tmp_path, data, monkey
 
 
 def test_set_overrides_by_entry_name_and_parses_yaml_values(tmp_path, data):
-    loaded = load_config(write(tmp_path / "configs" / "exp.yaml", CONFIG),
-                         ["datasets.news.max_segments=5", "metrics=[ter]", "workers=1"])
+    loaded = load_config(
+        write(tmp_path / "configs" / "exp.yaml", CONFIG), ["datasets.news.max_segments=5", "metrics=[ter]", "workers=1"]
+    )
     assert loaded.config.datasets[0].max_segments == 5
     assert [m.name for m in loaded.config.metrics] == ["ter"]
     assert loaded.config.workers == 1
@@ -86,17 +89,24 @@ def test_system_pattern_discovers_one_system_per_file(tmp_path, data):
 
 
 def test_sweep_multiplies_only_systems_that_have_the_setting(tmp_path, data):
-    text = CONFIG.replace('path: "../data/hyp.{system}.en"', "path: ../data/hyp.LT22.en") + \
-        "sweep:\n  path: [../data/hyp.LT22.en, ../data/hyp.Online-B.en]\n"
+    text = (
+        CONFIG.replace('path: "../data/hyp.{system}.en"', "path: ../data/hyp.LT22.en")
+        + "sweep:\n  path: [../data/hyp.LT22.en, ../data/hyp.Online-B.en]\n"
+    )
     loaded = load_config(write(tmp_path / "configs" / "exp.yaml", text))
     plan = build_plan(loaded.config, loaded.base_dir)
     assert [(c.system.name, c.settings.get("path")) for c in plan.cells] == [
-        ("mt", "../data/hyp.LT22.en"), ("mt", "../data/hyp.Online-B.en"), ("copy", None)]
+        ("mt", "../data/hyp.LT22.en"),
+        ("mt", "../data/hyp.Online-B.en"),
+        ("copy", None),
+    ]
 
 
 def test_sweep_values_become_a_column_in_the_tables(tmp_path, data):
-    text = CONFIG.replace('path: "../data/hyp.{system}.en"', "path: ../data/hyp.LT22.en") + \
-        "sweep:\n  path: [../data/hyp.LT22.en, ../data/hyp.Online-B.en]\n"
+    text = (
+        CONFIG.replace('path: "../data/hyp.{system}.en"', "path: ../data/hyp.LT22.en")
+        + "sweep:\n  path: [../data/hyp.LT22.en, ../data/hyp.Online-B.en]\n"
+    )
     cfg = write(tmp_path / "configs" / "exp.yaml", text)
     run_cli("run", cfg, "--output-dir", tmp_path / "results", check=True)
     scores = pd.read_csv(tmp_path / "results" / "exp" / "scores.csv", keep_default_na=False)
@@ -125,7 +135,16 @@ def test_run_writes_every_result_file(tmp_path, data):
     proc = run_cli("run", cfg, "--output-dir", tmp_path / "results", check=True)
     run_dir = tmp_path / "results" / "exp"
     names = {p.name for p in run_dir.iterdir()}
-    assert names == {"scores.csv", "summary.csv", "summary.md", "summary.tex", "segments.jsonl", "config.yaml",
-                     "manifest.json", "report.html", "plots"}
+    assert names == {
+        "scores.csv",
+        "summary.csv",
+        "summary.md",
+        "summary.tex",
+        "segments.jsonl",
+        "config.yaml",
+        "manifest.json",
+        "report.html",
+        "plots",
+    }
     assert "| dataset" in proc.stdout  # the summary table is printed
     assert len((run_dir / "segments.jsonl").read_text().splitlines()) == 3 * 20

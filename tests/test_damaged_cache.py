@@ -10,18 +10,18 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from conftest import error_lines, run_cli, write_three_sentence_run
 from evalharness.cache import Store
 
-UPPER = ("import sys\n"
-         "for line in sys.stdin:\n"
-         "    print(line.rstrip('\\n').upper(), flush=True)\n")
+from conftest import error_lines, run_cli, write_three_sentence_run
+
+UPPER = "import sys\nfor line in sys.stdin:\n    print(line.rstrip('\\n').upper(), flush=True)\n"
 
 
 def project(folder: Path) -> Path:
     (folder / "upper.py").write_text(UPPER, encoding="utf-8")
-    return write_three_sentence_run(folder, f"  - {{name: upper, engine: command, command: [{sys.executable}, upper.py]}}")
+    return write_three_sentence_run(
+        folder, f"  - {{name: upper, engine: command, command: [{sys.executable}, upper.py]}}"
+    )
 
 
 def run(folder: Path, cache: Path, *args):

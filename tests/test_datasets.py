@@ -11,10 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from sacrebleu.dataset.wmt_xml import WMTXMLDataset
-
-from conftest import error_lines
-
 from evalharness.datasets import load_dataset
 from evalharness.datasets.parallel import ParallelConfig
 from evalharness.datasets.tabular import JsonlConfig, TsvConfig
@@ -25,11 +21,23 @@ from evalharness.systems import IdentitySystem, OutputsSystem
 from evalharness.systems.identity import IdentityConfig
 from evalharness.systems.outputs import OutputsConfig
 from evalharness.textio import read_lines
+from sacrebleu.dataset.wmt_xml import WMTXMLDataset
+
+from conftest import error_lines
 
 WMT22 = Path(__file__).resolve().parents[1] / "data" / "wmt22"
 DE_FR_XML = WMT22 / "xml" / "wmttest2022.de-fr.all.xml"
-DE_EN_SYSTEMS = {"JDExploreAcademy", "LT22", "Lan-Bridge", "Online-A", "Online-B", "Online-G", "Online-W",
-                 "Online-Y", "PROMT"}
+DE_EN_SYSTEMS = {
+    "JDExploreAcademy",
+    "LT22",
+    "Lan-Bridge",
+    "Online-A",
+    "Online-B",
+    "Online-G",
+    "Online-W",
+    "Online-Y",
+    "PROMT",
+}
 N = 20
 
 
@@ -56,8 +64,14 @@ def de_en(tmp_path) -> dict[str, Path]:
 
 
 def parallel(de_en, **extra):
-    cfg = ParallelConfig(kind="parallel", name="p", langpair="de-en", source=de_en["src.de"],
-                         references=[de_en["ref.A.en"], de_en["ref.B.en"]], **extra)
+    cfg = ParallelConfig(
+        kind="parallel",
+        name="p",
+        langpair="de-en",
+        source=de_en["src.de"],
+        references=[de_en["ref.A.en"], de_en["ref.B.en"]],
+        **extra,
+    )
     return load_dataset(cfg)
 
 
@@ -110,8 +124,17 @@ def test_tsv_with_header_and_column_names_equals_the_parallel_files(de_en, tmp_p
         writer.writerow(["doc", "de", "en_A", "en_B"])
         for i in range(N):
             writer.writerow([f"d{i // 5}", ds_par.sources[i], ds_par.references[0][i], ds_par.references[1][i]])
-    ds = load_dataset(TsvConfig(kind="tsv", name="t", langpair="de-en", path=path, source_column="de",
-                                reference_columns=["en_A", "en_B"], doc_id_column="doc"))
+    ds = load_dataset(
+        TsvConfig(
+            kind="tsv",
+            name="t",
+            langpair="de-en",
+            path=path,
+            source_column="de",
+            reference_columns=["en_A", "en_B"],
+            doc_id_column="doc",
+        )
+    )
     same_content(ds, ds_par)
     assert ds.reference_names == ["en_A", "en_B"]
     assert ds.doc_ids == [f"d{i // 5}" for i in range(N)]
@@ -120,12 +143,34 @@ def test_tsv_with_header_and_column_names_equals_the_parallel_files(de_en, tmp_p
 def test_jsonl_with_fields_and_doc_ids_equals_the_parallel_files(de_en, tmp_path):
     ds_par = parallel(de_en)
     path = tmp_path / "data.jsonl"
-    path.write_text("".join(
-        json.dumps({"id": f"doc{i // 4}", "src": ds_par.sources[i], "refA": ds_par.references[0][i],
-                    "refB": ds_par.references[1][i], "extra": i}, ensure_ascii=False) + "\n"
-        for i in range(N)), encoding="utf-8")
-    ds = load_dataset(JsonlConfig(kind="jsonl", name="j", langpair="de-en", path=path, source_field="src",
-                                  reference_fields=["refA", "refB"], doc_id_field="id"))
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": f"doc{i // 4}",
+                    "src": ds_par.sources[i],
+                    "refA": ds_par.references[0][i],
+                    "refB": ds_par.references[1][i],
+                    "extra": i,
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+            for i in range(N)
+        ),
+        encoding="utf-8",
+    )
+    ds = load_dataset(
+        JsonlConfig(
+            kind="jsonl",
+            name="j",
+            langpair="de-en",
+            path=path,
+            source_field="src",
+            reference_fields=["refA", "refB"],
+            doc_id_field="id",
+        )
+    )
     same_content(ds, ds_par)
     assert ds.reference_names == ["refA", "refB"]
     assert ds.doc_ids == [f"doc{i // 4}" for i in range(N)]
@@ -176,8 +221,9 @@ def test_outputs_xml_system_star_expands_to_every_system_in_the_xml():
 
 
 def run_python(code: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env},
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env}, timeout=300
+    )
 
 
 LOAD_SACREBLEU = """
@@ -213,10 +259,18 @@ def test_sacrebleu_kind_offline_without_cache_says_where_to_put_the_files(tmp_pa
     cache = tmp_path / "empty-sacrebleu"
     cache.mkdir()
     config = tmp_path / "cfg.yaml"
-    config.write_text("datasets:\n  - {name: w, kind: sacrebleu, test_set: wmt22, langpair: de-fr}\n"
-                      "systems:\n  - {name: copy, engine: identity}\n", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "evalharness", "run", str(config), "--output-dir", str(tmp_path / "out")],
-                          capture_output=True, text=True, env={**os.environ, "SACREBLEU": str(cache)}, timeout=300)
+    config.write_text(
+        "datasets:\n  - {name: w, kind: sacrebleu, test_set: wmt22, langpair: de-fr}\n"
+        "systems:\n  - {name: copy, engine: identity}\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "evalharness", "run", str(config), "--output-dir", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SACREBLEU": str(cache)},
+        timeout=300,
+    )
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     lines = error_lines(proc.stderr)
@@ -229,9 +283,15 @@ def test_sacrebleu_kind_offline_without_cache_says_where_to_put_the_files(tmp_pa
 
 
 def test_outputs_system_pattern_discovers_the_nine_de_en_submissions():
-    ds = load_dataset(ParallelConfig(kind="parallel", name="wmt22", langpair="de-en",
-                                     source=wmt22("sources", "generaltest2022.de-en.src.de"),
-                                     references=[wmt22("references", "generaltest2022.de-en.ref.A.en")]))
+    ds = load_dataset(
+        ParallelConfig(
+            kind="parallel",
+            name="wmt22",
+            langpair="de-en",
+            source=wmt22("sources", "generaltest2022.de-en.src.de"),
+            references=[wmt22("references", "generaltest2022.de-en.ref.A.en")],
+        )
+    )
     pattern = str(WMT22 / "system-outputs" / "generaltest2022.{langpair}.hyp.{system}.en")
     systems = OutputsSystem.expand(OutputsConfig(engine="outputs", name="wmt22", path=pattern), ds)
     assert {s.name for s in systems} == DE_EN_SYSTEMS

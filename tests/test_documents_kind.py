@@ -80,43 +80,55 @@ def test_round_trip_keeps_the_pivot_texts(copy_run):
 def test_round_trip_needs_a_system_that_translates(tmp_path):
     hyp = tmp_path / "hyp.txt"
     hyp.write_text("x\n", encoding="utf-8")
-    (tmp_path / "c.yaml").write_text(f"""
+    (tmp_path / "c.yaml").write_text(
+        f"""
 datasets:
   - {{name: rt, kind: roundtrip, path: "{ZH_ORIGIN}", lang: en, pivot: zh}}
 systems:
   - {{name: fixed, engine: outputs, path: "{hyp}"}}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     proc = run_cli("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
     assert proc.returncode == 2 and "cannot translate" in proc.stderr
     assert len(error_lines(proc.stderr)) == 1 and not (tmp_path / "results").exists()
 
 
-@pytest.mark.parametrize("content,expected", [
-    (b"", "file is empty"),
-    (b"\x00\x01\x02binary", "binary data"),
-    (b"Gr\xfc\xdfe aus Berlin.\n", "invalid UTF-8"),
-])
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        (b"", "file is empty"),
+        (b"\x00\x01\x02binary", "binary data"),
+        (b"Gr\xfc\xdfe aus Berlin.\n", "invalid UTF-8"),
+    ],
+)
 def test_bad_source_document_is_one_clear_error(tmp_path, content, expected):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(content)
-    (tmp_path / "c.yaml").write_text(f"""
+    (tmp_path / "c.yaml").write_text(
+        f"""
 datasets:
   - {{name: d, kind: documents, langpair: de-en, source: "{bad}", reference: "{EN}"}}
 systems:
   - {{name: copy, engine: identity}}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     proc = run_cli("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
     assert proc.returncode == 2 and expected in proc.stderr and "bad.txt" in proc.stderr
     assert len(error_lines(proc.stderr)) == 1 and not (tmp_path / "results").exists()
 
 
 def test_language_the_splitter_does_not_know_is_one_clear_error(tmp_path):
-    (tmp_path / "c.yaml").write_text(f"""
+    (tmp_path / "c.yaml").write_text(
+        f"""
 datasets:
   - {{name: d, kind: documents, langpair: xx-en, source: "{DE}", reference: "{EN}"}}
 systems:
   - {{name: copy, engine: identity}}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     proc = run_cli("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
     assert proc.returncode == 2 and "'xx' is not supported" in proc.stderr
     assert len(error_lines(proc.stderr)) == 1

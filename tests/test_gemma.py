@@ -13,7 +13,9 @@ from conftest import run_cli, write_three_sentence_run
 @pytest.fixture(scope="module")
 def gemma_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("gemma")
-    config = write_three_sentence_run(folder, "  - {name: gemma, engine: gemma-270m}\n  - {name: copy, engine: identity}")
+    config = write_three_sentence_run(
+        folder, "  - {name: gemma, engine: gemma-270m}\n  - {name: copy, engine: identity}"
+    )
     run_cli("run", config, "--output-dir", folder / "results", check=True)
     return folder / "results" / "run"
 

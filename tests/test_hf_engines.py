@@ -18,18 +18,20 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from conftest import run_cli, wmt22_path
 from evalharness import langcodes
 from evalharness.errors import UserError
 from evalharness.prompts import EXAMPLE_ROWS, PromptConfig
 from evalharness.textio import read_lines
 
+from conftest import run_cli, wmt22_path
+
 # Six segments, five distinct: the first source comes again at the end.
 SEGMENTS = [0, 1, 2, 4, 5, 0]
 UNIQUE = len(set(SEGMENTS))
-CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
-                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
 
 
 def training_lines(n: int = 300) -> list[str]:
@@ -53,8 +55,17 @@ def marian_model(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("marian-build")
     proto = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(training_lines()), model_writer=proto, vocab_size=400, model_type="unigram",
-        character_coverage=1.0, unk_id=0, eos_id=1, bos_id=-1, pad_id=-1, minloglevel=2)
+        sentence_iterator=iter(training_lines()),
+        model_writer=proto,
+        vocab_size=400,
+        model_type="unigram",
+        character_coverage=1.0,
+        unk_id=0,
+        eos_id=1,
+        bos_id=-1,
+        pad_id=-1,
+        minloglevel=2,
+    )
     for name in ("source.spm", "target.spm"):
         (work / name).write_bytes(proto.getvalue())
     sp = spm.SentencePieceProcessor(model_proto=proto.getvalue())
@@ -62,14 +73,26 @@ def marian_model(tmp_path_factory) -> Path:
     for piece in ["<pad>", "</s>", "<unk>"] + [sp.id_to_piece(i) for i in range(sp.get_piece_size())]:
         vocab.setdefault(piece, len(vocab))
     (work / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    tokenizer = MarianTokenizer(source_spm=str(work / "source.spm"), target_spm=str(work / "target.spm"),
-                                vocab=str(work / "vocab.json"))
+    tokenizer = MarianTokenizer(
+        source_spm=str(work / "source.spm"), target_spm=str(work / "target.spm"), vocab=str(work / "vocab.json")
+    )
     torch.manual_seed(0)
-    config = MarianConfig(vocab_size=len(vocab), d_model=32, encoder_layers=1, decoder_layers=1,
-                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64,
-                          decoder_ffn_dim=64, max_position_embeddings=512, init_std=1.0, pad_token_id=tokenizer.pad_token_id,
-                          eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id,
-                          forced_eos_token_id=tokenizer.eos_token_id)
+    config = MarianConfig(
+        vocab_size=len(vocab),
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=512,
+        init_std=1.0,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.pad_token_id,
+        forced_eos_token_id=tokenizer.eos_token_id,
+    )
     folder = tmp_path_factory.mktemp("tiny-marian")
     tokenizer.save_pretrained(folder)
     MarianMTModel(config).save_pretrained(folder)
@@ -90,16 +113,31 @@ def causal_model(tmp_path_factory) -> Path:
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(training_lines(), trainers.BpeTrainer(
-        vocab_size=400, special_tokens=["<pad>", "</s>", "<s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False))
+    bpe.train_from_iterator(
+        training_lines(),
+        trainers.BpeTrainer(
+            vocab_size=400,
+            special_tokens=["<pad>", "</s>", "<s>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        ),
+    )
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>", pad_token="<pad>")
     tokenizer.chat_template = CHAT_TEMPLATE
     torch.manual_seed(0)
-    config = PhiConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                       num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048,
-                       initializer_range=0.3, bos_token_id=tokenizer.bos_token_id,
-                       eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    config = PhiConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        initializer_range=0.3,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     model = PhiForCausalLM(config)
     newline = tokenizer.convert_tokens_to_ids("Ċ")  # byte-level spelling of "\n"
     assert tokenizer.decode([newline]) == "\n"
@@ -125,10 +163,22 @@ def nllb_model(tmp_path_factory) -> Path:
         vocab.setdefault(char, len(vocab))
     tokenizer = NllbTokenizer(vocab=vocab, merges=[])
     torch.manual_seed(0)
-    config = M2M100Config(vocab_size=len(tokenizer), d_model=32, encoder_layers=1, decoder_layers=1,
-                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64,
-                          decoder_ffn_dim=64, max_position_embeddings=512, init_std=1.0, bos_token_id=0, pad_token_id=1,
-                          eos_token_id=2, decoder_start_token_id=2)
+    config = M2M100Config(
+        vocab_size=len(tokenizer),
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=512,
+        init_std=1.0,
+        bos_token_id=0,
+        pad_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+    )
     folder = tmp_path_factory.mktemp("tiny-nllb")
     tokenizer.save_pretrained(folder)
     M2M100ForConditionalGeneration(config).save_pretrained(folder)
@@ -152,14 +202,17 @@ def data(tmp_path_factory) -> Path:
 def write_config(folder: Path, data: Path, systems: str, extra: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "exp.yaml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 datasets:
-  - {{name: news, kind: parallel, langpair: de-en, source: "{data / 'src.de'}", references: ["{data / 'ref.en'}"]}}
+  - {{name: news, kind: parallel, langpair: de-en, source: "{data / "src.de"}", references: ["{data / "ref.en"}"]}}
 systems:
 {systems}
 metrics: [bleu, chrf]
 workers: 1
-{extra}""", encoding="utf-8")
+{extra}""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -192,8 +245,12 @@ sys.exit(rc)
 
 def run_probed(config: Path, out: Path, cache: Path, *args: str) -> tuple[Path, dict]:
     """`evalharness run` in a fresh interpreter that reports afterwards whether it imported torch/transformers."""
-    proc = subprocess.run([sys.executable, "-c", PROBE, "run", str(config), "--output-dir", str(out), *args],
-                          capture_output=True, text=True, env={**os.environ, **run_env(cache)})
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, "run", str(config), "--output-dir", str(out), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **run_env(cache)},
+    )
     assert proc.returncode == 0, proc.stderr
     return out / config.stem, json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -229,8 +286,14 @@ def marian_runs(tmp_path_factory, data, marian_model):
     cold = run(config, folder / "cold", cache)
     warm = run(config, folder / "warm", cache)
     uncached, uncached_modules = run_probed(config, folder / "uncached", cache, "--no-cache")
-    return {"config": config, "cache": cache, "cold": cold, "warm": warm, "uncached": uncached,
-            "uncached_modules": uncached_modules}
+    return {
+        "config": config,
+        "cache": cache,
+        "cold": cold,
+        "warm": warm,
+        "uncached": uncached,
+        "uncached_modules": uncached_modules,
+    }
 
 
 def test_seq2seq_run_scores_the_model_with_every_metric(marian_runs):
@@ -281,10 +344,14 @@ def variants_run(tmp_path_factory, marian_runs, data, marian_model):
     (a system's name is not part of the cache key, so each entry stands for its settings alone)."""
     folder = tmp_path_factory.mktemp("variants-run")
     cache = copy_cache(marian_runs["cache"], folder)
-    systems = "\n".join([marian_system(marian_model, name="same"),
-                         marian_system(marian_model, ", num_beams: 2", name="beams"),
-                         marian_system(marian_model, name="shorter", max_new_tokens=8),
-                         marian_system(marian_model, ", batch_size: 2", name="batched")])
+    systems = "\n".join(
+        [
+            marian_system(marian_model, name="same"),
+            marian_system(marian_model, ", num_beams: 2", name="beams"),
+            marian_system(marian_model, name="shorter", max_new_tokens=8),
+            marian_system(marian_model, ", batch_size: 2", name="batched"),
+        ]
+    )
     return cells(run(write_config(folder / "configs", data, systems), folder / "results", cache))
 
 
@@ -318,12 +385,15 @@ def test_batch_size_does_not_change_greedy_outputs(engine, data, marian_model, c
     from evalharness.systems import ENGINES
     from evalharness.systems.context import RunContext
 
-    settings = {"model": str(marian_model)} if engine == "hf-seq2seq" else \
-        {"model": str(causal_model), "prompt": {"stop": []}}
+    settings = (
+        {"model": str(marian_model)} if engine == "hf-seq2seq" else {"model": str(causal_model), "prompt": {"stop": []}}
+    )
     sources = list(dict.fromkeys(read_lines(data / "src.de")))
     outputs = []
     for batch_size in (len(sources), 1):
-        cfg = ENGINES[engine].config_model(name="m", engine=engine, max_new_tokens=12, batch_size=batch_size, **settings)
+        cfg = ENGINES[engine].config_model(
+            name="m", engine=engine, max_new_tokens=12, batch_size=batch_size, **settings
+        )
         outputs.append(ENGINES[engine](cfg).translate(sources, "de", "en", RunContext()))
     assert outputs[0] == outputs[1]
     assert len(set(outputs[0])) > 1
@@ -333,9 +403,16 @@ def test_relative_model_folder_resolves_against_the_config_folder(tmp_path, data
     from evalharness.config import load_config
 
     shutil.copytree(marian_model, tmp_path / "configs" / "models" / "marian")
-    config = write_config(tmp_path / "configs", data, "\n".join([
-        "  - {name: local, engine: hf-seq2seq, model: models/marian}",
-        "  - {name: hub, engine: hf-causal, model: Helsinki-NLP/opus-mt-de-en}"]))
+    config = write_config(
+        tmp_path / "configs",
+        data,
+        "\n".join(
+            [
+                "  - {name: local, engine: hf-seq2seq, model: models/marian}",
+                "  - {name: hub, engine: hf-causal, model: Helsinki-NLP/opus-mt-de-en}",
+            ]
+        ),
+    )
     monkeypatch.chdir(data)  # the working directory must not matter
     local, hub = load_config(config).config.systems
     assert local.model == str(tmp_path / "configs" / "models" / "marian")
@@ -354,8 +431,10 @@ def test_fully_cached_run_never_imports_torch(marian_runs, tmp_path):
 def sweep_run(tmp_path_factory, data, marian_model, nllb_model):
     """Marian and the NLLB-style model, each swept over two beam sizes."""
     folder = tmp_path_factory.mktemp("sweep-run")
-    systems = marian_system(marian_model) + \
-        f'\n  - {{name: nllb, engine: hf-seq2seq, model: "{nllb_model}", max_new_tokens: 8}}'
+    systems = (
+        marian_system(marian_model)
+        + f'\n  - {{name: nllb, engine: hf-seq2seq, model: "{nllb_model}", max_new_tokens: 8}}'
+    )
     config = write_config(folder / "configs", data, systems, "sweep:\n  num_beams: [1, 2]\n")
     return run(config, folder / "results", folder / "cache")
 
@@ -391,17 +470,15 @@ def test_unknown_language_is_a_user_error(mapping):
 
 
 def test_nllb_tokenizer_is_detected_as_the_nllb_family(nllb_model):
-    from transformers import AutoConfig, AutoTokenizer
-
     from evalharness.systems.hf_seq2seq import detect_family
+    from transformers import AutoConfig, AutoTokenizer
 
     assert detect_family(AutoTokenizer.from_pretrained(nllb_model), AutoConfig.from_pretrained(nllb_model)) == "nllb"
 
 
 def test_nllb_codes_set_the_source_language_and_force_the_target_language(nllb_model):
-    from transformers import AutoTokenizer
-
     from evalharness.systems.hf_seq2seq import HFSeq2SeqConfig, HFSeq2SeqSystem
+    from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(nllb_model)
     system = HFSeq2SeqSystem(HFSeq2SeqConfig(name="nllb", engine="hf-seq2seq", model=str(nllb_model)))
@@ -440,9 +517,8 @@ def test_completion_is_cut_at_the_first_stop_string():
 
 
 def test_causal_system_renders_the_few_shot_prompt_for_base_models(causal_model):
-    from transformers import AutoTokenizer
-
     from evalharness.systems.hf_causal import HFCausalConfig, HFCausalSystem
+    from transformers import AutoTokenizer
 
     system = HFCausalSystem(HFCausalConfig(name="lm", engine="hf-causal", model=str(causal_model)))
     text = system.prompt_text(AutoTokenizer.from_pretrained(causal_model), "Heute kostet sie 179€.", "de", "en")
@@ -450,12 +526,17 @@ def test_causal_system_renders_the_few_shot_prompt_for_base_models(causal_model)
 
 
 def test_chat_prompt_uses_the_tokenizers_chat_template(causal_model):
+    from evalharness.systems.hf_causal import HFCausalConfig, HFCausalSystem
     from transformers import AutoTokenizer
 
-    from evalharness.systems.hf_causal import HFCausalConfig, HFCausalSystem
-
-    system = HFCausalSystem(HFCausalConfig(name="lm", engine="hf-causal", model=str(causal_model),
-                                           prompt={"chat": True, "system": "You translate news."}))
+    system = HFCausalSystem(
+        HFCausalConfig(
+            name="lm",
+            engine="hf-causal",
+            model=str(causal_model),
+            prompt={"chat": True, "system": "You translate news."},
+        )
+    )
     text = system.prompt_text(AutoTokenizer.from_pretrained(causal_model), "Heute kostet sie 179€.", "de", "en")
     assert text.startswith("<|system|>You translate news.\n<|user|>Translate the following German text into English.")
     assert f"<|assistant|>{EXAMPLE_ROWS[0]['en']}\n" in text  # the examples are earlier turns
@@ -463,14 +544,14 @@ def test_chat_prompt_uses_the_tokenizers_chat_template(causal_model):
 
 
 def test_chat_prompt_without_a_template_is_a_user_error(causal_model):
-    from transformers import AutoTokenizer
-
     from evalharness.systems.hf_causal import HFCausalConfig, HFCausalSystem
+    from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(causal_model)
     tokenizer.chat_template = None
-    system = HFCausalSystem(HFCausalConfig(name="lm", engine="hf-causal", model=str(causal_model),
-                                           prompt={"chat": True}))
+    system = HFCausalSystem(
+        HFCausalConfig(name="lm", engine="hf-causal", model=str(causal_model), prompt={"chat": True})
+    )
     with pytest.raises(UserError, match="no chat template"):
         system.prompt_text(tokenizer, "Hallo.", "de", "en")
 
@@ -486,13 +567,15 @@ def causal_runs(tmp_path_factory, data, causal_model):
     """Five systems on the tiny causal LM: few-shot with the default stop, without stop strings, chat template,
     sampled without and with a seed. Run twice on one cache, the second time with the template of `base` changed."""
     folder = tmp_path_factory.mktemp("causal-runs")
-    systems = "\n".join([
-        causal_system("base", causal_model),
-        causal_system("nostop", causal_model, ", prompt: {stop: []}"),
-        causal_system("chat", causal_model, ", prompt: {chat: true}"),
-        causal_system("unseeded", causal_model, ", do_sample: true"),
-        causal_system("seeded", causal_model, ", do_sample: true, seed: 7"),
-    ])
+    systems = "\n".join(
+        [
+            causal_system("base", causal_model),
+            causal_system("nostop", causal_model, ", prompt: {stop: []}"),
+            causal_system("chat", causal_model, ", prompt: {chat: true}"),
+            causal_system("unseeded", causal_model, ", do_sample: true"),
+            causal_system("seeded", causal_model, ", do_sample: true, seed: 7"),
+        ]
+    )
     config = write_config(folder / "configs", data, systems)
     first = run(config, folder / "first", folder / "cache")
     second = run(config, folder / "second", folder / "cache", "--set", f'systems.base.prompt.template="{NEW_TEMPLATE}"')

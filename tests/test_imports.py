@@ -24,7 +24,9 @@ def imports_of(path: Path, modules: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             # `from evalharness import secrets` imports the module evalharness.secrets, not the package's API
             names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
         else:
@@ -52,7 +54,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         path.pop()
@@ -90,10 +92,23 @@ def test_nothing_imports_the_command_line():
 def test_the_lower_layers_never_import_the_upper_ones():
     edges = graph()
     upper = {"evalharness", "evalharness.cli", "evalharness.api", "evalharness.runner"}
-    lower = ["evalharness.report", "evalharness.results", "evalharness.tables", "evalharness.plots",
-             "evalharness.leaderboard", "evalharness.compare", "evalharness.significance", "evalharness.plan",
-             "evalharness.config"]
-    lower += [name for name in edges if name.startswith(("evalharness.datasets", "evalharness.systems",
-                                                          "evalharness.metrics", "evalharness.documents"))]
+    lower = [
+        "evalharness.report",
+        "evalharness.results",
+        "evalharness.tables",
+        "evalharness.plots",
+        "evalharness.leaderboard",
+        "evalharness.compare",
+        "evalharness.significance",
+        "evalharness.plan",
+        "evalharness.config",
+    ]
+    lower += [
+        name
+        for name in edges
+        if name.startswith(
+            ("evalharness.datasets", "evalharness.systems", "evalharness.metrics", "evalharness.documents")
+        )
+    ]
     wrong = {name: sorted(edges[name] & upper) for name in lower if edges[name] & upper}
     assert not wrong, f"imports against the layering: {wrong}"

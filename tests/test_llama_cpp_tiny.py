@@ -12,13 +12,13 @@ import json
 from pathlib import Path
 
 import pytest
-
-from conftest import ENGLISH, GERMAN, run_cli, write_three_sentence_run
 from evalharness.errors import UserError
 from evalharness.prompts import PromptConfig
 from evalharness.systems.context import RunContext
 from evalharness.systems.llama_cpp import LlamaCppConfig, LlamaCppSystem
 from evalharness.systems.prompted import prompt_text
+
+from conftest import ENGLISH, GERMAN, run_cli, write_three_sentence_run
 from tinygguf import write_tiny_gguf
 
 # ChatML, laid out on several lines: the newlines after the block tags disappear only with the whitespace
@@ -79,12 +79,15 @@ MISTRAL = """{%- if messages[0]['role'] == 'system' %}
     {%- else %}
         {{- raise_exception('Only user and assistant roles are supported, with the exception of an initial optional system message!') }}
     {%- endif %}
-{%- endfor %}"""
+{%- endfor %}"""  # noqa: E501 (Mistral's template, verbatim)
 
 TEMPLATES = {"chatml": CHATML, "gemma": GEMMA, "mistral": MISTRAL}
 # How each template's prompt ends: the segment, then the start of the model's turn.
-GENERATION_PROMPT = {"chatml": "<|im_end|>\n<|im_start|>assistant\n", "gemma": "<end_of_turn>\n<start_of_turn>model\n",
-                     "mistral": "[/INST]"}
+GENERATION_PROMPT = {
+    "chatml": "<|im_end|>\n<|im_start|>assistant\n",
+    "gemma": "<end_of_turn>\n<start_of_turn>model\n",
+    "mistral": "[/INST]",
+}
 
 SYSTEM = "You are a careful translator of news."
 
@@ -92,8 +95,10 @@ SYSTEM = "You are a careful translator of news."
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Path]:
     """Template name -> a tiny GGUF with that chat template (`none`: without one), each in its own folder."""
-    return {name: write_tiny_gguf(tmp_path_factory.mktemp(f"tiny-{name}") / "tiny.gguf", template)
-            for name, template in {**TEMPLATES, "none": None}.items()}
+    return {
+        name: write_tiny_gguf(tmp_path_factory.mktemp(f"tiny-{name}") / "tiny.gguf", template)
+        for name, template in {**TEMPLATES, "none": None}.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -124,8 +129,9 @@ def write_run(folder: Path, system: str) -> Path:
 @pytest.mark.parametrize("system_message", [None, SYSTEM], ids=["no-system", "system"])
 @pytest.mark.parametrize("langpair", ["de-en", "en-zh"])
 @pytest.mark.parametrize("template", TEMPLATES)
-def test_chat_prompt_is_the_one_transformers_renders_from_the_same_template(models, ctx, template, langpair,
-                                                                              system_message):
+def test_chat_prompt_is_the_one_transformers_renders_from_the_same_template(
+    models, ctx, template, langpair, system_message
+):
     model = models[template]
     src, tgt = langpair.split("-")
     source = GERMAN[0] if src == "de" else ENGLISH[0]
@@ -157,8 +163,9 @@ def test_chat_prompt_reaches_llama_cpp_as_the_tokens_transformers_would_give(mod
     system.translate_batch(GERMAN[:1], "de", "en", ctx)
 
     hf = transformers_tokenizer(models["chatml"])
-    text = hf.apply_chat_template(PromptConfig(chat=True).render_messages(GERMAN[0], "de", "en"),
-                                  tokenize=False, add_generation_prompt=True)
+    text = hf.apply_chat_template(
+        PromptConfig(chat=True).render_messages(GERMAN[0], "de", "en"), tokenize=False, add_generation_prompt=True
+    )
     expected = hf(text, add_special_tokens=False).input_ids
     assert prompts == [expected]
     assert expected.count(hf.bos_token_id) == 1 and expected[0] == hf.bos_token_id
@@ -171,12 +178,13 @@ def test_chat_translation_is_one_line_per_source(models, ctx):
     assert all("\n" not in line for line in out)
     # Without stop strings the same garbage runs on past a newline: the stop is what ends each line.
     unstopped = tiny(models["chatml"], prompt={"chat": True, "stop": []}).translate_batch(GERMAN, "de", "en", ctx)
-    assert all("\n" in line and line.startswith(cut) for line, cut in zip(unstopped, out))
+    assert all("\n" in line and line.startswith(cut) for line, cut in zip(unstopped, out, strict=True))
 
 
 def test_chat_model_runs_through_the_command_line(models, tmp_path):
-    config = write_run(tmp_path, f"{{name: tiny, engine: llama-cpp, model: {models['gemma']}, n_threads: 1, "
-                                 "prompt: {chat: true}}")
+    config = write_run(
+        tmp_path, f"{{name: tiny, engine: llama-cpp, model: {models['gemma']}, n_threads: 1, prompt: {{chat: true}}}}"
+    )
     run_cli("run", config, "--output-dir", tmp_path / "results", check=True)
     manifest = json.loads((tmp_path / "results" / "run" / "manifest.json").read_text())
     segments = [json.loads(line) for line in (tmp_path / "results" / "run" / "segments.jsonl").read_text().splitlines()]
@@ -188,8 +196,9 @@ def test_chat_model_runs_through_the_command_line(models, tmp_path):
 
 
 def test_chat_prompt_on_a_gguf_without_chat_template_is_a_one_line_error(models, tmp_path):
-    config = write_run(tmp_path, f"{{name: tiny, engine: llama-cpp, model: {models['none']}, n_threads: 1, "
-                                 "prompt: {chat: true}}")
+    config = write_run(
+        tmp_path, f"{{name: tiny, engine: llama-cpp, model: {models['none']}, n_threads: 1, prompt: {{chat: true}}}}"
+    )
     proc = run_cli("run", config, "--output-dir", tmp_path / "results")
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if "error" in line.lower() or "Traceback" in line]
@@ -198,11 +207,17 @@ def test_chat_prompt_on_a_gguf_without_chat_template_is_a_one_line_error(models,
 
 def test_prompt_and_translation_longer_than_the_context_window_is_a_one_line_error(models, ctx, tmp_path):
     """llama.cpp rounds n_ctx up to 256; the check uses the context it really has."""
-    with pytest.raises(UserError, match=r"system tiny: a prompt of \d+ tokens plus up to \d+ new ones does not fit "
-                                        r"n_ctx 256 \(raise n_ctx\): 'Der Zug nach Berlin"):
+    with pytest.raises(
+        UserError,
+        match=r"system tiny: a prompt of \d+ tokens plus up to \d+ new ones does not fit "
+        r"n_ctx 256 \(raise n_ctx\): 'Der Zug nach Berlin",
+    ):
         tiny(models["chatml"], n_ctx=64, prompt={"chat": True}).translate_batch(GERMAN[:1], "de", "en", ctx)
-    config = write_run(tmp_path, f"{{name: tiny, engine: llama-cpp, model: {models['chatml']}, n_threads: 1, "
-                                 "n_ctx: 64, prompt: {chat: true}}")
+    config = write_run(
+        tmp_path,
+        f"{{name: tiny, engine: llama-cpp, model: {models['chatml']}, n_threads: 1, "
+        "n_ctx: 64, prompt: {chat: true}}",
+    )
     proc = run_cli("run", config, "--output-dir", tmp_path / "results")
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if "error" in line.lower() or "Traceback" in line]

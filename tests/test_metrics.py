@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sacrebleu
 import pytest
-
+import sacrebleu
 from evalharness.metrics import make_metric
 from evalharness.metrics.bleu import BleuConfig
 from evalharness.metrics.chrf import ChrfConfig
 from evalharness.metrics.scoring import score_systems
 from evalharness.metrics.ter import TerConfig
 from evalharness.textio import read_lines
+
 from conftest import wmt22_path
 
 N = 150  # segments: enough for real n-gram statistics, fast enough for TER (test_run checks 400 x 21 systems)
@@ -22,8 +22,13 @@ def lines(*parts, n=N):
 
 @pytest.fixture(scope="module")
 def de_en():
-    refs = [lines("references", "generaltest2022.de-en.ref.A.en"), lines("references", "generaltest2022.de-en.ref.B.en")]
-    systems = {name: lines("system-outputs", f"generaltest2022.de-en.hyp.{name}.en") for name in ("Online-B", "LT22", "PROMT")}
+    refs = [
+        lines("references", "generaltest2022.de-en.ref.A.en"),
+        lines("references", "generaltest2022.de-en.ref.B.en"),
+    ]
+    systems = {
+        name: lines("system-outputs", f"generaltest2022.de-en.hyp.{name}.en") for name in ("Online-B", "LT22", "PROMT")
+    }
     return refs, systems
 
 
@@ -33,7 +38,10 @@ CASES = [
     (ChrfConfig(name="chrf"), lambda: sacrebleu.CHRF()),
     (ChrfConfig(name="chrf++"), lambda: sacrebleu.CHRF(word_order=2)),
     (TerConfig(name="ter"), lambda: sacrebleu.TER()),
-    (TerConfig(name="ter", case_sensitive=True, normalized=True), lambda: sacrebleu.TER(case_sensitive=True, normalized=True)),
+    (
+        TerConfig(name="ter", case_sensitive=True, normalized=True),
+        lambda: sacrebleu.TER(case_sensitive=True, normalized=True),
+    ),
 ]
 
 
@@ -63,7 +71,11 @@ def test_parallel_and_serial_scoring_agree(de_en):
 def test_sentence_scores_equal_sacrebleu_sentence_functions(de_en):
     refs, systems = de_en
     hyps = systems["LT22"]
-    metrics = [make_metric(BleuConfig(name="bleu")), make_metric(ChrfConfig(name="chrf")), make_metric(TerConfig(name="ter"))]
+    metrics = [
+        make_metric(BleuConfig(name="bleu")),
+        make_metric(ChrfConfig(name="chrf")),
+        make_metric(TerConfig(name="ter")),
+    ]
     results = score_systems(metrics, "en", refs, {"LT22": hyps}, sentence=True)
     for i in range(0, N, 37):
         seg_refs = [stream[i] for stream in refs]

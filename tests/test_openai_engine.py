@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from conftest import error_lines, run_cli
 from evalharness.cache import Store
 from evalharness.errors import UserError
 from evalharness.systems.context import RunContext
 from evalharness.systems.openai_api import OpenAIConfig, OpenAISystem
+
+from conftest import error_lines, run_cli
 
 SECRET = "sk-test-0123456789-do-not-leak"
 KEY_ENV = "EVALHARNESS_TEST_API_KEY"
@@ -63,8 +63,9 @@ def make_handler(api: FakeAPI):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with api.lock:
-                api.requests.append({"path": self.path, "authorization": self.headers.get("Authorization"),
-                                     "body": body})
+                api.requests.append(
+                    {"path": self.path, "authorization": self.headers.get("Authorization"), "body": body}
+                )
                 api.in_flight += 1
                 api.max_in_flight = max(api.max_in_flight, api.in_flight)
                 source = source_of(body)
@@ -96,16 +97,46 @@ def make_handler(api: FakeAPI):
                 return self.wfile.write(data)
             empty = api.empty_first.get(source) if first else None
             if empty == "no-choices":
-                return self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 0,
-                                        "model": body["model"], "choices": []})
+                return self.reply(
+                    200,
+                    {
+                        "id": "chatcmpl-1",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body["model"],
+                        "choices": [],
+                    },
+                )
             if empty == "null-content":
-                return self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 0,
-                                        "model": body["model"], "choices": [{"index": 0, "finish_reason": "stop",
-                                        "message": {"role": "assistant", "content": None}}]})
+                return self.reply(
+                    200,
+                    {
+                        "id": "chatcmpl-1",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body["model"],
+                        "choices": [
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": None}}
+                        ],
+                    },
+                )
             text = MAPPING.get(source, source.upper())
-            self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                             "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                                 "role": "assistant", "content": f"  {text}  \nNote: a literal translation."}}]})
+            self.reply(
+                200,
+                {
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": f"  {text}  \nNote: a literal translation."},
+                        }
+                    ],
+                },
+            )
 
     return Handler
 
@@ -124,8 +155,14 @@ def api():
 
 
 def system(api: FakeAPI, **options) -> OpenAISystem:
-    cfg = {"name": "llm", "engine": "openai", "base_url": api.url, "model": "test-model", "api_key_env": KEY_ENV,
-           **options}
+    cfg = {
+        "name": "llm",
+        "engine": "openai",
+        "base_url": api.url,
+        "model": "test-model",
+        "api_key_env": KEY_ENV,
+        **options,
+    }
     return OpenAISystem(OpenAIConfig.model_validate(cfg))
 
 
@@ -205,8 +242,9 @@ def test_concurrency_and_retries_do_not_change_the_fingerprint(api):
 
 def test_beam_search_setting_is_rejected():
     with pytest.raises(ValueError, match="num_beams is not used by the openai engine"):
-        OpenAIConfig.model_validate({"name": "llm", "engine": "openai", "base_url": "http://x/v1", "model": "m",
-                                     "num_beams": 4})
+        OpenAIConfig.model_validate(
+            {"name": "llm", "engine": "openai", "base_url": "http://x/v1", "model": "m", "num_beams": 4}
+        )
 
 
 # ---------------------------------------------------------------- through the CLI
@@ -218,10 +256,25 @@ def write_project(tmp_path: Path, api: FakeAPI, **options) -> Path:
     (data / "src.de").write_text("".join(s + "\n" for s in SOURCES), encoding="utf-8")
     (data / "ref.en").write_text("Good morning.\nHow are you?\nThis is a test.\nSee you tomorrow.\n", encoding="utf-8")
     config = {
-        "datasets": [{"name": "tiny", "kind": "parallel", "langpair": "de-en", "source": "data/src.de",
-                      "references": ["data/ref.en"]}],
-        "systems": [{"name": "llm", "engine": "openai", "base_url": api.url, "model": "test-model",
-                     "api_key_env": KEY_ENV, **options}],
+        "datasets": [
+            {
+                "name": "tiny",
+                "kind": "parallel",
+                "langpair": "de-en",
+                "source": "data/src.de",
+                "references": ["data/ref.en"],
+            }
+        ],
+        "systems": [
+            {
+                "name": "llm",
+                "engine": "openai",
+                "base_url": api.url,
+                "model": "test-model",
+                "api_key_env": KEY_ENV,
+                **options,
+            }
+        ],
         "metrics": ["bleu", "chrf"],
     }
     path = tmp_path / "exp.yaml"
@@ -304,12 +357,15 @@ def test_a_reply_without_a_translation_is_an_error_and_never_cached(api, tmp_pat
     store.close()
 
 
-@pytest.mark.parametrize("body,expected", [
-    ("not json at all", "a body that is not JSON"),
-    ("[1, 2]", "JSON that is not a chat completion"),
-    ('{"choices": [{"message": "x"}]}', "JSON that is not a chat completion"),
-    ('{"foo": 1}', "no choices"),
-])
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ("not json at all", "a body that is not JSON"),
+        ("[1, 2]", "JSON that is not a chat completion"),
+        ('{"choices": [{"message": "x"}]}', "JSON that is not a chat completion"),
+        ('{"foo": 1}', "no choices"),
+    ],
+)
 def test_a_malformed_200_reply_is_one_user_error_and_never_cached(api, tmp_path, body, expected):
     api.raw_first = {"Guten Morgen.": body}
     store = Store(tmp_path / "translations.sqlite", "translations")

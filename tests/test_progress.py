@@ -15,23 +15,25 @@ import sys
 import termios
 from pathlib import Path
 
-from conftest import run_cli, write_three_sentence_run
 from evalharness.progress import Progress, seconds
 
+from conftest import run_cli, write_three_sentence_run
+
 # A translating system without a model: an external program that upper-cases every line.
-UPPER = ("import sys\n"
-         "for line in sys.stdin:\n"
-         "    print(line.rstrip('\\n').upper(), flush=True)\n")
+UPPER = "import sys\nfor line in sys.stdin:\n    print(line.rstrip('\\n').upper(), flush=True)\n"
 PHASES = ["plan", "translate", "score", "statistics", "write"]
 
 
 def three_sentence_config(folder: Path) -> Path:
     (folder / "upper.py").write_text(UPPER, encoding="utf-8")
-    systems = (f"  - {{name: upper, engine: command, command: [{sys.executable}, upper.py]}}\n"
-               "  - {name: copy, engine: identity}\n")
+    systems = (
+        f"  - {{name: upper, engine: command, command: [{sys.executable}, upper.py]}}\n"
+        "  - {name: copy, engine: identity}\n"
+    )
     config = write_three_sentence_run(folder, systems, "[bleu, chrf, ter]")
-    config.write_text(config.read_text(encoding="utf-8") + "statistics: {baseline: copy, all_pairs: true}\n",
-                      encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8") + "statistics: {baseline: copy, all_pairs: true}\n", encoding="utf-8"
+    )
     return config
 
 
@@ -39,8 +41,9 @@ def run_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
     """`evalharness ARGS` with stdout and stderr on a pseudo-terminal; everything it wrote there."""
     main, child = pty.openpty()
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # rows, columns of a real terminal
-    proc = subprocess.Popen([sys.executable, "-m", "evalharness", *args], cwd=cwd, stdin=subprocess.DEVNULL,
-                            stdout=child, stderr=child)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evalharness", *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=child, stderr=child
+    )
     os.close(child)
     chunks = []
     while True:
@@ -76,8 +79,11 @@ def test_a_terminal_shows_phases_and_bars_with_an_eta_for_translation_scoring_an
 def test_off_a_terminal_each_phase_is_one_line_and_there_are_no_bars(tmp_path):
     config = three_sentence_config(tmp_path)
     proc = run_cli("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path, check=True)
-    phase_lines = [line for line in proc.stderr.splitlines()
-                   if re.match(r"evalharness: (plan|translate|score|statistics|write)\b", line)]
+    phase_lines = [
+        line
+        for line in proc.stderr.splitlines()
+        if re.match(r"evalharness: (plan|translate|score|statistics|write)\b", line)
+    ]
     assert [line.split(":")[1].strip() for line in phase_lines] == PHASES
     assert all(re.search(r"\(\d+\.\d s\)$", line) for line in phase_lines)
     assert "\r" not in proc.stderr and "%|" not in proc.stderr
@@ -126,4 +132,3 @@ def test_silent_progress_says_nothing_and_its_bars_count():
 
 def test_durations_read_as_a_person_would_say_them():
     assert [seconds(s) for s in (0.04, 12.34, 245, 3725)] == ["0.0 s", "12.3 s", "4 min 05 s", "1 h 02 min"]
-

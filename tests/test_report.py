@@ -12,15 +12,15 @@ from pathlib import Path
 import lxml.html
 import pandas as pd
 import pytest
-from PIL import Image
-
-from conftest import run_cli, wmt22_path
 from evalharness.config import load_config
 from evalharness.errors import UserError
 from evalharness.humanscores import load_human_scores
 from evalharness.plan import build_plan
 from evalharness.report import differing_segments, key_metric, load, make_plots, render
 from evalharness.textio import read_lines
+from PIL import Image
+
+from conftest import run_cli, wmt22_path
 
 N = 8  # segments
 TRICKY = 'Tom & Jerry <b>bold</b> "quoted" <script>alert(1)</script>'
@@ -45,19 +45,20 @@ def write_meta_config(folder: Path) -> Path:
     lines = read_lines(de_en("output", "Online-B"))
     lines[TRICKY_LINE - 1] = TRICKY
     (folder / "tricky.en").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    systems = "".join(f"  - {{name: {s}, engine: outputs, path: \"{de_en('output', s)}\"}}\n" for s in HUMAN_SYSTEMS)
+    systems = "".join(f'  - {{name: {s}, engine: outputs, path: "{de_en("output", s)}"}}\n' for s in HUMAN_SYSTEMS)
     config = folder / "meta.yaml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 run_name: meta
 datasets:
   - name: de-en
     kind: parallel
     langpair: de-en
-    source: "{de_en('source')}"
-    references: ["{de_en('reference')}"]
+    source: "{de_en("source")}"
+    references: ["{de_en("reference")}"]
     reference_names: [A]
     max_segments: {N}
-    human_scores: "{de_en('human')}"
+    human_scores: "{de_en("human")}"
 systems:
 {systems}  - {{name: tricky, engine: outputs, path: tricky.en}}
   - {{name: copy-source, engine: identity}}
@@ -65,7 +66,9 @@ metrics: [bleu, chrf, ter]
 statistics:
   baseline: copy-source
   bootstrap: 200
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return config
 
 
@@ -73,29 +76,33 @@ def write_plain_config(folder: Path) -> Path:
     """No human scores: a dataset with a single system, and one with a swept system and the floor."""
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "plain.yaml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 run_name: plain
 datasets:
-  - {{name: solo, kind: parallel, langpair: de-en, source: "{de_en('source')}",
-      references: ["{de_en('reference')}"], max_segments: 4}}
-  - {{name: swept, kind: parallel, langpair: de-en, source: "{de_en('source')}",
-      references: ["{de_en('reference')}"], max_segments: 6}}
+  - {{name: solo, kind: parallel, langpair: de-en, source: "{de_en("source")}",
+      references: ["{de_en("reference")}"], max_segments: 4}}
+  - {{name: swept, kind: parallel, langpair: de-en, source: "{de_en("source")}",
+      references: ["{de_en("reference")}"], max_segments: 6}}
 systems:
   - {{name: only-copy, engine: identity, datasets: [solo]}}
-  - {{name: mt, engine: outputs, path: "{de_en('output', 'PROMT')}", datasets: [swept]}}
+  - {{name: mt, engine: outputs, path: "{de_en("output", "PROMT")}", datasets: [swept]}}
   - {{name: floor, engine: identity, datasets: [swept]}}
 metrics: [bleu, chrf]
 sweep:
-  path: ["{de_en('output', 'PROMT')}", "{de_en('output', 'LT22')}"]
-""", encoding="utf-8")
+  path: ["{de_en("output", "PROMT")}", "{de_en("output", "LT22")}"]
+""",
+        encoding="utf-8",
+    )
     return config
 
 
 def run_fresh(tmp: Path, write_config) -> Path:
     """Run the config `write_config(tmp / "cfg")` writes, with a cache of its own; its results folder."""
     config = write_config(tmp / "cfg")
-    run_cli("run", config, "--output-dir", tmp / "results", env={"EVALHARNESS_CACHE_DIR": str(tmp / "cache")},
-            check=True)
+    run_cli(
+        "run", config, "--output-dir", tmp / "results", env={"EVALHARNESS_CACHE_DIR": str(tmp / "cache")}, check=True
+    )
     return tmp / "results" / config.stem
 
 
@@ -152,7 +159,7 @@ def test_human_scores_file_has_the_configured_scores(meta_run):
     human = pd.read_csv(meta_run / "human_scores.csv")
     assert list(human.columns) == ["dataset", "system", "human_score", "kind"]
     expected = load_human_scores(de_en("human"))
-    assert dict(zip(human.system, human.human_score)) == expected
+    assert dict(zip(human.system, human.human_score, strict=True)) == expected
     assert set(human.dataset) == {"de-en"} and set(human.kind) == {"z"}
 
 
@@ -260,10 +267,21 @@ def test_single_system_and_swept_settings(plain_run):
 
 
 def test_segments_respect_a_lower_is_better_metric():
-    records = [{"dataset": "d", "system": s, "settings": {}, "level": "segment", "segment": seg, "source": "x",
-                "references": ["y"], "hypothesis": s, "scores": {"TER": ter}}
-               for seg, values in [(1, {"a": 10.0, "b": 20.0}), (2, {"a": 90.0, "b": 30.0})]
-               for s, ter in values.items()]
+    records = [
+        {
+            "dataset": "d",
+            "system": s,
+            "settings": {},
+            "level": "segment",
+            "segment": seg,
+            "source": "x",
+            "references": ["y"],
+            "hypothesis": s,
+            "scores": {"TER": ter},
+        }
+        for seg, values in [(1, {"a": 10.0, "b": 20.0}), (2, {"a": 90.0, "b": 30.0})]
+        for s, ter in values.items()
+    ]
     result = differing_segments(records, {"TER": False})
     assert [s["number"] for s in result["segments"]] == [2, 1]
     marks = {h["system"]: h["mark"] for h in result["segments"][0]["hypotheses"]}
@@ -272,8 +290,19 @@ def test_segments_respect_a_lower_is_better_metric():
 
 def test_an_invalid_round_trip_is_never_marked_best():
     def record(system, seg, chrf):
-        return {"dataset": "rt", "system": system, "settings": {}, "level": "segment", "segment": seg, "source": "x",
-                "references": ["x"], "hypothesis": system, "pivot": "p", "pivot_lang": "en", "scores": {"chrF2": chrf}}
+        return {
+            "dataset": "rt",
+            "system": system,
+            "settings": {},
+            "level": "segment",
+            "segment": seg,
+            "source": "x",
+            "references": ["x"],
+            "hypothesis": system,
+            "pivot": "p",
+            "pivot_lang": "en",
+            "scores": {"chrF2": chrf},
+        }
 
     values = {"copy": [100.0, 100.0], "mt-a": [40.0, 90.0], "mt-b": [60.0, 50.0]}
     records = [record(system, seg + 1, v) for system, vs in values.items() for seg, v in enumerate(vs)]

@@ -10,9 +10,9 @@ from pathlib import Path
 import lxml.html
 import numpy as np
 import pytest
+from evalharness.plots import BAR_COLOR
 from PIL import Image
 
-from evalharness.plots import BAR_COLOR
 from test_report import HUMAN_SYSTEMS, run_fresh, write_meta_config
 
 pytestmark = pytest.mark.browser
@@ -24,13 +24,30 @@ TIMEOUT = 60
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: the browser test needs Debian's chromium; `make test` installs it "
-                    f"(apt-get install -y chromium)")
-    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-               "--no-first-run", "--disable-extensions", f"--user-data-dir={tmp_path / 'chromium-profile'}", *args]
+        pytest.fail(
+            f"{CHROMIUM} not found: the browser test needs Debian's chromium; `make test` installs it "
+            f"(apt-get install -y chromium)"
+        )
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--disable-extensions",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        *args,
+    ]
     try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path,
-                              env={**os.environ, "HOME": str(tmp_path)})
+        proc = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            cwd=tmp_path,
+            env={**os.environ, "HOME": str(tmp_path)},
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"chromium did not finish within {TIMEOUT} s: {' '.join(command)}")
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -43,7 +60,7 @@ def report(tmp_path_factory) -> Path:
 
 
 def hex_rgb(color: str) -> tuple[int, int, int]:
-    return tuple(int(color[k:k + 2], 16) for k in (1, 3, 5))
+    return tuple(int(color[k : k + 2], 16) for k in (1, 3, 5))
 
 
 def test_screenshot_shows_text_and_the_plots(report, tmp_path):

@@ -7,18 +7,19 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from conftest import error_lines, run_cli, write_three_sentence_run
 from evalharness.errors import UserError
 from evalharness.textio import atomic_write
+
+from conftest import error_lines, run_cli, write_three_sentence_run
 
 
 def two_dataset_config(folder: Path) -> Path:
     """The three-sentence run plus a second dataset (its own plot), copy-source only: no model."""
     config = write_three_sentence_run(folder, "  - {name: copy, engine: identity}")
     text = config.read_text(encoding="utf-8").replace(
-        "datasets:\n", "datasets:\n  - {name: second, kind: parallel, langpair: de-en, source: src.de, "
-                       "references: [ref.en]}\n")
+        "datasets:\n",
+        "datasets:\n  - {name: second, kind: parallel, langpair: de-en, source: src.de, references: [ref.en]}\n",
+    )
     config.write_text(text, encoding="utf-8")
     return config
 
@@ -32,8 +33,16 @@ def test_a_rerun_with_fewer_datasets_leaves_no_file_of_the_earlier_run(tmp_path)
     out = tmp_path / "out"
     run_cli("run", config, "--output-dir", out, cwd=tmp_path, check=True)
     assert "plots/second.png" in files(out / "run")
-    run_cli("run", config, "--output-dir", out, "--set", "datasets=[{name: three, kind: parallel, langpair: de-en, "
-            "source: src.de, references: [ref.en]}]", cwd=tmp_path, check=True)
+    run_cli(
+        "run",
+        config,
+        "--output-dir",
+        out,
+        "--set",
+        "datasets=[{name: three, kind: parallel, langpair: de-en, source: src.de, references: [ref.en]}]",
+        cwd=tmp_path,
+        check=True,
+    )
     assert "plots/second.png" not in files(out / "run") and "plots/three.png" in files(out / "run")
     assert [p.name for p in out.iterdir()] == ["run"]  # no temporary or old folder left beside it
 
@@ -83,9 +92,9 @@ def test_table_output_onto_a_folder_is_one_line(tmp_path):
     config = two_dataset_config(tmp_path)
     run_cli("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path, check=True)
     proc = run_cli("table", tmp_path / "out" / "run", "-o", tmp_path)
-    assert proc.returncode == 2 and error_lines(proc.stderr) == [f"evalharness: error: {tmp_path}: is a folder; "
-                                                                 f"evalharness writes only regular files or new paths "
-                                                                 f"(name a file)"]
+    assert proc.returncode == 2 and error_lines(proc.stderr) == [
+        f"evalharness: error: {tmp_path}: is a folder; evalharness writes only regular files or new paths (name a file)"
+    ]
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="Linux device nodes")

@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 import sacrebleu
+from evalharness.textio import read_lines
 
 from conftest import ROOT, run_cli, wmt22_path
-from evalharness.textio import read_lines
 
 DE_EN_SYSTEMS = 9
 ZH_EN_SYSTEMS = 12
@@ -46,7 +46,9 @@ def test_every_submission_is_scored_with_every_metric(wmt22_run):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("pair,system", [("de-en", "Online-B"), ("de-en", "PROMT"), ("zh-en", "HuaweiTSC"), ("zh-en", "Online-Y")])
+@pytest.mark.parametrize(
+    "pair,system", [("de-en", "Online-B"), ("de-en", "PROMT"), ("zh-en", "HuaweiTSC"), ("zh-en", "Online-Y")]
+)
 def test_scores_equal_sacrebleu_api_on_the_same_files(wmt22_run, pair, system):
     run_dir, *_ = wmt22_run
     scores = pd.read_csv(run_dir / "scores.csv")
@@ -55,8 +57,12 @@ def test_scores_equal_sacrebleu_api_on_the_same_files(wmt22_run, pair, system):
     ref_b = read_lines(wmt22_path("references", f"generaltest2022.{pair}.ref.B.en"))[:N]
     for suffix, refs in [("refA", [ref_a]), ("refAB", [ref_a, ref_b])]:
         rows = scores[(scores.dataset == f"wmt22-{pair}-{suffix}") & (scores.system == system)].set_index("metric")
-        for label, metric in [("BLEU", sacrebleu.BLEU()), ("chrF2", sacrebleu.CHRF()),
-                              ("chrF2++", sacrebleu.CHRF(word_order=2)), ("TER", sacrebleu.TER())]:
+        for label, metric in [
+            ("BLEU", sacrebleu.BLEU()),
+            ("chrF2", sacrebleu.CHRF()),
+            ("chrF2++", sacrebleu.CHRF(word_order=2)),
+            ("TER", sacrebleu.TER()),
+        ]:
             expected = metric.corpus_score(hyps, refs)
             assert rows.loc[label, "score"] == expected.score, (suffix, label)
             assert rows.loc[label, "signature"] == metric.get_signature().format()
@@ -67,10 +73,30 @@ def test_scores_csv_has_the_documented_columns_and_no_paths(wmt22_run):
     run_dir, *_ = wmt22_run
     text = (run_dir / "scores.csv").read_text()
     header = text.splitlines()[0].split(",")
-    assert header == ["dataset", "system", "level", "metric", "score", "ci_low", "ci_high", "p_value", "significant",
-                      "baseline", "rank", "direction", "signature", "n_segments", "references", "langpair",
-                      "off_target_rate", "empty_outputs", "unaligned_sources", "unaligned_references",
-                      "pivot_on_target_rate", "valid"]
+    assert header == [
+        "dataset",
+        "system",
+        "level",
+        "metric",
+        "score",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "significant",
+        "baseline",
+        "rank",
+        "direction",
+        "signature",
+        "n_segments",
+        "references",
+        "langpair",
+        "off_target_rate",
+        "empty_outputs",
+        "unaligned_sources",
+        "unaligned_references",
+        "pivot_on_target_rate",
+        "valid",
+    ]
     assert "/" not in text.replace("nrefs", "")  # no machine paths
     scores = pd.read_csv(run_dir / "scores.csv")
     assert set(scores[scores.metric == "TER"].direction) == {"lower"}
@@ -82,9 +108,18 @@ def test_summary_is_wide_with_a_column_per_metric(wmt22_run):
     run_dir, *_ = wmt22_run
     summary = pd.read_csv(run_dir / "summary.csv")
     metric_columns = [c for m in ["BLEU", "chrF2", "chrF2++", "TER"] for c in [m, f"{m} ci_low", f"{m} ci_high"]]
-    assert list(summary.columns) == ["dataset", "system", "level", *metric_columns, "off_target_rate",
-                                     "empty_outputs", "unaligned_sources", "unaligned_references",
-                                     "pivot_on_target_rate", "valid"]
+    assert list(summary.columns) == [
+        "dataset",
+        "system",
+        "level",
+        *metric_columns,
+        "off_target_rate",
+        "empty_outputs",
+        "unaligned_sources",
+        "unaligned_references",
+        "pivot_on_target_rate",
+        "valid",
+    ]
     assert len(summary) == (DE_EN_SYSTEMS + 1 + ZH_EN_SYSTEMS + 1) * 2
 
 
@@ -144,7 +179,9 @@ def test_copying_the_source_is_reported_as_off_target(wmt22_run):
 def test_every_corpus_score_has_sacrebleus_bootstrap_interval(wmt22_run):
     run_dir, *_ = wmt22_run
     scores = pd.read_csv(run_dir / "scores.csv")
-    row = scores[(scores.dataset == "wmt22-de-en-refA") & (scores.system == "Online-B") & (scores.metric == "BLEU")].iloc[0]
+    row = scores[
+        (scores.dataset == "wmt22-de-en-refA") & (scores.system == "Online-B") & (scores.metric == "BLEU")
+    ].iloc[0]
     hyps = read_lines(wmt22_path("system-outputs", "generaltest2022.de-en.hyp.Online-B.en"))[:N]
     refs = [read_lines(wmt22_path("references", "generaltest2022.de-en.ref.A.en"))[:N]]
     theirs = sacrebleu.BLEU().corpus_score(hyps, refs, n_bootstrap=1000)  # sacrebleu prints mean +- half width

@@ -7,30 +7,41 @@ import ast
 import re
 from pathlib import Path
 
+import evalharness
 import numpy as np
 import pytest
 import sacrebleu
-from sacrebleu.dataset.wmt_xml import WMTXMLDataset
-from sacrebleu.metrics import BLEU, CHRF, TER
-
-import evalharness
 from evalharness.errors import UserError
 from evalharness.metrics import make_metric
 from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.bleu import BleuConfig
 from evalharness.textio import read_lines
+from sacrebleu.dataset.wmt_xml import WMTXMLDataset
+from sacrebleu.metrics import BLEU, CHRF, TER
+
 from conftest import wmt22_path
 
 PACKAGE = Path(evalharness.__file__).parent
 ADAPTER = Path(sb.__file__).resolve()
 # Named in the task and used by evalharness at some point; the rest comes from sacrebleu itself (below).
 KNOWN_PRIVATE = {
-    "_aggregate_and_compute", "_compute_segment_statistics", "_cache_references", "_preprocess_segment",
-    "_compute_score_from_stats", "_extract_reference_info", "_TOKENIZERS", "_rawdir", "_get_tarball_filename",
-    "_compute_p_value", "_unwrap_wmt21_or_later", "_clean", "_bootstrap_resample", "_paired_bs_test",
+    "_aggregate_and_compute",
+    "_compute_segment_statistics",
+    "_cache_references",
+    "_preprocess_segment",
+    "_compute_score_from_stats",
+    "_extract_reference_info",
+    "_TOKENIZERS",
+    "_rawdir",
+    "_get_tarball_filename",
+    "_compute_p_value",
+    "_unwrap_wmt21_or_later",
+    "_clean",
+    "_bootstrap_resample",
+    "_paired_bs_test",
     "_paired_ar_test",
 }
-EXPECTED = ("evalharness needs sacrebleu >=2.6,<2.7 (pip install 'sacrebleu>=2.6,<2.7')")
+EXPECTED = "evalharness needs sacrebleu >=2.6,<2.7 (pip install 'sacrebleu>=2.6,<2.7')"
 
 
 def sacrebleu_private_names() -> set[str]:
@@ -41,9 +52,28 @@ def sacrebleu_private_names() -> set[str]:
     from sacrebleu.dataset import base as dataset_base
     from sacrebleu.metrics import base, bleu, chrf, ter
 
-    objects = [sacrebleu, sacrebleu.significance, sacrebleu.utils, base, bleu, chrf, ter, dataset_base,
-               base.Metric, base.Score, base.Signature, BLEU, CHRF, TER, BLEU(), CHRF(), TER(),
-               dataset_base.Dataset, WMTXMLDataset, *DATASETS.values()]
+    objects = [
+        sacrebleu,
+        sacrebleu.significance,
+        sacrebleu.utils,
+        base,
+        bleu,
+        chrf,
+        ter,
+        dataset_base,
+        base.Metric,
+        base.Score,
+        base.Signature,
+        BLEU,
+        CHRF,
+        TER,
+        BLEU(),
+        CHRF(),
+        TER(),
+        dataset_base.Dataset,
+        WMTXMLDataset,
+        *DATASETS.values(),
+    ]
     derived = {name for obj in objects for name in dir(obj) if name.startswith("_") and not name.startswith("__")}
     return derived | KNOWN_PRIVATE
 
@@ -55,11 +85,15 @@ def private_uses(source: str, private: set[str]) -> list[str]:
     found: list[tuple[int, str]] = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sacrebleu":
-            found += [(node.lineno, f"from {node.module} import {a.name}")
-                      for a in node.names if a.name.startswith("_")]
+            found += [
+                (node.lineno, f"from {node.module} import {a.name}") for a in node.names if a.name.startswith("_")
+            ]
         elif isinstance(node, ast.Import):
-            found += [(node.lineno, f"import {a.name}") for a in node.names
-                      if a.name.split(".")[0] == "sacrebleu" and any(p.startswith("_") for p in a.name.split("."))]
+            found += [
+                (node.lineno, f"import {a.name}")
+                for a in node.names
+                if a.name.split(".")[0] == "sacrebleu" and any(p.startswith("_") for p in a.name.split("."))
+            ]
         elif isinstance(node, ast.Attribute):
             own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
             if node.attr in private and not own:
@@ -76,14 +110,20 @@ def private_uses(source: str, private: set[str]) -> list[str]:
 
 def test_the_heuristic_finds_private_uses():
     private = sacrebleu_private_names()
-    source = ("from sacrebleu.metrics.bleu import _TOKENIZERS\nfrom sacrebleu.significance import estimate_ci\n"
-              "import sacrebleu.significance as s\n"
-              "x = scorer._aggregate_and_compute(stats)\np = s._compute_p_value(a, b)\nscorer.num_refs = 2\n"
-              "y = self._aggregate_and_compute\nz = ds._rawdir\nn = scorer.num_refs\nq = _compute_p_value(a, b)\n")
+    source = (
+        "from sacrebleu.metrics.bleu import _TOKENIZERS\nfrom sacrebleu.significance import estimate_ci\n"
+        "import sacrebleu.significance as s\n"
+        "x = scorer._aggregate_and_compute(stats)\np = s._compute_p_value(a, b)\nscorer.num_refs = 2\n"
+        "y = self._aggregate_and_compute\nz = ds._rawdir\nn = scorer.num_refs\nq = _compute_p_value(a, b)\n"
+    )
     assert private_uses(source, private) == [
-        "line 1: from sacrebleu.metrics.bleu import _TOKENIZERS", "line 4: ._aggregate_and_compute",
-        "line 5: ._compute_p_value", "line 6: .num_refs =", "line 8: ._rawdir",
-        "line 10: _compute_p_value"]
+        "line 1: from sacrebleu.metrics.bleu import _TOKENIZERS",
+        "line 4: ._aggregate_and_compute",
+        "line 5: ._compute_p_value",
+        "line 6: .num_refs =",
+        "line 8: ._rawdir",
+        "line 10: _compute_p_value",
+    ]
 
 
 def test_only_the_adapter_uses_private_sacrebleu_names():
@@ -156,11 +196,14 @@ def test_the_check_runs_once_per_process(monkeypatch):
 # --------------------------------------------------------------------------------- (3) a renamed internal
 
 
-@pytest.mark.parametrize("owner,name,shown", [
-    (sacrebleu.significance, "_compute_p_value", "sacrebleu.significance._compute_p_value"),
-    (WMTXMLDataset, "_unwrap_wmt21_or_later", "sacrebleu.dataset.wmt_xml.WMTXMLDataset._unwrap_wmt21_or_later"),
-    (CHRF, "_compute_segment_statistics", "sacrebleu.metrics.chrf.CHRF._compute_segment_statistics"),
-])
+@pytest.mark.parametrize(
+    "owner,name,shown",
+    [
+        (sacrebleu.significance, "_compute_p_value", "sacrebleu.significance._compute_p_value"),
+        (WMTXMLDataset, "_unwrap_wmt21_or_later", "sacrebleu.dataset.wmt_xml.WMTXMLDataset._unwrap_wmt21_or_later"),
+        (CHRF, "_compute_segment_statistics", "sacrebleu.metrics.chrf.CHRF._compute_segment_statistics"),
+    ],
+)
 def test_a_missing_private_name_is_one_line(monkeypatch, owner, name, shown):
     monkeypatch.delattr(owner, name)
     with pytest.raises(UserError) as err:
@@ -184,22 +227,32 @@ def test_a_missing_module_is_one_line(monkeypatch):
 @pytest.fixture(scope="module")
 def sentences():
     n = 12
-    refs = [read_lines(wmt22_path("references", "generaltest2022.de-en.ref.A.en"))[:n],
-            read_lines(wmt22_path("references", "generaltest2022.de-en.ref.B.en"))[:n]]
+    refs = [
+        read_lines(wmt22_path("references", "generaltest2022.de-en.ref.A.en"))[:n],
+        read_lines(wmt22_path("references", "generaltest2022.de-en.ref.B.en"))[:n],
+    ]
     hyps = read_lines(wmt22_path("system-outputs", "generaltest2022.de-en.hyp.LT22.en"))[:n]
     return hyps, refs
 
 
-@pytest.mark.parametrize("make", [lambda: BLEU(trg_lang="en"), lambda: BLEU(tokenize="intl", lowercase=True),
-                                  lambda: CHRF(), lambda: CHRF(word_order=2), lambda: TER()],
-                         ids=["bleu", "bleu-intl", "chrf", "chrf++", "ter"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: BLEU(trg_lang="en"),
+        lambda: BLEU(tokenize="intl", lowercase=True),
+        lambda: CHRF(),
+        lambda: CHRF(word_order=2),
+        lambda: TER(),
+    ],
+    ids=["bleu", "bleu-intl", "chrf", "chrf++", "ter"],
+)
 @pytest.mark.parametrize("n_refs", [1, 2])
 def test_scores_through_the_adapter_equal_corpus_score(sentences, make, n_refs):
     hyps, refs = sentences
     refs = refs[:n_refs]
     scorer = make()
     infos = sb.cache_references(scorer, refs)
-    stats = [sb.segment_statistics(scorer, hyp, info) for hyp, info in zip(hyps, infos)]
+    stats = [sb.segment_statistics(scorer, hyp, info) for hyp, info in zip(hyps, infos, strict=True)]
     theirs = make()
     expected = theirs.corpus_score(hyps, refs)
     assert sb.aggregate(scorer, stats).score == expected.score
@@ -208,7 +261,7 @@ def test_scores_through_the_adapter_equal_corpus_score(sentences, make, n_refs):
     assert sb.aggregate(fresh, stats).score == expected.score
     assert fresh.get_signature().format() == theirs.get_signature().format()
     if not isinstance(scorer, BLEU):  # sentence BLEU needs effective order, a different scorer
-        for hyp, seg, *seg_refs in zip(hyps, stats, *refs):
+        for hyp, seg, *seg_refs in zip(hyps, stats, *refs, strict=True):
             assert sb.score_from_stats(scorer, seg).score == make().sentence_score(hyp, seg_refs).score
 
 

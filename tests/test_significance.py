@@ -9,8 +9,6 @@ import math
 import numpy as np
 import pytest
 import sacrebleu
-from sacrebleu.significance import PairedTest, Result, _bootstrap_resample, _paired_ar_test, _paired_bs_test
-
 from evalharness import significance as S
 from evalharness.errors import UserError
 from evalharness.metrics import make_metric
@@ -19,6 +17,8 @@ from evalharness.metrics.chrf import ChrfConfig
 from evalharness.metrics.scoring import score_systems
 from evalharness.metrics.ter import TerConfig
 from evalharness.textio import read_lines
+from sacrebleu.significance import PairedTest, Result, _bootstrap_resample, _paired_ar_test, _paired_bs_test
+
 from conftest import wmt22_path
 
 N = 300  # segments
@@ -116,7 +116,7 @@ def paired_test(de_en, test_type, **kwargs):
 
 def assert_same_rows(ours: dict, theirs: list, names: list[str]):
     assert list(ours) == names
-    for name, row in zip(names, theirs):
+    for name, row in zip(names, theirs, strict=True):
         mine = ours[name]
         assert mine.score == row.score, name
         assert same(mine.p_value, row.p_value), (name, mine.p_value, row.p_value)
@@ -129,8 +129,15 @@ def test_paired_bootstrap_equals_PairedTest(de_en, stats):
     baseline, *others = SYSTEMS
     for label, (metric, _) in METRICS.items():
         per_system = stats[label]
-        ours = S.paired_bootstrap(per_system[baseline], {n: per_system[n] for n in others}, metric, "en", 1,
-                                  n_samples=1000, baseline_name=baseline)
+        ours = S.paired_bootstrap(
+            per_system[baseline],
+            {n: per_system[n] for n in others},
+            metric,
+            "en",
+            1,
+            n_samples=1000,
+            baseline_name=baseline,
+        )
         assert_same_rows(ours, theirs[label], list(SYSTEMS))
         for name in others:
             row = ours[name]
@@ -149,11 +156,13 @@ def test_paired_randomization_equals_PairedTest(de_en, stats):
     for label, (metric, _) in METRICS.items():
         per_system = stats[label]
         rest = {n: per_system[n] for n in others}
-        ours = S.paired_randomization(per_system[baseline], rest, metric, "en", 1, n_samples=2000,
-                                      n_ar_confidence=300, baseline_name=baseline)
+        ours = S.paired_randomization(
+            per_system[baseline], rest, metric, "en", 1, n_samples=2000, n_ar_confidence=300, baseline_name=baseline
+        )
         assert_same_rows(ours, theirs[label], list(SYSTEMS))
-        ours = S.paired_randomization(per_system[baseline], rest, metric, "en", 1, n_samples=500,
-                                      baseline_name=baseline)
+        ours = S.paired_randomization(
+            per_system[baseline], rest, metric, "en", 1, n_samples=500, baseline_name=baseline
+        )
         assert_same_rows(ours, plain[label], list(SYSTEMS))
         assert ours["LT22"].mean is None
 
@@ -166,9 +175,10 @@ def test_all_pairs_equal_PairedTest_with_either_system_as_baseline(de_en, stats,
     _, p_values = S.pairwise_pvalues(stats[label], METRICS[label][0], "en", 1, test=test_type, n_samples=n_samples)
     for baseline in ("Online-B", "PROMT"):
         order = [baseline] + [n for n in SYSTEMS if n != baseline]
-        _, theirs = PairedTest([(n, systems[n]) for n in order], {label: sacrebleu.BLEU()}, refs,
-                               test_type=test_type, n_samples=n_samples)()
-        for name, row in zip(order[1:], theirs[label][1:]):
+        _, theirs = PairedTest(
+            [(n, systems[n]) for n in order], {label: sacrebleu.BLEU()}, refs, test_type=test_type, n_samples=n_samples
+        )()
+        for name, row in zip(order[1:], theirs[label][1:], strict=True):
             assert p_values[(baseline, name)] == row.p_value == p_values[(name, baseline)], (baseline, name)
 
 
@@ -290,8 +300,7 @@ def test_parallel_and_serial_agree(stats, monkeypatch):
 
 def test_clusters_follow_significance_and_direction():
     scores = {"A": 30.0, "B": 29.8, "C": 25.0, "D": 24.9}
-    p = {("A", "B"): 0.4, ("C", "D"): 0.6, ("A", "C"): 0.001, ("A", "D"): 0.001, ("B", "C"): 0.01,
-         ("B", "D"): 0.002}
+    p = {("A", "B"): 0.4, ("C", "D"): 0.6, ("A", "C"): 0.001, ("A", "D"): 0.001, ("B", "C"): 0.01, ("B", "D"): 0.002}
     ranked = S.clusters_from_pvalues(scores, p)
     assert [(s.name, s.cluster) for s in ranked] == [("A", 1), ("B", 1), ("C", 2), ("D", 2)]
     assert [(s.rank_best, s.rank_worst) for s in ranked] == [(1, 2), (1, 2), (3, 4), (3, 4)]
@@ -309,7 +318,11 @@ def test_clusters_do_not_chain_the_top_with_the_bottom():
     p = {("A", "B"): 0.3, ("B", "C"): 0.3, ("A", "C"): 0.01, ("A", "D"): 0.01, ("B", "D"): 0.01, ("C", "D"): 0.01}
     ranked = S.clusters_from_pvalues(scores, p)
     assert [(s.name, s.cluster, s.rank_best, s.rank_worst) for s in ranked] == [
-        ("A", 1, 1, 2), ("B", 1, 1, 3), ("C", 1, 2, 3), ("D", 2, 4, 4)]
+        ("A", 1, 1, 2),
+        ("B", 1, 1, 3),
+        ("C", 1, 2, 3),
+        ("D", 2, 4, 4),
+    ]
     # An identical pair has sacrebleu's smallest p-value but no difference: never "better", always tied.
     ranked = S.clusters_from_pvalues({"X": 5.0, "Y": 5.0}, {("X", "Y"): 0.001})
     assert [s.cluster for s in ranked] == [1, 1]
@@ -330,8 +343,9 @@ def test_rank_clusters_on_constructed_systems(de_en, label):
         "JD-half": [" ".join(h.split()[: len(h.split()) // 2]) for h in jd],
     }
     metric = METRICS[label][0]
-    per_system = {name: r.stats for (name, _), r in
-                  score_systems([metric], "en", [refs[0][:n]], constructed, workers=2).items()}
+    per_system = {
+        name: r.stats for (name, _), r in score_systems([metric], "en", [refs[0][:n]], constructed, workers=2).items()
+    }
     for test_type in ("bs", "ar"):
         ranking = S.rank_clusters(per_system, metric, "en", test=test_type, n_samples=1000)
         assert ranking.clusters == [["oracle"], ["JD", "JD-copy"], ["LT22"], ["JD-half"]], test_type
@@ -348,8 +362,13 @@ def test_rank_clusters_on_constructed_systems(de_en, label):
 def test_results_are_plain_json_serialisable_floats(stats):
     """sacrebleu's CLI crashes on `--paired-bs -f json` with chrF (float32 scores); ours are Python floats."""
     per_system = stats["chrF2"]
-    results = S.paired_bootstrap(per_system["JDExploreAcademy"], {"LT22": per_system["LT22"]},
-                                 METRICS["chrF2"][0], n_samples=100, baseline_name="JDExploreAcademy")
+    results = S.paired_bootstrap(
+        per_system["JDExploreAcademy"],
+        {"LT22": per_system["LT22"]},
+        METRICS["chrF2"][0],
+        n_samples=100,
+        baseline_name="JDExploreAcademy",
+    )
     text = json.dumps({name: dataclasses.asdict(r) for name, r in results.items()})
     assert json.loads(text)["LT22"]["p_value"] == results["LT22"].p_value
     boot = S.bootstrap(METRICS["chrF2"][0], "en", 1, per_system["LT22"], n_samples=100)

@@ -87,17 +87,22 @@ class Dataset:
         if self.groups is not None:
             for group in self.groups:
                 if not group or any(not 0 <= k < len(self.sources) for k in group):
-                    raise UserError(f"dataset {self.name}: a segment refers to source sentences {group} that do not exist")
+                    raise UserError(
+                        f"dataset {self.name}: a segment refers to source sentences {group} that do not exist"
+                    )
         n = self.n_segments
         if n == 0:
             raise UserError(f"dataset {self.name}: no segments")
         if not self.references:
             raise UserError(f"dataset {self.name}: no references")
         if len(self.reference_names) != len(self.references):
-            raise UserError(f"dataset {self.name}: {len(self.reference_names)} reference names for {len(self.references)} references")
+            raise UserError(
+                f"dataset {self.name}: {len(self.reference_names)} reference names "
+                f"for {len(self.references)} references"
+            )
         if len(set(self.reference_names)) != len(self.reference_names):
             raise UserError(f"dataset {self.name}: duplicate reference names {self.reference_names}")
-        for name, stream in zip(self.reference_names, self.references):
+        for name, stream in zip(self.reference_names, self.references, strict=True):
             check_stream(stream, n, f"dataset {self.name}: reference {name}")
         for name, stream in self.system_outputs.items():
             check_stream(stream, n, f"dataset {self.name}: system {name}")
@@ -126,21 +131,34 @@ class Dataset:
     def shared_levels(self, units: list[str]) -> list[LevelInput]:
         """The levels every cell is scored at, from one cell's translations of the source units: its segments,
         and the whole document where the dataset is a document pair."""
-        levels = [LevelInput("segment", self.references, self.segment_hypotheses(units), f"{self.name} segments",
-                             sentence=True)]
+        levels = [
+            LevelInput(
+                "segment", self.references, self.segment_hypotheses(units), f"{self.name} segments", sentence=True
+            )
+        ]
         if self.document_references is not None:
-            levels.append(LevelInput("document", [[text] for text in self.document_references],
-                                     [joiner(self.target_lang).join(units)], f"{self.name} documents"))
+            levels.append(
+                LevelInput(
+                    "document",
+                    [[text] for text in self.document_references],
+                    [joiner(self.target_lang).join(units)],
+                    f"{self.name} documents",
+                )
+            )
         return levels
 
-    def cell_level(self, segment_hypotheses: list[str], pivot_langs: list[str] | None) -> LevelInput | None:
+    def cell_level(self, segment_hypotheses: list[str], pivot_langs: list[str | None] | None) -> LevelInput | None:
         """A level of one cell alone: a round trip is also scored on just the segments whose pivot is in the
         pivot language (a copy, whose pivot is not, scores nothing there). None for every other kind."""
         if self.pivot_lang is None or pivot_langs is None:
             return None
         keep = [j for j, lang in enumerate(pivot_langs) if lang == self.pivot_lang]
-        return LevelInput("segment, pivot on target", [[stream[j] for j in keep] for stream in self.references],
-                          [segment_hypotheses[j] for j in keep], f"{self.name} pivot on target")
+        return LevelInput(
+            "segment, pivot on target",
+            [[stream[j] for j in keep] for stream in self.references],
+            [segment_hypotheses[j] for j in keep],
+            f"{self.name} pivot on target",
+        )
 
     def segment_sources(self) -> list[str]:
         return self.segment_hypotheses(self.sources)
@@ -152,12 +170,14 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.sources)
 
-    def head(self, n: int | None) -> "Dataset":
+    def head(self, n: int | None) -> Dataset:
         """The first n segments (all of them when n is None)."""
         if n is None or n >= len(self):
             return self
         if self.groups is not None or self.pivot_lang is not None:
-            raise UserError(f"dataset {self.name}: max_segments is for line-aligned datasets, not documents or round trips")
+            raise UserError(
+                f"dataset {self.name}: max_segments is for line-aligned datasets, not documents or round trips"
+            )
         return Dataset(
             name=self.name,
             source_lang=self.source_lang,

@@ -29,6 +29,7 @@ from evalharness.documents.split import check_language, split_sentences
 from evalharness.errors import UserError
 from evalharness.textio import read_text
 
+
 class DocumentsConfig(DatasetConfigBase):
     kind: Literal["documents"]
     langpair: LangPair
@@ -54,7 +55,7 @@ def sentences_of(path, lang: str, cfg: CleanConfig | None) -> tuple[list[str], s
     try:
         check_language(lang)
     except UserError as err:
-        raise UserError(f"{path}: {err}")
+        raise UserError(f"{path}: {err}") from err
     text = read_text(path)
     if cfg is None:
         lines, report = text.splitlines(), "cleaning switched off\n"
@@ -72,9 +73,15 @@ def alignment_tsv(links, src: list[str], ref: list[str], src_lang: str, tgt_lang
     writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(["source_ids", "reference_ids", "source", "reference", "score"])
     for link in links:
-        writer.writerow([",".join(str(i + 1) for i in link.source_ids), ",".join(str(i + 1) for i in link.reference_ids),
-                         joiner(src_lang).join(src[i] for i in link.source_ids),
-                         joiner(tgt_lang).join(ref[i] for i in link.reference_ids), f"{link.score:.3f}"])
+        writer.writerow(
+            [
+                ",".join(str(i + 1) for i in link.source_ids),
+                ",".join(str(i + 1) for i in link.reference_ids),
+                joiner(src_lang).join(src[i] for i in link.source_ids),
+                joiner(tgt_lang).join(ref[i] for i in link.reference_ids),
+                f"{link.score:.3f}",
+            ]
+        )
     return out.getvalue()
 
 
@@ -84,7 +91,9 @@ def load_documents(cfg: DocumentsConfig) -> Dataset:
     ref, ref_report = sentences_of(cfg.reference, tgt_lang, cfg.clean)
     if cfg.parallel:
         if len(src) != len(ref):
-            raise UserError(f"dataset {cfg.name}: parallel is true but the documents have {len(src)} and {len(ref)} sentences")
+            raise UserError(
+                f"dataset {cfg.name}: parallel is true but the documents have {len(src)} and {len(ref)} sentences"
+            )
         from evalharness.documents.align import Link
 
         links = [Link((i,), (i,), 0.0) for i in range(len(src))]
@@ -95,15 +104,20 @@ def load_documents(cfg: DocumentsConfig) -> Dataset:
         raise UserError(f"dataset {cfg.name}: no source sentence could be aligned with a reference sentence")
     join = joiner(tgt_lang)
     return Dataset(
-        name=cfg.name, source_lang=src_lang, target_lang=tgt_lang, sources=src,
+        name=cfg.name,
+        source_lang=src_lang,
+        target_lang=tgt_lang,
+        sources=src,
         references=[[join.join(ref[i] for i in link.reference_ids) for link in scored]],
         reference_names=[cfg.reference.name],
         groups=[link.source_ids for link in scored],
         document_references=[join.join(ref)] if cfg.document_level else None,
         unaligned_sources=sum(len(link.source_ids) for link in links if not link.reference_ids),
         unaligned_references=sum(len(link.reference_ids) for link in links if not link.source_ids),
-        artifacts={f"cleaning/{cfg.name}.txt": src_report + "\n" + ref_report,
-                   f"alignments/{cfg.name}.tsv": alignment_tsv(links, src, ref, src_lang, tgt_lang)},
+        artifacts={
+            f"cleaning/{cfg.name}.txt": src_report + "\n" + ref_report,
+            f"alignments/{cfg.name}.tsv": alignment_tsv(links, src, ref, src_lang, tgt_lang),
+        },
     )
 
 
@@ -111,13 +125,18 @@ def load_roundtrip(cfg: RoundtripConfig) -> Dataset:
     try:
         check_language(cfg.pivot)
     except UserError as err:
-        raise UserError(f"dataset {cfg.name}: pivot: {err}")
+        raise UserError(f"dataset {cfg.name}: pivot: {err}") from err
     if cfg.pivot == cfg.lang:
         raise UserError(f"dataset {cfg.name}: pivot must differ from lang ({cfg.lang})")
     sentences, report = sentences_of(cfg.path, cfg.lang, cfg.clean)
     return Dataset(
-        name=cfg.name, source_lang=cfg.lang, target_lang=cfg.lang, sources=sentences,
-        references=[list(sentences)], reference_names=[cfg.path.name],
+        name=cfg.name,
+        source_lang=cfg.lang,
+        target_lang=cfg.lang,
+        sources=sentences,
+        references=[list(sentences)],
+        reference_names=[cfg.path.name],
         document_references=[joiner(cfg.lang).join(sentences)] if cfg.document_level else None,
-        pivot_lang=cfg.pivot, artifacts={f"cleaning/{cfg.name}.txt": report},
+        pivot_lang=cfg.pivot,
+        artifacts={f"cleaning/{cfg.name}.txt": report},
     )

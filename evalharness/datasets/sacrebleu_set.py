@@ -33,8 +33,10 @@ def load(cfg: SacrebleuConfig) -> Dataset:
         raise UserError(f"dataset {cfg.name}: sacrebleu has no test set {cfg.test_set!r}{hint}")
     ds = DATASETS[cfg.test_set]
     if cfg.langpair not in ds.langpairs:
-        raise UserError(f"dataset {cfg.name}: sacrebleu test set {cfg.test_set} has no {cfg.langpair} "
-                        f"(it has: {', '.join(sorted(ds.langpairs))})")
+        raise UserError(
+            f"dataset {cfg.name}: sacrebleu test set {cfg.test_set} has no {cfg.langpair} "
+            f"(it has: {', '.join(sorted(ds.langpairs))})"
+        )
     try:
         ds.process_to_text(cfg.langpair)
     except (urllib.error.URLError, OSError, SystemExit) as err:
@@ -44,9 +46,10 @@ def load(cfg: SacrebleuConfig) -> Dataset:
         raise UserError(
             f"dataset {cfg.name}: sacrebleu test set {cfg.test_set} {cfg.langpair} is not in sacrebleu's cache and "
             f"could not be downloaded ({reason}); offline, download {url} elsewhere, put it at {tarball} and "
-            f"extract it in {sb.raw_dir(ds)} (or set SACREBLEU to a folder laid out that way)")
+            f"extract it in {sb.raw_dir(ds)} (or set SACREBLEU to a folder laid out that way)"
+        ) from err
     names = ds.fieldnames(cfg.langpair)
     files = ds.get_files(cfg.langpair)
-    fields = {name: read_lines(path) for name, path in zip(names, files)}
+    fields = {name: read_lines(path) for name, path in zip(names, files, strict=True)}
     src, tgt = split_langpair(cfg.langpair)
     return from_fields(cfg.name, fields, src, tgt, cfg.references, f"sacrebleu:{cfg.test_set}/{cfg.langpair}")

@@ -53,7 +53,9 @@ def load_tsv(cfg: TsvConfig) -> Dataset:
         raise UserError(f"{cfg.path}: no data rows")
     src_i = _column_index(cfg.source_column, header, cfg.path, "source_column")
     ref_is = [_column_index(c, header, cfg.path, "reference_columns") for c in cfg.reference_columns]
-    doc_i = _column_index(cfg.doc_id_column, header, cfg.path, "doc_id_column") if cfg.doc_id_column is not None else None
+    doc_i = (
+        _column_index(cfg.doc_id_column, header, cfg.path, "doc_id_column") if cfg.doc_id_column is not None else None
+    )
     needed = max([src_i, *ref_is] + ([doc_i] if doc_i is not None else []))
     for n, row in enumerate(rows, first_line):
         if len(row) <= needed:
@@ -73,7 +75,7 @@ def load_jsonl(cfg: JsonlConfig) -> Dataset:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
-            raise UserError(f"{cfg.path}:{n}: invalid JSON ({err.msg})")
+            raise UserError(f"{cfg.path}:{n}: invalid JSON ({err.msg})") from err
         if not isinstance(record, dict):
             raise UserError(f"{cfg.path}:{n}: expected a JSON object per line")
         wanted = [cfg.source_field, *cfg.reference_fields] + ([cfg.doc_id_field] if cfg.doc_id_field else [])

@@ -28,7 +28,10 @@ def _languages(tree, path) -> tuple[str, str]:
     src = {e.get("lang") for e in tree.getroot().iter("src")}
     ref = {e.get("lang") for e in tree.getroot().iter("ref")}
     if len(src) != 1 or len(ref) != 1:
-        raise UserError(f"{path}: expected one source and one reference language, found {sorted(map(str, src))} and {sorted(map(str, ref))}")
+        raise UserError(
+            f"{path}: expected one source and one reference language, "
+            f"found {sorted(map(str, src))} and {sorted(map(str, ref))}"
+        )
     return src.pop(), ref.pop()
 
 
@@ -41,16 +44,17 @@ def load(cfg: WmtXmlConfig) -> Dataset:
         # (whitespace runs, NBSP included, collapsed to one space): do the same, so both kinds agree.
         fields = {key: [sb.clean_segment(s) if s else "" for s in values] for key, values in fields.items()}
     except ET.XMLSyntaxError as err:
-        raise UserError(f"{cfg.path}:{err.lineno}: invalid XML ({err.msg})")
+        raise UserError(f"{cfg.path}:{err.lineno}: invalid XML ({err.msg})") from err
     except (AssertionError, KeyError, ValueError) as err:
-        raise UserError(f"{cfg.path}: not a WMT test set XML file ({type(err).__name__}: {err})")
+        raise UserError(f"{cfg.path}: not a WMT test set XML file ({type(err).__name__}: {err})") from err
     if cfg.langpair:
         src_lang, tgt_lang = split_langpair(cfg.langpair)
     return from_fields(cfg.name, fields, src_lang, tgt_lang, cfg.references, str(cfg.path))
 
 
-def from_fields(name: str, fields: dict[str, list], src_lang: str, tgt_lang: str,
-                wanted: list[str] | None, origin: str) -> Dataset:
+def from_fields(
+    name: str, fields: dict[str, list], src_lang: str, tgt_lang: str, wanted: list[str] | None, origin: str
+) -> Dataset:
     """Turn sacrebleu's field dictionary (src, ref:A, ref:B, docid, SYSTEM...) into a Dataset."""
     available = sorted(k.split(":", 1)[1] if ":" in k else k for k in fields if k == "ref" or k.startswith("ref:"))
     if not available:
@@ -65,9 +69,16 @@ def from_fields(name: str, fields: dict[str, list], src_lang: str, tgt_lang: str
     if not fields.get("src"):
         raise UserError(f"{origin}: no source segments")
     meta = {"src", "docid", "origlang", "domain"}
-    systems = {k: [s or "" for s in v] for k, v in fields.items() if k not in meta and k != "ref" and not k.startswith("ref:")}
+    systems = {
+        k: [s or "" for s in v] for k, v in fields.items() if k not in meta and k != "ref" and not k.startswith("ref:")
+    }
     return Dataset(
-        name=name, source_lang=src_lang, target_lang=tgt_lang,
-        sources=[s or "" for s in fields["src"]], references=streams, reference_names=list(chosen),
-        doc_ids=list(fields["docid"]) if "docid" in fields else None, system_outputs=systems,
+        name=name,
+        source_lang=src_lang,
+        target_lang=tgt_lang,
+        sources=[s or "" for s in fields["src"]],
+        references=streams,
+        reference_names=list(chosen),
+        doc_ids=list(fields["docid"]) if "docid" in fields else None,
+        system_outputs=systems,
     )

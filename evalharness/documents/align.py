@@ -101,18 +101,26 @@ class AlignConfig(Strict):
     prior_2_2: float = Field(0.011, gt=0, le=1, description="two source sentences, two reference sentences")
     max_merge: int = Field(2, ge=1, le=2, description="most sentences on one side of a link (1: no merges)")
     length_ratio: float | None = Field(
-        None, gt=0, description="reference characters per source character; None: estimated from the documents")
+        None, gt=0, description="reference characters per source character; None: estimated from the documents"
+    )
     variance: float = Field(6.8, gt=0, description="variance of the length difference per character (s2)")
     anchor_weight: float = Field(
-        250.0, ge=0, description="bonus per matched anchor of weight 1, in cost units (100 * ln); 0: length only")
+        250.0, ge=0, description="bonus per matched anchor of weight 1, in cost units (100 * ln); 0: length only"
+    )
     anchor_mismatch: float = Field(
-        0.5, ge=0, description="penalty per unmatched anchor, as a fraction of the matched bonus")
+        0.5, ge=0, description="penalty per unmatched anchor, as a fraction of the matched bonus"
+    )
     punctuation_anchors: bool = Field(True, description="also use ? ! quotation and parenthesis as anchors")
     cognate_weight: float = Field(
-        0.5, ge=0, description="weight of a cognate (shared 4-letter word prefix) relative to an anchor; 0: off")
+        0.5, ge=0, description="weight of a cognate (shared 4-letter word prefix) relative to an anchor; 0: off"
+    )
     headline_prior: float | None = Field(
-        0.2, gt=0, le=1, description="prior of a 1-0 or 0-1 link for a document's headline (a first sentence "
-        "without final punctuation), which is also never merged with body sentences; None: no headline handling")
+        0.2,
+        gt=0,
+        le=1,
+        description="prior of a 1-0 or 0-1 link for a document's headline (a first sentence "
+        "without final punctuation), which is also never merged with body sentences; None: no headline handling",
+    )
 
 
 @dataclass(frozen=True)
@@ -142,14 +150,22 @@ def align(src: list[str], ref: list[str], config: AlignConfig | None = None) -> 
         bonus: dict | None = {}  # (i, j, di, dj) -> anchor bonus; the same in both passes
     else:
         bonus = None
-    prior_cost = {shape: -100.0 * math.log(p) for shape, p in (
-        ((1, 1), config.prior_1_1), ((1, 0), config.prior_1_0), ((0, 1), config.prior_0_1),
-        ((2, 1), config.prior_2_1), ((1, 2), config.prior_1_2), ((2, 2), config.prior_2_2))}
+    prior_cost = {
+        shape: -100.0 * math.log(p)
+        for shape, p in (
+            ((1, 1), config.prior_1_1),
+            ((1, 0), config.prior_1_0),
+            ((0, 1), config.prior_0_1),
+            ((2, 1), config.prior_2_1),
+            ((1, 2), config.prior_1_2),
+            ((2, 2), config.prior_2_2),
+        )
+    }
     shapes = [s for s in _SHAPES if max(s) <= config.max_merge]
     headlines = config.headline_prior is not None
     src_headline = headlines and bool(src) and _is_headline(src[0])
     ref_headline = headlines and bool(ref) and _is_headline(ref[0])
-    headline_cost = -100.0 * math.log(config.headline_prior) if headlines else 0.0
+    headline_cost = -100.0 * math.log(config.headline_prior) if config.headline_prior is not None else 0.0
 
     def bead_cost(i: int, j: int, di: int, dj: int, ratio: float) -> float:
         """Cost of the bead holding src[i-di:i] and ref[j-dj:j]."""
@@ -164,13 +180,14 @@ def align(src: list[str], ref: list[str], config: AlignConfig | None = None) -> 
         else:
             cost = prior_cost[(di, dj)]
         if di and dj:
-            cost += _length_cost(sum(src_len[i - di:i]), sum(ref_len[j - dj:j]), ratio, config.variance)
+            cost += _length_cost(sum(src_len[i - di : i]), sum(ref_len[j - dj : j]), ratio, config.variance)
         if bonus is not None:
             key = (i, j, di, dj)
             value = bonus.get(key)
             if value is None:
                 value = bonus[key] = config.anchor_weight * _anchor_score(
-                    src_sides.get(i, di), ref_sides.get(j, dj), weights, config.anchor_mismatch)
+                    src_sides.get(i, di), ref_sides.get(j, dj), weights, config.anchor_mismatch
+                )
             cost -= value
         return cost
 
@@ -182,17 +199,20 @@ def align(src: list[str], ref: list[str], config: AlignConfig | None = None) -> 
     # The length ratio is unknown: a first pass with the ratio of the document totals (which sentences without
     # a counterpart bias), then passes with the ratio over the 1-1 links the previous pass found.
     ratio = _estimate_ratio(src_len, ref_len)
-    links = search(lambda i, j, di, dj: bead_cost(i, j, di, dj, ratio))
+    links = search(lambda i, j, di, dj, ratio=ratio: bead_cost(i, j, di, dj, ratio))
     for _ in range(_RATIO_PASSES - 1):
-        one_to_one = [(src_len[k.source_ids[0]], ref_len[k.reference_ids[0]]) for k in links
-                      if len(k.source_ids) == 1 and len(k.reference_ids) == 1]
+        one_to_one = [
+            (src_len[k.source_ids[0]], ref_len[k.reference_ids[0]])
+            for k in links
+            if len(k.source_ids) == 1 and len(k.reference_ids) == 1
+        ]
         if len(one_to_one) < _MIN_RATIO_LINKS:
             break
         refined = _estimate_ratio([a for a, _ in one_to_one], [b for _, b in one_to_one])
         if abs(refined - ratio) < 1e-3:
             break
         ratio = refined
-        links = search(lambda i, j, di, dj: bead_cost(i, j, di, dj, ratio))
+        links = search(lambda i, j, di, dj, ratio=ratio: bead_cost(i, j, di, dj, ratio))
     return links
 
 
@@ -275,7 +295,9 @@ def _search_band(n: int, m: int, shapes, bead_cost, band: list[tuple[int, int]])
     while i or j:
         lo, hi = band[i]
         touched = touched or (j == lo and lo > 0) or (j == hi and hi < m)
-        di, dj, cost = back[i][j - lo]
+        step = back[i][j - lo]
+        assert step is not None  # every cell of a finite-cost path was reached by a bead
+        di, dj, cost = step
         links.append(Link(tuple(range(i - di, i)), tuple(range(j - dj, j)), round(cost, 3)))
         i, j = i - di, j - dj
     links.reverse()
@@ -346,19 +368,26 @@ def _sentence_tokens(sentence: str, punctuation: bool) -> tuple[Counter, list[tu
 
 def _is_name_shaped(word: str) -> bool:
     """Capitalised, an acronym, or mixed with digits or inner capitals ('Japan', 'US', 'K1', 'iPhone')."""
-    return len(word) >= 2 and (word[0].isupper() or any(ch.isupper() for ch in word[1:])
-                               or (any(ch.isdigit() for ch in word) and any(ch.isalpha() for ch in word)))
+    return len(word) >= 2 and (
+        word[0].isupper()
+        or any(ch.isupper() for ch in word[1:])
+        or (any(ch.isdigit() for ch in word) and any(ch.isalpha() for ch in word))
+    )
 
 
 def _is_acronym_like(word: str) -> bool:
     """Trustworthy even sentence-initially: 'US', 'NATO', 'K1', 'iPhone', '#PRS_ORG#'."""
     inner = word.strip("#")
-    return (sum(ch.isupper() for ch in inner) >= 2 or any(ch.isdigit() for ch in inner)
-            or any(ch.isupper() for ch in inner[1:]))
+    return (
+        sum(ch.isupper() for ch in inner) >= 2
+        or any(ch.isdigit() for ch in inner)
+        or any(ch.isupper() for ch in inner[1:])
+    )
 
 
-def _anchors(src: list[str], ref: list[str], punctuation: bool, cognate_weight: float
-             ) -> tuple[list[Counter], list[Counter], dict]:
+def _anchors(
+    src: list[str], ref: list[str], punctuation: bool, cognate_weight: float
+) -> tuple[list[Counter], list[Counter], dict]:
     """Per-sentence anchor counts for both documents and each anchor's weight (only anchors on both sides)."""
     src_parsed = [_sentence_tokens(s, punctuation) for s in src]
     ref_parsed = [_sentence_tokens(s, punctuation) for s in ref]
@@ -392,8 +421,10 @@ def _anchors(src: list[str], ref: list[str], punctuation: bool, cognate_weight: 
     src_anchors, ref_anchors = collect(src_parsed), collect(ref_parsed)
     src_df = Counter(t for counts in src_anchors for t in counts)
     ref_df = Counter(t for counts in ref_anchors for t in counts)
-    weights = {t: (cognate_weight if t[0] == "cognate" else 1.0) / max(src_df[t], ref_df[t])
-               for t in src_df.keys() & ref_df.keys()}
+    weights = {
+        t: (cognate_weight if t[0] == "cognate" else 1.0) / max(src_df[t], ref_df[t])
+        for t in src_df.keys() & ref_df.keys()
+    }
     src_anchors = [Counter({t: c for t, c in counts.items() if t in weights}) for counts in src_anchors]
     ref_anchors = [Counter({t: c for t, c in counts.items() if t in weights}) for counts in ref_anchors]
     return src_anchors, ref_anchors, weights

@@ -12,7 +12,8 @@ Rules, in the order they are tried (rule name: what it matches):
 - `punctuation_only`: no letter and no digit ("`:`", "`***`", "`•`").
 - `foreign_script`: at least `foreign_script_min_letters` letters, and less than `foreign_script_min_share` of
   them in the scripts of the document's language (script from the language's NLLB-200 code: Latin for de/en,
-  Han for zh, Hangul and Han for ko...; an unknown code is a UserError), e.g. a Cyrillic ad in an English page or a Latin-script ad in Chinese.
+  Han for zh, Hangul and Han for ko...; an unknown code is a UserError), e.g. a Cyrillic ad in an English page or a
+  Latin-script ad in Chinese.
 - `date`: the line is only a date or dateline: every word is a weekday, month, dateline word ("Published",
   "Updated", "Stand", "Uhr", "发布"...) and it has a numeric date, a time or a month/weekday name.
 - `breadcrumb`: "Home / World / Asia" or "Start > Politik > Ausland": a home word followed by a separator, or
@@ -53,9 +54,12 @@ class CleanConfig(Strict):
 
     drop_punctuation_only: bool = True
     drop_foreign_script: bool = True
-    foreign_script_min_share: float = Field(default=0.5, ge=0.0, le=1.0,
-                                            description="a line with less than this share of its letters in "
-                                                        "the language's script(s) is foreign")
+    foreign_script_min_share: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="a line with less than this share of its letters in the language's script(s) is foreign",
+    )
     foreign_script_min_letters: int = Field(default=2, ge=1, description="shorter lines are never foreign")
     drop_dates: bool = True
     drop_breadcrumbs: bool = True
@@ -65,8 +69,9 @@ class CleanConfig(Strict):
     drop_short_fragments: bool = True
     short_fragment_max_words: int = Field(default=2, ge=1)
     drop_trailer: bool = True
-    extra_patterns: list[str] = Field(default_factory=list, description="regular expressions (Python re); a "
-                                                                        "line in which one is found is dropped")
+    extra_patterns: list[str] = Field(
+        default_factory=list, description="regular expressions (Python re); a line in which one is found is dropped"
+    )
 
     @field_validator("extra_patterns")
     @classmethod
@@ -75,7 +80,7 @@ class CleanConfig(Strict):
             try:
                 re.compile(pattern)
             except re.error as err:
-                raise ValueError(f"extra_patterns: {pattern!r} is not a valid regular expression ({err})")
+                raise ValueError(f"extra_patterns: {pattern!r} is not a valid regular expression ({err})") from err
         return patterns
 
 
@@ -162,7 +167,8 @@ _CJK_DATE_WORDS = sorted(
     "发布时间 更新时间 发表时间 发布日期 发布 更新 时间 日期 "
     "星期一 星期二 星期三 星期四 星期五 星期六 星期日 星期天 "
     "周一 周二 周三 周四 周五 周六 周日 年 月 日 时 点 分 秒 上午 下午".split(),
-    key=len, reverse=True,
+    key=len,
+    reverse=True,
 )
 _NUMERIC_DATE = re.compile(
     r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}"  # 2023-03-12, 2023/3/12, 2023年3月12日
@@ -173,8 +179,7 @@ _NUMERIC_DATE = re.compile(
 
 _HOME_WORDS = r"home|homepage|start|startseite|news|首页|主页|新闻"
 # Separators only with spaces around them: "and/or", "2022/23" and German »quotes« are not breadcrumbs.
-_CRUMB_SEPARATORS = tuple(re.compile(rf"\s+{separator}\s+")
-                          for separator in ("/", r"\|", ">", "»", "›", "→", "＞"))
+_CRUMB_SEPARATORS = tuple(re.compile(rf"\s+{separator}\s+") for separator in ("/", r"\|", ">", "»", "›", "→", "＞"))
 
 _READ_MORE_PHRASES = (
     r"read more|read also|also read|more on this|more on this story|see also|related|related articles?|"
@@ -194,13 +199,11 @@ _RELATED_HEADING = re.compile(
     re.IGNORECASE,
 )
 # A link line that is just "Read more" (a teaser's link; mid-page on a listing, so not an end marker).
-_READ_MORE_ALONE = re.compile(r"read more|continue reading|weiterlesen|mehr lesen|阅读更多|阅读全文",
-                              re.IGNORECASE)
+_READ_MORE_ALONE = re.compile(r"read more|continue reading|weiterlesen|mehr lesen|阅读更多|阅读全文", re.IGNORECASE)
 
 # "©" anywhere, "(c) 2023", or "Copyright 2023" at the start ("Copyright law reform passed" is a headline).
 _COPYRIGHT_SIGN = re.compile(r"©|\(c\)\s*(?:19|20)\d{2}|^copyright\s+(?:\(c\)\s*)?(?:19|20)\d{2}", re.IGNORECASE)
-_RIGHTS_RESERVED = re.compile(r"all rights reserved|alle rechte vorbehalten|版权所有|保留所有权利",
-                              re.IGNORECASE)
+_RIGHTS_RESERVED = re.compile(r"all rights reserved|alle rechte vorbehalten|版权所有|保留所有权利", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 # Comment forms and sharing widgets: a phrase that starts the line (followed by little else), or a word that is
 # the whole line ("Comments", "Share": a body sentence may well start with "Share prices...").
@@ -220,8 +223,7 @@ _SHARE_START = re.compile(
     re.IGNORECASE,
 )
 _SHARE_ALONE = re.compile(r"share|tweet|email|print|teilen|drucken|分享", re.IGNORECASE)
-_ADVERTISEMENT = re.compile(r"advertisement|advertising|sponsored(?: content)?|anzeige|werbung|广告",
-                            re.IGNORECASE)
+_ADVERTISEMENT = re.compile(r"advertisement|advertising|sponsored(?: content)?|anzeige|werbung|广告", re.IGNORECASE)
 _BYLINE_MARKERS = {"en": "By", "de": "Von", "fr": "Par", "es": "Por", "it": "Di"}
 
 _FOOTER_WORDS_MAX = 20  # footer rules only judge short lines; a long line is body text
@@ -284,8 +286,12 @@ def _is_breadcrumb(line: str, lang: str, config: CleanConfig) -> bool:
 
 def _is_read_more(line: str, lang: str, config: CleanConfig) -> bool:
     core = _core(line)
-    return bool(_READ_MORE_CAPS.match(line) or _READ_MORE_LINK.match(line)
-                or _RELATED_HEADING.fullmatch(core) or _READ_MORE_ALONE.fullmatch(core))
+    return bool(
+        _READ_MORE_CAPS.match(line)
+        or _READ_MORE_LINK.match(line)
+        or _RELATED_HEADING.fullmatch(core)
+        or _READ_MORE_ALONE.fullmatch(core)
+    )
 
 
 def _is_copyright(line: str, lang: str, config: CleanConfig) -> bool:
@@ -307,7 +313,7 @@ def _is_share(line: str, lang: str, config: CleanConfig) -> bool:
         return True
     match = _SHARE_START.match(core)
     # The phrase followed by little else ("Share this article on Facebook", "Sign up for our newsletter here").
-    return bool(match) and _word_count(core[match.end():]) <= 6
+    return match is not None and _word_count(core[match.end() :]) <= 6
 
 
 def _is_advertisement(line: str, lang: str, config: CleanConfig) -> bool:

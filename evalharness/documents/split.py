@@ -36,8 +36,14 @@ _CLOSING_BRACKETS = frozenset(closer for _, closer in _BRACKET_PAIRS)
 def _pairs(text: str) -> list[tuple[str, str]]:
     """(opener, closer) pairs as `text` uses them. “ closes a German „...“ but opens an English “...”, and
     »...« (German) is «...» (French) the other way round, so the text decides."""
-    pairs = [("„", "“") if "„" in text else ("“", "”"), ("‚", "‘") if "‚" in text else ("‘", "’"),
-             ("「", "」"), ("『", "』"), ("《", "》"), *_BRACKET_PAIRS]
+    pairs = [
+        ("„", "“") if "„" in text else ("“", "”"),
+        ("‚", "‘") if "‚" in text else ("‘", "’"),
+        ("「", "」"),
+        ("『", "』"),
+        ("《", "》"),
+        *_BRACKET_PAIRS,
+    ]
     guillemets = [ch for ch in text if ch in "«»"]
     if guillemets:
         pairs.append(("«", "»") if guillemets[0] == "«" else ("»", "«"))
@@ -52,7 +58,7 @@ def _open_closers(text: str) -> set[str]:
     return waiting
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _segmenter(lang: str, spans: bool = False) -> pysbd.Segmenter:
     return pysbd.Segmenter(language=lang, clean=False, char_span=spans)
 
@@ -74,7 +80,7 @@ def _segment(line: str, lang: str) -> list[str]:
     out: list[str] = []
     pos, width = 0, WINDOW
     while pos < len(line):
-        window = line[pos:pos + width]
+        window = line[pos : pos + width]
         spans = _segmenter(lang, spans=True).segment(window)
         if pos + width >= len(line):
             out.extend(span.sent for span in spans)

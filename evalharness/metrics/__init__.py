@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated
 
 from pydantic import Field
 
-from evalharness.metrics.base import Metric
+from evalharness.metrics.base import Metric, MetricConfigBase
 from evalharness.metrics.bleu import BleuConfig, BleuMetric
 from evalharness.metrics.chrf import ChrfConfig, ChrfMetric
 from evalharness.metrics.ter import TerConfig, TerMetric
 
-METRICS: dict[str, tuple[type, type[Metric]]] = {
+METRICS: dict[str, tuple[type[MetricConfigBase], type[Metric]]] = {
     "bleu": (BleuConfig, BleuMetric),
     "chrf": (ChrfConfig, ChrfMetric),
     "chrf++": (ChrfConfig, ChrfMetric),
     "ter": (TerConfig, TerMetric),
 }
 
-MetricConfig = Annotated[Union[BleuConfig, ChrfConfig, TerConfig], Field(discriminator="name")]
+MetricConfig = Annotated[BleuConfig | ChrfConfig | TerConfig, Field(discriminator="name")]
 
 
 def make_metric(cfg) -> Metric:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import sacrebleu
 
@@ -28,11 +29,19 @@ BELOW = (2, 7)
 SUPPORTED = f">={LOWEST[0]}.{LOWEST[1]},<{BELOW[0]}.{BELOW[1]}"
 
 # What the functions below use that is not sacrebleu's public API: (module, object, attribute).
-_METRIC_METHODS = ("_cache_references", "_preprocess_segment", "_compute_segment_statistics",
-                   "_aggregate_and_compute", "_compute_score_from_stats")
+_METRIC_METHODS = (
+    "_cache_references",
+    "_preprocess_segment",
+    "_compute_segment_statistics",
+    "_aggregate_and_compute",
+    "_compute_score_from_stats",
+)
 REQUIRED: tuple[tuple[str, str, str], ...] = (
-    *((f"sacrebleu.metrics.{module}", cls, name)
-      for module, cls in (("bleu", "BLEU"), ("chrf", "CHRF"), ("ter", "TER")) for name in _METRIC_METHODS),
+    *(
+        (f"sacrebleu.metrics.{module}", cls, name)
+        for module, cls in (("bleu", "BLEU"), ("chrf", "CHRF"), ("ter", "TER"))
+        for name in _METRIC_METHODS
+    ),
     ("sacrebleu.metrics.bleu", "BLEU", "TOKENIZERS"),
     ("sacrebleu.significance", "", "_compute_p_value"),
     ("sacrebleu.dataset.base", "Dataset", "_get_tarball_filename"),

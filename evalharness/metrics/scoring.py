@@ -15,8 +15,10 @@ The per-segment statistics are kept: sentence scores, bootstrap resampling and s
 from __future__ import annotations
 
 import os
+from collections.abc import Hashable, Mapping
 from concurrent.futures import as_completed
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from evalharness.cache import Store, digest
 from evalharness.datasets.base import check_stream
@@ -25,6 +27,9 @@ from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.base import Metric
 from evalharness.progress import Progress
 from evalharness.workers import fork_pool
+
+# A system's key in the hypotheses and results: its name, or the runner's cell id.
+SystemKey = TypeVar("SystemKey", bound=Hashable)
 
 # Below this much work (segments x systems x metric cost), a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 10_000
@@ -48,7 +53,7 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def check_shapes(references: list[list[str]], systems: dict[str, list[str]]) -> int:
+def check_shapes(references: list[list[str]], systems: Mapping[Any, list[str]]) -> int:
     """References are streams (references[k][i]); every stream and hypothesis list has the same length."""
     if isinstance(references, str) or not isinstance(references, (list, tuple)) or not references:
         raise UserError("references: expected a non-empty list of reference streams")
@@ -62,12 +67,12 @@ def check_shapes(references: list[list[str]], systems: dict[str, list[str]]) -> 
     return n
 
 
-def _segment_stats(job) -> tuple[int, int, dict[str, list]]:
+def _segment_stats(job) -> tuple[int, int, dict[Any, list]]:
     """Worker: statistics of one metric on one chunk of segments for every system."""
     metric, target_lang, m_index, start, ref_chunk, hyp_chunks = job
     scorer = metric.build(target_lang)
     ref_infos = sb.cache_references(scorer, ref_chunk)
-    out: dict[str, list] = {name: [] for name in hyp_chunks}
+    out: dict[Any, list] = {name: [] for name in hyp_chunks}
     for i, ref_info in enumerate(ref_infos):
         seen: dict[str, list] = {}
         for name, hyps in hyp_chunks.items():
@@ -85,9 +90,14 @@ def _chunks(n: int, parts: int) -> list[tuple[int, int]]:
 
 
 def segment_statistics(
-    metrics: list[Metric], target_lang: str, references: list[list[str]], systems: dict[str, list[str]],
-    workers: int = 1, progress: Progress | None = None, desc: str = "",
-) -> list[dict[str, list]]:
+    metrics: list[Metric],
+    target_lang: str,
+    references: list[list[str]],
+    systems: dict[SystemKey, list[str]],
+    workers: int = 1,
+    progress: Progress | None = None,
+    desc: str = "",
+) -> list[dict[SystemKey, list]]:
     """Per metric, per system: the list of per-segment statistics, in segment order. `progress` shows a bar over
     the jobs (segment chunks x metrics)."""
     n = check_shapes(references, systems)
@@ -97,9 +107,16 @@ def segment_statistics(
     jobs = []
     for m_index, metric in enumerate(metrics):
         for start, end in spans:
-            jobs.append((metric, target_lang, m_index, start,
-                         [stream[start:end] for stream in references],
-                         {name: hyps[start:end] for name, hyps in systems.items()}))
+            jobs.append(
+                (
+                    metric,
+                    target_lang,
+                    m_index,
+                    start,
+                    [stream[start:end] for stream in references],
+                    {name: hyps[start:end] for name, hyps in systems.items()},
+                )
+            )
     # The slow metric first, so that no worker is left alone with it at the end.
     jobs.sort(key=lambda job: -job[0].cost)
     progress = progress or Progress.silent()
@@ -115,8 +132,8 @@ def segment_statistics(
             for job in jobs:
                 results.append(_segment_stats(job))
                 bar.update(1)
-    merged: list[dict[str, list]] = [{name: [] for name in systems} for _ in metrics]
-    for m_index, start, out in sorted(results, key=lambda r: (r[0], r[1])):
+    merged: list[dict[SystemKey, list]] = [{name: [] for name in systems} for _ in metrics]
+    for m_index, _start, out in sorted(results, key=lambda r: (r[0], r[1])):
         for name, stats in out.items():
             merged[m_index][name].extend(stats)
     return merged
@@ -132,20 +149,30 @@ def corpus_result(metric: Metric, target_lang: str, n_refs: int, stats: list, se
         sent = metric.build_sentence(target_lang)
         sentence_scores = [float(sb.score_from_stats(sent, s).score) for s in stats]
     return MetricResult(
-        metric=metric.label, direction=metric.direction, score=float(score.score),
-        signature=scorer.get_signature().format(), stats=stats, sentence_scores=sentence_scores,
+        metric=metric.label,
+        direction=metric.direction,
+        score=float(score.score),
+        signature=scorer.get_signature().format(),
+        stats=stats,
+        sentence_scores=sentence_scores,
     )
 
 
 def score_systems(
-    metrics: list[Metric], target_lang: str, references: list[list[str]], systems: dict[str, list[str]],
-    workers: int = 1, sentence: bool = False, cache: Store | None = None, progress: Progress | None = None,
+    metrics: list[Metric],
+    target_lang: str,
+    references: list[list[str]],
+    systems: dict[SystemKey, list[str]],
+    workers: int = 1,
+    sentence: bool = False,
+    cache: Store | None = None,
+    progress: Progress | None = None,
     desc: str = "",
-) -> dict[tuple[str, str], MetricResult]:
+) -> dict[tuple[SystemKey, str], MetricResult]:
     """Score every system with every metric: {(system, metric label): MetricResult}."""
     check_shapes(references, systems)
     keys = {}
-    found: dict[tuple[int, str], list] = {}
+    found: dict[tuple[int, SystemKey], list] = {}
     for m_index, metric in enumerate(metrics):
         for name, hyps in systems.items():
             key = digest(metric.fingerprint(target_lang), references, hyps)
@@ -154,20 +181,22 @@ def score_systems(
                 hit = cache.get(key)
                 if hit is not None:
                     found[(m_index, name)] = hit
-    todo_systems = {name: hyps for name, hyps in systems.items()
-                    if any((m, name) not in found for m in range(len(metrics)))}
+    todo_systems = {
+        name: hyps for name, hyps in systems.items() if any((m, name) not in found for m in range(len(metrics)))
+    }
     todo_metrics = [m for m in range(len(metrics)) if any((m, name) not in found for name in systems)]
-    computed: dict[tuple[int, str], list] = {}
+    computed: dict[tuple[int, SystemKey], list] = {}
     if todo_systems and todo_metrics:
-        stats = segment_statistics([metrics[m] for m in todo_metrics], target_lang, references, todo_systems, workers,
-                                   progress, desc)
-        for m_index, per_system in zip(todo_metrics, stats):
+        stats = segment_statistics(
+            [metrics[m] for m in todo_metrics], target_lang, references, todo_systems, workers, progress, desc
+        )
+        for m_index, per_system in zip(todo_metrics, stats, strict=True):
             for name, seg_stats in per_system.items():
                 if (m_index, name) not in found:
                     computed[(m_index, name)] = seg_stats
                     if cache is not None:
                         cache.put(keys[(m_index, name)], seg_stats)
-    results = {}
+    results: dict[tuple[SystemKey, str], MetricResult] = {}
     for m_index, metric in enumerate(metrics):
         for name in systems:
             seg_stats = found.get((m_index, name)) or computed[(m_index, name)]

@@ -7,7 +7,7 @@ An engine class is registered in `evalharness.systems.ENGINES`; the runner only 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from evalharness.configtypes import Name, Strict
 from evalharness.datasets.base import Dataset
@@ -20,6 +20,9 @@ IDENTITY_FIELDS = frozenset({"name", "engine", "datasets"})
 class SystemConfigBase(Strict):
     name: Name
     datasets: list[str] | None = None  # only these datasets (by name); default: all
+    if TYPE_CHECKING:
+        # Every engine's config declares it, as the Literal of its engine name (the discriminator of the union).
+        engine: str
 
 
 class System(ABC):
@@ -42,7 +45,7 @@ class System(ABC):
         return frozenset(cls.config_model.model_fields) - IDENTITY_FIELDS
 
     @classmethod
-    def expand(cls, cfg: SystemConfigBase, dataset: Dataset) -> list["System"]:
+    def expand(cls, cfg: SystemConfigBase, dataset: Dataset) -> list[System]:
         """The systems this config entry stands for on a dataset (one, unless it discovers several)."""
         return [cls(cfg)]
 
@@ -50,14 +53,22 @@ class System(ABC):
         """How this system runs on this machine (backend, library version, threads), for the manifest."""
         return {}
 
-    def translate(self, texts: list[str], src_lang: str, tgt_lang: str, ctx: RunContext | None = None,
-                  stats: CellStats | None = None) -> list[str]:
+    def translate(
+        self,
+        texts: list[str],
+        src_lang: str,
+        tgt_lang: str,
+        ctx: RunContext | None = None,
+        stats: CellStats | None = None,
+    ) -> list[str]:
         """Translate arbitrary texts (round trips need this); systems with fixed outputs cannot."""
         from evalharness.errors import UserError
 
-        raise UserError(f"system {self.name}: engine {self.cfg.engine} has fixed outputs and cannot translate "
-                        f"{src_lang}->{tgt_lang} texts (as a round trip needs)")
+        raise UserError(
+            f"system {self.name}: engine {self.cfg.engine} has fixed outputs and cannot translate "
+            f"{src_lang}->{tgt_lang} texts (as a round trip needs)"
+        )
 
     @abstractmethod
-    def hypotheses(self, dataset: Dataset, ctx: "RunContext | None" = None, stats: "CellStats | None" = None) -> list[str]:
+    def hypotheses(self, dataset: Dataset, ctx: RunContext | None = None, stats: CellStats | None = None) -> list[str]:
         """One hypothesis per source segment, in order. `ctx` holds the run's caches and models."""

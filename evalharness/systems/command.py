@@ -36,8 +36,11 @@ class CommandConfig(SystemConfigBase):
     command: list[str] | str = Field(description="argv list, or a string split with shlex; {src} {tgt} filled in")
     timeout: float = Field(default=600, gt=0, description="seconds the program may take for one dataset")
     env: dict[str, str] = Field(default_factory=dict, description="environment variables added for the program")
-    cwd: str | None = Field(default=None, validate_default=True,
-                            description="working folder, relative to the config file; default: the config's folder")
+    cwd: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="working folder, relative to the config file; default: the config's folder",
+    )
 
     @field_validator("command")
     @classmethod
@@ -46,7 +49,7 @@ class CommandConfig(SystemConfigBase):
             try:
                 value = shlex.split(value)
             except ValueError as err:
-                raise ValueError(f"cannot split the command string: {err}")
+                raise ValueError(f"cannot split the command string: {err}") from err
         if not value or not value[0]:
             raise ValueError("the command is empty")
         return value
@@ -71,6 +74,12 @@ class CommandSystem(TranslationSystem):
     config_model = CommandConfig
     cfg: CommandConfig
 
+    @property
+    def _workdir(self) -> Path:
+        """`cwd` as a path: never None once validated (its validator fills in the config's folder)."""
+        assert self.cfg.cwd is not None
+        return Path(self.cfg.cwd)
+
     def _env(self) -> dict[str, str]:
         return {**os.environ, **self.cfg.env}
 
@@ -79,7 +88,7 @@ class CommandSystem(TranslationSystem):
         name = self.cfg.command[0]
         if os.sep in name or (os.altsep and os.altsep in name):
             path = Path(name).expanduser()
-            path = path if path.is_absolute() else Path(self.cfg.cwd) / path
+            path = path if path.is_absolute() else self._workdir / path
             return os.path.abspath(path) if path.is_file() and os.access(path, os.X_OK) else None
         return shutil.which(name, path=self._env().get("PATH", os.defpath))
 
@@ -90,15 +99,18 @@ class CommandSystem(TranslationSystem):
             if "{src}" in arg or "{tgt}" in arg or not arg or arg.startswith("-"):
                 continue
             path = Path(arg).expanduser()
-            if (path if path.is_absolute() else Path(self.cfg.cwd) / path).is_file():
+            if (path if path.is_absolute() else self._workdir / path).is_file():
                 found.append(arg)
         return found
 
     def identity(self) -> dict:
         program = self.program()
-        files = {arg: file_sha256(Path(self.cfg.cwd) / Path(arg).expanduser()) for arg in self.named_files()}
-        return {"command": list(self.cfg.command), "program_sha256": file_sha256(program) if program else None,
-                "files_sha256": files}
+        files = {arg: file_sha256(self._workdir / Path(arg).expanduser()) for arg in self.named_files()}
+        return {
+            "command": list(self.cfg.command),
+            "program_sha256": file_sha256(program) if program else None,
+            "files_sha256": files,
+        }
 
     def fingerprint(self) -> str:
         """Like every engine's, without `timeout`: how long the program may take does not change what it prints."""
@@ -112,52 +124,69 @@ class CommandSystem(TranslationSystem):
         name = self.cfg.command[0]
         for source in sources:
             if "\n" in source or "\r" in source:
-                raise UserError(f"system {self.name}: a source segment contains a line break, which the command "
-                                f"engine cannot send (one segment per line): {source[:60]!r}")
+                raise UserError(
+                    f"system {self.name}: a source segment contains a line break, which the command "
+                    f"engine cannot send (one segment per line): {source[:60]!r}"
+                )
         program = self.program()
         if program is None:
             if os.sep in name:
-                path = Path(self.cfg.cwd) / Path(name).expanduser()  # an absolute name stays itself
+                path = self._workdir / Path(name).expanduser()  # an absolute name stays itself
                 what = "is not an executable file" if path.exists() else "not found"
-                raise UserError(f"system {self.name}: program {name} {what}"
-                                + ("" if Path(name).expanduser().is_absolute() else f" (in {self.cfg.cwd})"))
+                raise UserError(
+                    f"system {self.name}: program {name} {what}"
+                    + ("" if Path(name).expanduser().is_absolute() else f" (in {self.cfg.cwd})")
+                )
             raise UserError(f"system {self.name}: program not found on PATH: {name}")
         text = "".join(source + "\n" for source in sources)
         try:
-            proc = subprocess.Popen(self.argv(src_lang, tgt_lang), executable=program, cwd=self.cfg.cwd,
-                                    env=self._env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, start_new_session=os.name == "posix")
+            proc = subprocess.Popen(
+                self.argv(src_lang, tgt_lang),
+                executable=program,
+                cwd=self.cfg.cwd,
+                env=self._env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=os.name == "posix",
+            )
         except OSError as err:
-            raise UserError(f"system {self.name}: cannot start {name}: {err.strerror or err}")
+            raise UserError(f"system {self.name}: cannot start {name}: {err.strerror or err}") from err
         try:
             stdout, stderr = proc.communicate(text.encode("utf-8"), timeout=self.cfg.timeout)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as err:
             self._kill(proc)
-            raise UserError(f"system {self.name}: {name} did not finish within {self.cfg.timeout:g} s "
-                            f"for {len(sources)} sources (raise 'timeout')")
+            raise UserError(
+                f"system {self.name}: {name} did not finish within {self.cfg.timeout:g} s "
+                f"for {len(sources)} sources (raise 'timeout')"
+            ) from err
         except BaseException:
             self._kill(proc)
             raise
         stderr_text = stderr.decode("utf-8", errors="replace")
         if proc.returncode != 0:
-            status = (f"was killed by signal {-proc.returncode}" if proc.returncode < 0
-                      else f"exited with status {proc.returncode}")
+            status = (
+                f"was killed by signal {-proc.returncode}"
+                if proc.returncode < 0
+                else f"exited with status {proc.returncode}"
+            )
             raise UserError(f"system {self.name}: {name} {status}: {_last_line(stderr_text)}")
         try:
             out = stdout.decode("utf-8")
         except UnicodeDecodeError as err:
-            raise UserError(f"system {self.name}: {name} printed output that is not UTF-8 (byte {err.start})")
+            raise UserError(f"system {self.name}: {name} printed output that is not UTF-8 (byte {err.start})") from err
         lines = out.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
         lines = [line.removesuffix("\r") for line in lines]
         if len(lines) != len(sources):
-            raise UserError(f"system {self.name}: program {name} printed {len(lines)} lines for "
-                            f"{len(sources)} sources")
+            raise UserError(f"system {self.name}: program {name} printed {len(lines)} lines for {len(sources)} sources")
         if not any(line.strip() for line in lines) and any(source.strip() for source in sources):
             # A broken program, not a translation: never cached, so a rerun after the fix translates again.
-            raise UserError(f"system {self.name}: program {name} printed only blank lines for {len(sources)} "
-                            f"sources: no translation (nothing was cached)")
+            raise UserError(
+                f"system {self.name}: program {name} printed only blank lines for {len(sources)} "
+                f"sources: no translation (nothing was cached)"
+            )
         return lines
 
     @staticmethod

@@ -7,8 +7,9 @@ settings, or serve several datasets, get the same loaded model from `models`.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from evalharness.cache import Store, default_cache_dir
 from evalharness.progress import Progress
@@ -47,7 +48,7 @@ class RunContext:
     verbose: bool = True  # log lines on stderr
 
     @classmethod
-    def create(cls, use_cache: bool = True, progress: Progress | None = None) -> "RunContext":
+    def create(cls, use_cache: bool = True, progress: Progress | None = None) -> RunContext:
         store = Store(default_cache_dir() / "translations.sqlite", "translations") if use_cache else None
         return cls(translation_cache=store, progress=progress or Progress())
 

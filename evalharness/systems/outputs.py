@@ -31,31 +31,45 @@ class OutputsConfig(SystemConfigBase):
     @model_validator(mode="after")
     def _one_source(self):
         if (self.path is None) == (self.xml_system is None):
-            raise ValueError("give exactly one of 'path' (hypothesis files) or 'xml_system' (hypotheses in the dataset)")
+            raise ValueError(
+                "give exactly one of 'path' (hypothesis files) or 'xml_system' (hypotheses in the dataset)"
+            )
         if self.path is not None:
             for name in PLACEHOLDER.findall(self.path):
                 if name not in KNOWN:
-                    raise ValueError(f"unknown placeholder {{{name}}} in path (known: {', '.join('{%s}' % k for k in KNOWN)})")
+                    raise ValueError(
+                        f"unknown placeholder {{{name}}} in path (known: {', '.join(f'{{{k}}}' for k in KNOWN)})"
+                    )
         return self
 
 
 def fill(pattern: str, dataset: Dataset) -> str:
-    values = {"dataset": dataset.name, "langpair": dataset.langpair, "src": dataset.source_lang,
-              "tgt": dataset.target_lang}
+    values = {
+        "dataset": dataset.name,
+        "langpair": dataset.langpair,
+        "src": dataset.source_lang,
+        "tgt": dataset.target_lang,
+    }
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), pattern)
 
 
 class OutputsSystem(System):
     config_model = OutputsConfig
+    cfg: OutputsConfig
 
     @classmethod
-    def expand(cls, cfg: OutputsConfig, dataset: Dataset) -> list[System]:
+    def expand(cls, cfg: SystemConfigBase, dataset: Dataset) -> list[System]:
+        assert isinstance(cfg, OutputsConfig)  # the runner expands each entry with its own engine
         if cfg.xml_system is not None:
             if cfg.xml_system != "*":
                 return [cls(cfg)]
             if not dataset.system_outputs:
                 raise UserError(f"system {cfg.name}: dataset {dataset.name} has no system outputs (xml_system: '*')")
-            return [cls(cfg.model_copy(update={"name": name, "xml_system": name})) for name in sorted(dataset.system_outputs)]
+            return [
+                cls(cfg.model_copy(update={"name": name, "xml_system": name}))
+                for name in sorted(dataset.system_outputs)
+            ]
+        assert cfg.path is not None  # the config has exactly one of path and xml_system
         path = fill(cfg.path, dataset)
         if "{system}" not in path:
             return [cls(cfg.model_copy(update={"path": path}))]
@@ -65,9 +79,9 @@ class OutputsSystem(System):
         matches = sorted(glob.glob(glob.escape(head) + "*" + glob.escape(tail)))
         if not matches:
             raise UserError(f"system {cfg.name}: no file matches {path} for dataset {dataset.name}")
-        systems = []
+        systems: list[System] = []
         for match in matches:
-            name = match[len(head): len(match) - len(tail) if tail else None]
+            name = match[len(head) : len(match) - len(tail) if tail else None]
             if name and "/" not in name:
                 systems.append(cls(cfg.model_copy(update={"name": name, "path": match})))
         return systems
@@ -76,9 +90,12 @@ class OutputsSystem(System):
         if self.cfg.xml_system is not None:
             if self.cfg.xml_system not in dataset.system_outputs:
                 known = ", ".join(sorted(dataset.system_outputs)) or "none"
-                raise UserError(f"system {self.name}: dataset {dataset.name} has no outputs of system "
-                                f"{self.cfg.xml_system!r} (it has: {known})")
+                raise UserError(
+                    f"system {self.name}: dataset {dataset.name} has no outputs of system "
+                    f"{self.cfg.xml_system!r} (it has: {known})"
+                )
             return list(dataset.system_outputs[self.cfg.xml_system])
+        assert self.cfg.path is not None  # the config has exactly one of path and xml_system
         path = Path(self.cfg.path)
         lines = read_lines(path)
         check_same_length(dataset.full_length or len(dataset), lines, path, f"dataset {dataset.name}")

@@ -6,7 +6,7 @@ first stop string. One path for all of them, so the same config gives the same p
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from pydantic import Field
 
@@ -25,8 +25,9 @@ class PromptedConfig(TranslationConfigBase):
     length_ratio: float = Field(default=3.0, gt=0, description="cap on new tokens per source token (plus 16)")
 
 
-def prompt_text(system_name: str, prompt: PromptConfig, source: str, src: str, tgt: str,
-                chat: ChatRenderer | None) -> str:
+def prompt_text(
+    system_name: str, prompt: PromptConfig, source: str, src: str, tgt: str, chat: ChatRenderer | None
+) -> str:
     """The whole prompt for one segment. `chat` is None when the model has no chat template."""
     if not prompt.chat:
         return prompt.render_text(source, src, tgt)

@@ -33,11 +33,13 @@ def pick_dtype(requested: str, device: str):
 
 def load_error(model: str, err: Exception) -> UserError:
     """A model that is neither a local folder nor in the local hub cache, on an offline machine."""
-    return UserError(f"cannot load model {model!r}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''} "
-                     f"(no hub downloads here: give a local folder, or put the model in the Hugging Face cache)")
+    return UserError(
+        f"cannot load model {model!r}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''} "
+        f"(no hub downloads here: give a local folder, or put the model in the Hugging Face cache)"
+    )
 
 
-def quiet_transformers(show_progress: bool) -> None:
+def quiet_transformers(show_progress: bool | None) -> None:
     """transformers' own warnings and weight-loading bars would bury evalharness's output."""
     from transformers.utils import logging as hf_logging
 

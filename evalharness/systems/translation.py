@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Iterator, Literal
+from collections.abc import Iterator
+from typing import Literal
 
 from pydantic import Field
 
@@ -70,8 +71,14 @@ class TranslationSystem(System):
         """What the config alone does not pin down (a file hash, a resolved revision). Engines add to it."""
         return {}
 
-    def translate(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext | None = None,
-                  stats: CellStats | None = None) -> list[str]:
+    def translate(
+        self,
+        sources: list[str],
+        src_lang: str,
+        tgt_lang: str,
+        ctx: RunContext | None = None,
+        stats: CellStats | None = None,
+    ) -> list[str]:
         """Translations of `sources`, from the cache where possible; the model only sees unique misses.
 
         Translations reach the cache as they complete (one transaction per few seconds of work), and whatever
@@ -130,8 +137,9 @@ class TranslationSystem(System):
             raise RuntimeError(f"{type(self).__name__} returned {len(done)} translations for {len(unique)} sources")
         return [t if t is not None else "" for t in out]
 
-    def translate_stream(self, sources: list[str], src_lang: str, tgt_lang: str,
-                         ctx: RunContext) -> Iterator[tuple[int, str]]:
+    def translate_stream(
+        self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext
+    ) -> Iterator[tuple[int, str]]:
         """(index into `sources`, translation) as each completes, in any order. Engines that finish segments one
         batch at a time override this; the default is one `translate_batch` call."""
         yield from enumerate(self.translate_batch(sources, src_lang, tgt_lang, ctx))
