@@ -3,12 +3,16 @@ no traceback, and no results written."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from evalharness import secrets
+from evalharness.cli import main
 
 from conftest import error_lines
 
@@ -54,9 +58,32 @@ def write_config(tmp_path: Path, text: str, name: str = "exp.yaml") -> Path:
 
 
 def run_cli(tmp_path: Path, *args) -> subprocess.CompletedProcess:
+    """`evalharness ARGS...` in tmp_path with a private score cache: the command line's own `main`, called in this
+    process as the console script calls it (a fresh interpreter per case only adds its start-up time; the test
+    `test_the_installed_command_prints_what_main_prints` runs the real command in a subprocess)."""
+    out, err = io.StringIO(), io.StringIO()
+    cwd, env = os.getcwd(), dict(os.environ)
+    secrets.forget()  # what an earlier case's config remembered is not this one's secret
+    os.chdir(tmp_path)
+    os.environ["EVALHARNESS_CACHE_DIR"] = str(tmp_path / "cache")
+    os.environ.pop("NOPE_NOT_SET", None)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(arg) for arg in args])
+            except SystemExit as exit:  # argparse's usage errors
+                code = exit.code if isinstance(exit.code, int) else 1
+    finally:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env)
+        secrets.forget()
+    return subprocess.CompletedProcess(["evalharness", *map(str, args)], code, out.getvalue(), err.getvalue())
+
+
+def run_subprocess(tmp_path: Path, *args) -> subprocess.CompletedProcess:
     """`evalharness ARGS...` in a subprocess, in tmp_path, with a private score cache."""
     env = {**os.environ, "EVALHARNESS_CACHE_DIR": str(tmp_path / "cache")}
-    env.pop("NOPE_NOT_SET", None)
     return subprocess.run(
         [sys.executable, "-m", "evalharness", *map(str, args)], capture_output=True, text=True, cwd=tmp_path, env=env
     )
@@ -444,3 +471,16 @@ def test_whitespace_only_reference_lines_are_reported(tmp_path, data):
     proc = run_cli(tmp_path, "run", write_config(tmp_path, valid_config(data)), "--output-dir", tmp_path / "out")
     assert proc.returncode == 0, proc.stderr
     assert "warning: dataset news: reference ref.A.en: 1 blank or whitespace-only segments (segment 3)" in proc.stderr
+
+
+def test_the_installed_command_prints_what_main_prints(tmp_path, data):
+    """The cases above call `main` in this process; the command itself, in a fresh interpreter, behaves alike."""
+    config = write_config(tmp_path, GOOD.replace("metrics: [bleu, chrf]", "metrics: [bleu, chrf]\nworkerz: 1"))
+    args = ("run", config, "--output-dir", tmp_path / "results")
+    real, called = run_subprocess(tmp_path, *args), run_cli(tmp_path, *args)
+    assert (real.returncode, error_lines(real.stderr), real.stdout) == (
+        called.returncode,
+        error_lines(called.stderr),
+        called.stdout,
+    )
+    one_error_line(real, tmp_path, "workerz")
