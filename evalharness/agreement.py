@@ -199,7 +199,7 @@ def dataset_agreement(
         return []
     by_name: dict[str, CellId] = {}
     for cell_id, cell in cells.items():
-        if cell.system.cfg.engine == "identity":
+        if cell.system.copies_source:
             continue  # the copy-source floor is no MT system
         if cell.system.name in by_name:
             raise UserError(

@@ -118,10 +118,6 @@ def produce(cell: Cell, dataset: Dataset, ctx: RunContext) -> CellOutput:
     return CellOutput(units, pivots, stats)
 
 
-# A round trip whose pivot is mostly not in the pivot language proves nothing (a copy scores 100).
-VALID_PIVOT_RATE = 0.5
-
-
 class Scorer:
     """Scores hypotheses with the run's metrics through the score cache, counting hits for the manifest."""
 
@@ -216,16 +212,14 @@ def cell_columns(
 ) -> dict:
     """The per-cell columns of every row of a cell (off-target, empty outputs, alignment, round-trip validity)."""
     out.stats.empty = sum(1 for hyp in out.units if not hyp.strip())
-    pivot_rate = (
-        sum(lang == dataset.pivot_lang for lang in pivot_langs) / len(pivot_langs) if pivot_langs is not None else None
-    )
+    pivot_rate = dataset.pivot_on_target_rate(pivot_langs)
     return dict(
         off_target_rate=off_target_rate(unit_langs, dataset.target_lang),
         empty_outputs=out.stats.empty,
         unaligned_sources=dataset.unaligned_sources,
         unaligned_references=dataset.unaligned_references,
         pivot_on_target_rate=pivot_rate,
-        valid=pivot_rate is None or pivot_rate >= VALID_PIVOT_RATE,
+        valid=pivot_rate is None or pivot_rate >= dataset.valid_pivot_rate,
     )
 
 

@@ -132,3 +132,28 @@ systems:
     proc = run_cli("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
     assert proc.returncode == 2 and "'xx' is not supported" in proc.stderr
     assert len(error_lines(proc.stderr)) == 1
+
+
+def test_a_round_trip_is_valid_from_its_datasets_pivot_rate_on():
+    """The threshold belongs to the dataset (`valid_pivot_rate`, default 0.5), not to the runner."""
+    from evalharness.datasets.base import Dataset
+    from evalharness.runner import CellOutput, cell_columns
+    from evalharness.systems.context import CellStats
+
+    def columns(rate: float | None) -> dict:
+        extra = {} if rate is None else {"valid_pivot_rate": rate}
+        dataset = Dataset(
+            name="rt",
+            source_lang="en",
+            target_lang="en",
+            sources=["a"] * 5,
+            references=[["a"] * 5],
+            reference_names=["a"],
+            pivot_lang="zh",
+            **extra,
+        )
+        out = CellOutput(["a"] * 5, ["x"] * 5, CellStats())
+        return cell_columns(dataset, out, ["en"] * 5, ["zh", "zh", "en", "en", "en"])
+
+    assert columns(None)["pivot_on_target_rate"] == 0.4 and columns(None)["valid"] is False
+    assert columns(0.4)["valid"] is True

@@ -76,6 +76,8 @@ class Dataset:
     unaligned_references: int = 0  # reference sentences linked to no source sentence
     # Round trip: the systems translate the source into this language and back; the source is the reference.
     pivot_lang: str | None = None
+    # A round trip whose pivots are in the pivot language less often than this proves nothing (a copy scores 100).
+    valid_pivot_rate: float = 0.5
     # Files for the results folder (relative path -> text): cleaning reports, alignments.
     artifacts: dict[str, str] = field(default_factory=dict)
     # Human system scores by system name (config `human_scores`), for agreement.csv; None: none.
@@ -159,6 +161,12 @@ class Dataset:
             [segment_hypotheses[j] for j in keep],
             f"{self.name} pivot on target",
         )
+
+    def pivot_on_target_rate(self, pivot_langs: list[str | None] | None) -> float | None:
+        """The share of a round trip's pivots in the pivot language (None when the dataset is no round trip)."""
+        if self.pivot_lang is None or pivot_langs is None:
+            return None
+        return sum(lang == self.pivot_lang for lang in pivot_langs) / len(pivot_langs)
 
     def segment_sources(self) -> list[str]:
         return self.segment_hypotheses(self.sources)

@@ -48,6 +48,13 @@ class RoundtripConfig(DatasetConfigBase):
     pivot: str = Field(description="the language the systems translate into and back from")
     clean: CleanConfig | None = Field(default_factory=CleanConfig, description="null: no cleaning")
     document_level: bool = True
+    valid_pivot_rate: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="a cell is valid when at least this share of its pivots is in the pivot "
+        "language (a copy of the source is not, and would score 100)",
+    )
 
 
 def sentences_of(path, lang: str, cfg: CleanConfig | None) -> tuple[list[str], str]:
@@ -138,5 +145,6 @@ def load_roundtrip(cfg: RoundtripConfig) -> Dataset:
         reference_names=[cfg.path.name],
         document_references=[joiner(cfg.lang).join(sentences)] if cfg.document_level else None,
         pivot_lang=cfg.pivot,
+        valid_pivot_rate=cfg.valid_pivot_rate,
         artifacts={f"cleaning/{cfg.name}.txt": report},
     )
