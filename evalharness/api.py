@@ -112,16 +112,16 @@ def run(
         force=force,
         write=write,
     )
-    return Results(
-        typed(out.scores),
-        typed(out.summary),
-        segments_frame(out.segments),
-        typed(out.agreement) if out.agreement is not None else None,
+    return _results(
+        out.scores,
+        out.summary,
+        out.segments,
+        out.agreement,
         out.manifest,
         out.out_dir,
-        out.model_calls,
-        out.score_cache_hits,
-        out.score_cache_misses,
+        segments_translated=out.model_calls,
+        score_cache_hits=out.score_cache_hits,
+        score_cache_misses=out.score_cache_misses,
     )
 
 
@@ -274,17 +274,31 @@ def load(results_dir: str | Path) -> Results:
     from evalharness.report import load as load_folder
 
     data = load_folder(Path(results_dir))
-    return Results(
-        typed(data.scores),
-        typed(data.summary),
-        segments_frame(data.segments),
-        typed(data.agreement) if data.agreement is not None else None,
-        data.manifest,
-        Path(results_dir),
-    )
+    return _results(data.scores, data.summary, data.segments, data.agreement, data.manifest, Path(results_dir))
 
 
 # --------------------------------------------------------------------------------------------------- frames
+
+
+def _results(
+    scores: pd.DataFrame,
+    summary: pd.DataFrame,
+    segments: list[dict],
+    agreement: pd.DataFrame | None,
+    manifest: dict,
+    out_dir: Path | None,
+    **counts: int,
+) -> Results:
+    """A `Results` of typed frames: the same dtypes for a run in memory and for a folder read back."""
+    return Results(
+        typed(scores),
+        typed(summary),
+        segments_frame(segments),
+        typed(agreement) if agreement is not None else None,
+        manifest,
+        out_dir,
+        **counts,
+    )
 
 
 def typed(frame: pd.DataFrame) -> pd.DataFrame:
