@@ -50,6 +50,13 @@ def cached(cache: Path) -> int:
         return 0
 
 
+def interruptible() -> None:
+    """In the child, before exec: Ctrl-C's default action. A shell starts background jobs with SIGINT ignored
+    (POSIX, no job control), the ignore is inherited, and Python then installs no KeyboardInterrupt handler:
+    under `make test &` or nohup the run would never see the Ctrl-C these tests send."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(config: Path, cache: Path, out: Path) -> subprocess.Popen:
     env = {**os.environ, "EVALHARNESS_CACHE_DIR": str(cache)}
     return subprocess.Popen(
@@ -58,6 +65,7 @@ def start(config: Path, cache: Path, out: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
 
 
