@@ -22,6 +22,7 @@ from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.langid import detect_all, off_target_rate
+from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.scoring import MetricResult, default_workers, score_systems
 from evalharness.plan import Cell, CellId, Plan
 from evalharness.progress import Progress
@@ -428,6 +429,7 @@ def build_manifest(
         "finished": _now(),
         "workers": scorer.workers,
         "cells": len(plan.cells),
+        "ter_statistics": sb.ter_backend(),
         "score_cache": {"enabled": use_cache, "hits": scorer.hits, "misses": scorer.misses},
         "translation": {
             "model_calls": ctx.model_calls,

@@ -322,3 +322,33 @@ def test_generated_cases_with_tokenizer_options(options):
     # the same through sentence_score's route, one segment at a time
     for (hyp, refs), stats in list(zip(cases, got, strict=True))[:40]:
         assert ter._extract_corpus_statistics([hyp], [[r] for r in refs]) == [stats]
+
+
+# ------------------------------------------------------------------------------------------- in the harness
+
+
+def test_the_harness_scores_ter_the_same_on_either_backend(monkeypatch):
+    """evalharness.score with the compiled statistics equals it with sacrebleu's own (signature included)."""
+    import evalharness
+    from evalharness.metrics import sacrebleu_adapter as sb
+
+    hyps, ref_a, ref_b = wmt22("de-en", DE_EN_SYSTEMS[0], 60)
+    frames = {}
+    for backend in ("sacrebleu", "numba"):
+        monkeypatch.setattr(sb, "_TER_BACKEND", backend)
+        result = evalharness.score(hyps, [ref_a, ref_b], metrics=["ter"], langpair="de-en", workers=1)
+        frames[backend] = result.scores
+        assert sb.ter_backend() == backend
+    assert frames["numba"].equals(frames["sacrebleu"])
+
+
+def test_the_backend_is_chosen_once_and_can_be_refused(monkeypatch):
+    from evalharness.metrics import sacrebleu_adapter as sb
+
+    monkeypatch.setattr(sb, "_TER_BACKEND", None)
+    monkeypatch.setenv("EVALHARNESS_TER", "sacrebleu")
+    assert sb.ter_backend() == "sacrebleu"
+    monkeypatch.setenv("EVALHARNESS_TER", "numba")
+    assert sb.ter_backend() == "sacrebleu"  # chosen once per process
+    monkeypatch.setattr(sb, "_TER_BACKEND", None)
+    assert sb.ter_backend() == ("numba" if tc.available() else "sacrebleu")

@@ -121,6 +121,8 @@ def segment_statistics(
     jobs.sort(key=lambda job: -job[0].cost)
     progress = progress or Progress.silent()
     results = []
+    if parallel:
+        sb.warm_up_ter()
     pool = fork_pool(workers) if parallel else None
     with progress.bar(len(jobs), desc, unit="chunk") as bar:
         if pool is not None:
