@@ -62,12 +62,20 @@ class Results:
     score_cache_misses: int = 0
 
     def table(self, format: str = "md", tidy: bool = False) -> str:
-        """The summary (or, with `tidy`, the scores) as the command line prints it: csv, md, latex or json."""
+        """The summary (or, with `tidy`, the scores) as the command line prints it and the results folder holds
+        it: csv, md, latex or json."""
         from evalharness.tables import directions_of, render, signature_notes
 
-        frame = self.scores if tidy else self.summary
+        frame = _plain(self.scores if tidy else self.summary)
         notes = signature_notes(self.scores) if format in ("md", "latex") else []
-        return render(frame, format, notes, directions_of(self.scores))
+        # The tidy table is not marked (bold best, † wins): that is the summary's, as the files have it.
+        return render(frame, format, notes, None if tidy else directions_of(self.scores))
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as the run's files were rendered from it: Python values, None where a cell is empty (pandas'
+    nullable dtypes would print their NA as `<NA>`)."""
+    return frame.astype(object).where(frame.notna(), None)
 
 
 # ------------------------------------------------------------------------------------------------------ run

@@ -215,3 +215,14 @@ def test_the_readme_example_uses_the_api_it_documents():
     code = readme_example()
     assert "evalharness.run(" in code and "overrides=" in code and "evalharness.score(" in code
     assert ".pivot" in code
+
+
+def test_tables_printed_from_results_equal_the_written_files(data, tmp_path):
+    """What `evalharness run` prints (Results.table) is what it writes: no `<NA>` from the typed frames."""
+    written = evalharness.run(config(data), output_dir=tmp_path / "results")
+    folder = written.out_dir
+    assert written.table("md") == (folder / "summary.md").read_text(encoding="utf-8")
+    assert written.table("latex") == (folder / "summary.tex").read_text(encoding="utf-8")
+    assert written.table("csv") == (folder / "summary.csv").read_text(encoding="utf-8")
+    assert written.table("csv", tidy=True) == (folder / "scores.csv").read_text(encoding="utf-8")
+    assert "<NA>" not in written.table("md", tidy=True) + evalharness.load(folder).table("md")
