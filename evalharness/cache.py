@@ -10,12 +10,16 @@ import contextlib
 import hashlib
 import json
 import os
+import random
 import sqlite3
+import time
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from evalharness.errors import UserError
+
+LOCK_TIMEOUT = 60.0  # seconds a run waits for another run that holds the cache file
 
 
 def default_cache_dir() -> Path:
@@ -54,10 +58,29 @@ class Store:
         self.table = table
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._guard():
-            self._db = sqlite3.connect(self.path, timeout=60)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
-            self._db.commit()
+            self._db = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT)
+            self._set_up()
+
+    def _set_up(self) -> None:
+        """WAL mode and the table, retried while another process does the same to a new file.
+
+        Switching a new file to WAL takes an exclusive lock, and SQLite answers "database is locked" at once,
+        without waiting the connection's timeout, when two processes race to do it (four runs started together on
+        one fresh cache did so in CI). The retry waits as long as the timeout would have."""
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        pause = 0.01
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+                self._db.commit()
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or time.monotonic() > deadline:
+                    raise
+                self._db.rollback()
+                time.sleep(pause * (1 + random.random()))
+                pause = min(pause * 2, 0.5)
 
     @contextlib.contextmanager
     def _guard(self):
