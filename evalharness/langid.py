@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pickle
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib.metadata import version
 
@@ -19,6 +20,7 @@ from evalharness.cache import digest, model_dir
 from evalharness.errors import UserError
 from evalharness.langcodes import LANGUAGES
 from evalharness.textio import atomic_write
+from evalharness.workers import fork_pool
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
@@ -56,6 +58,31 @@ def detect_all(texts: list[str]) -> list[str | None]:
     """Languages of many texts, each distinct text identified once."""
     memo: dict[str, str | None] = {}
     return [memo[t] if t in memo else memo.setdefault(t, detect(t)) for t in texts]
+
+
+PARALLEL_TEXTS = 2000  # distinct texts below which forking workers costs more than it saves
+CHUNKS_PER_WORKER = 4
+
+
+def _detect_chunk(texts: list[str]) -> list[str | None]:
+    return [detect(text) for text in texts]
+
+
+def detect_distinct(texts: Iterable[str], workers: int = 1) -> dict[str, str | None]:
+    """The language of each distinct text, identified in `workers` forked processes when there are many
+    (py3langid walks its byte automaton in Python: ~90 us a segment, 1.6 s for 9 WMT22 systems)."""
+    distinct = list(dict.fromkeys(texts))
+    if workers <= 1 or len(distinct) < PARALLEL_TEXTS:
+        return {text: detect(text) for text in distinct}
+    _identifier()  # loaded once here, inherited by the forked workers
+    pool = fork_pool(workers)
+    if pool is None:
+        return {text: detect(text) for text in distinct}
+    size = -(-len(distinct) // (workers * CHUNKS_PER_WORKER))
+    chunks = [distinct[start : start + size] for start in range(0, len(distinct), size)]
+    with pool:
+        found = [lang for langs in pool.map(_detect_chunk, chunks) for lang in langs]
+    return dict(zip(distinct, found, strict=True))
 
 
 def off_target_rate(languages: list[str | None], target_lang: str) -> float:

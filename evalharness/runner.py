@@ -21,7 +21,7 @@ from evalharness.compare import CellComparison, compare, compare_work
 from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
-from evalharness.langid import detect_all, off_target_rate
+from evalharness.langid import detect_all, detect_distinct, off_target_rate
 from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.scoring import MetricResult, default_workers, score_systems
 from evalharness.plan import Cell, CellId, Plan
@@ -289,8 +289,12 @@ def score_dataset(
     """Every metric on every cell of one dataset, at every level the dataset is scored at (`sentence`: with
     sentence-level scores for segments.jsonl)."""
     levels = shared_levels(dataset, ids, outputs, scorer, sentence)
-    unit_langs = {c: detect_all(outputs[c.index].units) for c in ids}
-    pivot_langs = {c: detect_all(pivots) if (pivots := outputs[c.index].pivots) is not None else None for c in ids}
+    texts = [text for c in ids for text in (*outputs[c.index].units, *(outputs[c.index].pivots or []))]
+    langs = detect_distinct(texts, scorer.workers)
+    unit_langs = {c: [langs[text] for text in outputs[c.index].units] for c in ids}
+    pivot_langs = {
+        c: [langs[text] for text in pivots] if (pivots := outputs[c.index].pivots) is not None else None for c in ids
+    }
     cell_levels = {c: levels + cell_level(dataset, c, levels[0].hyps[c], pivot_langs[c], scorer) for c in ids}
     return ScoredDataset(name, dataset, ids, levels, cell_levels, unit_langs, pivot_langs)
 
