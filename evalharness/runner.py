@@ -434,6 +434,7 @@ def build_manifest(
         "workers": scorer.workers,
         "cells": len(plan.cells),
         "ter_statistics": sb.ter_backend(),
+        "ngram_statistics": sb.ngram_backend(),
         "score_cache": {"enabled": use_cache, "hits": scorer.hits, "misses": scorer.misses},
         "translation": {
             "model_calls": ctx.model_calls,

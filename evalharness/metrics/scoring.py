@@ -122,7 +122,7 @@ def segment_statistics(
     progress = progress or Progress.silent()
     results = []
     if parallel:
-        sb.warm_up_ter()
+        sb.warm_up_compiled()
     pool = fork_pool(workers) if parallel else None
     with progress.bar(len(jobs), desc, unit="chunk") as bar:
         if pool is not None:

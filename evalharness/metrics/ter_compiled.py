@@ -74,7 +74,7 @@ def available() -> bool:
     return _numba is not None
 
 
-def _compiled(func: F) -> F:
+def compiled(func: F) -> F:
     """numba.njit(cache=True) where numba is installed; the plain Python function otherwise."""
     if _numba is None:
         return func
@@ -85,7 +85,7 @@ def _compiled(func: F) -> F:
 # --------------------------------------------------------------------------------------- beam edit distance
 
 
-@_compiled
+@compiled
 def _beam(n_ref: int, n_hyp: int) -> tuple[float, int]:
     """sacrebleu's length ratio and beam width (widened when the lengths differ wildly)."""
     ratio = n_ref / n_hyp if n_hyp > 0 else 1.0
@@ -94,7 +94,7 @@ def _beam(n_ref: int, n_hyp: int) -> tuple[float, int]:
     return ratio, BEAM_WIDTH
 
 
-@_compiled
+@compiled
 def _fill_row(
     word: int,
     ref: IntArray,
@@ -143,7 +143,7 @@ def _fill_row(
         cur_op[j] = best_op
 
 
-@_compiled
+@compiled
 def _matrix(hyp: IntArray, ref: IntArray) -> tuple[IntArray, npt.NDArray[np.int8]]:
     """The whole beam edit-distance matrix (costs, operations) of hyp against ref."""
     n_hyp: int = hyp.shape[0]
@@ -159,7 +159,7 @@ def _matrix(hyp: IntArray, ref: IntArray) -> tuple[IntArray, npt.NDArray[np.int8
     return cost, ops
 
 
-@_compiled
+@compiled
 def _distance_from(
     hyp: IntArray, ref: IntArray, start: int, base_cost: IntArray, rows: IntArray, ops: npt.NDArray[np.int8]
 ) -> int:
@@ -181,7 +181,7 @@ def _distance_from(
     return rows[1 - cur, n_ref]
 
 
-@_compiled
+@compiled
 def _alignment(
     ops: npt.NDArray[np.int8], n_hyp: int, n_ref: int
 ) -> tuple[IntArray, npt.NDArray[np.int8], npt.NDArray[np.int8]]:
@@ -232,7 +232,7 @@ def _alignment(
 # ------------------------------------------------------------------------------------------------- shifts
 
 
-@_compiled
+@compiled
 def _copy_slice(src: IntArray, start: int, stop: int, out: IntArray, k: int) -> int:
     """out[k:] = src[start:stop] with Python's clamping of slice bounds; returns the new k."""
     n = src.shape[0]
@@ -244,7 +244,7 @@ def _copy_slice(src: IntArray, start: int, stop: int, out: IntArray, k: int) -> 
     return k
 
 
-@_compiled
+@compiled
 def _perform_shift(words: IntArray, start: int, length: int, target: int, out: IntArray) -> None:
     """sacrebleu's `_perform_shift` (including its 'within the shifted string' case) into `out`."""
     k = 0
@@ -267,7 +267,7 @@ def _perform_shift(words: IntArray, start: int, length: int, target: int, out: I
         raise ValueError("TER shift changed the hypothesis length")
 
 
-@_compiled
+@compiled
 def _shift(hyp: IntArray, ref: IntArray, checked: int) -> tuple[int, IntArray, int]:
     """sacrebleu's `_shift`: (gain of the best shift, shifted words, candidates checked so far)."""
     n_hyp: int = hyp.shape[0]
@@ -362,7 +362,7 @@ def _shift(hyp: IntArray, ref: IntArray, checked: int) -> tuple[int, IntArray, i
     return best_score, best_words, checked
 
 
-@_compiled
+@compiled
 def _translation_edit_rate(hyp: IntArray, ref: IntArray) -> tuple[int, int]:
     """sacrebleu's `translation_edit_rate` on word ids: (number of edits, reference length)."""
     n_hyp: int = hyp.shape[0]
