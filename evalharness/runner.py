@@ -135,6 +135,8 @@ class Scorer:
         hyps: dict[CellId, list[str]],
         sentence: bool,
         desc: str = "",
+        sources: list[str] | None = None,
+        source_lang: str | None = None,
     ) -> dict[tuple[CellId, str], MetricResult]:
         results = score_systems(
             self.metrics,
@@ -146,6 +148,8 @@ class Scorer:
             cache=self.store,
             progress=self.progress,
             desc=desc,
+            sources=sources,
+            source_lang=source_lang,
         )
         self.hits += sum(r.cached for r in results.values())
         self.misses += sum(not r.cached for r in results.values())
@@ -187,7 +191,15 @@ def shared_levels(
                 first.name,
                 first.references,
                 hyps,
-                scorer(dataset.target_lang, first.references, hyps, first.sentence and sentence, first.label),
+                scorer(
+                    dataset.target_lang,
+                    first.references,
+                    hyps,
+                    first.sentence and sentence,
+                    first.label,
+                    first.sources,
+                    dataset.source_lang,
+                ),
             )
         )
     return levels
@@ -201,7 +213,15 @@ def cell_level(
     if extra is None:
         return []
     results = (
-        scorer(dataset.target_lang, extra.references, {cell: extra.hypotheses}, extra.sentence, extra.label)
+        scorer(
+            dataset.target_lang,
+            extra.references,
+            {cell: extra.hypotheses},
+            extra.sentence,
+            extra.label,
+            extra.sources,
+            dataset.source_lang,
+        )
         if extra.hypotheses
         else None
     )

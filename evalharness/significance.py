@@ -56,6 +56,7 @@ from sacrebleu.significance import estimate_ci
 from evalharness.errors import UserError
 from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.base import Metric
+from evalharness.metrics.segment import SegmentScorer
 from evalharness.workers import fork_pool
 
 SEED = 12345  # sacrebleu's default (SACREBLEU_SEED unset)
@@ -306,7 +307,9 @@ def resample_scores(scorer, sums: np.ndarray) -> np.ndarray:
     """``np.array([scorer._compute_score_from_stats(row).score for row in sums])``, faster where exact."""
     values = None
     if len(sums):
-        if type(scorer) is CHRF:
+        if isinstance(scorer, SegmentScorer):
+            values = scorer.resample_scores(sums)
+        elif type(scorer) is CHRF:
             values = _chrf_scores(scorer, sums)
         elif type(scorer) is TER:
             values = _ter_scores(scorer, sums)
@@ -319,7 +322,9 @@ def resample_scores(scorer, sums: np.ndarray) -> np.ndarray:
 
 def _python_rows(scorer, rows: int) -> int:
     """How many of ``rows`` resample scores are computed one by one in Python (to decide on a process pool)."""
-    vectorised = (type(scorer) is CHRF and not scorer.eps_smoothing) or type(scorer) is TER
+    vectorised = (
+        (type(scorer) is CHRF and not scorer.eps_smoothing) or type(scorer) is TER or isinstance(scorer, SegmentScorer)
+    )
     return 0 if vectorised else rows
 
 

@@ -46,6 +46,7 @@ class LevelInput:
     hypotheses: list[str]
     label: str  # what the progress bar calls it
     sentence: bool = False  # with sentence-level scores (segments.jsonl): the segment level only
+    sources: list[str] | None = None  # what each hypothesis translates (reference-free metrics read it)
 
 
 @dataclass
@@ -135,7 +136,12 @@ class Dataset:
         and the whole document where the dataset is a document pair."""
         levels = [
             LevelInput(
-                "segment", self.references, self.segment_hypotheses(units), f"{self.name} segments", sentence=True
+                "segment",
+                self.references,
+                self.segment_hypotheses(units),
+                f"{self.name} segments",
+                sentence=True,
+                sources=self.segment_sources(),
             )
         ]
         if self.document_references is not None:
@@ -145,6 +151,7 @@ class Dataset:
                     [[text] for text in self.document_references],
                     [joiner(self.target_lang).join(units)],
                     f"{self.name} documents",
+                    sources=[joiner(self.source_lang).join(self.sources)],
                 )
             )
         return levels
@@ -155,11 +162,13 @@ class Dataset:
         if self.pivot_lang is None or pivot_langs is None:
             return None
         keep = [j for j, lang in enumerate(pivot_langs) if lang == self.pivot_lang]
+        sources = self.segment_sources()
         return LevelInput(
             "segment, pivot on target",
             [[stream[j] for j in keep] for stream in self.references],
             [segment_hypotheses[j] for j in keep],
             f"{self.name} pivot on target",
+            sources=[sources[j] for j in keep],
         )
 
     def pivot_on_target_rate(self, pivot_langs: list[str | None] | None) -> float | None:

@@ -9,6 +9,7 @@ from pydantic import Field
 from evalharness.metrics.base import Metric, MetricConfigBase
 from evalharness.metrics.bleu import BleuConfig, BleuMetric
 from evalharness.metrics.chrf import ChrfConfig, ChrfMetric
+from evalharness.metrics.embedding import EmbeddingConfig, EmbeddingMetric
 from evalharness.metrics.ter import TerConfig, TerMetric
 
 METRICS: dict[str, tuple[type[MetricConfigBase], type[Metric]]] = {
@@ -16,9 +17,10 @@ METRICS: dict[str, tuple[type[MetricConfigBase], type[Metric]]] = {
     "chrf": (ChrfConfig, ChrfMetric),
     "chrf++": (ChrfConfig, ChrfMetric),
     "ter": (TerConfig, TerMetric),
+    "embedding": (EmbeddingConfig, EmbeddingMetric),
 }
 
-MetricConfig = Annotated[BleuConfig | ChrfConfig | TerConfig, Field(discriminator="name")]
+MetricConfig = Annotated[BleuConfig | ChrfConfig | TerConfig | EmbeddingConfig, Field(discriminator="name")]
 
 
 def make_metric(cfg) -> Metric:

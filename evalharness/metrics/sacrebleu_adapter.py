@@ -238,13 +238,18 @@ def set_num_refs(scorer, n_refs: int) -> None:
 
 
 def aggregate(scorer, stats: Sequence) -> Any:
-    """The corpus score (a sacrebleu Score) from per-segment statistics: `corpus_score` without re-scoring."""
-    return scorer._aggregate_and_compute(stats)
+    """The corpus score (a sacrebleu Score) from per-segment statistics: `corpus_score` without re-scoring.
+    A segment-level metric's scorer (metrics/segment.py) has its own public `aggregate`."""
+    if not isinstance(scorer, sacrebleu.metrics.base.Metric):
+        return scorer.aggregate(stats)
+    return scorer._aggregate_and_compute(list(stats))
 
 
 def score_from_stats(scorer, stats: Any) -> Any:
     """The score (a sacrebleu Score) of summed statistics: one sentence, or one resample of the corpus (float32
     sums, as sacrebleu's bootstrap makes them). The scorer's own arithmetic, so edge cases stay sacrebleu's."""
+    if not isinstance(scorer, sacrebleu.metrics.base.Metric):
+        return scorer.score_from_stats(stats)
     return scorer._compute_score_from_stats(stats)
 
 

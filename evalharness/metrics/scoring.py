@@ -25,6 +25,7 @@ from evalharness.datasets.base import check_stream
 from evalharness.errors import UserError
 from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.base import Metric
+from evalharness.metrics.segment import SegmentMetric
 from evalharness.progress import Progress
 from evalharness.workers import fork_pool
 
@@ -97,9 +98,40 @@ def segment_statistics(
     workers: int = 1,
     progress: Progress | None = None,
     desc: str = "",
+    sources: list[str] | None = None,
+    source_lang: str | None = None,
+    use_cache: bool = True,
 ) -> list[dict[SystemKey, list]]:
     """Per metric, per system: the list of per-segment statistics, in segment order. `progress` shows a bar over
-    the jobs (segment chunks x metrics)."""
+    the jobs (segment chunks x metrics). Segment-level metrics (learned, embedding) score in this process, all
+    systems at once; sacrebleu's metrics in chunks, in worker processes."""
+    check_shapes(references, systems)
+    merged: list[dict[SystemKey, list] | None] = [None] * len(metrics)
+    sacre = [(m, metric) for m, metric in enumerate(metrics) if not isinstance(metric, SegmentMetric)]
+    if sacre:
+        found = _sacrebleu_statistics(
+            [metric for _, metric in sacre], target_lang, references, systems, workers, progress, desc
+        )
+        for (m, _), stats in zip(sacre, found, strict=True):
+            merged[m] = stats
+    for m, metric in enumerate(metrics):
+        if isinstance(metric, SegmentMetric):
+            with (progress or Progress.silent()).bar(1, f"{desc} {metric.label}".strip(), unit="metric") as bar:
+                scores = metric.segment_scores(target_lang, references, systems, sources, source_lang, use_cache)
+                bar.update(1)
+            merged[m] = {name: metric.statistics(scores[name]) for name in systems}
+    return [stats for stats in merged if stats is not None]
+
+
+def _sacrebleu_statistics(
+    metrics: list[Metric],
+    target_lang: str,
+    references: list[list[str]],
+    systems: dict[SystemKey, list[str]],
+    workers: int,
+    progress: Progress | None,
+    desc: str,
+) -> list[dict[SystemKey, list]]:
     n = check_shapes(references, systems)
     work = n * len(systems) * sum(metric.cost for metric in metrics)
     parallel = workers > 1 and work >= PARALLEL_THRESHOLD
@@ -170,6 +202,8 @@ def score_systems(
     cache: Store | None = None,
     progress: Progress | None = None,
     desc: str = "",
+    sources: list[str] | None = None,
+    source_lang: str | None = None,
 ) -> dict[tuple[SystemKey, str], MetricResult]:
     """Score every system with every metric: {(system, metric label): MetricResult}."""
     check_shapes(references, systems)
@@ -178,6 +212,8 @@ def score_systems(
     for m_index, metric in enumerate(metrics):
         for name, hyps in systems.items():
             key = digest(metric.fingerprint(target_lang), references, hyps)
+            if getattr(metric, "uses_sources", False):  # reference-free: the sources are part of the input
+                key = digest(key, sources or [])
             keys[(m_index, name)] = key
             if cache is not None:
                 hit = cache.get(key)
@@ -190,7 +226,16 @@ def score_systems(
     computed: dict[tuple[int, SystemKey], list] = {}
     if todo_systems and todo_metrics:
         stats = segment_statistics(
-            [metrics[m] for m in todo_metrics], target_lang, references, todo_systems, workers, progress, desc
+            [metrics[m] for m in todo_metrics],
+            target_lang,
+            references,
+            todo_systems,
+            workers,
+            progress,
+            desc,
+            sources,
+            source_lang,
+            use_cache=cache is not None,
         )
         for m_index, per_system in zip(todo_metrics, stats, strict=True):
             for name, seg_stats in per_system.items():
