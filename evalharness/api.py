@@ -209,6 +209,7 @@ def score(
     segments: bool = True,
     dataset: str = "score",
     reference_names: list[str] | None = None,
+    sources: list[str] | None = None,
 ) -> Results:
     """Score hypotheses against references with the run's own scoring path (sacrebleu underneath).
 
@@ -216,6 +217,7 @@ def score(
     reference streams (``references[k][i]`` is reference k of segment i, as sacrebleu takes them). `metrics`:
     names or metric dicts/configs. `langpair`: its target picks BLEU's tokenizer and the off-target check.
     `statistics`: bootstrap CIs (default 1000 resamples) and a paired test when it names a `baseline`.
+    `sources`: the source lines, for reference-free metrics (`{"name": "embedding", "against": "source"}`).
     """
     from evalharness.metrics.scoring import default_workers
     from evalharness.runner import CellOutput, Scorer, evaluate
@@ -232,6 +234,8 @@ def score(
         raise UserError("hypotheses: expected a list of strings or a dict of system name -> list of strings")
     if not streams or not all(_is_lines(stream) for stream in streams):
         raise UserError("references: expected a list of strings or a list of reference streams (lists of strings)")
+    if sources is not None and (not _is_lines(sources) or len(sources) != len(streams[0])):
+        raise UserError(f"sources: expected {len(streams[0])} lines of text, one per reference line")
     built = metric_configs(list(metrics))
     for metric in built:
         metric.check(target_lang)
@@ -252,7 +256,7 @@ def score(
         name=dataset,
         source_lang=source_lang,
         target_lang=target_lang,
-        sources=[""] * len(streams[0]),
+        sources=list(sources) if sources is not None else [""] * len(streams[0]),
         references=[list(s) for s in streams],
         reference_names=list(reference_names),
         system_outputs={name: list(lines) for name, lines in systems.items()},

