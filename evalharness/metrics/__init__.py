@@ -9,6 +9,7 @@ from pydantic import Field
 from evalharness.metrics.base import Metric, MetricConfigBase
 from evalharness.metrics.bleu import BleuConfig, BleuMetric
 from evalharness.metrics.chrf import ChrfConfig, ChrfMetric
+from evalharness.metrics.command import CommandConfig, CommandMetric
 from evalharness.metrics.embedding import EmbeddingConfig, EmbeddingMetric
 from evalharness.metrics.ter import TerConfig, TerMetric
 
@@ -18,9 +19,12 @@ METRICS: dict[str, tuple[type[MetricConfigBase], type[Metric]]] = {
     "chrf++": (ChrfConfig, ChrfMetric),
     "ter": (TerConfig, TerMetric),
     "embedding": (EmbeddingConfig, EmbeddingMetric),
+    "command": (CommandConfig, CommandMetric),
 }
 
-MetricConfig = Annotated[BleuConfig | ChrfConfig | TerConfig | EmbeddingConfig, Field(discriminator="name")]
+MetricConfig = Annotated[
+    BleuConfig | ChrfConfig | TerConfig | EmbeddingConfig | CommandConfig, Field(discriminator="name")
+]
 
 
 def make_metric(cfg) -> Metric:
