@@ -45,10 +45,11 @@ class SegmentScore:
 class SegmentScorer:
     """What scoring, significance and agreement call on a metric object, for the mean of segment scores."""
 
+    num_refs: int = 1  # set by the adapter's `set_num_refs`, as on sacrebleu's objects; read by the signature
+
     def __init__(self, name: str, fields: Sequence[tuple[str, str]]):
         self.name = name
         self.fields = tuple(fields)
-        self.num_refs = 1
 
     def aggregate(self, stats: Sequence[Sequence[float]]) -> SegmentScore:
         """The corpus score: the mean of the segment scores (Python floats, summed in order)."""
