@@ -137,9 +137,10 @@ class Scorer:
         desc: str = "",
         sources: list[str] | None = None,
         source_lang: str | None = None,
+        metrics: list | None = None,
     ) -> dict[tuple[CellId, str], MetricResult]:
         results = score_systems(
-            self.metrics,
+            self.metrics if metrics is None else metrics,
             target_lang,
             references,
             hyps,
@@ -165,10 +166,11 @@ class Level:
     """One way of scoring a dataset's cells: its references, each cell's hypotheses, the scores by
     (cell id, metric label)."""
 
-    name: str  # segment, document, or "segment, pivot on target"
+    name: str  # segment, document, "segment, pivot on target", or pivot
     references: list[list[str]]
     hyps: dict[CellId, list[str]]
     results: dict[tuple[CellId, str], MetricResult] | None  # None: nothing to score
+    langpair: str | None = None  # where it is not the dataset's (a round trip's pivots: source-pivot)
 
 
 @dataclass
@@ -206,26 +208,48 @@ def shared_levels(
 
 
 def cell_level(
-    dataset: Dataset, cell: CellId, seg_hyps: list[str], pivot_langs: list[str | None] | None, scorer: Scorer
+    dataset: Dataset,
+    cell: CellId,
+    seg_hyps: list[str],
+    pivot_langs: list[str | None] | None,
+    scorer: Scorer,
+    pivots: list[str] | None = None,
 ) -> list[Level]:
-    """The level of one cell alone, where its dataset has one (a round trip's segments with the pivot on target)."""
+    """The levels of one cell alone, where its dataset has them: a round trip's segments with the pivot on
+    target, and its pivots against the source (reference-free metrics only, when the run has one)."""
+    levels = []
     extra = dataset.cell_level(seg_hyps, pivot_langs)
-    if extra is None:
-        return []
-    results = (
-        scorer(
-            dataset.target_lang,
-            extra.references,
-            {cell: extra.hypotheses},
-            extra.sentence,
-            extra.label,
-            extra.sources,
-            dataset.source_lang,
+    if extra is not None:
+        results = (
+            scorer(
+                dataset.target_lang,
+                extra.references,
+                {cell: extra.hypotheses},
+                extra.sentence,
+                extra.label,
+                extra.sources,
+                dataset.source_lang,
+            )
+            if extra.hypotheses
+            else None
         )
-        if extra.hypotheses
-        else None
-    )
-    return [Level(extra.name, extra.references, {cell: extra.hypotheses}, results)]
+        levels.append(Level(extra.name, extra.references, {cell: extra.hypotheses}, results))
+    free = [m for m in scorer.metrics if getattr(m, "uses_sources", False)]
+    pivot = dataset.pivot_level(pivots) if free else None
+    if pivot is not None and pivot.target_lang is not None:
+        results = scorer(
+            pivot.target_lang,
+            pivot.references,
+            {cell: pivot.hypotheses},
+            pivot.sentence,
+            pivot.label,
+            pivot.sources,
+            dataset.source_lang,
+            metrics=free,
+        )
+        langpair = f"{dataset.source_lang}-{pivot.target_lang}"
+        levels.append(Level(pivot.name, pivot.references, {cell: pivot.hypotheses}, results, langpair))
+    return levels
 
 
 def cell_columns(
@@ -315,7 +339,10 @@ def score_dataset(
     pivot_langs = {
         c: [langs[text] for text in pivots] if (pivots := outputs[c.index].pivots) is not None else None for c in ids
     }
-    cell_levels = {c: levels + cell_level(dataset, c, levels[0].hyps[c], pivot_langs[c], scorer) for c in ids}
+    cell_levels = {
+        c: levels + cell_level(dataset, c, levels[0].hyps[c], pivot_langs[c], scorer, outputs[c.index].pivots)
+        for c in ids
+    }
     return ScoredDataset(name, dataset, ids, levels, cell_levels, unit_langs, pivot_langs)
 
 
@@ -376,7 +403,9 @@ def dataset_results(
         common = cell_columns(dataset, out, part.unit_langs[c], part.pivot_langs[c])
         for level in part.cell_levels[c]:
             for metric in plan.metrics:
-                result = level.results[(c, metric.label)] if level.results is not None else None
+                result = level.results.get((c, metric.label)) if level.results is not None else None
+                if result is None and level.name == "pivot":
+                    continue  # a reference-based metric has nothing to score the pivots against
                 comparison = comparisons[metric.label][c] if level.name == "segment" else CellComparison()
                 found.rows.append(
                     Row(
@@ -388,8 +417,8 @@ def dataset_results(
                         metric.direction,
                         result.signature if result else "",
                         len(level.hyps[c]),
-                        "+".join(dataset.reference_names),
-                        dataset.langpair,
+                        "+".join(dataset.reference_names) if level.name != "pivot" else "source",
+                        level.langpair or dataset.langpair,
                         level=level.name,
                         comparison=comparison,
                         **common,

@@ -234,9 +234,14 @@ def test_the_embedding_metric_scores_documents_and_round_trips(tmp_path, monkeyp
         "statistics": {"bootstrap": 0},
         "workers": 1,
     }
-    scores = evalharness.run(cfg, write=False).scores
+    scores = evalharness.run(cfg, output_dir=tmp_path / "out").scores
     levels = set(zip(scores["dataset"], scores["level"], strict=True))
-    assert {("doc", "segment"), ("doc", "document"), ("rt", "segment")} <= levels
+    assert {("doc", "segment"), ("doc", "document"), ("rt", "segment"), ("rt", "pivot")} <= levels
+    # the pivots have no reference: only the reference-free metric scores them, against the source
+    pivot = scores[scores["level"] == "pivot"]
+    assert list(pivot["metric"]) == ["Emb-e5-src"] and list(pivot["langpair"]) == ["en-zh"]
+    assert pivot["score"].iloc[0] > 99.9  # a copy's "pivot" is its source: why pivot_on_target_rate is beside it
+    assert (tmp_path / "out" / "kinds" / "report.html").exists()
     rt = scores[(scores["dataset"] == "rt") & (scores["level"] == "segment")]
     assert rt["score"].min() > 99.9  # a copy of the source round-trips to itself
     doc = scores[(scores["dataset"] == "doc") & (scores["level"] == "segment")].set_index("metric")["score"]

@@ -47,6 +47,10 @@ class LevelInput:
     label: str  # what the progress bar calls it
     sentence: bool = False  # with sentence-level scores (segments.jsonl): the segment level only
     sources: list[str] | None = None  # what each hypothesis translates (reference-free metrics read it)
+    # A level without references (a round trip's pivots): only reference-free metrics score it, `references`
+    # then repeats the sources (for the shape checks), and the hypotheses are in `target_lang`.
+    reference_free: bool = False
+    target_lang: str | None = None
 
 
 @dataclass
@@ -169,6 +173,22 @@ class Dataset:
             [segment_hypotheses[j] for j in keep],
             f"{self.name} pivot on target",
             sources=[sources[j] for j in keep],
+        )
+
+    def pivot_level(self, pivots: list[str] | None) -> LevelInput | None:
+        """A round trip's pivots, judged against the source by reference-free metrics: the translation into the
+        pivot language has no reference, but a multilingual metric can still compare it with what it translates.
+        None for every other kind."""
+        if self.pivot_lang is None or pivots is None:
+            return None
+        return LevelInput(
+            "pivot",
+            [list(self.sources)],
+            list(pivots),
+            f"{self.name} pivots",
+            sources=list(self.sources),
+            reference_free=True,
+            target_lang=self.pivot_lang,
         )
 
     def pivot_on_target_rate(self, pivot_langs: list[str | None] | None) -> float | None:

@@ -210,11 +210,12 @@ class EmbeddingMetric(SegmentMetric):
 
 def _best_cosines(hyps: list[str], others: list[list[str]], vectors: Mapping[str, np.ndarray]) -> list[float]:
     """Per segment, 100 x the best cosine between the hypothesis and any of `others` (normalised vectors: the
-    dot product), in float64."""
+    dot product), in float64, clipped to [-1, 1]."""
     scores = []
     for i, hyp in enumerate(hyps):
         h = vectors[hyp].astype(np.float64)
-        scores.append(max(100.0 * float(h @ vectors[stream[i]].astype(np.float64)) for stream in others))
+        best = max(float(h @ vectors[stream[i]].astype(np.float64)) for stream in others)
+        scores.append(100.0 * min(1.0, max(-1.0, best)))  # float32 vectors: |cosine| may exceed 1 by ~1e-7
     return scores
 
 
