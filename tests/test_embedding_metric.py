@@ -17,7 +17,7 @@ from evalharness.textio import read_lines
 
 from conftest import ROOT, wmt22_path
 
-N = 120
+N = 50
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +165,7 @@ def write_data(folder: Path, wmt: dict[str, list[str]]) -> None:
     folder.mkdir(exist_ok=True)
     for name in ("src", "ref", "Online-B", "LT22"):
         path = folder / (f"{name}.txt" if name in ("src", "ref") else f"hyp.{name}.txt")
-        path.write_text("\n".join(wmt[name][:40]) + "\n", encoding="utf-8")
+        path.write_text("\n".join(wmt[name][:25]) + "\n", encoding="utf-8")
 
 
 def run_config(folder: Path) -> dict:
@@ -195,7 +195,7 @@ def test_a_run_with_bleu_and_embeddings_is_byte_identical_on_rerun_and_the_rerun
     before = embedding.TEXTS_EMBEDDED
     evalharness.run(run_config(tmp_path / "data"), output_dir=tmp_path / "first")
     first_run = embedding.TEXTS_EMBEDDED - before
-    distinct = {text for name in ("src", "ref", "Online-B", "LT22") for text in wmt[name][:40]}
+    distinct = {text for name in ("src", "ref", "Online-B", "LT22") for text in wmt[name][:25]}
     assert first_run == len(distinct)  # references, sources, two systems: every distinct text once
     # a rerun that misses the score cache still finds every embedding in the embedding cache
     (tmp_path / "cache" / "scores.sqlite").unlink()
