@@ -84,6 +84,7 @@ def test_the_reference_free_variant_without_sources_is_one_line(wmt):
         metric(against="source").segment_scores("en", [wmt["ref"][:2]], {"s": wmt["LT22"][:2]}, None, "de")
 
 
+@pytest.mark.slow  # sentence-transformers and torch load in ~7 s
 def test_minilm_is_english_only(wmt):
     with pytest.raises(UserError, match="multilingual"):
         metric(model="minilm", against="source").build("en")
@@ -91,6 +92,7 @@ def test_minilm_is_english_only(wmt):
         metric(model="minilm").segment_scores("de", [["Hallo"]], {"s": ["Hallo"]}, None, None, use_cache=False)
 
 
+@pytest.mark.slow
 def test_minilm_scores_english_hypotheses_against_references(wmt):
     found = metric(model="minilm").segment_scores(
         "en", [wmt["ref"][:4]], {"same": wmt["ref"][:4], "mt": wmt["LT22"][:4]}, None, None, use_cache=False
@@ -208,6 +210,7 @@ def test_a_run_with_bleu_and_embeddings_is_byte_identical_on_rerun_and_the_rerun
     assert scores["p_value"].notna().sum() == 3  # Online-B against the baseline, every metric
 
 
+@pytest.mark.slow  # a whole run on the seeds' two kinds
 def test_the_embedding_metric_scores_documents_and_round_trips(tmp_path, monkeypatch):
     """The seeds' two kinds: a document pair (segment and document level) and a round trip."""
     monkeypatch.setenv("EVALHARNESS_CACHE_DIR", str(tmp_path / "cache"))

@@ -139,12 +139,15 @@ def bleu_tokenizers() -> list[str]:
     return list(BLEU.TOKENIZERS)
 
 
-def cache_references(scorer, references: Sequence[Sequence[str]]) -> list:
+def cache_references(scorer, references: Sequence[Sequence[str]], compiled: bool = True) -> list:
     """Per segment, the preprocessed references (`references[k][i]`: stream k, segment i), computed once and
     shared by every system's hypotheses. Also sets the scorer's number of references, as `corpus_score` does.
-    For BLEU and chrF with the compiled n-gram counting (`ngram_backend()`), a segment's entry is its
-    `ngram_compiled.ReferenceTable` (sacrebleu's own entry where the table does not fit)."""
-    if not (ngram_backend() == "numba" and isinstance(scorer, (sacrebleu.metrics.BLEU, sacrebleu.metrics.CHRF))):
+    For BLEU and chrF with the compiled n-gram counting (`ngram_backend()`, and `compiled`: the caller's choice
+    for enough work), a segment's entry is its `ngram_compiled.ReferenceTable` (sacrebleu's own entry where the
+    table does not fit)."""
+    if not (
+        compiled and isinstance(scorer, (sacrebleu.metrics.BLEU, sacrebleu.metrics.CHRF)) and ngram_backend() == "numba"
+    ):
         return scorer._cache_references(references)
     from evalharness.metrics import ngram_compiled
 
@@ -191,14 +194,14 @@ _TER_BACKEND: str | None = None
 _NGRAM_BACKEND: str | None = None
 
 
-def warm_up_compiled() -> None:
-    """Compile (or load from numba's cache) the compiled TER and n-gram counting in this process, before it forks
-    scoring workers that would otherwise each compile them."""
+def warm_up_compiled(ngrams: bool = True) -> None:
+    """Compile (or load from numba's cache) the compiled TER and (with `ngrams`) n-gram counting in this process,
+    before it forks scoring workers that would otherwise each compile them."""
     if ter_backend() == "numba":
         from evalharness.metrics import ter_compiled
 
         ter_compiled.translation_edit_rate(["a", "b"], ["b", "a"])
-    if ngram_backend() == "numba":
+    if ngrams and ngram_backend() == "numba":
         segment_statistics(sacrebleu.metrics.BLEU(), "a b", cache_references(sacrebleu.metrics.BLEU(), [["a b"]])[0])
         chrf = sacrebleu.metrics.CHRF(word_order=2)
         segment_statistics(chrf, "a b", cache_references(chrf, [["a b"]])[0])
