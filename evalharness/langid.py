@@ -3,7 +3,9 @@
 py3langid ships its model inside the package (no download), so this works offline. Its 97 languages make
 short English segments come out as Catalan or Latin now and then; the candidates are limited to the ~20
 languages evalharness knows (evalharness.langcodes), which are the languages MT output goes wrong into in
-practice. Segments without letters are not judged.
+practice. Segments without letters are not judged, and for off-target rates a hypothesis shorter than
+MIN_LETTERS letters (a CJK character counts as CJK_WEIGHT letters) counts as unknown: py3langid's guesses on
+"So disappointed" (it) or "OK, OK" (hr) are noise that gave every good zh-en system a 0.6-1.2% off-target rate.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ from evalharness.textio import atomic_write
 from evalharness.workers import fork_pool
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+# Han, kana and Hangul: one character carries about a short word, so it weighs like several Latin letters.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+MIN_LETTERS = 20
+CJK_WEIGHT = 3
+# A system whose off-target rate is above this gets a one-line warning with the likely cause.
+WARN_OFF_TARGET = 0.5
 
 
 @lru_cache(maxsize=1)
@@ -85,12 +93,48 @@ def detect_distinct(texts: Iterable[str], workers: int = 1) -> dict[str, str | N
     return dict(zip(distinct, found, strict=True))
 
 
+def long_enough(text: str) -> bool:
+    """Whether a text is long enough for its identified language to count (MIN_LETTERS, CJK weighted)."""
+    letters = len(_LETTER.findall(text))
+    cjk = len(_CJK.findall(text))
+    return letters + (CJK_WEIGHT - 1) * cjk >= MIN_LETTERS
+
+
+def known_languages(texts: list[str], languages: dict[str, str | None]) -> list[str | None]:
+    """The languages of `texts` (from detect_distinct's map), None for the texts too short to tell."""
+    return [languages.get(text) if long_enough(text) else None for text in texts]
+
+
 def off_target_rate(languages: list[str | None], target_lang: str) -> float:
     """Share of all segments whose hypothesis was identified as another language than the target."""
     if not languages:
         return 0.0
     off = sum(1 for lang in languages if lang is not None and lang != base_language(target_lang))
     return off / len(languages)
+
+
+def off_target_warning(
+    system: str, languages: list[str | None], target_lang: str, source_lang: str, where: str = ""
+) -> str | None:
+    """One line when most of a system's output is in another language than the target (rate above
+    WARN_OFF_TARGET), naming the language found and its likely cause; None otherwise."""
+    rate = off_target_rate(languages, target_lang)
+    if rate <= WARN_OFF_TARGET:
+        return None
+    target, source = base_language(target_lang), base_language(source_lang)
+    off = [lang for lang in languages if lang is not None and lang != target]
+    top = max(sorted(set(off)), key=off.count)
+    if top == source:
+        cause = (
+            f"most is in the source language ({source}): untranslated or copied output, or a swapped langpair "
+            f"(the output is scored as {target}, with {target}'s tokenizer)"
+        )
+    else:
+        cause = (
+            f"most is in {top}: the system translated into the wrong language (its target language or prompt), "
+            f"or the output belongs to another langpair than {source}-{target}"
+        )
+    return f"warning: {where}{system}: {rate:.0%} of its segments are not in {target}; {cause}"
 
 
 def base_language(code: str) -> str:

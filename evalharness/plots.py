@@ -1,8 +1,10 @@
 """Plots of a run as PNG bytes (matplotlib, Agg canvas: never a display, no pyplot state).
 
 - :func:`score_bars`: per dataset, one panel per metric, one bar per system (swept settings in the label) at the
-  segment level, with the bootstrap 95% CI as error bars. A lower-is-better metric (TER) says so in its title; an
-  invalid cell (a round trip whose pivot is not the pivot language) is a grey hatched bar marked "invalid".
+  segment level, with the bootstrap 95% CI as error bars. Bars are sorted best first, and the y axis is zoomed to
+  the scores and CIs (a 1-2 point difference must be visible), with a note in the panel when it does not start at
+  0. A lower-is-better metric (TER) says so in its title; an invalid cell (a round trip whose pivot is not the
+  pivot language) is a grey hatched bar marked "invalid".
 - :func:`agreement_scatter`: per dataset with human scores, one panel per metric, metric score (x) against human
   score (y), each point labelled with its system, the Pearson r of agreement.csv in the title.
 
@@ -84,8 +86,43 @@ def _valid(value: Any) -> bool:
     return not (value is False or str(value) == "False")
 
 
+def sorted_labels(records: dict[str, dict], labels: list[str], higher: bool) -> list[str]:
+    """The panel's bars best first (highest score, or lowest for a lower-is-better metric); bars without a score
+    last, in the given order."""
+
+    def key(label: str) -> tuple[int, float]:
+        record = records.get(label)
+        if record is None or missing(record["score"]):
+            return (1, 0.0)
+        return (0, -float(record["score"]) if higher else float(record["score"]))
+
+    return sorted(labels, key=key)  # stable: ties keep the run's order
+
+
+ZOOM_MARGIN = 0.35  # of the data's range, below the lowest value, when the axis does not start at 0
+
+
+def y_limits(values: list[float]) -> tuple[float, float]:
+    """The y range of a bar panel: from 0 when the data's range reaches down near 0, else zoomed to the scores
+    and CI ends (with a margin below and room above for the value labels)."""
+    if not values:
+        return 0.0, 1.0
+    low, high = min(values), max(values)
+    span = high - low or max(abs(high) * 0.05, 0.5)
+    bottom = low - ZOOM_MARGIN * span
+    if bottom <= 0 or low <= 0:
+        return min(0.0, low), max(high + 0.18 * max(high, span), 1.0)
+    bottom = math.floor(bottom)  # a round number to read the axis from
+    return float(bottom), high + 0.2 * (high - bottom)
+
+
 def score_bars(scores: pd.DataFrame, dataset: str) -> bytes:
     """Bar chart of one dataset's segment-level scores: one panel per metric, one bar per system."""
+    return _png(bars_figure(scores, dataset))
+
+
+def bars_figure(scores: pd.DataFrame, dataset: str) -> Figure:
+    """The figure of :func:`score_bars` (its axes are what the tests read)."""
     sweep_keys = sweep_columns(scores)
     rows = scores[(scores["dataset"] == dataset) & (scores["level"] == "segment")]
     metrics = list(dict.fromkeys(rows["metric"]))
@@ -108,11 +145,18 @@ def score_bars(scores: pd.DataFrame, dataset: str) -> bytes:
         }
         direction = next(iter(records.values()))["direction"]
         ax.set_title(f"{metric} ({direction_note(direction)})", fontsize=10, color=TEXT_COLOR)
-        top = 0.0
-        for x, label in enumerate(labels):
+        order = sorted_labels(records, labels, direction == "higher")
+        values = [
+            float(v)
+            for r in records.values()
+            for v in (r["score"], r.get("ci_low"), r.get("ci_high"))
+            if v is not None and not missing(v)
+        ]
+        bottom, top = y_limits(values)
+        for x, label in enumerate(order):
             record = records.get(label)
             if record is None or missing(record["score"]):
-                ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=8, color="#666666")
+                ax.text(x, bottom, "n/a", ha="center", va="bottom", fontsize=8, color="#666666")
                 continue
             score = float(record["score"])
             valid = _valid(record.get("valid", True))
@@ -120,8 +164,6 @@ def score_bars(scores: pd.DataFrame, dataset: str) -> bytes:
             err = None
             if not missing(low) and not missing(high):
                 err = [[max(score - float(low), 0.0)], [max(float(high) - score, 0.0)]]
-                top = max(top, float(high))
-            top = max(top, score)
             ax.bar(
                 x,
                 score,
@@ -146,18 +188,20 @@ def score_bars(scores: pd.DataFrame, dataset: str) -> bytes:
                 fontsize=7,
                 color="#a00000" if not valid else TEXT_COLOR,
             )
-        ax.set_xticks(range(len(labels)))
+        ax.set_xticks(range(len(order)))
         ax.set_xticklabels(
-            labels, fontsize=8, rotation=40 if rotate else 0, ha="right" if rotate else "center", rotation_mode="anchor"
+            order, fontsize=8, rotation=40 if rotate else 0, ha="right" if rotate else "center", rotation_mode="anchor"
         )
         pad = max(0.0, (3 - len(labels)) / 2)  # one or two bars stay bar-shaped
         ax.set_xlim(-0.6 - pad, len(labels) - 0.4 + pad)
-        ax.set_ylim(0, max(top * 1.18, 1.0))
+        ax.set_ylim(bottom, top)
+        if bottom > 0:  # the bars' lengths are not proportional to the scores: say so where the eye is
+            ax.set_title(f"{metric} ({direction_note(direction)})\naxis starts at {bottom:g}, not 0", fontsize=9.5)
         _style(ax, grid="y")
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
     fig.tight_layout()
-    return _png(fig)
+    return fig
 
 
 def agreement_scatter(
@@ -252,10 +296,13 @@ def run_plots(
 __all__ = [
     "BAR_COLOR",
     "agreement_scatter",
+    "bars_figure",
     "bars_path",
     "run_plots",
     "scatter_path",
     "score_bars",
     "setting_text",
+    "sorted_labels",
     "system_label",
+    "y_limits",
 ]

@@ -1,0 +1,59 @@
+"""The score bars: sorted best first, the y axis zoomed to the scores and CIs, and a note when it is."""
+
+from __future__ import annotations
+
+import pandas as pd
+from evalharness.plots import bars_figure, y_limits
+
+
+def frame(metric: str, direction: str, scores: dict[str, tuple[float, float, float]]) -> pd.DataFrame:
+    """A scores frame of one dataset and metric: system -> (score, ci_low, ci_high)."""
+    return pd.DataFrame(
+        [
+            {
+                "dataset": "d",
+                "system": system,
+                "level": "segment",
+                "metric": metric,
+                "direction": direction,
+                "score": score,
+                "ci_low": low,
+                "ci_high": high,
+            }
+            for system, (score, low, high) in scores.items()
+        ]
+    )
+
+
+def panel(scores: pd.DataFrame):
+    return bars_figure(scores, "d").axes[0]
+
+
+def test_bars_are_sorted_best_first():
+    ax = panel(frame("chrF2", "higher", {"a": (55.0, 54, 56), "b": (57.0, 56, 58), "c": (56.0, 55, 57)}))
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["b", "c", "a"]
+
+
+def test_lower_is_better_bars_are_sorted_lowest_first():
+    ax = panel(frame("TER", "lower", {"a": (60.0, 59, 61), "b": (50.0, 49, 51), "c": (70.0, 69, 71)}))
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["b", "a", "c"]
+
+
+def test_close_scores_zoom_the_axis_and_keep_the_cis_visible():
+    ax = panel(frame("chrF2", "higher", {"a": (55.0, 54.2, 55.8), "b": (56.5, 55.6, 57.3)}))
+    low, high = ax.get_ylim()
+    assert 0 < low < 54.2 and high > 57.3
+    assert high - low < 10  # a 1.5 point difference fills a visible part of the panel
+    assert "axis starts at" in ax.get_title() and "not 0" in ax.get_title()
+
+
+def test_scores_near_zero_keep_the_axis_from_zero_without_a_note():
+    ax = panel(frame("BLEU", "higher", {"copy": (2.0, 1.5, 2.5), "mt": (30.0, 28, 32)}))
+    assert ax.get_ylim()[0] == 0
+    assert "axis starts" not in ax.get_title()
+
+
+def test_y_limits_cover_every_value():
+    for values in ([55.0, 56.5], [0.5, 80.0], [99.0, 100.0], [12.0]):
+        low, high = y_limits(values)
+        assert low <= min(values) and high > max(values)
