@@ -14,14 +14,17 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections import Counter
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import pandas as pd
 
+from evalharness.analysis import FILES as ANALYSIS_FILES
+from evalharness.analysis import key_metric, read_table, tokens
 from evalharness.errors import UserError
 from evalharness.plots import bars_path, run_plots, scatter_path, setting_text
 from evalharness.results import HUMAN_FILE, STAT_COLUMNS, missing, read_csv, sweep_columns
@@ -29,6 +32,7 @@ from evalharness.tables import directions_of, marked, signature_notes
 
 REPORT = "report.html"
 TOP_SEGMENTS = 5  # segments shown per dataset
+MIN_SOURCE_TOKENS = 5  # a shorter source ("你好" -> "Hello," vs "Hello") says little about a system
 
 
 @dataclass
@@ -42,6 +46,7 @@ class RunData:
     manifest: dict  # manifest.json
     agreement: pd.DataFrame | None = None  # agreement.csv, datasets with human scores
     human: pd.DataFrame | None = None  # human_scores.csv: dataset, system, human_score, kind
+    analysis: dict[str, str] = field(default_factory=dict)  # analysis/*.csv by path (evalharness.analysis)
 
 
 # ------------------------------------------------------------------------------------------------ human scores
@@ -95,7 +100,8 @@ def load(folder: Path | str) -> RunData:
     ]
     agreement = read_csv(folder / "agreement.csv") if (folder / "agreement.csv").exists() else None
     human = read_csv(folder / HUMAN_FILE) if (folder / HUMAN_FILE).exists() else None
-    return RunData(folder.name, scores, summary, segments, manifest, agreement, human)
+    analysis = {path: _read(folder, path) for path in ANALYSIS_FILES.values() if (folder / path).exists()}
+    return RunData(folder.name, scores, summary, segments, manifest, agreement, human, analysis=analysis)
 
 
 # ------------------------------------------------------------------------------------------------- formatting
@@ -207,15 +213,6 @@ def _agreement_rows(agreement: pd.DataFrame | None) -> list[dict]:
     return rows
 
 
-def key_metric(metrics: list[str]) -> str:
-    """The sentence score the segments are ranked by: chrF when the run has it, else the first metric."""
-    for pattern in (r"chrF\d*", r"chrF.*"):
-        for metric in metrics:
-            if re.fullmatch(pattern, metric):
-                return metric
-    return metrics[0]
-
-
 def differing_segments(
     records: list[dict],
     directions: dict[str, bool],
@@ -251,8 +248,11 @@ def differing_segments(
     by_segment: dict[int, list[dict]] = {}
     for record in records:
         by_segment.setdefault(int(record["segment"]), []).append(record)
+    eligible = meaningful_segments(by_segment)
     ranked = []
     for number, group in by_segment.items():
+        if eligible and number not in eligible:
+            continue
         values = [float(r["scores"][metric]) for r in group if counted(r)]
         if len(values) >= 2:
             ranked.append((max(values) - min(values), number))
@@ -301,7 +301,89 @@ def differing_segments(
         "segments": segments,
         "invalid": [name for name, _ in bad],
         "marking": marking,
+        "filtered": bool(eligible),
+        "min_tokens": MIN_SOURCE_TOKENS,
     }
+
+
+def meaningful_segments(by_segment: dict[int, list[dict]]) -> set[int]:
+    """The segments worth showing as a difference: a source of at least MIN_SOURCE_TOKENS tokens (sacrebleu's zh
+    tokenizer, which splits Han characters and tokenizes other text like 13a) that no other segment repeats.
+    Empty when none is (then every segment is a candidate)."""
+    sources = {number: str(group[0].get("source", "")) for number, group in by_segment.items()}
+    repeated = Counter(text.strip() for text in sources.values())
+    return {
+        number
+        for number, text in sources.items()
+        if repeated[text.strip()] == 1 and len(tokens(text, "zh")) >= MIN_SOURCE_TOKENS
+    }
+
+
+TOP_NGRAMS_SHOWN = 10
+TOP_DOCUMENTS = 5
+
+
+def _pivot(frame: pd.DataFrame, column: str, digits: int) -> dict:
+    """Systems as rows, buckets as columns (in the file's order), one value column formatted."""
+    buckets = list(dict.fromkeys(frame["bucket"]))
+    rows = []
+    for system in dict.fromkeys(frame["system"]):
+        values = {r["bucket"]: r[column] for r in frame[frame["system"] == system].to_dict("records")}
+        rows.append({"system": system, "values": [_num(values.get(b), digits) for b in buckets]})
+    return {"buckets": buckets, "rows": rows}
+
+
+def analysis_section(data: RunData, dataset: str, directions: dict[str, bool]) -> dict | None:
+    """One dataset's part of the analysis (from analysis/*.csv): the key metric by source length, word F-measure
+    by reference frequency, the n-grams of baseline vs best, and the documents whose scores differ most."""
+    tables = {key: read_table(data.analysis[path]) for key, path in ANALYSIS_FILES.items() if path in data.analysis}
+    tables = {key: frame[frame["dataset"] == dataset] for key, frame in tables.items()}
+    tables = {key: frame for key, frame in tables.items() if len(frame)}
+    if not tables:
+        return None
+    metric = key_metric([m for m in directions if "length" in tables and m in tables["length"].columns] or ["?"])
+    section: dict[str, Any] = {"metric": metric, "higher": directions.get(metric, True)}
+    if "length" in tables and metric in tables["length"].columns:
+        length = tables["length"]
+        section["length"] = _pivot(length, metric, 2)
+        counts = dict(zip(length["bucket"], length["segments"], strict=True))
+        section["length"]["counts"] = [int(counts[b]) for b in section["length"]["buckets"]]
+    if "frequency" in tables:
+        section["frequency"] = _pivot(tables["frequency"], "f_measure", 3)
+    if "ngrams" in tables:
+        grams = tables["ngrams"]
+        first = grams.iloc[0]
+        section["pair"] = {"baseline": first["baseline"], "best": first["best"]}
+        lists = []
+        for winner in (first["best"], first["baseline"]):
+            rows = grams[grams["better"] == winner].to_dict("records")
+            rows.sort(key=lambda r: (-(r["matches_better"] - r["matches_worse"]), -r["n"], r["ngram"]))
+            lists.append(
+                {
+                    "better": winner,
+                    "worse": rows[0]["worse"] if rows else "",
+                    "rows": [(r["ngram"], int(r["matches_better"]), int(r["matches_worse"])) for r in rows][
+                        :TOP_NGRAMS_SHOWN
+                    ],
+                }
+            )
+        section["ngrams"] = lists
+    if "documents" in tables and metric in tables["documents"].columns:
+        docs = tables["documents"]
+        systems = list(dict.fromkeys(docs["system"]))
+        by_doc: dict[str, dict[str, float]] = {}
+        sizes: dict[str, int] = {}
+        for r in docs.to_dict("records"):
+            by_doc.setdefault(r["doc_id"], {})[r["system"]] = float(r[metric])
+            sizes[r["doc_id"]] = int(r["segments"])
+        spread = {d: max(v.values()) - min(v.values()) for d, v in by_doc.items()}
+        top = sorted(spread, key=lambda d: -spread[d])[:TOP_DOCUMENTS]
+        section["documents"] = {
+            "count": len(by_doc),
+            "systems": systems,
+            "rows": [(d, sizes[d], f"{spread[d]:.2f}", [_num(by_doc[d].get(s)) for s in systems]) for d in top],
+        }
+    return section
 
 
 def invalid_cells(summary: pd.DataFrame, scores: pd.DataFrame, dataset: str) -> set[tuple[str, str]]:
@@ -362,6 +444,7 @@ def render(data: RunData, plots: dict[str, bytes] | None = None) -> str:
                 "anchor": _anchor(name),
                 "info": info,
                 "diff": diff,
+                "analysis": analysis_section(data, name, directions),
                 "bars": _data_uri(plots[bars_path(name)]) if bars_path(name) in plots else None,
                 "scatter": _data_uri(plots[scatter_path(name)]) if scatter_path(name) in plots else None,
                 "invalid": "valid" in data.summary.columns

@@ -16,12 +16,14 @@ import sacrebleu
 import yaml
 
 from evalharness.agreement import agreement_frame, dataset_agreement
+from evalharness.analysis import CellData, DatasetData, analysis_files
 from evalharness.cache import Store, default_cache_dir, digest
 from evalharness.compare import CellComparison, compare, compare_work
 from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
-from evalharness.langid import detect_all, detect_distinct, off_target_rate
+from evalharness.executors.base import CellOutput, Executor, make_executor
+from evalharness.langid import detect_distinct, known_languages, off_target_rate, off_target_warning
 from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.scoring import MetricResult, default_workers, score_systems
 from evalharness.plan import Cell, CellId, Plan
@@ -29,16 +31,19 @@ from evalharness.progress import Progress
 from evalharness.report import RunData, report_files
 from evalharness.results import (
     HUMAN_FILE,
+    PAIRWISE_FILE,
+    PairRow,
     Row,
     human_scores_frame,
     is_results_folder,
+    pairwise_frame,
     replace_results_folder,
     scores_frame,
     summary_frame,
     to_csv,
 )
 from evalharness.secrets import redact
-from evalharness.systems.context import CellStats, RunContext
+from evalharness.systems.context import RunContext
 from evalharness.tables import directions_of, render, signature_notes
 from evalharness.textio import check_writable
 from evalharness.version import __version__
@@ -103,22 +108,6 @@ def check_output_dir(out_dir: Path, force: bool = False) -> None:
         )
 
 
-@dataclass
-class CellOutput:
-    """What one cell produced: translations of the dataset's source units (and, for round trips, the pivots)."""
-
-    units: list[str]
-    pivots: list[str] | None
-    stats: CellStats
-
-
-def produce(cell: Cell, dataset: Dataset, ctx: RunContext) -> CellOutput:
-    """One cell's outputs, produced as its dataset says (a round trip translates twice)."""
-    stats = CellStats()
-    units, pivots = dataset.produce(cell.system, ctx, stats)
-    return CellOutput(units, pivots, stats)
-
-
 class Scorer:
     """Scores hypotheses with the run's metrics through the score cache, counting hits for the manifest."""
 
@@ -178,6 +167,9 @@ class DatasetResults:
     rows: list[Row] = field(default_factory=list)
     agreement: list[dict] = field(default_factory=list)  # agreement with human scores
     segments: list[dict] = field(default_factory=list)  # segments.jsonl, and the report's differing segments
+    warnings: list[str] = field(default_factory=list)  # one line each: printed, and kept in the manifest
+    analysis: list[DatasetData] = field(default_factory=list)  # what analysis/*.csv are computed from
+    pairs: list[PairRow] = field(default_factory=list)  # pairwise.csv: every tested pair
 
 
 def shared_levels(
@@ -335,7 +327,8 @@ def score_dataset(
     levels = shared_levels(dataset, ids, outputs, scorer, sentence)
     texts = [text for c in ids for text in (*outputs[c.index].units, *(outputs[c.index].pivots or []))]
     langs = detect_distinct(texts, scorer.workers)
-    unit_langs = {c: [langs[text] for text in outputs[c.index].units] for c in ids}
+    # a hypothesis too short to tell its language counts as unknown (langid.MIN_LETTERS); pivots keep every guess
+    unit_langs = {c: known_languages(outputs[c.index].units, langs) for c in ids}
     pivot_langs = {
         c: [langs[text] for text in pivots] if (pivots := outputs[c.index].pivots) is not None else None for c in ids
     }
@@ -401,6 +394,12 @@ def dataset_results(
     for c in part.ids:
         cell, out = plan.cells[c.index], outputs[c.index]
         common = cell_columns(dataset, out, part.unit_langs[c], part.pivot_langs[c])
+        if not cell.system.copies_source:  # the copy-source floor is in the source language by design
+            warning = off_target_warning(
+                cell.label, part.unit_langs[c], dataset.target_lang, dataset.source_lang, f"dataset {name}: "
+            )
+            if warning is not None:
+                found.warnings.append(warning)
         for level in part.cell_levels[c]:
             for metric in plan.metrics:
                 result = level.results.get((c, metric.label)) if level.results is not None else None
@@ -424,13 +423,52 @@ def dataset_results(
                         **common,
                     )
                 )
+        found.pairs += tested_pairs(part, plan, c, comparisons)
         if not segments:
             continue
-        seg_langs = detect_all(segment.hyps[c]) if dataset.groups is not None else part.unit_langs[c]
+        seg_langs = (
+            known_languages(segment.hyps[c], detect_distinct(segment.hyps[c]))
+            if dataset.groups is not None
+            else part.unit_langs[c]
+        )
         found.segments += segment_records(
             name, dataset, cell, c, out, segment, seg_langs, part.pivot_langs[c], plan.metrics
         )
     return found
+
+
+def tested_pairs(
+    part: ScoredDataset, plan: Plan, c: CellId, comparisons: dict[str, dict[CellId, CellComparison]]
+) -> list[PairRow]:
+    """The pairs of cell `c` with the cells after it that a paired test compared (each pair once), per metric."""
+    later = part.ids[part.ids.index(c) + 1 :]
+    results = part.segment.results or {}
+    rows = []
+    for metric in plan.metrics:
+        tests = comparisons[metric.label][c].pairs
+        for other in later:
+            if other not in tests:
+                continue
+            test = tests[other]
+            a, b = plan.cells[c.index], plan.cells[other.index]
+            score_a, score_b = (results.get((x, metric.label)) for x in (c, other))
+            rows.append(
+                PairRow(
+                    part.name,
+                    a.system.name,
+                    a.settings,
+                    b.system.name,
+                    b.settings,
+                    metric.label,
+                    score_a.score if score_a else None,
+                    score_b.score if score_b else None,
+                    test.p_value,
+                    None if test.better is None else ("a" if test.better else "b"),
+                    test.test,
+                    test.n_samples,
+                )
+            )
+    return rows
 
 
 def display_path(path: Path) -> str:
@@ -521,11 +559,11 @@ def build_manifest(
     }
 
 
-def translate_cells(plan: Plan, ctx: RunContext, progress: Progress) -> list[CellOutput]:
-    """Every cell's translations (or given hypotheses), in plan order."""
+def translate_cells(plan: Plan, ctx: RunContext, progress: Progress, executor: Executor) -> list[CellOutput]:
+    """Every cell's translations (or given hypotheses), in plan order, wherever the executor produces them."""
     with progress.phase("translate") as phase:
         try:
-            outputs = [produce(cell, plan.datasets[cell.dataset], ctx) for cell in plan.cells]
+            outputs = executor.translate_cells(plan, ctx, progress)
         finally:
             ctx.close()
         phase.summary = (
@@ -558,9 +596,48 @@ def evaluate(
                 results = dataset_results(part, plan, outputs, comparisons, segments)
                 found.rows += results.rows
                 found.segments += results.segments
+                found.pairs += results.pairs
                 found.agreement += agreement
+                found.warnings += results.warnings
+                if segments:
+                    found.analysis.append(analysis_data(part, plan, outputs, statistics))
+                for warning in results.warnings:
+                    progress.say(warning)
         phase.summary = statistics_summary(statistics)
     return found
+
+
+def analysis_data(part: ScoredDataset, plan: Plan, outputs: list[CellOutput], statistics) -> DatasetData:
+    """What the analyses (evalharness.analysis) need of one scored dataset: its segment-level texts and each
+    cell's per-segment statistics (no rescoring)."""
+    results = part.segment.results
+    assert results is not None  # the segment level is always scored
+    dataset = part.dataset
+    cells = []
+    for c in part.ids:
+        cell = plan.cells[c.index]
+        rate = dataset.pivot_on_target_rate(part.pivot_langs[c])
+        cells.append(
+            CellData(
+                cell.label,
+                part.segment.hyps[c],
+                {m.label: results[(c, m.label)].stats for m in plan.metrics},
+                {m.label: results[(c, m.label)].score for m in plan.metrics},
+                floor=cell.system.copies_source,
+                valid=rate is None or rate >= dataset.valid_pivot_rate,
+            )
+        )
+    return DatasetData(
+        part.name,
+        dataset.source_lang,
+        dataset.target_lang,
+        dataset.segment_sources(),
+        dataset.references,
+        dataset.doc_ids,
+        plan.metrics,
+        cells,
+        getattr(statistics, "baseline", None),
+    )
 
 
 def execute(
@@ -585,20 +662,27 @@ def execute(
     cfg = loaded.config
     # Every hypothesis first: a bad file fails the run before any scoring or writing.
     ctx = RunContext.create(use_cache=use_cache, progress=progress)
-    outputs = translate_cells(plan, ctx, progress)
-    scorer = Scorer(plan.metrics, workers or cfg.workers or default_workers(), use_cache, progress)
+    executor = make_executor(cfg.executor, ctx.log)
     try:
-        found = evaluate(plan, outputs, scorer, cfg.statistics, progress)
+        outputs = translate_cells(plan, ctx, progress, executor)
+        n_workers = workers or cfg.workers or executor.workers() or default_workers()
+        scorer = Scorer(plan.metrics, n_workers, use_cache, progress)
+        try:
+            with executor.scoring():
+                found = evaluate(plan, outputs, scorer, cfg.statistics, progress)
+        finally:
+            scorer.close()
+        executor_entry = executor.manifest()
     finally:
-        scorer.close()
+        executor.close()
     scores = scores_frame(found.rows, plan.sweep_keys)
     summary = summary_frame(scores)
     # No secret in what shows the config: the manifest (its argv) and, from it, the report.
-    manifest = json.loads(
-        redact(
-            json.dumps(build_manifest(loaded, plan, outputs, ctx, scorer, started, use_cache, argv), ensure_ascii=False)
-        )
-    )
+    manifest = build_manifest(loaded, plan, outputs, ctx, scorer, started, use_cache, argv)
+    manifest["executor"] = executor_entry
+    if found.warnings:  # e.g. a system mostly off target (langid.off_target_warning); the report shows them
+        manifest["warnings"] = found.warnings
+    manifest = json.loads(redact(json.dumps(manifest, ensure_ascii=False)))
     human = human_scores_frame(
         {name: d.human_scores for name, d in plan.datasets.items()},
         {d.name: d.human_score for d in loaded.config.datasets},
@@ -629,14 +713,27 @@ def execute(
             "config.yaml": resolved_config(loaded, out_dir),
             "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
         }
+        if found.pairs:
+            files[PAIRWISE_FILE] = to_csv(pairwise_frame(found.pairs, plan.sweep_keys))
         if human is not None:
             assert agreement is not None  # computed whenever there are human scores
             files["agreement.csv"] = to_csv(agreement)
             files[HUMAN_FILE] = to_csv(human)
+        analysis = analysis_files(found.analysis)  # analysis/*.csv: length and frequency buckets, n-grams, documents
+        files.update(analysis)
         # The plots and report.html: built in memory like every other file, so a failure here leaves nothing written.
         files.update(
             report_files(
-                RunData(cfg.run_name or out_dir.name, scores, summary, found.segments, manifest, agreement, human)
+                RunData(
+                    cfg.run_name or out_dir.name,
+                    scores,
+                    summary,
+                    found.segments,
+                    manifest,
+                    agreement,
+                    human,
+                    analysis=analysis,
+                )
             )
         )
         for dataset in plan.datasets.values():

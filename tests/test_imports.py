@@ -94,6 +94,7 @@ def test_the_lower_layers_never_import_the_upper_ones():
     upper = {"evalharness", "evalharness.cli", "evalharness.api", "evalharness.runner"}
     lower = [
         "evalharness.report",
+        "evalharness.analysis",
         "evalharness.results",
         "evalharness.tables",
         "evalharness.plots",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from pathlib import Path
 
 import lxml.html
@@ -339,3 +340,13 @@ def test_a_report_error_leaves_nothing_written(tmp_path, monkeypatch):
     with pytest.raises(UserError, match="cannot draw"):
         runner.execute(loaded, plan, out, workers=1)
     assert not (tmp_path / "results").exists()
+
+
+def test_the_page_declares_a_cjk_font_fallback():
+    css = (Path(__file__).resolve().parent.parent / "evalharness" / "templates" / "report.css").read_text("utf-8")
+    body = re.search(r"body\s*\{[^}]*?font:\s*([^;]*);", css)
+    assert body is not None
+    families = [f.strip().strip('"') for f in re.sub(r"/\*.*?\*/", "", body.group(1), flags=re.S).split(",")]
+    cjk = [f for f in families if re.search(r"CJK|SC$|YaHei|PingFang|WenQuanYi", f)]
+    assert cjk and families[-1] == "sans-serif"
+    assert families.index(cjk[0]) < families.index("sans-serif")
