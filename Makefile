@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-quick lint bench clean browser
+.PHONY: setup run test test-quick lint bench clean browser comet-env
 
 setup: $(STAMP)
 
@@ -72,6 +72,27 @@ bench: setup
 	$(BIN)/python bench/significance.py
 	$(BIN)/python bench/align.py
 	$(BIN)/python bench/long_document.py
+
+# COMET (unbabel-comet 2.2.7) in an environment of its own: it pins transformers < 5, numpy < 2 and
+# huggingface-hub < 1, which the main environment has outgrown. evalharness talks to it through the command
+# metric and scorers/comet_score.py (docs/metric-protocol.md). torch first, from the local CPU wheel only, as
+# above; comet's install then keeps that torch (torch==2.13.0 is part of the request, so pip may not swap it
+# for a CUDA build) and installs torch's own requirements with comet's. `pip check` proves nothing is missing.
+# setuptools < 81: comet's torchmetrics 0.10 imports pkg_resources, which setuptools 81 removed (torch: >= 77.0.3).
+COMET_VENV  := .venv-comet
+COMET_STAMP := $(COMET_VENV)/.installed
+
+comet-env: $(COMET_STAMP)
+
+$(COMET_STAMP):
+	test -x $(COMET_VENV)/bin/python || $(PYTHON) -m venv $(COMET_VENV)
+	$(COMET_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COMET_VENV)/bin/python -c "import torch" 2>/dev/null || \
+	  $(COMET_VENV)/bin/python -m pip install --quiet --no-deps --no-index --find-links $(TORCH_WHEELS) torch==2.13.0
+	$(COMET_VENV)/bin/python -m pip install --quiet unbabel-comet==2.2.7 torch==2.13.0 'setuptools>=77.0.3,<81'
+	$(COMET_VENV)/bin/python -m pip check
+	$(COMET_VENV)/bin/python -c "import torch, comet; assert torch.version.cuda is None, 'a CUDA build of torch was installed'"
+	touch $(COMET_STAMP)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,203 @@
+"""COMET through the command metric and scorers/comet_score.py (docs/metric-protocol.md).
+
+The slow tests build the COMET environment when it is missing (`make comet-env`: about 45 s from PyPI), a tiny
+randomly initialised COMET model in it (tests/tiny_comet.py), and check that the harness's scores are the ones
+`comet-score` (unbabel-comet's own command line) writes for the same files. The quick tests check the scorer's
+one-line errors for a model that is not there; they run under evalharness's python, since the scorer imports
+COMET only after checking the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import evalharness
+import pytest
+from evalharness.errors import UserError
+from evalharness.metrics import make_metric
+from evalharness.metrics.command import CommandConfig
+from evalharness.textio import read_lines
+
+from conftest import ROOT, wmt22_path
+
+SCORER = ROOT / "scorers" / "comet_score.py"
+COMET_VENV = ROOT / ".venv-comet"
+N = 12
+SYSTEMS = ("LT22", "JDExploreAcademy")
+
+
+def run_scorer(python: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [python, str(SCORER), *args], input="", capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+
+
+# ---------------------------------------------------------------------- a model that is not there (quick)
+
+
+def test_a_missing_checkpoint_is_one_line_and_status_2(tmp_path):
+    missing = tmp_path / "comet" / "checkpoints" / "model.ckpt"
+    proc = run_scorer(sys.executable, "--model", str(missing))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == (
+        f"comet_score: COMET checkpoint {missing} does not exist (a model.ckpt file, or the folder that holds "
+        "checkpoints/)"
+    )
+
+
+def test_a_model_name_not_in_the_cache_names_what_to_download_and_where(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")} | {"HF_HOME": str(tmp_path / "hf")}
+    proc = run_scorer(sys.executable, "--model", "Unbabel/wmt22-comet-da", env=env)
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("comet_score: COMET model Unbabel/wmt22-comet-da is not a file and not in the local")
+    assert "`hf download Unbabel/wmt22-comet-da`" in lines[0]
+    assert "copy models--Unbabel--wmt22-comet-da from that machine's" in lines[0]
+    assert f"into {tmp_path / 'hf' / 'hub'}" in lines[0]
+
+
+def test_the_harness_reports_the_missing_model_as_one_user_error(tmp_path):
+    missing = tmp_path / "model.ckpt"
+    metric = make_metric(
+        CommandConfig(name="command", label="COMET", command=[sys.executable, str(SCORER), "--model", str(missing)])
+    )
+    with pytest.raises(UserError) as err:
+        metric.segment_scores("en", [["a reference"]], {"sys": ["a hypothesis"]}, ["eine Quelle"], "de")
+    assert str(err.value) == (
+        f"metric COMET ({sys.executable} {SCORER} --model {missing}): exited with status 2: comet_score: "
+        f"COMET checkpoint {missing} does not exist (a model.ckpt file, or the folder that holds checkpoints/)"
+    )
+
+
+# ------------------------------------------------------------- a real COMET model against comet-score (slow)
+
+
+@pytest.fixture(scope="module")
+def comet_python() -> str:
+    """The COMET environment's python, built with `make comet-env` when it is not there."""
+    if not (COMET_VENV / ".installed").exists():
+        proc = subprocess.run(
+            ["make", "comet-env"], cwd=ROOT, capture_output=True, text=True, timeout=1200, check=False
+        )
+        if proc.returncode != 0:
+            pytest.fail(f"`make comet-env` failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
+    return str(COMET_VENV / "bin" / "python")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> Path:
+    """The first N segments of WMT22 de-en: source, references A and B, two submissions."""
+    folder = tmp_path_factory.mktemp("comet-data")
+    texts = {
+        "src.de": wmt22_path("sources", "generaltest2022.de-en.src.de"),
+        "ref.A.en": wmt22_path("references", "generaltest2022.de-en.ref.A.en"),
+        "ref.B.en": wmt22_path("references", "generaltest2022.de-en.ref.B.en"),
+        **{f"hyp.{s}.en": wmt22_path("system-outputs", f"generaltest2022.de-en.hyp.{s}.en") for s in SYSTEMS},
+    }
+    for name, path in texts.items():
+        (folder / name).write_text("\n".join(read_lines(path)[:N]) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model(comet_python, files) -> Path:
+    """A tiny random COMET model; its tokenizer is trained on the test's own texts."""
+    out = files / "tiny-comet"
+    texts = sorted(str(p) for p in files.glob("*.*"))
+    proc = subprocess.run(
+        [comet_python, str(ROOT / "tests" / "tiny_comet.py"), str(out), *texts],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out / "checkpoints" / "model.ckpt"
+
+
+def comet_score(comet_python: str, files: Path, model: Path, ref: str) -> tuple[dict[str, list[float]], str]:
+    """comet-score's segment scores per system (its JSON, full precision) and what it printed."""
+    cli = str(Path(comet_python).parent / "comet-score")
+    hyps = [f"hyp.{s}.en" for s in SYSTEMS]
+    out = f"comet-score.{ref}.json"
+    args = [cli, "-s", "src.de", "-t", *hyps, "-r", ref, "--model", str(model), "--gpus", "0", "--quiet"]
+    proc = subprocess.run(
+        [*args, "--to_json", out], cwd=files, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads((files / out).read_text(encoding="utf-8"))
+    return {s: [seg["COMET"] for seg in found[f"hyp.{s}.en"]] for s in SYSTEMS}, proc.stdout
+
+
+@pytest.fixture(scope="module")
+def reference_runs(comet_python, files, model) -> dict[str, tuple[dict[str, list[float]], str]]:
+    return {ref: comet_score(comet_python, files, model, ref) for ref in ("ref.A.en", "ref.B.en")}
+
+
+def harness_run(comet_python: str, files: Path, model: Path, refs: list[str], metrics: dict[str, list[str]]):
+    """evalharness.run on the same files, one command metric per label (extra scorer arguments as values)."""
+    config = {
+        "run_name": "comet",
+        "datasets": [
+            {
+                "name": "wmt22",
+                "kind": "parallel",
+                "langpair": "de-en",
+                "source": str(files / "src.de"),
+                "references": [str(files / r) for r in refs],
+            }
+        ],
+        "systems": [{"name": "mt", "engine": "outputs", "path": str(files / "hyp.{system}.en")}],
+        "metrics": [
+            {
+                "name": "command",
+                "label": label,
+                "command": [comet_python, str(SCORER), "--model", str(model), *extra],
+                "version": "tiny-comet",
+            }
+            for label, extra in metrics.items()
+        ],
+        "statistics": {"bootstrap": 0},
+        "workers": 1,
+    }
+    return evalharness.run(config, write=False)
+
+
+def segment_scores(results, label: str) -> dict[str, list[float]]:
+    frame = results.segments[results.segments["level"] == "segment"].sort_values("segment")
+    return {s: frame[frame["system"] == s][label].tolist() for s in SYSTEMS}
+
+
+@pytest.mark.slow
+def test_the_harness_scores_are_comet_scores_on_the_same_files(comet_python, files, model, reference_runs):
+    expected, printed = reference_runs["ref.A.en"]
+    results = harness_run(comet_python, files, model, ["ref.A.en"], {"COMET": []})
+    found = segment_scores(results, "COMET")
+    assert found == expected  # exactly: the same floats
+    assert found[SYSTEMS[0]] != found[SYSTEMS[1]] and len(set(found[SYSTEMS[0]])) > 1
+    system = results.scores.set_index("system")["score"]
+    for s in SYSTEMS:
+        assert system[s] == pytest.approx(sum(expected[s]) / N, rel=1e-12, abs=1e-15)
+        assert f"hyp.{s}.en\tscore: {system[s]:.4f}" in printed.splitlines()
+
+
+@pytest.mark.slow
+def test_several_references_are_scored_each_and_combined(comet_python, files, model, reference_runs):
+    a, b = reference_runs["ref.A.en"][0], reference_runs["ref.B.en"][0]
+    results = harness_run(
+        comet_python,
+        files,
+        model,
+        ["ref.A.en", "ref.B.en"],
+        {"COMET-mean": [], "COMET-max": ["--multi-ref", "max"]},
+    )
+    mean, best = segment_scores(results, "COMET-mean"), segment_scores(results, "COMET-max")
+    for s in SYSTEMS:
+        assert mean[s] == [(x + y) / 2 for x, y in zip(a[s], b[s], strict=True)]
+        assert best[s] == [max(x, y) for x, y in zip(a[s], b[s], strict=True)]
+    assert a != b  # the references give different scores, so the combination matters
