@@ -84,9 +84,11 @@ def _tokenizer(lang: str):
     return TokenizerZh() if lang.split("-")[0].lower() in ("zh", "ja") else Tokenizer13a()
 
 
-def tokens(text: str, lang: str) -> list[str]:
-    """sacrebleu's tokens of a text in a language (see the module's docstring)."""
-    return _tokenizer(lang)(text.strip()).split()
+@lru_cache(maxsize=1 << 17)
+def tokens(text: str, lang: str) -> tuple[str, ...]:
+    """sacrebleu's tokens of a text in a language (see the module's docstring); remembered, since the frequency
+    and n-gram analyses tokenize the same references and hypotheses."""
+    return tuple(_tokenizer(lang)(text.strip()).split())
 
 
 def _bucket(value: int, buckets: list[tuple[str, int, int]], last: tuple[str, int]) -> str:
@@ -96,10 +98,17 @@ def _bucket(value: int, buckets: list[tuple[str, int, int]], last: tuple[str, in
     return last[0]
 
 
-def _corpus(metric, target_lang: str, n_refs: int, stats: Sequence) -> float:
+def _scorers(data: DatasetData) -> dict[str, Any]:
+    """The sacrebleu object of each metric, built once per dataset."""
+    scorers = {}
+    for metric in data.metrics:
+        scorers[metric.label] = metric.build(data.target_lang)
+        sb.set_num_refs(scorers[metric.label], len(data.references))
+    return scorers
+
+
+def _corpus(scorer, stats: Sequence) -> float:
     """sacrebleu's corpus score of the segments whose statistics are given."""
-    scorer = metric.build(target_lang)
-    sb.set_num_refs(scorer, n_refs)
     return float(sb.aggregate(scorer, list(stats)).score)
 
 
@@ -109,6 +118,7 @@ def length_rows(data: DatasetData) -> list[dict]:
     for j, source in enumerate(data.sources):
         buckets.setdefault(_bucket(len(tokens(source, data.source_lang)), LENGTH_BUCKETS, LENGTH_LAST), []).append(j)
     order = [label for label, _, _ in LENGTH_BUCKETS] + [LENGTH_LAST[0]]
+    scorers = _scorers(data)
     rows = []
     for cell in data.cells:
         for label in (b for b in order if b in buckets):
@@ -117,7 +127,7 @@ def length_rows(data: DatasetData) -> list[dict]:
             row["segments"] = len(index)
             for metric in data.metrics:
                 stats = cell.stats[metric.label]
-                row[metric.label] = _corpus(metric, data.target_lang, len(data.references), [stats[j] for j in index])
+                row[metric.label] = _corpus(scorers[metric.label], [stats[j] for j in index])
             rows.append(row)
     return rows
 
@@ -128,6 +138,8 @@ def frequency_rows(data: DatasetData) -> list[dict]:
     lang = data.target_lang
     refs = [[tokens(ref, lang) for ref in stream] for stream in data.references]
     freq = Counter(word for stream in refs for ref in stream for word in ref)
+    bucket_of = {word: _bucket(count, FREQUENCY_BUCKETS, FREQUENCY_LAST) for word, count in freq.items()}
+    unseen = FREQUENCY_BUCKETS[0][0]  # a hypothesis word no reference has
     order = [label for label, _, _ in FREQUENCY_BUCKETS] + [FREQUENCY_LAST[0]]
     rows = []
     for cell in data.cells:
@@ -135,10 +147,11 @@ def frequency_rows(data: DatasetData) -> list[dict]:
         for j, hyp in enumerate(cell.hypotheses):
             ref, out = Counter(refs[0][j]), Counter(tokens(hyp, lang))
             for word in ref.keys() | out.keys():
-                count = counts[_bucket(freq[word], FREQUENCY_BUCKETS, FREQUENCY_LAST)]
-                count[0] += ref[word]
-                count[1] += out[word]
-                count[2] += min(ref[word], out[word])
+                count = counts[bucket_of.get(word, unseen)]
+                r, h = ref[word], out[word]
+                count[0] += r
+                count[1] += h
+                count[2] += min(r, h)
         for label in order:
             n_ref, n_hyp, matched = counts[label]
             if not n_ref and not n_hyp:
@@ -184,7 +197,7 @@ def compared_pair(data: DatasetData) -> tuple[CellData, CellData] | None:
     return base, best
 
 
-def _ngrams(words: list[str], n: int) -> Counter:
+def _ngrams(words: Sequence[str], n: int) -> Counter:
     return Counter(" ".join(words[k : k + n]) for k in range(len(words) - n + 1))
 
 
@@ -239,13 +252,14 @@ def document_rows(data: DatasetData) -> list[dict]:
     docs: dict[str, list[int]] = {}
     for j, doc in enumerate(data.doc_ids):
         docs.setdefault(str(doc), []).append(j)
+    scorers = _scorers(data)
     rows = []
     for cell in data.cells:
         for doc, index in docs.items():
             row: dict[str, Any] = {"dataset": data.name, "system": cell.system, "doc_id": doc, "segments": len(index)}
             for metric in data.metrics:
                 stats = cell.stats[metric.label]
-                row[metric.label] = _corpus(metric, data.target_lang, len(data.references), [stats[j] for j in index])
+                row[metric.label] = _corpus(scorers[metric.label], [stats[j] for j in index])
             rows.append(row)
     return rows
 
