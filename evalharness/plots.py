@@ -116,6 +116,28 @@ def y_limits(values: list[float]) -> tuple[float, float]:
     return float(bottom), high + 0.2 * (high - bottom)
 
 
+def _ends(record: dict) -> list[float]:
+    """A bar's score and CI ends."""
+    values = (record["score"], record.get("ci_low"), record.get("ci_high"))
+    return [float(v) for v in values if v is not None and not missing(v)]
+
+
+def off_scale(records: dict[str, dict], higher: bool) -> set[str]:
+    """Bars left out of the y range: a group far from the best systems (the copy-source floor at chrF 1 beside
+    systems at 53-59) would otherwise force the axis to 0 and hide their 1-2 point differences. Left out when
+    the largest gap between sorted scores is over twice the range (with CIs) of the side with the best score,
+    and that side has at least two bars."""
+    scored = sorted((float(r["score"]), label) for label, r in records.items() if not missing(r["score"]))
+    if len(scored) < 3:
+        return set()
+    gap, k = max((scored[j + 1][0] - scored[j][0], j) for j in range(len(scored) - 1))
+    best, rest = (scored[k + 1 :], scored[: k + 1]) if higher else (scored[: k + 1], scored[k + 1 :])
+    if len(best) < 2:
+        return set()
+    ends = [v for _, label in best for v in _ends(records[label])]
+    return {label for _, label in rest} if gap > 2 * (max(ends) - min(ends)) else set()
+
+
 def score_bars(scores: pd.DataFrame, dataset: str) -> bytes:
     """Bar chart of one dataset's segment-level scores: one panel per metric, one bar per system."""
     return _png(bars_figure(scores, dataset))
@@ -146,12 +168,8 @@ def bars_figure(scores: pd.DataFrame, dataset: str) -> Figure:
         direction = next(iter(records.values()))["direction"]
         ax.set_title(f"{metric} ({direction_note(direction)})", fontsize=10, color=TEXT_COLOR)
         order = sorted_labels(records, labels, direction == "higher")
-        values = [
-            float(v)
-            for r in records.values()
-            for v in (r["score"], r.get("ci_low"), r.get("ci_high"))
-            if v is not None and not missing(v)
-        ]
+        outside = off_scale(records, direction == "higher")
+        values = [v for label, r in records.items() if label not in outside for v in _ends(r)]
         bottom, top = y_limits(values)
         for x, label in enumerate(order):
             record = records.get(label)
@@ -178,13 +196,16 @@ def bars_figure(scores: pd.DataFrame, dataset: str) -> Figure:
                 error_kw={"elinewidth": 1},
             )
             note = f"{score:.1f}" if valid else f"{score:.1f}\ninvalid"
+            below = label in outside and score < bottom
+            if label in outside:  # its value where the bar leaves the panel, with an arrow that says so
+                note = f"{note} ▼" if below else f"{note} ▲"
             ax.annotate(
                 note,
-                (x, score if err is None else float(high)),
-                xytext=(0, 2),
+                (x, bottom if below else top if label in outside else score if err is None else float(high)),
+                xytext=(0, 2 if label not in outside or below else -2),
                 textcoords="offset points",
                 ha="center",
-                va="bottom",
+                va="bottom" if label not in outside or below else "top",
                 fontsize=7,
                 color="#a00000" if not valid else TEXT_COLOR,
             )
@@ -196,7 +217,10 @@ def bars_figure(scores: pd.DataFrame, dataset: str) -> Figure:
         ax.set_xlim(-0.6 - pad, len(labels) - 0.4 + pad)
         ax.set_ylim(bottom, top)
         if bottom > 0:  # the bars' lengths are not proportional to the scores: say so where the eye is
-            ax.set_title(f"{metric} ({direction_note(direction)})\naxis starts at {bottom:g}, not 0", fontsize=9.5)
+            extra = f"; {len(outside)} off scale (▼▲)" if outside else ""
+            ax.set_title(
+                f"{metric} ({direction_note(direction)})\naxis starts at {bottom:g}, not 0{extra}", fontsize=9.5
+            )
         _style(ax, grid="y")
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
@@ -299,6 +323,7 @@ __all__ = [
     "bars_figure",
     "bars_path",
     "run_plots",
+    "off_scale",
     "scatter_path",
     "score_bars",
     "setting_text",

@@ -57,3 +57,19 @@ def test_y_limits_cover_every_value():
     for values in ([55.0, 56.5], [0.5, 80.0], [99.0, 100.0], [12.0]):
         low, high = y_limits(values)
         assert low <= min(values) and high > max(values)
+
+
+def test_a_far_floor_is_left_off_scale_so_close_systems_stay_visible():
+    scores = {"a": (56.0, 54.5, 57.5), "b": (58.9, 57.2, 60.6), "c": (57.2, 55.6, 59.0), "copy": (0.7, 0.5, 0.9)}
+    ax = panel(frame("chrF2", "higher", scores))
+    low, high = ax.get_ylim()
+    assert 0.9 < low < 54.5 and high > 60.6
+    assert "1 off scale" in ax.get_title()
+    notes = [t.get_text() for t in ax.texts]
+    assert "0.7 ▼" in notes  # the floor's value stays readable at the foot of the panel
+
+
+def test_a_weak_system_near_the_others_is_not_left_off_scale():
+    scores = {"a": (30.0, 28.0, 32.0), "b": (29.0, 27.0, 31.0), "weak": (21.0, 19.0, 23.0)}
+    ax = panel(frame("BLEU", "higher", scores))
+    assert ax.get_ylim()[0] < 19.0 and "off scale" not in ax.get_title()
