@@ -61,6 +61,37 @@ def test_a_model_name_not_in_the_cache_names_what_to_download_and_where(tmp_path
     assert f"into {tmp_path / 'hf' / 'hub'}" in lines[0]
 
 
+def test_an_encoder_not_in_the_cache_names_what_to_download(tmp_path):
+    """COMET loads the tokenizer and config of the encoder that hparams.yaml names (xlm-roberta-large for
+    wmt22-comet-da) from the Hugging Face cache: without them the model cannot load offline."""
+    (tmp_path / "comet" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "comet" / "checkpoints" / "model.ckpt").write_bytes(b"not read")
+    (tmp_path / "comet" / "hparams.yaml").write_text("pretrained_model: xlm-roberta-large\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")} | {"HF_HOME": str(tmp_path / "hf")}
+    proc = run_scorer(sys.executable, "--model", str(tmp_path / "comet"), env=env)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == (
+        f"comet_score: the encoder xlm-roberta-large that {tmp_path / 'comet' / 'hparams.yaml'} names is not in the "
+        "local Hugging Face cache; on a machine with internet run `hf download xlm-roberta-large --include '*.json' "
+        "'*.model'` (pip install huggingface_hub), then copy models--xlm-roberta-large from that machine's Hugging "
+        f"Face cache (~/.cache/huggingface/hub) into {tmp_path / 'hf' / 'hub'}"
+    )
+
+
+def test_a_line_that_is_not_a_segment_is_named(tmp_path):
+    (tmp_path / "model.ckpt").write_bytes(b"not read")
+    proc = subprocess.run(
+        [sys.executable, str(SCORER), "--model", str(tmp_path / "model.ckpt")],
+        input='{"src": "a", "mt": "b", "ref": "c", "refs": ["c"]}\n{"src": "a"}\n',
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == "comet_score: input line 2 is not a segment of the protocol (no string 'mt')"
+
+
 def test_the_harness_reports_the_missing_model_as_one_user_error(tmp_path):
     missing = tmp_path / "model.ckpt"
     metric = make_metric(
