@@ -201,10 +201,23 @@ def _ngrams(words: Sequence[str], n: int) -> Counter:
     return Counter(" ".join(words[k : k + n]) for k in range(len(words) - n + 1))
 
 
+SMOOTHING = 1.0  # compare-mt's alpha
+
+
+def _smoothed(win: int, lose: int) -> float:
+    """compare-mt's n-gram score: the smoothed share of the matches that the better system makes."""
+    return (win + SMOOTHING) / (win + lose + 2 * SMOOTHING)
+
+
+def _rank(win: int, lose: int, gram: str) -> tuple[float, int, str]:
+    return (-_smoothed(win, lose), -(win + lose), gram)
+
+
 def ngram_rows(data: DatasetData) -> list[dict]:
     """The n-grams (orders 1-4) the best system matches in the references more often than the baseline, and the
     other way round: matches clipped per segment by the highest count in any reference (as in BLEU); the top
-    TOP_NGRAMS of each order and direction by the difference in matches."""
+    TOP_NGRAMS of each order and direction by compare-mt's smoothed share of the matches (frequent words such as
+    "the", matched a little more often by one system, do not crowd out the n-grams only one system gets)."""
     pair = compared_pair(data)
     if pair is None:
         return []
@@ -224,10 +237,9 @@ def ngram_rows(data: DatasetData) -> list[dict]:
                 matched[cell.system].update({g: min(k, ref_max[g]) for g, k in found.items() if g in ref_max})
         a, b = matched[base.system], matched[best.system]
         grams = a.keys() | b.keys()
-        for winner, loser, sign in ((best, base, 1), (base, best, -1)):
-            top = sorted(
-                (g for g in grams if sign * (b[g] - a[g]) > 0), key=lambda g: (-sign * (b[g] - a[g]), -a[g] - b[g], g)
-            )[:TOP_NGRAMS]
+        for winner, loser in ((best, base), (base, best)):
+            win, lose = matched[winner.system], matched[loser.system]
+            top = sorted((g for g in grams if win[g] > lose[g]), key=lambda g: _rank(win[g], lose[g], g))[:TOP_NGRAMS]
             rows += [
                 {
                     "dataset": data.name,
@@ -237,6 +249,7 @@ def ngram_rows(data: DatasetData) -> list[dict]:
                     "worse": loser.system,
                     "matches_better": matched[winner.system][g],
                     "matches_worse": matched[loser.system][g],
+                    "score": _smoothed(matched[winner.system][g], matched[loser.system][g]),
                     "baseline": base.system,
                     "best": best.system,
                 }

@@ -28,7 +28,7 @@ from evalharness.analysis import key_metric, read_table, tokens
 from evalharness.errors import UserError
 from evalharness.plots import bars_path, run_plots, scatter_path, setting_text
 from evalharness.results import HUMAN_FILE, STAT_COLUMNS, missing, read_csv, sweep_columns
-from evalharness.tables import directions_of, marked, signature_notes
+from evalharness.tables import directions_of, format_p, marked, signature_notes, sort_rows
 
 REPORT = "report.html"
 TOP_SEGMENTS = 5  # segments shown per dataset
@@ -119,14 +119,32 @@ def _settings_label(settings: dict | None) -> str:
     return ", ".join(f"{k}={setting_text(v)}" for k, v in (settings or {}).items() if not missing(v))
 
 
-_MARK = re.compile(r"^(\*\*)?(.*?)(\*\*)?(†)?$")
+_MARK = re.compile(r"^(\*\*)?(.*?)(\*\*)?(†)?(‡)?$")
 
 
 def _marked_cell(text: str) -> dict:
-    """tables.marked's Markdown ('**12.34**†') -> parts for the template."""
+    """tables.marked's Markdown ('**12.34**†', '12.34‡') -> parts for the template."""
     match = _MARK.match(text)
     assert match is not None  # every part of the pattern is optional
-    return {"text": match.group(2), "bold": bool(match.group(1)), "dagger": bool(match.group(4))}
+    return {
+        "text": match.group(2),
+        "bold": bool(match.group(1)),
+        "dagger": bool(match.group(4)),
+        "ddagger": bool(match.group(5)),
+    }
+
+
+RANK_RANGE = ("rank_low", "rank_high")
+
+
+def _significance_texts(summary: pd.DataFrame, i, metric: str) -> tuple[str, str]:
+    """(rank range, p-value against the baseline) of a summary cell as the report shows them ('' when none)."""
+    low, high = (summary.at[i, f"{metric} {k}"] if f"{metric} {k}" in summary.columns else None for k in RANK_RANGE)
+    rank = (
+        "" if missing(low) or missing(high) else (f"{int(low)}" if int(low) == int(high) else f"{int(low)}–{int(high)}")
+    )
+    p = summary.at[i, f"{metric} p_value"] if f"{metric} p_value" in summary.columns else None
+    return rank, format_p(p)
 
 
 # ---------------------------------------------------------------------------------------------------- content
@@ -140,8 +158,10 @@ def _summary_tables(data: RunData) -> list[dict]:
     texts = marked(summary, directions, "md")
     keys = [c for c in sweep_columns(data.scores) if c in summary.columns]
     tables = []
+    # best first by the first metric within each dataset and level, as in summary.md
+    order = list(sort_rows(summary, directions, metrics[0]).index) if metrics else list(summary.index)
     for dataset in dict.fromkeys(summary["dataset"]):
-        index = [i for i in summary.index if summary.at[i, "dataset"] == dataset]
+        index = [i for i in order if summary.at[i, "dataset"] == dataset]
         frame = summary.loc[index]
         shown = [k for k in keys if frame[k].notna().any()]  # the settings swept on this dataset
         extras = []
@@ -163,6 +183,7 @@ def _summary_tables(data: RunData) -> list[dict]:
                     summary.at[i, f"{metric} ci_high"] if f"{metric} ci_high" in summary.columns else None,
                 )
                 cell["ci"] = f"[{_num(low)}, {_num(high)}]" if not missing(low) and not missing(high) else ""
+                cell["rank"], cell["p"] = _significance_texts(summary, i, metric)
                 cells.append(cell)
             rows.append(
                 {
@@ -324,8 +345,9 @@ TOP_DOCUMENTS = 5
 
 
 def _pivot(frame: pd.DataFrame, column: str, digits: int) -> dict:
-    """Systems as rows, buckets as columns (in the file's order), one value column formatted."""
-    buckets = list(dict.fromkeys(frame["bucket"]))
+    """Systems as rows, buckets as columns (in the file's order; a bucket without any value left out, such as
+    the F-measure of words no reference has), one value column formatted."""
+    buckets = list(dict.fromkeys(frame.loc[frame[column].notna(), "bucket"]))
     rows = []
     for system in dict.fromkeys(frame["system"]):
         values = {r["bucket"]: r[column] for r in frame[frame["system"] == system].to_dict("records")}
@@ -357,7 +379,7 @@ def analysis_section(data: RunData, dataset: str, directions: dict[str, bool]) -
         lists = []
         for winner in (first["best"], first["baseline"]):
             rows = grams[grams["better"] == winner].to_dict("records")
-            rows.sort(key=lambda r: (-(r["matches_better"] - r["matches_worse"]), -r["n"], r["ngram"]))
+            rows.sort(key=lambda r: (-r["score"], -(r["matches_better"] + r["matches_worse"]), -r["n"], r["ngram"]))
             lists.append(
                 {
                     "better": winner,
@@ -465,6 +487,7 @@ def render(data: RunData, plots: dict[str, bytes] | None = None) -> str:
         baseline=baseline,
         agreement=_agreement_rows(data.agreement),
         any_stats=any(c in data.scores.columns and data.scores[c].notna().any() for c in STAT_COLUMNS[:2]),
+        any_ranks="rank_low" in data.scores.columns and data.scores["rank_low"].notna().any(),
         css=(Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8"),  # ours: not escaped
     )
 

@@ -204,3 +204,12 @@ def test_differing_segments_skip_short_and_repeated_sources():
 def test_differing_segments_fall_back_to_all_when_none_is_long_enough():
     records = [record(k, "x", sys, float(k) if sys == "a" else 0.0) for k in (1, 2) for sys in "ab"]
     assert [s["number"] for s in differing_segments(records, {"chrF2": True})["segments"]] == [2, 1]
+
+
+def test_ngrams_only_one_system_gets_rank_before_frequent_words_both_get():
+    refs = ["the cat and the dog"] * 10 + ["the rare word"] * 3
+    best_hyps = list(refs)
+    base_hyps = ["the cat and a dog"] * 10 + ["a common word"] * 3  # "the" 10 of 23 times, "rare" never
+    rows = ngram_rows(dataset([cell("base", base_hyps, 1.0), cell("best", best_hyps, 2.0)], refs))
+    unigrams = [r["ngram"] for r in rows if r["n"] == 1 and r["better"] == "best"]
+    assert unigrams == ["rare", "the"]  # smoothed shares (3+1)/(3+2) = 0.8 before (23+1)/(33+2) = 0.69
