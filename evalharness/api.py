@@ -35,9 +35,29 @@ from evalharness.systems import System
 
 # dtypes of the project's columns; a metric's statistics columns in the summary ("BLEU ci_low") take the dtype
 # of the statistic, a metric's own column ("BLEU") is a score.
-FLOAT_COLUMNS = {"score", "ci_low", "ci_high", "p_value", "off_target_rate", "pivot_on_target_rate", "human_score"}
-INT_COLUMNS = {"rank", "n_segments", "empty_outputs", "unaligned_sources", "unaligned_references", "segment"}
-BOOL_COLUMNS = {"significant", "valid"}
+FLOAT_COLUMNS = {
+    "score",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "delta",
+    "delta_ci_low",
+    "delta_ci_high",
+    "off_target_rate",
+    "pivot_on_target_rate",
+    "human_score",
+}
+INT_COLUMNS = {
+    "rank",
+    "rank_low",
+    "rank_high",
+    "n_segments",
+    "empty_outputs",
+    "unaligned_sources",
+    "unaligned_references",
+    "segment",
+}
+BOOL_COLUMNS = {"significant", "significantly_worse", "valid"}
 
 
 @dataclass

@@ -27,6 +27,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _names(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected comma-separated names")
+    return names
+
+
 def _add_format(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--format", "-f", choices=FORMATS, default=default, help=f"output format (default: {default})")
 
@@ -127,6 +134,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="a run's results folder (holds scores.csv); several: one table with a run column",
     )
     p.add_argument("--tidy", action="store_true", help="the tidy table (one row per score) instead of the summary")
+    p.add_argument(
+        "--metrics",
+        type=_names,
+        metavar="M1,M2",
+        help="the metrics to show, in this order (labels as in scores.csv: BLEU,chrF2,TER; default: all)",
+    )
+    p.add_argument(
+        "--columns",
+        type=_names,
+        metavar="C1,C2",
+        help="per metric: score, ci, rank (WMT rank range), cluster, p_value, delta, delta_ci, significant; per "
+        "system: off_target_rate, empty_outputs, unaligned_sources, unaligned_references, pivot_on_target_rate, "
+        "valid (default: ci, rank, p_value where computed, and the per-system columns with something to say)",
+    )
+    p.add_argument(
+        "--sort",
+        metavar="KEY",
+        help="order within each dataset and level: a metric (best first), system, or none (run order); default: "
+        "the first metric shown",
+    )
     p.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
     _add_format(p, "md")
 
@@ -273,7 +300,9 @@ def cmd_table(args) -> int:
     from evalharness.textio import atomic_write
 
     frame, notes, directions = table(args.results_dirs, args.tidy)
-    text = render(frame, args.format, notes, directions)
+    if args.tidy and (args.metrics or args.columns or args.sort):
+        raise UserError("table: --metrics, --columns and --sort choose from the summary, not the --tidy table")
+    text = render(frame, args.format, notes, directions, args.metrics, args.columns, args.sort)
     if args.output:
         atomic_write(args.output, text)
     else:

@@ -5,14 +5,23 @@ scoring already computed (evalharness.significance reproduces sacrebleu's tests 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 from pydantic import Field
 
 from evalharness.configtypes import Strict
 from evalharness.metrics.base import Metric
-from evalharness.significance import SEED, SystemKey, bootstrap, paired_bootstrap, paired_randomization, rank_clusters
+from evalharness.significance import (
+    SEED,
+    SystemKey,
+    bootstrap,
+    paired_bootstrap,
+    paired_randomization,
+    percentile_interval,
+    rank_clusters,
+)
 
 
 class StatisticsConfig(Strict):
@@ -42,12 +51,51 @@ class StatisticsConfig(Strict):
 
 @dataclass
 class CellComparison:
+    """One cell's statistics for one metric (the columns of scores.csv after `score`, in this order).
+
+    `significant`: significantly *better* than the baseline (p < alpha, better in the metric's direction);
+    `significantly_worse`: significantly worse. `delta`: score - baseline score, with the 95% percentile interval
+    of the difference over the CI bootstrap's resamples (the same draws for every cell, so the pairs are paired).
+    `rank`: the cluster rank; `rank_low`/`rank_high`: the WMT rank range (see `significance.clusters_from_pvalues`).
+    `pairs`: the paired test against every other cell tested (pairwise.csv, not a column).
+    """
+
     ci_low: float | None = None
     ci_high: float | None = None
     p_value: float | None = None
     significant: bool | None = None
     baseline: str | None = None
     rank: int | None = None
+    significantly_worse: bool | None = None
+    delta: float | None = None
+    delta_ci_low: float | None = None
+    delta_ci_high: float | None = None
+    rank_low: int | None = None
+    rank_high: int | None = None
+    pairs: dict = field(default_factory=dict, repr=False)  # other cell -> PairTest
+
+
+# Not a column of scores.csv: the pairs go to pairwise.csv.
+PAIR_FIELD = "pairs"
+
+
+@dataclass(frozen=True)
+class PairTest:
+    """The paired test of a cell against another: p-value, and whether this cell is significantly better (True),
+    significantly worse (False) or neither (None) at the run's alpha, in the metric's direction."""
+
+    p_value: float
+    better: bool | None
+    test: str
+    n_samples: int
+
+
+def _verdict(ranked: Mapping, cell, other) -> bool | None:
+    if other in ranked[cell].better_than:
+        return True
+    if other in ranked[cell].worse_than:
+        return False
+    return None
 
 
 def _no_progress(units: int) -> None:
@@ -75,13 +123,21 @@ def compare(
     """`stats` and `names`: per cell id, its per-segment statistics and its system name (the baseline's key).
     `advance(units)` is told of the work done, in the units of `compare_work`."""
     out = {cell: CellComparison() for cell in stats}
+    base = next((cell for cell, name in names.items() if name == cfg.baseline), None) if cfg.baseline else None
+    resampled: dict[SystemKey, np.ndarray] = {}
     if cfg.bootstrap:
         for cell, seg_stats in stats.items():
             result = bootstrap(metric, target_lang, n_refs, seg_stats, cfg.bootstrap, cfg.seed)
             out[cell].ci_low, out[cell].ci_high = result.ci_low, result.ci_high
+            if result.samples is not None:
+                resampled[cell] = result.samples
             advance(1)
+    if base is not None and base in resampled:
+        for cell, samples in resampled.items():
+            if cell != base:
+                out[cell].delta_ci_low, out[cell].delta_ci_high = percentile_interval(samples - resampled[base])
     n_samples = cfg.n_samples or (1000 if cfg.test == "bs" else 10000)
-    base = next((cell for cell, name in names.items() if name == cfg.baseline), None) if cfg.baseline else None
+    sign = 1.0 if metric.higher_is_better else -1.0
     if base is not None and len(stats) > 1:
         others = {cell: s for cell, s in stats.items() if cell != base}
         test = paired_bootstrap if cfg.test == "bs" else paired_randomization
@@ -90,7 +146,17 @@ def compare(
         )
         for cell, paired in results.items():
             out[cell].p_value = paired.p_value
-            out[cell].significant = paired.significant(cfg.alpha)
+            out[cell].delta = paired.delta
+            differs = paired.significant(cfg.alpha)
+            better = paired.delta is not None and sign * paired.delta > 0
+            out[cell].significant = differs and better
+            out[cell].significantly_worse = differs and not better
+            assert paired.p_value is not None  # every system but the baseline has one
+            verdict = better if differs else None
+            out[cell].pairs = {base: PairTest(paired.p_value, verdict, cfg.test, n_samples)}
+            out[base].pairs[cell] = PairTest(
+                paired.p_value, None if verdict is None else not verdict, cfg.test, n_samples
+            )
         for cell in stats:
             out[cell].baseline = cfg.baseline
         advance(len(others))
@@ -106,7 +172,14 @@ def compare(
             seed=cfg.seed,
             workers=workers,
         )
+        ranked = {system.name: system for system in ranking.systems}
         for cell in stats:
-            out[cell].rank = ranking.rank(cell)
+            out[cell].rank = ranked[cell].cluster
+            out[cell].rank_low, out[cell].rank_high = ranked[cell].rank_best, ranked[cell].rank_worst
+            out[cell].pairs = {
+                other: PairTest(ranking.p_values[(cell, other)], _verdict(ranked, cell, other), cfg.test, n_samples)
+                for other in stats
+                if other != cell
+            }
         advance(len(stats) * (len(stats) - 1) // 2)
     return out

@@ -26,12 +26,23 @@ REQUIRED = {"dataset", "system", "level", "metric", "score", "direction", "signa
 # What must agree, for a dataset x level x metric that several runs scored.
 COMPARED = ["signature", "references", "n_segments", "langpair"]
 # Relative to each run's baseline and system set: meaningless across runs.
-WITHIN_RUN = ["p_value", "significant", "baseline", "rank"]
+WITHIN_RUN = [
+    "p_value",
+    "significant",
+    "significantly_worse",
+    "delta",
+    "delta_ci_low",
+    "delta_ci_high",
+    "baseline",
+    "rank",
+    "rank_low",
+    "rank_high",
+]
 # Levels whose segments are chosen per system (the round-trip segments whose pivot is on target), so their
 # n_segments differ between systems even within one run and say nothing about the test set.
 PER_SYSTEM_LEVELS = {"segment, pivot on target"}
 WITHIN_RUN_NOTE = (
-    "p_value, significant, baseline and rank are left out: each run tests against its own baseline "
+    "p-values, significance, deltas, the baseline and ranks are left out: each run tests against its own baseline "
     "and systems, so they do not compare across runs"
 )
 

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 import pandas as pd
@@ -139,7 +139,9 @@ RANK_RANGE = ("rank_low", "rank_high")
 
 def _significance_texts(summary: pd.DataFrame, i, metric: str) -> tuple[str, str]:
     """(rank range, p-value against the baseline) of a summary cell as the report shows them ('' when none)."""
-    low, high = (summary.at[i, f"{metric} {k}"] if f"{metric} {k}" in summary.columns else None for k in RANK_RANGE)
+    low, high = (
+        cast(Any, summary.at[i, f"{metric} {k}"] if f"{metric} {k}" in summary.columns else None) for k in RANK_RANGE
+    )
     rank = (
         "" if missing(low) or missing(high) else (f"{int(low)}" if int(low) == int(high) else f"{int(low)}–{int(high)}")
     )

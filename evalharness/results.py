@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from evalharness.compare import CellComparison
+from evalharness.compare import PAIR_FIELD, CellComparison
 from evalharness.errors import UserError
 from evalharness.textio import atomic_write, current_umask
 
@@ -34,7 +34,7 @@ CELL_COLUMNS = [
     "valid",
 ]
 # Per-score statistics (segment level): bootstrap CI, paired test against the baseline, all-pairs rank.
-STAT_COLUMNS = [f.name for f in fields(CellComparison)]
+STAT_COLUMNS = [f.name for f in fields(CellComparison) if f.name != PAIR_FIELD]
 TIDY_COLUMNS = [
     "dataset",
     "system",
@@ -123,6 +123,71 @@ def summary_frame(scores: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+PAIRWISE_FILE = "pairwise.csv"
+
+
+@dataclass
+class PairRow:
+    """One tested pair of cells of a dataset for one metric (segment level): both systems, their scores, the
+    p-value of the paired test (the same whichever of the two is the baseline) and which one is significantly
+    better (empty: neither)."""
+
+    dataset: str
+    system_a: str
+    settings_a: dict[str, Any]
+    system_b: str
+    settings_b: dict[str, Any]
+    metric: str
+    score_a: float | None
+    score_b: float | None
+    p_value: float
+    better: str | None  # "a", "b" or None
+    test: str
+    n_samples: int
+    level: str = "segment"
+
+
+def pairwise_frame(pairs: list[PairRow], sweep_keys: list[str]) -> pd.DataFrame:
+    """pairwise.csv: one row per dataset x metric x tested pair (each pair once, in run order), the swept settings
+    of each side as `<key> a` / `<key> b`; `delta` = score_a - score_b."""
+    keys_a, keys_b = [f"{k} a" for k in sweep_keys], [f"{k} b" for k in sweep_keys]
+    columns = [
+        "dataset",
+        "level",
+        "metric",
+        "system_a",
+        *keys_a,
+        "system_b",
+        *keys_b,
+        "score_a",
+        "score_b",
+        "delta",
+        "p_value",
+        "better",
+        "test",
+        "n_samples",
+    ]
+    records = []
+    for pair in pairs:
+        delta = None if pair.score_a is None or pair.score_b is None else pair.score_a - pair.score_b
+        record: dict[str, Any] = {"dataset": pair.dataset, "level": pair.level, "metric": pair.metric}
+        record["system_a"] = pair.system_a
+        record.update({f"{k} a": setting_value(pair.settings_a.get(k)) for k in sweep_keys})
+        record["system_b"] = pair.system_b
+        record.update({f"{k} b": setting_value(pair.settings_b.get(k)) for k in sweep_keys})
+        record.update(
+            score_a=pair.score_a,
+            score_b=pair.score_b,
+            delta=delta,
+            p_value=pair.p_value,
+            better=pair.better,
+            test=pair.test,
+            n_samples=pair.n_samples,
+        )
+        records.append(record)
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
 HUMAN_FILE = "human_scores.csv"
 HUMAN_COLUMNS = ["dataset", "system", "human_score", "kind"]
 
@@ -168,6 +233,10 @@ TEXT_COLUMNS = [
     "langpair",
     "baseline",
     "name",
+    "system_a",
+    "system_b",
+    "better",
+    "test",
 ]
 
 

@@ -96,6 +96,9 @@ class BootstrapResult:
     half_width: float
     n_samples: int
     seed: int | None
+    # The resample scores (float64), in the order of the draws: cells bootstrapped with the same seed and segment
+    # count share the draws, so differences of their samples are a paired bootstrap of the difference.
+    samples: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def ci(self) -> CI:
@@ -352,6 +355,13 @@ def _percentiles(scores: np.ndarray) -> tuple:
     return ordered[low], ordered[len(ordered) - low - 1]
 
 
+def percentile_interval(samples: np.ndarray) -> tuple[float, float]:
+    """The 95% percentile interval of resampled values by sacrebleu's rule (sorted values at n // 40 and
+    n - n // 40 - 1), as Python floats; used for the CI of a difference to the baseline."""
+    low, high = _percentiles(np.asarray(samples, dtype=np.float64))
+    return float(low), float(high)
+
+
 def _corpus_ci(scores: np.ndarray) -> tuple[float, float, float, float]:
     """``Score.estimate_ci``: mean (statistics.mean over sacrebleu's score objects), low, high, half width."""
     objects = scores.tolist() if scores.dtype == np.float64 else list(scores)
@@ -383,8 +393,9 @@ def bootstrap(
     score = sb.aggregate(scorer, stats).score
     idxs = _indices(seed, n, n_samples)
     sums = _bootstrap_sums(idxs, [np.array(stats, dtype="float32")])[0]
-    mean, low, high, half = _corpus_ci(resample_scores(scorer, sums))
-    return BootstrapResult(float(score), mean, low, high, half, n_samples, seed)
+    scores = resample_scores(scorer, sums)
+    mean, low, high, half = _corpus_ci(scores)
+    return BootstrapResult(float(score), mean, low, high, half, n_samples, seed, scores.astype(np.float64))
 
 
 def bootstrap_ci(
@@ -747,6 +758,7 @@ __all__ = [
     "DEFAULT_SAMPLES",
     "bootstrap",
     "bootstrap_ci",
+    "percentile_interval",
     "paired_bootstrap",
     "paired_randomization",
     "pairwise_pvalues",

@@ -7,10 +7,12 @@ sacrebleu signatures under the table, since a score without its signature cannot
 from __future__ import annotations
 
 import json
+from typing import Any, cast
 
 import pandas as pd
 
-from evalharness.results import to_csv
+from evalharness.errors import UserError
+from evalharness.results import CELL_COLUMNS, missing, to_csv
 
 FORMATS = ("csv", "md", "latex", "json")
 
@@ -48,6 +50,11 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
+def _is_true(value) -> bool:
+    """True, numpy's True or the CSV's 'True'; never an empty cell."""
+    return not missing(value) and (value is True or str(value) == "True")
+
+
 def _cell(value) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
@@ -58,9 +65,11 @@ def _cell(value) -> str:
 
 def marked(frame: pd.DataFrame, directions: dict[str, bool], fmt: str) -> pd.DataFrame:
     """A summary as text: two decimals, the best score of each dataset and level in bold (respecting the metric's
-    direction), a dagger on scores significantly better than the baseline."""
+    direction), a dagger on scores significantly better than the baseline, a double dagger on scores
+    significantly worse."""
     bold = (lambda t: f"**{t}**") if fmt == "md" else (lambda t: f"\\textbf{{{t}}}")
     dagger = "†" if fmt == "md" else "$^\\dagger$"
+    ddagger = "‡" if fmt == "md" else "$^\\ddagger$"
     esc = (lambda t: t) if fmt == "md" else latex_escape
     out = frame.astype(object).copy()
     for column in frame.columns:
@@ -79,6 +88,7 @@ def marked(frame: pd.DataFrame, directions: dict[str, bool], fmt: str) -> pd.Dat
             else eligible.agg("max" if higher else "min")
         )
         significant = frame.get(f"{metric} significant")
+        worse = frame.get(f"{metric} significantly_worse")
         baseline = frame["baseline"] if "baseline" in frame.columns else None
         texts = []
         for idx in frame.index:
@@ -89,7 +99,7 @@ def marked(frame: pd.DataFrame, directions: dict[str, bool], fmt: str) -> pd.Dat
             text = f"{value:.2f}"
             if value == (best[idx] if groups else best) and not pd.isna(eligible[idx]):
                 text = bold(text)
-            if significant is not None and significant[idx] is True and baseline is not None:
+            if significant is not None and _is_true(significant[idx]) and baseline is not None:
                 same = (
                     (frame["system"] == baseline[idx])
                     & (frame["dataset"] == frame["dataset"][idx])
@@ -97,7 +107,9 @@ def marked(frame: pd.DataFrame, directions: dict[str, bool], fmt: str) -> pd.Dat
                 )
                 base_value = values[same].iloc[0] if same.any() else None
                 if base_value is not None and (value > base_value if higher else value < base_value):
-                    text += dagger
+                    text += dagger  # runs before significantly_worse existed marked losses significant too
+            if worse is not None and _is_true(worse[idx]):
+                text += ddagger
             texts.append(text)
         out[metric] = texts
     return out
@@ -109,25 +121,30 @@ def md_escape(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def render(
-    frame: pd.DataFrame, fmt: str, notes: list[str] | None = None, directions: dict[str, bool] | None = None
+    frame: pd.DataFrame,
+    fmt: str,
+    notes: list[str] | None = None,
+    directions: dict[str, bool] | None = None,
+    metrics: list[str] | None = None,
+    columns: list[str] | None = None,
+    sort: str | None = None,
 ) -> str:
-    """`directions` (metric -> higher is better) marks the best scores and significant wins in md and LaTeX."""
+    """`directions` (metric -> higher is better) makes a summary a table for reading: in md the `select`ed view
+    (marked, p-values as `<0.001`), in LaTeX the paper table (`paper_latex`); csv and json stay the whole summary
+    unless `metrics`, `columns` or `sort` choose a view. Without `directions` (the tidy table) every format is
+    the frame as it is."""
     notes = notes or []
     if directions and fmt in ("md", "latex"):
-        text = marked(frame, directions, fmt)
-        if "baseline" in frame.columns and frame["baseline"].notna().any():
-            notes = notes + [
-                f"bold: best per dataset and level; †: significantly better than {frame['baseline'].dropna().iloc[0]}"
-            ]
-        if fmt == "md":
-            table = md_escape(text).to_markdown(index=False, disable_numparse=True)
-            return table + "\n" + "".join(f"\n- {note}" for note in notes) + ("\n" if notes else "")
-        text = text.rename(columns=lambda c: latex_escape(str(c)))
-        table = text.style.hide(axis="index").to_latex(hrules=True, column_format="l" * len(text.columns))
-        if notes:
-            escaped = [latex_escape(n).replace("†", "$^\\dagger$").replace("|", "$|$") for n in notes]
-            table += "\\par\\smallskip\\footnotesize\n" + "".join(f"{note}\\\\\n" for note in escaped)
-        return table
+        view = select(frame, directions, metrics, columns, sort)
+        if fmt == "latex":
+            return paper_latex(frame, view, directions, notes, columns)
+        text = md_escape(readable(frame, view, directions)).to_markdown(index=False, disable_numparse=True)
+        # A leaderboard says itself what bold means (best across runs).
+        bold_said = any(note.startswith("bold:") for note in notes)
+        notes = notes + [n for n in view_notes(frame, view) if not (bold_said and n.startswith("bold:"))]
+        return text + "\n" + "".join(f"\n- {note}" for note in notes) + "\n"
+    if directions and (metrics or columns or sort):
+        frame = select(frame, directions, metrics, columns, sort)
     if fmt == "csv":
         return to_csv(frame)
     if fmt == "json":
@@ -147,3 +164,336 @@ def render(
             table += "\\par\\smallskip\\footnotesize\n" + "".join(f"{note}\\\\\n" for note in escaped)
         return table
     raise ValueError(f"unknown format {fmt!r}")
+
+
+# ---------------------------------------------------------------------------------------------------- views
+# The summary (summary.csv) holds every statistic of every metric and every per-cell column; a table for reading
+# shows a choice of them (`--metrics`, `--columns`), rows sorted best first within each dataset and level.
+
+# What `--columns` names for each metric, and the summary columns behind it ("BLEU ci_low", ...).
+METRIC_COLUMNS: dict[str, tuple[str, ...]] = {
+    "score": (),
+    "ci": ("ci_low", "ci_high"),
+    "rank": ("rank_low", "rank_high"),
+    "cluster": ("rank",),
+    "p_value": ("p_value",),
+    "delta": ("delta",),
+    "delta_ci": ("delta_ci_low", "delta_ci_high"),
+    "significant": ("significant", "significantly_worse"),
+}
+# The default: each metric's score, CI, WMT rank range and p-value against the baseline, where the run has them.
+DEFAULT_COLUMNS = ("ci", "rank", "p_value")
+SORT_KEYS = ("system", "none")  # besides a metric label
+# off_target_rate is shown by default from this rate on: WMT22's submissions measure 0.0-0.5% (language-ID noise
+# on short or name-only segments), a system that answers in the wrong language far more.
+OFF_TARGET_SHOWN = 0.01
+
+
+def format_p(value) -> str:
+    """A p-value for reading: three decimals, and `<0.001` below (the smallest p-value of a paired test with
+    R resamples is 1/(R+1), which two decimals would print as 0.00)."""
+    if missing(value):
+        return ""
+    return "<0.001" if float(value) < 0.001 else f"{float(value):.3f}"
+
+
+def key_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns that name a row (run, dataset, system, swept settings, level): all up to `level`."""
+    columns = [str(c) for c in frame.columns]
+    return columns[: columns.index("level") + 1] if "level" in columns else columns[: columns.index("system") + 1]
+
+
+def _pick_metrics(directions: dict[str, bool], frame: pd.DataFrame, metrics: list[str] | None) -> list[str]:
+    available = [m for m in directions if m in frame.columns]
+    if not metrics:
+        return available
+    lower = {m.lower(): m for m in available}
+    picked = []
+    for name in metrics:
+        label = name if name in available else lower.get(name.lower())
+        if label is None:
+            raise UserError(f"--metrics: no metric {name!r} in this table (it has {', '.join(available)})")
+        picked.append(label)
+    return list(dict.fromkeys(picked))
+
+
+def _informative(frame: pd.DataFrame, column: str) -> bool:
+    """A per-cell column worth a reader's width: some cell differs from the uneventful value."""
+    values = frame[column]
+    if column == "valid":
+        return any(str(v) == "False" for v in values)
+    if column == "pivot_on_target_rate":
+        return bool(values.notna().any())
+    if column == "off_target_rate":  # below 1% it is language identification's noise on real data
+        return bool((pd.to_numeric(values, errors="coerce").fillna(0) >= OFF_TARGET_SHOWN).any())
+    return bool((pd.to_numeric(values, errors="coerce").fillna(0) != 0).any())
+
+
+def _pick_columns(frame: pd.DataFrame, metrics: list[str], columns: list[str] | None) -> tuple[list[str], list[str]]:
+    """(per-metric statistics, per-cell columns) to show."""
+    present = lambda stat: any(  # noqa: E731
+        f"{m} {part}" in frame.columns and frame[f"{m} {part}"].notna().any()
+        for m in metrics
+        for part in METRIC_COLUMNS[stat]
+    )
+    if columns is None:
+        return [s for s in DEFAULT_COLUMNS if present(s)], [
+            c for c in CELL_COLUMNS if c in frame and _informative(frame, c)
+        ]
+    stats, cells = [], []
+    for name in columns:
+        if name in METRIC_COLUMNS:
+            if name != "score" and not present(name):
+                raise UserError(f"--columns: {name} is not in this table (not computed by this run's statistics)")
+            stats.append(name)
+        elif name in CELL_COLUMNS:
+            if name not in frame.columns:
+                raise UserError(f"--columns: {name} is not in this table")
+            cells.append(name)
+        else:
+            choices = ", ".join([*METRIC_COLUMNS, *CELL_COLUMNS])
+            raise UserError(f"--columns: unknown column {name!r} (choose from {choices})")
+    return [s for s in dict.fromkeys(stats) if s != "score"], list(dict.fromkeys(cells))
+
+
+def sort_rows(frame: pd.DataFrame, directions: dict[str, bool], by: str) -> pd.DataFrame:
+    """Rows grouped by dataset and level (in their first-seen order), within each group best first by metric
+    `by` (respecting its direction), by system name with `system`, or as they were with `none`. Invalid cells
+    (round trips off the pivot language) go last; ties keep their order."""
+    if by == "none":
+        return frame
+    groups = [k for k in ("dataset", "level") if k in frame.columns]
+    parts = []
+    for _, group in frame.groupby(groups, sort=False, dropna=False) if groups else [(None, frame)]:
+        invalid = group["valid"].astype(str) == "False" if "valid" in group.columns else False
+        group = group.assign(_invalid=invalid)
+        if by == "system":
+            group = group.sort_values(["_invalid", "system"], kind="stable")
+        else:
+            group = group.sort_values(
+                ["_invalid", by], ascending=[True, not directions[by]], na_position="last", kind="stable"
+            )
+        parts.append(group.drop(columns="_invalid"))
+    return pd.concat(parts) if parts else frame
+
+
+def select(
+    frame: pd.DataFrame,
+    directions: dict[str, bool],
+    metrics: list[str] | None = None,
+    columns: list[str] | None = None,
+    sort: str | None = None,
+) -> pd.DataFrame:
+    """A summary's rows and columns for reading: the key columns that say something (no `level` when there is one
+    level, no setting that is empty everywhere), each chosen metric with its chosen statistics (default: CI, rank
+    range and p-value, where computed), the per-cell columns that carry information (default: those with some
+    non-zero value), sorted by `sort` (default: the first chosen metric). The index is the summary's."""
+    picked = _pick_metrics(directions, frame, metrics)
+    stats, cells = _pick_columns(frame, picked, columns)
+    by = sort if sort is not None else (picked[0] if picked else "none")
+    if by not in SORT_KEYS and by not in directions:
+        lower = {m.lower(): m for m in directions if m in frame.columns}
+        if by.lower() not in lower:
+            raise UserError(f"--sort: expected a metric ({', '.join(lower.values())}), system or none; got {by!r}")
+        by = lower[by.lower()]
+    keys = [
+        k
+        for k in key_columns(frame)
+        if k in ("dataset", "system")
+        or (k == "level" and frame[k].nunique(dropna=False) > 1)
+        or (k != "level" and frame[k].notna().any())
+    ]
+    shown = keys + [
+        c for m in picked for c in (m, *(f"{m} {p}" for s in stats for p in METRIC_COLUMNS[s])) if c in frame.columns
+    ]
+    return sort_rows(frame, directions, by)[shown + cells]
+
+
+# Headers of a metric's statistics in a table for reading, after the metric's own column (BLEU | ± | rank | p).
+_HEADERS = {
+    "ci_low": "±",
+    "rank_low": "rank",
+    "rank": "cluster",
+    "p_value": "p",
+    "delta": "Δ",
+    "delta_ci_low": "Δ 95% CI",
+    "significant": "vs base",
+}
+_PAIRED = {"ci_high", "rank_high", "delta_ci_high", "significantly_worse"}  # shown with their first half
+_CELL_HEADERS = {
+    "off_target_rate": "off-target",
+    "empty_outputs": "empty",
+    "unaligned_sources": "unaligned src",
+    "unaligned_references": "unaligned ref",
+    "pivot_on_target_rate": "pivot on target",
+}
+
+
+def _percent(value) -> str:
+    return "" if missing(value) else f"{100 * float(value):.1f}%"
+
+
+def _statistic(full: pd.DataFrame, metric: str, stat: str, i) -> str:
+    """One statistic of a metric as text."""
+    at = lambda name: cast(Any, full.at[i, name])  # noqa: E731  (a cell: a float, int, bool or None here)
+    value = at(f"{metric} {stat}")
+    if missing(value) and stat != "significant":
+        return ""
+    if stat == "ci_low":  # sacrebleu's ±: half the width of the percentile interval
+        return f"{(float(at(f'{metric} ci_high')) - float(value)) / 2:.2f}"
+    if stat == "delta_ci_low":
+        return f"[{float(value):+.2f}, {float(at(f'{metric} delta_ci_high')):+.2f}]"
+    if stat == "rank_low":
+        high = int(at(f"{metric} rank_high"))
+        return str(int(value)) + ("" if int(value) == high else f"–{high}")
+    if stat == "p_value":
+        return format_p(value)
+    if stat == "delta":
+        return f"{float(value):+.2f}"
+    if stat == "significant":
+        worse = full.get(f"{metric} significantly_worse")
+        return "better" if _is_true(value) else ("worse" if worse is not None and _is_true(worse[i]) else "")
+    return _cell(value)
+
+
+def readable(full: pd.DataFrame, view: pd.DataFrame, directions: dict[str, bool]) -> pd.DataFrame:
+    """The view as text: marked scores (bold best, † better / ‡ worse than the baseline), each followed by its
+    statistics under short headers: ± (half the CI's width, as sacrebleu prints it), rank ranges as `2–4`,
+    p-values as `<0.001`, deltas signed; rates in percent."""
+    marks = marked(full, directions, "md")
+    headers: list[str] = []
+    values: list[list[str]] = []
+    rows = list(view.index)
+    for column in view.columns:
+        name = str(column)
+        metric, _, stat = name.rpartition(" ")
+        if name in directions:
+            headers.append(name)
+            values.append([str(marks.at[i, name]) for i in rows])
+        elif metric in directions and stat in _PAIRED:
+            continue
+        elif metric in directions:
+            headers.append(_HEADERS.get(stat, stat))
+            values.append([_statistic(full, metric, stat, i) for i in rows])
+        else:
+            headers.append(_CELL_HEADERS.get(name, name))
+            percent = name in ("off_target_rate", "pivot_on_target_rate")
+            values.append([_percent(full.at[i, name]) if percent else _cell(full.at[i, name]) for i in rows])
+    out = pd.DataFrame(dict(enumerate(values)), index=rows)
+    out.columns = headers
+    return out
+
+
+def view_notes(full: pd.DataFrame, view: pd.DataFrame) -> list[str]:
+    """What the marks and statistics columns of a view mean."""
+    notes = []
+    names = [str(c) for c in view.columns]
+    baseline = full["baseline"].dropna() if "baseline" in full.columns else pd.Series(dtype=object)
+    marks = "bold: best per dataset and level"
+    if len(baseline):
+        marks += f"; †: significantly better than {baseline.iloc[0]}; ‡: significantly worse"
+    notes.append(marks)
+    if any(n.endswith(" ci_low") for n in names):
+        notes.append("±: half the width of the 95% bootstrap interval (sacrebleu's ±; bounds in summary.csv)")
+    if any(n.endswith(" rank_low") for n in names):
+        notes.append(
+            "rank: WMT rank range from all pairs tested, 1 + systems significantly better – systems not "
+            "significantly worse"
+        )
+    if any(n.endswith(" p_value") for n in names) and len(baseline):
+        notes.append(f"p: paired test against {baseline.iloc[0]}")
+    return notes
+
+
+# ----------------------------------------------------------------------------------------------- paper LaTeX
+
+
+def _tt(signature: str) -> str:
+    """A signature in typewriter type that may break after each `|` (they are long)."""
+    return "\\texttt{" + latex_escape(signature).replace("|", "|\\allowbreak{}") + "}"
+
+
+def _row_label(frame: pd.DataFrame, i, keys: list[str]) -> str:
+    parts = [str(frame.at[i, "system"])]
+    parts += [f"{k}={frame.at[i, k]!s}" for k in keys if not missing(frame.at[i, k])]
+    label = latex_escape(parts[0]) + (f" ({latex_escape(', '.join(parts[1:]))})" if len(parts) > 1 else "")
+    return f"{latex_escape(str(frame.at[i, 'run']))}: {label}" if "run" in frame.columns else label
+
+
+def paper_latex(
+    full: pd.DataFrame,
+    view: pd.DataFrame,
+    directions: dict[str, bool],
+    signatures: list[str],
+    columns: list[str] | None = None,
+    caption: str = "",
+) -> str:
+    """A LaTeX document that compiles as is (article + booktabs) holding one `table` for a paper: a row per system
+    (and settings), a column per metric, grouped under each dataset (and level) when there are several; scores
+    with two decimals, bold best, † / ‡ significantly better / worse than the baseline, and ± half the bootstrap
+    CI's width (sacrebleu's ±) where there is no baseline or `columns` names `ci` (both would not fit a page's
+    width for six columns). The caption carries the signatures."""
+    marks = marked(full, directions, "latex")
+    metrics = [m for m in directions if m in view.columns]
+    has_baseline = "baseline" in full.columns and full["baseline"].notna().any()
+    with_ci = any(f"{m} ci_low" in view.columns for m in metrics) and (
+        "ci" in (columns or []) if columns is not None or has_baseline else True
+    )
+    settings = [k for k in key_columns(view) if k not in ("run", "dataset", "system", "level")]
+    group_keys = [k for k in ("dataset", "level") if k in view.columns]
+    groups = (
+        [(key, group.index) for key, group in view.groupby(group_keys, sort=False, dropna=False)]
+        if group_keys
+        else [((), view.index)]
+    )
+    names = [", ".join(str(v) for v in (key if isinstance(key, tuple) else (key,))) for key, _ in groups]
+    rows: dict[str, dict[int, str]] = {}  # row label -> column number -> cell, in the order of the first group
+    for g, (_, index) in enumerate(groups):
+        for i in index:
+            label = _row_label(view, i, settings)
+            for k, metric in enumerate(metrics):
+                text = str(marks.at[i, metric])
+                low, high = full.get(f"{metric} ci_low"), full.get(f"{metric} ci_high")
+                if with_ci and text and low is not None and high is not None and not missing(low[i]):
+                    text += f"\\,{{\\scriptsize$\\pm${(float(high[i]) - float(low[i])) / 2:.2f}}}"
+                rows.setdefault(label, {})[g * len(metrics) + k] = text
+    n = len(groups) * len(metrics)
+    arrows = [f"{latex_escape(m)}$\\{'uparrow' if directions[m] else 'downarrow'}$" for m in metrics]
+    lines = [
+        "\\begin{table}[t]",
+        "\\centering",
+        "\\small",
+        "\\setlength{\\tabcolsep}{4pt}",
+        "\\begin{tabular}{l" + "r" * n + "}",
+        "\\toprule",
+    ]
+    if len(groups) > 1:
+        titles = [latex_escape(name) for name in names]
+        lines.append(" & " + " & ".join(f"\\multicolumn{{{len(metrics)}}}{{c}}{{{t}}}" for t in titles) + " \\\\")
+        lines.append(
+            " ".join(
+                f"\\cmidrule(lr){{{2 + g * len(metrics)}-{1 + (g + 1) * len(metrics)}}}" for g in range(len(groups))
+            )
+        )
+    lines.append("System & " + " & ".join(arrows * len(groups)) + " \\\\")
+    lines.append("\\midrule")
+    for label, cells in rows.items():
+        lines.append(label + " & " + " & ".join(cells.get(c, "") for c in range(n)) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    baseline = full["baseline"].dropna() if "baseline" in full.columns else pd.Series(dtype=object)
+    text = caption or (f"Scores on {latex_escape(', '.join(names))}." if group_keys else "Scores.")
+    text += " Bold: best per column."
+    if len(baseline):
+        text += f" $^\\dagger$/$^\\ddagger$: significantly better/worse than {latex_escape(str(baseline.iloc[0]))}."
+    if with_ci:
+        text += " $\\pm$: half the width of the 95\\% bootstrap interval."
+    if signatures:
+        named = [note.partition(": ") for note in signatures]  # "BLEU (higher is better): nrefs:1|..."
+        text += " Signatures: " + "; ".join(f"{latex_escape(m.split(' (')[0])} {_tt(sig)}" for m, _, sig in named) + "."
+    lines += [f"\\caption{{{text}}}", "\\label{tab:scores}", "\\end{table}"]
+    return (
+        "% A paper table by evalharness: compiles as is; to use it in a paper, copy the table environment\n"
+        "% (it needs \\usepackage{booktabs}).\n"
+        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage[utf8]{inputenc}\n\\usepackage{booktabs}\n"
+        "\\begin{document}\n" + "\n".join(lines) + "\n\\end{document}\n"
+    )

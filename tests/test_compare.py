@@ -150,11 +150,129 @@ def test_dagger_marks_only_significant_wins_over_the_baseline():
             "system": ["base", "win", "loss"],
             "level": ["segment"] * 3,
             "BLEU": [25.0, 30.0, 20.0],
-            "BLEU significant": [None, True, True],
+            "BLEU significant": [None, True, False],
+            "BLEU significantly_worse": [None, False, True],
             "baseline": ["base"] * 3,
         }
     )
     latex = render(frame, "latex", [], {"BLEU": True})
     assert r"\textbf{30.00}$^\dagger$" in latex
-    assert r"20.00$^\dagger$" not in latex  # significantly worse is not a win
-    assert r"\toprule" in latex and "significantly better than base" in latex
+    assert r"20.00$^\ddagger$" in latex and r"20.00$^\dagger$" not in latex  # a loss is marked as one
+    assert r"\toprule" in latex and "significantly better/worse than base" in latex
+
+
+# ---------------------------------------------------------------- all pairs: pairwise.csv, rank ranges, deltas
+
+RANKED = ["Online-B", "PROMT", "LT22", "Online-W"]
+
+
+@pytest.fixture(scope="module")
+def ranked(tmp_path_factory):
+    """Four WMT22 de-en systems (200 segments), BLEU and TER, tested against PROMT and all against all."""
+    folder = tmp_path_factory.mktemp("ranked")
+    hyp = {s: wmt22_path("system-outputs", f"generaltest2022.de-en.hyp.{s}.en") for s in RANKED}
+    (folder / "ranked.yaml").write_text(
+        f"""
+datasets:
+  - name: de-en
+    kind: parallel
+    langpair: de-en
+    source: "{wmt22_path("sources", "generaltest2022.de-en.src.de")}"
+    references: ["{wmt22_path("references", "generaltest2022.de-en.ref.A.en")}"]
+    max_segments: {N}
+systems:
+"""
+        + "".join(f'  - {{name: {s}, engine: outputs, path: "{hyp[s]}"}}\n' for s in RANKED)
+        + """
+metrics: [bleu, ter]
+statistics: {baseline: PROMT, all_pairs: true}
+""",
+        encoding="utf-8",
+    )
+    run_cli("run", folder / "ranked.yaml", "--output-dir", folder / "results", check=True)
+    return folder / "results" / "ranked"
+
+
+def _segment_stats(metric, system: str) -> list:
+    refs = [read_lines(wmt22_path("references", "generaltest2022.de-en.ref.A.en"))[:N]]
+    hyps = read_lines(wmt22_path("system-outputs", f"generaltest2022.de-en.hyp.{system}.en"))[:N]
+    return metric._extract_corpus_statistics(hyps, refs)
+
+
+def test_pairwise_csv_holds_every_pair_once_per_metric(ranked):
+    pairs = pd.read_csv(ranked / "pairwise.csv")
+    assert len(pairs) == 2 * 6  # BLEU and TER, 4 systems: 6 pairs each
+    for _, rows in pairs.groupby("metric"):
+        assert {frozenset(p) for p in zip(rows.system_a, rows.system_b, strict=True)} == {
+            frozenset((a, b)) for i, a in enumerate(RANKED) for b in RANKED[i + 1 :]
+        }
+    assert set(pairs.test) == {"bs"} and set(pairs.n_samples) == {1000}
+
+
+def test_pairwise_p_values_equal_sacrebleus_paired_bootstrap_with_either_system_as_baseline(ranked):
+    pairs = pd.read_csv(ranked / "pairwise.csv")
+    bleu = pairs[(pairs.metric == "BLEU")].set_index(["system_a", "system_b"])
+    refs = [read_lines(wmt22_path("references", "generaltest2022.de-en.ref.A.en"))[:N]]
+    named = [(s, read_lines(wmt22_path("system-outputs", f"generaltest2022.de-en.hyp.{s}.en"))[:N]) for s in RANKED]
+    # sacrebleu's PairedTest with LT22 (not our baseline) as its baseline
+    order = [named[2], named[0], named[1], named[3]]
+    _, results = PairedTest(order, {"BLEU": BLEU(references=refs)}, references=None, test_type="bs", n_samples=1000)()
+    for (name, _), result in zip(order[1:], results["BLEU"][1:], strict=True):
+        key = ("LT22", name) if ("LT22", name) in bleu.index else (name, "LT22")
+        assert bleu.loc[key, "p_value"] == result.p_value
+
+
+def test_pairs_with_the_baseline_have_the_p_values_of_scores_csv(ranked):
+    pairs = pd.read_csv(ranked / "pairwise.csv")
+    scores = pd.read_csv(ranked / "scores.csv")
+    for row in scores[scores.system != "PROMT"].itertuples():
+        pair = pairs[
+            (pairs.metric == row.metric)
+            & (
+                ((pairs.system_a == row.system) & (pairs.system_b == "PROMT"))
+                | ((pairs.system_b == row.system) & (pairs.system_a == "PROMT"))
+            )
+        ]
+        assert len(pair) == 1 and pair.p_value.iloc[0] == row.p_value
+
+
+def test_rank_ranges_are_the_wmt_findings_ranges_from_the_pairs(ranked):
+    """rank_low = 1 + systems significantly better; rank_high = systems not significantly worse (itself included)."""
+    pairs = pd.read_csv(ranked / "pairwise.csv", keep_default_na=False, na_values=[""])
+    scores = pd.read_csv(ranked / "scores.csv")
+    for row in scores.itertuples():
+        mine = pairs[(pairs.metric == row.metric) & ((pairs.system_a == row.system) | (pairs.system_b == row.system))]
+        side = ["a" if a == row.system else "b" for a in mine.system_a]
+        wins = sum(better == s for better, s in zip(mine.better, side, strict=True))
+        losses = sum(isinstance(better, str) and better != s for better, s in zip(mine.better, side, strict=True))
+        assert (row.rank_low, row.rank_high) == (1 + losses, len(RANKED) - wins)
+
+
+def test_significant_means_better_and_losses_are_marked_separately(ranked):
+    scores = pd.read_csv(ranked / "scores.csv").set_index(["system", "metric"])
+    win, loss = scores.loc[("Online-B", "BLEU")], scores.loc[("LT22", "BLEU")]
+    assert win.significant and not win.significantly_worse and win.delta > 0
+    assert loss.significantly_worse and not loss.significant and loss.delta < 0
+    ter = scores.loc[("LT22", "TER")]  # lower is better: a higher TER is the loss
+    assert ter.significantly_worse and not ter.significant and ter.delta > 0
+
+
+def test_delta_to_the_baseline_has_the_paired_bootstrap_interval_of_the_difference(ranked):
+    """Independently: sacrebleu's draws (default_rng(12345).choice), each resample scored by sacrebleu's BLEU, the
+    2.5/97.5 percentiles of system minus baseline (sorted values at n // 40 and n - n // 40 - 1)."""
+    import numpy as np
+
+    scores = pd.read_csv(ranked / "scores.csv").set_index(["system", "metric"])
+    row = scores.loc[("Online-B", "BLEU")]
+    assert row.delta == pytest.approx(row.score - scores.loc[("PROMT", "BLEU"), "score"], abs=1e-12)
+    bleu = BLEU()
+    stats = {s: np.array(_segment_stats(bleu, s), dtype="float32") for s in ("Online-B", "PROMT")}
+    idxs = np.random.default_rng(12345).choice(N, size=(1000, N), replace=True)
+    resampled = {
+        s: np.array([bleu._compute_score_from_stats(list(stats[s][i].sum(0))).score for i in idxs]) for s in stats
+    }
+    diffs = np.sort(resampled["Online-B"] - resampled["PROMT"])
+    assert row.delta_ci_low == pytest.approx(diffs[25], abs=1e-9)
+    assert row.delta_ci_high == pytest.approx(diffs[1000 - 25 - 1], abs=1e-9)
+    assert row.delta_ci_low < row.delta < row.delta_ci_high
+    assert pd.isna(scores.loc[("PROMT", "BLEU"), "delta"])  # the baseline itself

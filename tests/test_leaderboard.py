@@ -153,9 +153,10 @@ def test_within_run_statistics_are_left_out_with_a_note(runs):
     own = pd.read_csv(runs / "results" / "a" / "summary.csv")
     assert {"BLEU p_value", "BLEU significant", "baseline"} <= set(own.columns)
     merged = csv_table(runs, "results/a", "results/b")
-    assert not [c for c in merged.columns if c.endswith(("p_value", "significant", "rank")) or c == "baseline"]
+    within = ("p_value", "significant", "significantly_worse", "delta", "delta_ci_low", "rank", "rank_low", "rank_high")
+    assert not [c for c in merged.columns if c.endswith(within) or c == "baseline"]
     md = table(runs, "results/a", "results/b").stdout
-    assert "- p_value, significant, baseline and rank are left out: each run tests against its own baseline" in md
+    assert "- p-values, significance, deltas, the baseline and ranks are left out: each run tests against its own" in md
 
 
 def test_markdown_bolds_the_best_score_across_runs_and_lists_each_signature_once(runs):

@@ -67,6 +67,7 @@ metrics: [bleu, chrf, ter]
 statistics:
   baseline: copy-source
   bootstrap: 200
+  all_pairs: true
 """,
         encoding="utf-8",
     )
@@ -219,6 +220,33 @@ def test_report_shows_every_system_and_the_summary_scores(meta_run):
     assert "Agreement with human judgments" in text
     agreement = pd.read_csv(meta_run / "agreement.csv")
     assert f"{agreement.set_index('metric').loc['chrF2', 'pearson']:.3f}" in text
+
+
+def test_report_shows_rank_ranges_and_p_values_beside_each_score(meta_run):
+    from evalharness.tables import format_p
+
+    doc = page(meta_run)
+    table = doc.xpath("//table[contains(@class, 'summary')]")[0]
+    header = [th.text_content().split()[0] for th in table.xpath(".//thead//th")]
+    summary = pd.read_csv(meta_run / "summary.csv").set_index("system")
+    for tr in table.xpath(".//tbody/tr"):
+        cells = tr.xpath("./td")
+        system = cells[0].text_content().replace("invalid", "")
+        for metric in ("BLEU", "chrF2", "TER"):
+            cell = cells[header.index(metric)]
+            low, high = summary.loc[system, f"{metric} rank_low"], summary.loc[system, f"{metric} rank_high"]
+            rank = f"rank {low}" if low == high else f"rank {low}–{high}"
+            assert [s.text_content() for s in cell.xpath(".//span[@class='rank']")] == [rank]
+            p = [s.text_content() for s in cell.xpath(".//span[@class='p']")]
+            p_value = summary.loc[system, f"{metric} p_value"]
+            assert p == ([] if pd.isna(p_value) else [f"p {format_p(p_value)}"])  # none for the baseline itself
+
+
+def test_report_rows_are_best_first_by_the_first_metric(meta_run):
+    table = page(meta_run).xpath("//table[contains(@class, 'summary')]")[0]
+    systems = [tr.xpath("./td")[0].text_content() for tr in table.xpath(".//tbody/tr")]
+    summary = pd.read_csv(meta_run / "summary.csv")
+    assert systems == list(summary.sort_values("BLEU", ascending=False, kind="stable").system)
 
 
 def test_hypothesis_text_is_escaped(meta_run):

@@ -88,3 +88,6 @@ def test_dom_after_parsing(report, tmp_path):
     assert "Segments where systems differ most" in text
     for system in HUMAN_SYSTEMS:
         assert system in text
+    # the rank ranges and p-values beside every score, as the browser lays them out (5 systems x 3 metrics)
+    assert len(doc.xpath("//table[contains(@class, 'summary')]//span[@class='rank']")) == 15
+    assert "rank 1" in text and "p <0.001" in text

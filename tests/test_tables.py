@@ -1,0 +1,202 @@
+"""Tables for reading: the default summary (the columns that carry information, best first, p-values that do not
+round to 0.00), the `table` options that choose metrics, columns and order, and the paper LaTeX table."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+from evalharness.cli import main
+from evalharness.tables import format_p
+
+from conftest import run_cli, wmt22_path
+
+N = 100
+SYSTEMS = ["LT22", "Online-B", "PROMT"]  # alphabetical; by BLEU: Online-B, PROMT, LT22
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """WMT22 de-en, 100 segments, three systems against reference A and against A+B; BLEU, chrF, TER; tested
+    against PROMT and all pairs."""
+    folder = tmp_path_factory.mktemp("tables")
+    src = wmt22_path("sources", "generaltest2022.de-en.src.de")
+    ref_a, ref_b = (wmt22_path("references", f"generaltest2022.de-en.ref.{r}.en") for r in "AB")
+    (folder / "t.yaml").write_text(
+        f"""
+datasets:
+  - {{name: refA, kind: parallel, langpair: de-en, source: "{src}", references: ["{ref_a}"], max_segments: {N}}}
+  - {{name: refAB, kind: parallel, langpair: de-en, source: "{src}", references: ["{ref_a}", "{ref_b}"],
+      max_segments: {N}}}
+systems:
+"""
+        + "".join(f'  - {{name: {s}, engine: outputs, path: "{hyp(s)}"}}\n' for s in SYSTEMS)
+        + """
+metrics: [bleu, chrf, ter]
+statistics: {baseline: PROMT, all_pairs: true}
+""",
+        encoding="utf-8",
+    )
+    run_cli("run", folder / "t.yaml", "--output-dir", folder / "results", check=True)
+    return folder / "results" / "t"
+
+
+def hyp(system: str):
+    return wmt22_path("system-outputs", f"generaltest2022.de-en.hyp.{system}.en")
+
+
+def md_rows(text: str) -> list[list[str]]:
+    return [[c.strip() for c in line.split("|")[1:-1]] for line in text.splitlines() if line.startswith("|")]
+
+
+def table(run_dir, *args, check=True) -> subprocess.CompletedProcess:
+    """`evalharness table RUN_DIR ...`, in this process (the command line's own main; a subprocess per call would
+    cost a second of imports each)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["table", str(run_dir), *map(str, args)])
+    assert code == 0 or not check, err.getvalue()
+    return subprocess.CompletedProcess(["evalharness", "table"], code, out.getvalue(), err.getvalue())
+
+
+def test_p_values_below_a_thousandth_print_as_below_it():
+    assert format_p(1 / 1001) == "<0.001"  # the smallest p-value of 1000 resamples
+    assert format_p(0.0123) == "0.012" and format_p(0.5) == "0.500" and format_p(None) == ""
+
+
+def test_default_table_sorts_best_first_within_each_dataset(run_dir):
+    rows = md_rows(table(run_dir).stdout)
+    header, body = rows[0], rows[2:]
+    assert [r[header.index("dataset")] for r in body] == ["refA"] * 3 + ["refAB"] * 3
+    summary = pd.read_csv(run_dir / "summary.csv")
+    for dataset in ("refA", "refAB"):
+        mine = summary[summary.dataset == dataset].sort_values("BLEU", ascending=False)
+        assert [r[1] for r in body if r[0] == dataset] == list(mine.system)
+
+
+def test_default_table_shows_each_metric_with_its_interval_rank_range_and_p_value(run_dir):
+    header = md_rows(table(run_dir).stdout)[0]
+    assert header == ["dataset", "system"] + [
+        "BLEU",
+        "±",
+        "rank",
+        "p",
+        "chrF2",
+        "±",
+        "rank",
+        "p",
+        "TER",
+        "±",
+        "rank",
+        "p",
+    ]
+
+
+def test_default_table_leaves_out_columns_without_information(run_dir):
+    text = table(run_dir).stdout
+    for absent in ("level", "unaligned", "pivot", "valid", "off-target", "empty", "baseline"):
+        assert absent not in md_rows(text)[0]
+    assert len(max(text.splitlines(), key=len)) < 140  # was 280 with every column of summary.csv
+
+
+def test_default_table_prints_small_p_values_and_rank_ranges_as_such(run_dir):
+    rows = md_rows(table(run_dir).stdout)
+    body = {(r[0], r[1]): r for r in rows[2:]}
+    scores = pd.read_csv(run_dir / "scores.csv")
+    for row in scores[(scores.metric == "BLEU") & scores.p_value.notna()].itertuples():
+        assert body[(row.dataset, row.system)][5] == format_p(row.p_value)
+    for row in scores[scores.metric == "BLEU"].itertuples():
+        expected = str(row.rank_low) if row.rank_low == row.rank_high else f"{row.rank_low}–{row.rank_high}"
+        assert body[(row.dataset, row.system)][4] == expected
+    assert any(r[5] == "<0.001" for r in rows[2:])  # LT22 is far behind PROMT
+    assert "0.00" not in [r[5] for r in rows[2:]]
+
+
+def test_significant_losses_get_their_own_mark(run_dir):
+    body = {(r[0], r[1]): r for r in md_rows(table(run_dir).stdout)[2:]}
+    assert body[("refA", "LT22")][2].endswith("‡") and "†" not in body[("refA", "LT22")][2]
+
+
+def test_metrics_option_picks_and_orders_the_metrics(run_dir):
+    header = md_rows(table(run_dir, "--metrics", "ter,BLEU").stdout)[0]
+    assert [h for h in header if h in ("BLEU", "chrF2", "TER")] == ["TER", "BLEU"]
+
+
+def test_sort_by_a_lower_is_better_metric_puts_the_lowest_first(run_dir):
+    rows = md_rows(table(run_dir, "--metrics", "TER", "--sort", "TER").stdout)
+    ters = [float(r[2].strip("*†‡")) for r in rows[2:] if r[0] == "refA"]
+    assert ters == sorted(ters)
+
+
+def test_sort_by_system_or_not_at_all(run_dir):
+    by_name = md_rows(table(run_dir, "--sort", "system").stdout)[2:]
+    assert [r[1] for r in by_name if r[0] == "refA"] == sorted(SYSTEMS)
+    as_run = md_rows(table(run_dir, "--sort", "none").stdout)[2:]
+    assert [r[1] for r in as_run if r[0] == "refA"] == SYSTEMS  # the config's order
+
+
+def test_columns_option_picks_the_statistics_and_per_system_columns(run_dir):
+    rows = md_rows(table(run_dir, "--metrics", "BLEU", "--columns", "delta,delta_ci,cluster,off_target_rate").stdout)
+    assert rows[0] == ["dataset", "system", "BLEU", "Δ", "Δ 95% CI", "cluster", "off-target"]
+    online_b = next(r for r in rows[2:] if r[:2] == ["refA", "Online-B"])
+    scores = pd.read_csv(run_dir / "scores.csv").set_index(["dataset", "system", "metric"])
+    row = scores.loc[("refA", "Online-B", "BLEU")]
+    assert online_b[3] == f"{row.delta:+.2f}"
+    assert online_b[4] == f"[{row.delta_ci_low:+.2f}, {row.delta_ci_high:+.2f}]"
+
+
+def test_csv_with_options_is_the_chosen_columns_at_full_precision(run_dir):
+    text = table(run_dir, "-f", "csv", "--metrics", "chrF2", "--columns", "ci,p_value").stdout
+    frame = pd.read_csv(io.StringIO(text))
+    assert list(frame.columns) == ["dataset", "system", "chrF2", "chrF2 ci_low", "chrF2 ci_high", "chrF2 p_value"]
+    summary = pd.read_csv(run_dir / "summary.csv").set_index(["dataset", "system"])
+    first = frame.iloc[0]
+    assert first["chrF2"] == summary.loc[(first.dataset, first.system), "chrF2"]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--metrics", "COMET"], "--metrics: no metric 'COMET' in this table (it has BLEU, chrF2, TER)"),
+        (["--columns", "ci,bogus"], "--columns: unknown column 'bogus'"),
+        (["--sort", "speed"], "--sort: expected a metric (BLEU, chrF2, TER), system or none; got 'speed'"),
+    ],
+)
+def test_a_wrong_option_is_one_line_naming_it(run_dir, args, message):
+    proc = table(run_dir, *args, check=False)
+    assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_paper_latex_is_systems_by_metrics_under_each_dataset(run_dir):
+    tex = table(run_dir, "-f", "latex").stdout
+    assert "\\usepackage{booktabs}" in tex and "\\begin{table}" in tex and "\\toprule" in tex
+    assert "\\multicolumn{3}{c}{refA} & \\multicolumn{3}{c}{refAB}" in tex
+    body = tex[tex.index("\\midrule") : tex.index("\\bottomrule")].splitlines()[1:]
+    assert [line.split(" & ")[0] for line in body] == ["Online-B", "PROMT", "LT22"]
+    assert all(line.count(" & ") == 6 for line in body)  # 2 datasets x 3 metrics
+    assert "$^\\ddagger$" in tex and "\\textbf{" in tex
+    caption = tex[tex.index("\\caption{") :]
+    assert "nrefs:2|\\allowbreak{}case:mixed" in caption and "significantly better/worse than PROMT" in caption
+
+
+def test_paper_latex_shows_intervals_when_asked(run_dir):
+    tex = table(run_dir, "-f", "latex", "--columns", "ci").stdout
+    assert "{\\scriptsize$\\pm$" in tex and "half the width of the 95\\% bootstrap interval" in tex
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_paper_latex_compiles_as_is(run_dir, tmp_path):
+    (tmp_path / "t.tex").write_text(table(run_dir, "-f", "latex").stdout, encoding="utf-8")
+    proc = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert (tmp_path / "t.pdf").exists() and "Overfull \\hbox" not in proc.stdout
