@@ -651,8 +651,10 @@ def clusters_from_pvalues(
     every system below it. The cluster number (1 = best) is the rank; systems in one cluster are tied. A greedy
     rule ("open a new cluster when a system is significantly worse than every member of the current one")
     chains: one middling system keeps the top and the bottom in one cluster even when they differ, so we do not
-    use it. Each system also gets its WMT rank range: best rank = 1 + number of systems significantly better,
-    worst rank = number of systems - number of systems significantly worse.
+    use it. Each system also gets its WMT rank range, as the WMT findings papers define it: best rank = 1 +
+    number of systems significantly better than it, worst rank = number of systems not significantly worse than it
+    (itself included) = number of systems - number of systems it is significantly better than. Unlike the
+    clusters, ranges overlap where systems are not separable.
     """
     sign = 1.0 if higher_is_better else -1.0
     names = sorted(scores, key=lambda name: (-sign * scores[name], name))
