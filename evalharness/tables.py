@@ -447,39 +447,48 @@ def paper_latex(
         else [((), view.index)]
     )
     names = [", ".join(str(v) for v in (key if isinstance(key, tuple) else (key,))) for key, _ in groups]
+    # per group, the metrics it has scores for (a round trip's pivot level has only the reference-free ones)
+    shown = [
+        [m for m in metrics if pd.to_numeric(view.loc[index, m], errors="coerce").notna().any()] for _, index in groups
+    ]
+    starts = [1 + sum(len(s) for s in shown[:g]) for g in range(len(groups))]
     rows: dict[str, dict[int, str]] = {}  # row label -> column number -> cell, in the order of the first group
     for g, (_, index) in enumerate(groups):
         for i in index:
             label = _row_label(view, i, settings)
-            for k, metric in enumerate(metrics):
+            for k, metric in enumerate(shown[g]):
                 text = str(marks.at[i, metric])
                 low, high = full.get(f"{metric} ci_low"), full.get(f"{metric} ci_high")
                 if with_ci and text and low is not None and high is not None and not missing(low[i]):
                     text += f"\\,{{\\scriptsize$\\pm${(float(high[i]) - float(low[i])) / 2:.2f}}}"
-                rows.setdefault(label, {})[g * len(metrics) + k] = text
-    n = len(groups) * len(metrics)
-    arrows = [f"{latex_escape(m)}$\\{'uparrow' if directions[m] else 'downarrow'}$" for m in metrics]
+                rows.setdefault(label, {})[starts[g] + k] = text
+    n = sum(len(s) for s in shown)
+    arrow = lambda m: f"{latex_escape(m)}$\\{'uparrow' if directions[m] else 'downarrow'}$"  # noqa: E731
+    wide = n > 8  # more columns than a page holds at this size: scaled to the text width
     lines = [
         "\\begin{table}[t]",
         "\\centering",
         "\\small",
         "\\setlength{\\tabcolsep}{4pt}",
+        *(["\\resizebox{\\linewidth}{!}{%"] if wide else []),
         "\\begin{tabular}{l" + "r" * n + "}",
         "\\toprule",
     ]
     if len(groups) > 1:
         titles = [latex_escape(name) for name in names]
-        lines.append(" & " + " & ".join(f"\\multicolumn{{{len(metrics)}}}{{c}}{{{t}}}" for t in titles) + " \\\\")
         lines.append(
-            " ".join(
-                f"\\cmidrule(lr){{{2 + g * len(metrics)}-{1 + (g + 1) * len(metrics)}}}" for g in range(len(groups))
-            )
+            " & "
+            + " & ".join(f"\\multicolumn{{{len(s)}}}{{c}}{{{t}}}" for t, s in zip(titles, shown, strict=True) if s)
+            + " \\\\"
         )
-    lines.append("System & " + " & ".join(arrows * len(groups)) + " \\\\")
+        lines.append(
+            " ".join(f"\\cmidrule(lr){{{1 + a}-{a + len(s)}}}" for a, s in zip(starts, shown, strict=True) if s)
+        )
+    lines.append("System & " + " & ".join(arrow(m) for s in shown for m in s) + " \\\\")
     lines.append("\\midrule")
     for label, cells in rows.items():
-        lines.append(label + " & " + " & ".join(cells.get(c, "") for c in range(n)) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}"]
+        lines.append(label + " & " + " & ".join(cells.get(c, "") for c in range(1, n + 1)) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}" + ("}" if wide else "")]
     baseline = full["baseline"].dropna() if "baseline" in full.columns else pd.Series(dtype=object)
     text = caption or (f"Scores on {latex_escape(', '.join(names))}." if group_keys else "Scores.")
     text += " Bold: best per column."
@@ -493,7 +502,8 @@ def paper_latex(
     lines += [f"\\caption{{{text}}}", "\\label{tab:scores}", "\\end{table}"]
     return (
         "% A paper table by evalharness: compiles as is; to use it in a paper, copy the table environment\n"
-        "% (it needs \\usepackage{booktabs}).\n"
+        "% (it needs \\usepackage{booktabs}, and \\usepackage{graphicx} for \\resizebox when it has one).\n"
         "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage[utf8]{inputenc}\n\\usepackage{booktabs}\n"
+        "\\usepackage{graphicx}\n"
         "\\begin{document}\n" + "\n".join(lines) + "\n\\end{document}\n"
     )

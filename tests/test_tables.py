@@ -200,3 +200,33 @@ def test_paper_latex_compiles_as_is(run_dir, tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert (tmp_path / "t.pdf").exists() and "Overfull \\hbox" not in proc.stdout
+
+
+def summary(**columns) -> pd.DataFrame:
+    return pd.DataFrame({"dataset": ["d"] * 3, "system": ["a", "b", "c"], "level": ["segment"] * 3, **columns})
+
+
+def test_per_cell_columns_appear_only_where_they_say_something():
+    from evalharness.tables import select
+
+    frame = summary(
+        BLEU=[20.0, 30.0, 25.0],
+        off_target_rate=[0.002, 0.3, 0.0],  # below 1%: language ID's noise
+        empty_outputs=[0, 0, 0],
+        unaligned_sources=[0, 2, 0],  # a documents dataset that left sentences unaligned
+        unaligned_references=[0, 0, 0],
+        pivot_on_target_rate=[None, None, None],  # not a round trip
+        valid=[True, True, True],
+    )
+    view = select(frame, {"BLEU": True})
+    assert list(view.columns) == ["dataset", "system", "BLEU", "off_target_rate", "unaligned_sources"]
+    assert list(view.system) == ["b", "c", "a"]
+
+
+def test_an_invalid_round_trip_is_listed_last_whatever_its_score():
+    from evalharness.tables import select
+
+    frame = summary(BLEU=[20.0, 30.0, 25.0], pivot_on_target_rate=[0.9, 0.1, 0.95], valid=[True, False, True])
+    view = select(frame, {"BLEU": True})
+    assert list(view.system) == ["c", "a", "b"]
+    assert {"pivot_on_target_rate", "valid"} <= set(view.columns)
