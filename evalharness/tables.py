@@ -356,11 +356,26 @@ def _statistic(full: pd.DataFrame, metric: str, stat: str, i) -> str:
     return _cell(value)
 
 
+MAX_SETTING = 32  # characters of a swept setting's value in a table for reading
+
+
+def _setting(value) -> str:
+    """A swept setting as a reader wants it: as given (a beam of 4 not '4.00', a temperature of 0.7 not '0.70'),
+    a long value (a path) cut from the left; summary.csv has it whole."""
+    if missing(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value)
+    return text if len(text) <= MAX_SETTING else "…" + text[-(MAX_SETTING - 1) :]
+
+
 def readable(full: pd.DataFrame, view: pd.DataFrame, directions: dict[str, bool]) -> pd.DataFrame:
     """The view as text: marked scores (bold best, † better / ‡ worse than the baseline), each followed by its
     statistics under short headers: ± (half the CI's width, as sacrebleu prints it), rank ranges as `2–4`,
     p-values as `<0.001`, deltas signed; rates in percent."""
     marks = marked(full, directions, "md")
+    settings = set(key_columns(full)) - {"run", "dataset", "system", "level"}
     headers: list[str] = []
     values: list[list[str]] = []
     rows = list(view.index)
@@ -375,6 +390,9 @@ def readable(full: pd.DataFrame, view: pd.DataFrame, directions: dict[str, bool]
         elif metric in directions:
             headers.append(_HEADERS.get(stat, stat))
             values.append([_statistic(full, metric, stat, i) for i in rows])
+        elif name in settings:
+            headers.append(name)
+            values.append([_setting(full.at[i, name]) for i in rows])
         else:
             headers.append(_CELL_HEADERS.get(name, name))
             percent = name in ("off_target_rate", "pivot_on_target_rate")
@@ -415,7 +433,7 @@ def _tt(signature: str) -> str:
 
 def _row_label(frame: pd.DataFrame, i, keys: list[str]) -> str:
     parts = [str(frame.at[i, "system"])]
-    parts += [f"{k}={frame.at[i, k]!s}" for k in keys if not missing(frame.at[i, k])]
+    parts += [f"{k}={_setting(frame.at[i, k])}" for k in keys if not missing(frame.at[i, k])]
     label = latex_escape(parts[0]) + (f" ({latex_escape(', '.join(parts[1:]))})" if len(parts) > 1 else "")
     return f"{latex_escape(str(frame.at[i, 'run']))}: {label}" if "run" in frame.columns else label
 
@@ -439,7 +457,7 @@ def paper_latex(
     with_ci = any(f"{m} ci_low" in view.columns for m in metrics) and (
         "ci" in (columns or []) if columns is not None or has_baseline else True
     )
-    settings = [k for k in key_columns(view) if k not in ("run", "dataset", "system", "level")]
+    settings = [k for k in key_columns(full) if k in view.columns and k not in ("run", "dataset", "system", "level")]
     group_keys = [k for k in ("dataset", "level") if k in view.columns]
     groups = (
         [(key, group.index) for key, group in view.groupby(group_keys, sort=False, dropna=False)]

@@ -230,3 +230,28 @@ def test_an_invalid_round_trip_is_listed_last_whatever_its_score():
     view = select(frame, {"BLEU": True})
     assert list(view.system) == ["c", "a", "b"]
     assert {"pivot_on_target_rate", "valid"} <= set(view.columns)
+
+
+def test_swept_settings_keep_their_rows_apart_and_read_as_given():
+    from evalharness.tables import render
+
+    frame = pd.DataFrame(
+        {
+            "dataset": ["d"] * 3,
+            "system": ["gemma"] * 3,
+            "num_beams": [1.0, 4.0, None],  # a CSV column with a gap reads as float
+            "temperature": [0.7, None, None],
+            "level": ["segment"] * 3,
+            "BLEU": [20.0, 30.0, 25.0],
+        }
+    )
+    rows = md_rows(render(frame, "md", [], {"BLEU": True}))
+    assert rows[0][:4] == ["dataset", "system", "num_beams", "temperature"]
+    assert [r[2:4] for r in rows[2:]] == [["4", ""], ["", ""], ["1", "0.7"]]
+    tex = render(frame, "latex", [], {"BLEU": True})
+    body = tex[tex.index("\\midrule") : tex.index("\\bottomrule")].splitlines()[1:]
+    assert [line.split(" & ")[0] for line in body] == [
+        "gemma (num\\_beams=4)",
+        "gemma",
+        "gemma (num\\_beams=1, temperature=0.7)",
+    ]
