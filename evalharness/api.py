@@ -81,15 +81,25 @@ class Results:
     score_cache_hits: int = 0
     score_cache_misses: int = 0
 
-    def table(self, format: str = "md", tidy: bool = False) -> str:
+    def table(
+        self,
+        format: str = "md",
+        tidy: bool = False,
+        metrics: list[str] | None = None,
+        columns: list[str] | None = None,
+        sort: str | None = None,
+    ) -> str:
         """The summary (or, with `tidy`, the scores) as the command line prints it and the results folder holds
-        it: csv, md, latex or json."""
+        it: csv, md, latex or json; `metrics`, `columns` and `sort` choose the view as `evalharness table`'s
+        options do (summary only)."""
         from evalharness.tables import directions_of, render, signature_notes
 
+        if tidy and (metrics or columns or sort):
+            raise UserError("table: metrics, columns and sort choose from the summary, not the tidy table")
         frame = _plain(self.scores if tidy else self.summary)
         notes = signature_notes(self.scores) if format in ("md", "latex") else []
         # The tidy table is not marked (bold best, † wins): that is the summary's, as the files have it.
-        return render(frame, format, notes, None if tidy else directions_of(self.scores))
+        return render(frame, format, notes, None if tidy else directions_of(self.scores), metrics, columns, sort)
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:

@@ -255,3 +255,15 @@ def test_swept_settings_keep_their_rows_apart_and_read_as_given():
         "gemma",
         "gemma (num\\_beams=1, temperature=0.7)",
     ]
+
+
+def test_the_python_api_takes_the_same_options(run_dir):
+    import evalharness
+
+    loaded = evalharness.load(run_dir)
+    assert (
+        loaded.table("md", metrics=["TER"], sort="system")
+        == table(run_dir, "--metrics", "TER", "--sort", "system").stdout
+    )
+    assert loaded.scores["rank_low"].dtype == "Int64" and loaded.scores["significantly_worse"].dtype == "boolean"
+    assert loaded.scores["delta_ci_low"].dtype == "float64"
