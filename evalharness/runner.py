@@ -21,6 +21,7 @@ from evalharness.compare import CellComparison, compare, compare_work
 from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
+from evalharness.executors.base import CellOutput, Executor, make_executor
 from evalharness.langid import detect_all, detect_distinct, off_target_rate
 from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.scoring import MetricResult, default_workers, score_systems
@@ -38,7 +39,7 @@ from evalharness.results import (
     to_csv,
 )
 from evalharness.secrets import redact
-from evalharness.systems.context import CellStats, RunContext
+from evalharness.systems.context import RunContext
 from evalharness.tables import directions_of, render, signature_notes
 from evalharness.textio import check_writable
 from evalharness.version import __version__
@@ -101,22 +102,6 @@ def check_output_dir(out_dir: Path, force: bool = False) -> None:
             f"replaces its folder as a whole, so choose another --output-dir or run_name, or pass --force "
             f"to replace it and everything in it"
         )
-
-
-@dataclass
-class CellOutput:
-    """What one cell produced: translations of the dataset's source units (and, for round trips, the pivots)."""
-
-    units: list[str]
-    pivots: list[str] | None
-    stats: CellStats
-
-
-def produce(cell: Cell, dataset: Dataset, ctx: RunContext) -> CellOutput:
-    """One cell's outputs, produced as its dataset says (a round trip translates twice)."""
-    stats = CellStats()
-    units, pivots = dataset.produce(cell.system, ctx, stats)
-    return CellOutput(units, pivots, stats)
 
 
 class Scorer:
@@ -521,11 +506,11 @@ def build_manifest(
     }
 
 
-def translate_cells(plan: Plan, ctx: RunContext, progress: Progress) -> list[CellOutput]:
-    """Every cell's translations (or given hypotheses), in plan order."""
+def translate_cells(plan: Plan, ctx: RunContext, progress: Progress, executor: Executor) -> list[CellOutput]:
+    """Every cell's translations (or given hypotheses), in plan order, wherever the executor produces them."""
     with progress.phase("translate") as phase:
         try:
-            outputs = [produce(cell, plan.datasets[cell.dataset], ctx) for cell in plan.cells]
+            outputs = executor.translate_cells(plan, ctx, progress)
         finally:
             ctx.close()
         phase.summary = (
@@ -585,18 +570,29 @@ def execute(
     cfg = loaded.config
     # Every hypothesis first: a bad file fails the run before any scoring or writing.
     ctx = RunContext.create(use_cache=use_cache, progress=progress)
-    outputs = translate_cells(plan, ctx, progress)
-    scorer = Scorer(plan.metrics, workers or cfg.workers or default_workers(), use_cache, progress)
+    executor = make_executor(cfg.executor, ctx.log)
     try:
-        found = evaluate(plan, outputs, scorer, cfg.statistics, progress)
+        outputs = translate_cells(plan, ctx, progress, executor)
+        n_workers = workers or cfg.workers or executor.workers() or default_workers()
+        scorer = Scorer(plan.metrics, n_workers, use_cache, progress)
+        try:
+            with executor.scoring():
+                found = evaluate(plan, outputs, scorer, cfg.statistics, progress)
+        finally:
+            scorer.close()
+        executor_entry = executor.manifest()
     finally:
-        scorer.close()
+        executor.close()
     scores = scores_frame(found.rows, plan.sweep_keys)
     summary = summary_frame(scores)
     # No secret in what shows the config: the manifest (its argv) and, from it, the report.
     manifest = json.loads(
         redact(
-            json.dumps(build_manifest(loaded, plan, outputs, ctx, scorer, started, use_cache, argv), ensure_ascii=False)
+            json.dumps(
+                build_manifest(loaded, plan, outputs, ctx, scorer, started, use_cache, argv)
+                | {"executor": executor_entry},
+                ensure_ascii=False,
+            )
         )
     )
     human = human_scores_frame(
