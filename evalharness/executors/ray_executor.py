@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from evalharness.errors import UserError
+from evalharness.executors.actor import Translator
 from evalharness.executors.base import CellOutput, Executor, produce
 from evalharness.executors.settings import ExecutorConfig
 from evalharness.plan import Plan
@@ -51,30 +51,6 @@ def _import_ray():
             "executor.kind: ray needs the `ray` package (pip install 'ray==2.60.0'); it is part of `make setup`"
         ) from err
     return ray
-
-
-class _Translator:
-    """A Ray actor: one system's engine in a worker process, its model loaded on the first shard and kept."""
-
-    def __init__(self) -> None:
-        self.ctx = RunContext(verbose=False)
-
-    def translate(self, system: TranslationSystem, texts: list[str], src: str, tgt: str) -> tuple[list[str], dict]:
-        import ray
-
-        started = time.perf_counter()
-        out: list[str | None] = [None] * len(texts)
-        for j, translation in system.translate_stream(texts, src, tgt, self.ctx):
-            out[j] = translation
-        missing = sum(t is None for t in out)
-        if missing:
-            raise RuntimeError(f"{type(system).__name__} returned {len(texts) - missing} translations for {len(texts)}")
-        where = {
-            "node": ray.get_runtime_context().get_node_id(),
-            "pid": os.getpid(),
-            "seconds": round(time.perf_counter() - started, 3),
-        }
-        return [t or "" for t in out], where
 
 
 def _apply(fn, *args):
@@ -272,7 +248,7 @@ class RayExecutor(Executor):
             options["num_gpus"] = resources.num_gpus
         if resources is not None and resources.memory:
             options["memory"] = resources.memory
-        return self.ray.remote(_Translator).options(**options).remote()
+        return self.ray.remote(Translator).options(**options).remote()
 
     def _release(self) -> None:
         if self._pool is not None:
