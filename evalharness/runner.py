@@ -21,7 +21,8 @@ from evalharness.compare import CellComparison, compare, compare_work
 from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
-from evalharness.executors.base import CellOutput, Executor, make_executor
+from evalharness.executors import make_executor
+from evalharness.executors.base import CellOutput, Executor
 from evalharness.langid import detect_all, detect_distinct, off_target_rate
 from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.scoring import MetricResult, default_workers, score_systems

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from evalharness.datasets.base import Dataset
-from evalharness.executors.settings import ExecutorConfig
 from evalharness.plan import Cell, Plan
 from evalharness.progress import Progress
 from evalharness.systems.context import CellStats, RunContext
@@ -60,12 +59,3 @@ class LocalExecutor(Executor):
 
     def translate_cells(self, plan: Plan, ctx: RunContext, progress: Progress) -> list[CellOutput]:
         return [produce(cell, plan.datasets[cell.dataset], ctx) for cell in plan.cells]
-
-
-def make_executor(cfg: ExecutorConfig, log=None) -> Executor:
-    """The executor a config asks for. Ray is imported only when a run uses it."""
-    if cfg.kind == "ray":
-        from evalharness.executors.ray_executor import RayExecutor
-
-        return RayExecutor(cfg, log)
-    return LocalExecutor()
