@@ -68,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replace the results folder even if it holds files that no run wrote"
     )
     p.add_argument("--workers", type=_positive_int, help="processes for scoring (default: all cores)")
+    p.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        help="where cells are translated and scored (default: the config's executor.kind, else local)",
+    )
+    p.add_argument(
+        "--address", help="with --executor ray: 'auto' or ray://host:port joins a cluster (default: start Ray here)"
+    )
     _add_format(p, "md")
 
     p = sub.add_parser(
@@ -182,6 +190,12 @@ def cmd_run(args) -> int:
     from evalharness import api
     from evalharness.progress import Progress
 
+    if args.executor is not None:
+        args.overrides.append(f"executor.kind={args.executor}")
+    if args.address is not None:
+        if (args.executor or "ray") != "ray":
+            raise UserError("--address: only with --executor ray")
+        args.overrides.append(f"executor.address={args.address}")
     if args.dry_run:
         plan, out_dir = api.plan_of(args.config, args.overrides)
         print(plan.describe())

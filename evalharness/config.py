@@ -23,6 +23,7 @@ from evalharness.compare import StatisticsConfig
 from evalharness.configtypes import Name, OutputDir, Strict
 from evalharness.datasets import LOADERS, DatasetConfig
 from evalharness.errors import UserError
+from evalharness.executors.settings import ExecutorConfig
 from evalharness.metrics import METRICS, MetricConfig, make_metric
 from evalharness.systems import ENGINES, SystemConfig, engine_of
 from evalharness.textio import read_text
@@ -45,6 +46,7 @@ class Config(Strict):
         strict=True, default=None, ge=1, description="processes for scoring; default: all cores"
     )
     statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
     @field_validator("metrics", mode="before")
     @classmethod

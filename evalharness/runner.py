@@ -22,6 +22,8 @@ from evalharness.compare import CellComparison, compare, compare_work
 from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
+from evalharness.executors import make_executor
+from evalharness.executors.base import CellOutput, Executor
 from evalharness.langid import detect_distinct, known_languages, off_target_rate, off_target_warning
 from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.scoring import MetricResult, default_workers, score_systems
@@ -42,7 +44,7 @@ from evalharness.results import (
     to_csv,
 )
 from evalharness.secrets import redact
-from evalharness.systems.context import CellStats, RunContext
+from evalharness.systems.context import RunContext
 from evalharness.tables import directions_of, render, signature_notes
 from evalharness.textio import check_writable
 from evalharness.version import __version__
@@ -105,22 +107,6 @@ def check_output_dir(out_dir: Path, force: bool = False) -> None:
             f"replaces its folder as a whole, so choose another --output-dir or run_name, or pass --force "
             f"to replace it and everything in it"
         )
-
-
-@dataclass
-class CellOutput:
-    """What one cell produced: translations of the dataset's source units (and, for round trips, the pivots)."""
-
-    units: list[str]
-    pivots: list[str] | None
-    stats: CellStats
-
-
-def produce(cell: Cell, dataset: Dataset, ctx: RunContext) -> CellOutput:
-    """One cell's outputs, produced as its dataset says (a round trip translates twice)."""
-    stats = CellStats()
-    units, pivots = dataset.produce(cell.system, ctx, stats)
-    return CellOutput(units, pivots, stats)
 
 
 class Scorer:
@@ -574,11 +560,11 @@ def build_manifest(
     }
 
 
-def translate_cells(plan: Plan, ctx: RunContext, progress: Progress) -> list[CellOutput]:
-    """Every cell's translations (or given hypotheses), in plan order."""
+def translate_cells(plan: Plan, ctx: RunContext, progress: Progress, executor: Executor) -> list[CellOutput]:
+    """Every cell's translations (or given hypotheses), in plan order, wherever the executor produces them."""
     with progress.phase("translate") as phase:
         try:
-            outputs = [produce(cell, plan.datasets[cell.dataset], ctx) for cell in plan.cells]
+            outputs = executor.translate_cells(plan, ctx, progress)
         finally:
             ctx.close()
         phase.summary = (
@@ -677,16 +663,24 @@ def execute(
     cfg = loaded.config
     # Every hypothesis first: a bad file fails the run before any scoring or writing.
     ctx = RunContext.create(use_cache=use_cache, progress=progress)
-    outputs = translate_cells(plan, ctx, progress)
-    scorer = Scorer(plan.metrics, workers or cfg.workers or default_workers(), use_cache, progress)
+    executor = make_executor(cfg.executor, ctx.log)
     try:
-        found = evaluate(plan, outputs, scorer, cfg.statistics, progress)
+        outputs = translate_cells(plan, ctx, progress, executor)
+        n_workers = workers or cfg.workers or executor.workers() or default_workers()
+        scorer = Scorer(plan.metrics, n_workers, use_cache, progress)
+        try:
+            with executor.scoring():
+                found = evaluate(plan, outputs, scorer, cfg.statistics, progress)
+        finally:
+            scorer.close()
+        executor_entry = executor.manifest()
     finally:
-        scorer.close()
+        executor.close()
     scores = scores_frame(found.rows, plan.sweep_keys)
     summary = summary_frame(scores)
     # No secret in what shows the config: the manifest (its argv) and, from it, the report.
     manifest = build_manifest(loaded, plan, outputs, ctx, scorer, started, use_cache, argv)
+    manifest["executor"] = executor_entry
     if found.warnings:  # e.g. a system mostly off target (langid.off_target_warning); the report shows them
         manifest["warnings"] = found.warnings
     manifest = json.loads(redact(json.dumps(manifest, ensure_ascii=False)))

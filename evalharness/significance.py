@@ -57,7 +57,7 @@ from evalharness.errors import UserError
 from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.base import Metric
 from evalharness.metrics.segment import SegmentScorer
-from evalharness.workers import fork_pool
+from evalharness.workers import process_pool
 
 SEED = 12345  # sacrebleu's default (SACREBLEU_SEED unset)
 DEFAULT_SAMPLES = {"bs": 1000, "ar": 10000}  # sacrebleu's PairedTest defaults
@@ -334,7 +334,7 @@ def _python_rows(scorer, rows: int) -> int:
 def _map(fn, tasks: list, workers: int, python_rows: int) -> list:
     """``[fn(*t) for t in tasks]``, in a fork pool when there is enough Python work for it to pay."""
     if workers > 1 and len(tasks) > 1 and python_rows >= PARALLEL_ROWS:
-        pool = fork_pool(min(workers, len(tasks)))
+        pool = process_pool(min(workers, len(tasks)))
         if pool is not None:
             with pool:
                 return list(pool.map(fn, *zip(*tasks, strict=True)))

@@ -8,7 +8,9 @@ import multiprocessing
 import os
 import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 
 PR_SET_PDEATHSIG = 1
 
@@ -33,3 +35,25 @@ def fork_pool(max_workers: int) -> ProcessPoolExecutor | None:
     return ProcessPoolExecutor(
         max_workers=max_workers, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
     )
+
+
+# Set while a run's executor scores elsewhere (Ray tasks): max_workers -> a pool.
+_remote_pool: Callable[[int], Executor] | None = None
+
+
+@contextmanager
+def remote_pools(factory: Callable[[int], Executor]) -> Iterator[None]:
+    """Within the block, `process_pool` hands out `factory`'s pools (the ray executor's tasks)."""
+    global _remote_pool
+    previous, _remote_pool = _remote_pool, factory
+    try:
+        yield
+    finally:
+        _remote_pool = previous
+
+
+def process_pool(max_workers: int) -> Executor | None:
+    """Where scoring sends its chunks: the run executor's pool when it has one, else forked processes here."""
+    if _remote_pool is not None:
+        return _remote_pool(max_workers)
+    return fork_pool(max_workers)

@@ -135,6 +135,11 @@ class Dataset:
         pivots = system.translate(self.sources, self.source_lang, self.pivot_lang, ctx, stats)
         return system.translate(pivots, self.pivot_lang, self.source_lang, ctx, stats), pivots
 
+    def first_leg(self) -> tuple[list[str], str, str]:
+        """What every cell translates first, known before any cell runs (sources, from, into): what a
+        distributed executor can send out at once. A round trip's way back depends on its pivots."""
+        return self.sources, self.source_lang, self.pivot_lang or self.target_lang
+
     def shared_levels(self, units: list[str]) -> list[LevelInput]:
         """The levels every cell is scored at, from one cell's translations of the source units: its segments,
         and the whole document where the dataset is a document pair."""

@@ -27,7 +27,7 @@ from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.base import Metric
 from evalharness.metrics.segment import SegmentMetric
 from evalharness.progress import Progress
-from evalharness.workers import fork_pool
+from evalharness.workers import process_pool
 
 # A system's key in the hypotheses and results: its name, or the runner's cell id.
 SystemKey = TypeVar("SystemKey", bound=Hashable)
@@ -161,7 +161,7 @@ def _sacrebleu_statistics(
     results = []
     if parallel:
         sb.warm_up_compiled(ngrams=compiled)
-    pool = fork_pool(workers) if parallel else None
+    pool = process_pool(workers) if parallel else None
     with progress.bar(len(jobs), desc, unit="chunk") as bar:
         if pool is not None:
             with pool:

@@ -9,17 +9,31 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
+from pydantic import Field
+
 from evalharness.configtypes import Name, Strict
 from evalharness.datasets.base import Dataset
 from evalharness.systems.context import CellStats, RunContext
 
 # Fields of a system config that describe the entry rather than a setting a sweep could vary.
-IDENTITY_FIELDS = frozenset({"name", "engine", "datasets"})
+IDENTITY_FIELDS = frozenset({"name", "engine", "datasets", "resources", "replicas"})
+
+
+class Resources(Strict):
+    """What one actor of a system asks Ray's scheduler for (the `ray` executor; the local one ignores it)."""
+
+    num_cpus: float = Field(default=1, ge=0)
+    num_gpus: float = Field(default=0, ge=0)
+    memory: int | None = Field(strict=True, default=None, ge=1, description="bytes")
 
 
 class SystemConfigBase(Strict):
     name: Name
     datasets: list[str] | None = None  # only these datasets (by name); default: all
+    resources: Resources | None = Field(default=None, description="ray executor: per actor (default: 1 CPU)")
+    replicas: int | None = Field(
+        strict=True, default=None, ge=1, description="ray executor: actors (default: as many as resources allow)"
+    )
     if TYPE_CHECKING:
         # Every engine's config declares it, as the Literal of its engine name (the discriminator of the union).
         engine: str

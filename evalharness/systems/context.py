@@ -7,7 +7,7 @@ settings, or serve several datasets, get the same loaded model from `models`.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +46,15 @@ class RunContext:
     progress: Progress = field(default_factory=Progress.silent)  # phases and bars (see progress.py)
     model_calls: int = 0  # segments sent to any model in this run
     verbose: bool = True  # log lines on stderr
+    # The run's executor, when it translates elsewhere (Ray actors): (system, sources, src, tgt) -> (index,
+    # translation) as they complete. None: the engine translates in this process.
+    remote: Callable[[Any, list[str], str, str], Iterator[tuple[int, str]]] | None = None
+
+    def engine_stream(self, system, sources: list[str], src_lang: str, tgt_lang: str) -> Iterator[tuple[int, str]]:
+        """A translating system's engine output for `sources` (no cache here), wherever the run translates."""
+        if self.remote is not None:
+            return self.remote(system, sources, src_lang, tgt_lang)
+        return system.translate_stream(sources, src_lang, tgt_lang, self)
 
     @classmethod
     def create(cls, use_cache: bool = True, progress: Progress | None = None) -> RunContext:

@@ -47,7 +47,15 @@ class DecodingSettings(Strict):
 FLUSH_SEGMENTS = 32
 FLUSH_SECONDS = 2.0
 
-NOT_IN_FINGERPRINT = {"batch_size", "name", "datasets", "local_files_only", "n_threads", "parallel", "backend"}
+NOT_IN_FINGERPRINT = {
+    *("batch_size", "name", "datasets", "local_files_only", "n_threads", "parallel", "backend"),
+    *("resources", "replicas"),  # where the ray executor runs a system, not what it outputs
+}
+
+
+def cache_key(fingerprint: str, src_lang: str, tgt_lang: str, source: str) -> str:
+    """A translation's key in the cache: everything that determines it."""
+    return digest(fingerprint, src_lang, tgt_lang, source)
 
 
 class TranslationSystem(System):
@@ -92,7 +100,7 @@ class TranslationSystem(System):
         todo: dict[str, list[int]] = {}
         for i, source in enumerate(sources):
             if cache is not None:
-                hit = cache.get(digest(fingerprint, src_lang, tgt_lang, source))
+                hit = cache.get(cache_key(fingerprint, src_lang, tgt_lang, source))
                 if hit is not None:
                     out[i] = hit
                     stats.cached += 1
@@ -112,7 +120,7 @@ class TranslationSystem(System):
             pending.clear()
             last_flush = time.perf_counter()
 
-        stream = self.translate_stream(unique, src_lang, tgt_lang, ctx)
+        stream = ctx.engine_stream(self, unique, src_lang, tgt_lang)  # this process, or the run's executor
         try:
             with ctx.progress.bar(len(unique), f"{self.name} {src_lang}-{tgt_lang}", unit="seg") as bar:
                 for j, translation in stream:
@@ -121,7 +129,7 @@ class TranslationSystem(System):
                     done.add(j)
                     for i in todo[unique[j]]:
                         out[i] = translation
-                    pending.append((digest(fingerprint, src_lang, tgt_lang, unique[j]), translation))
+                    pending.append((cache_key(fingerprint, src_lang, tgt_lang, unique[j]), translation))
                     bar.update(1)
                     if len(pending) >= FLUSH_SEGMENTS or time.perf_counter() - last_flush >= FLUSH_SECONDS:
                         flush()
@@ -136,6 +144,20 @@ class TranslationSystem(System):
         if len(done) != len(unique):
             raise RuntimeError(f"{type(self).__name__} returned {len(done)} translations for {len(unique)} sources")
         return [t if t is not None else "" for t in out]
+
+    def cache_misses(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
+        """The distinct sources that `translate` would send to the engine, in first-seen order: what a
+        distributed executor ships to its workers before the cells run."""
+        cache = ctx.translation_cache if self.cacheable else None
+        if cache is None:
+            return list(dict.fromkeys(sources))
+        fingerprint = self.fingerprint()
+        return [s for s in dict.fromkeys(sources) if cache.get(cache_key(fingerprint, src_lang, tgt_lang, s)) is None]
+
+    def cache_entries(self, src_lang: str, tgt_lang: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """(cache key, translation) for (source, translation) pairs this system produced."""
+        fingerprint = self.fingerprint()
+        return [(cache_key(fingerprint, src_lang, tgt_lang, source), out) for source, out in pairs]
 
     def translate_stream(
         self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext
