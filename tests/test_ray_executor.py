@@ -106,7 +106,16 @@ def test_ray_started_here_gives_the_local_tables_byte_for_byte(tmp_path, monkeyp
     assert remote["executor"]["kind"] == "ray" and remote["executor"]["address"] == "local"
     assert remote["executor"]["shards"] == N // 8
     assert remote["translation"]["model_calls"] == N
+    assert remote["executor"]["cluster"] == {"nodes": 1, "cpus": 2, "gpus": 0}
     assert not ray.is_initialized()  # the Ray it started is shut down
+
+
+@pytest.mark.slow
+def test_without_an_address_a_new_instance_starts_even_beside_a_running_cluster(cluster, tmp_path, monkeypatch):
+    """Ray's own default (address None) would join the last cluster started on this machine."""
+    config = lookup_run(tmp_path / "cfg", "{kind: ray, num_cpus: 1}")
+    manifest = run(config, tmp_path / "ray", tmp_path / "c", monkeypatch)
+    assert manifest["executor"]["cluster"] == {"nodes": 1, "cpus": 1, "gpus": 0}
 
 
 @pytest.mark.slow

@@ -105,18 +105,21 @@ class RayExecutor(Executor):
         self.by_node: Counter = Counter()
         self.retries: list[dict] = []
         self.actors: dict[str, int] = {}
+        self.cluster: dict[str, float] = {}  # what the run connected to
 
     # ------------------------------------------------------------------------------------------- connection
 
     def connect(self) -> None:
         ray = self.ray
         if ray.is_initialized():  # the caller's own connection (a notebook, a test's cluster): used, left open
+            self.cluster = self._describe()
             return
         options = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
         started = time.perf_counter()
         try:
             if self.cfg.address is None:
-                ray.init(num_cpus=self.cfg.num_cpus, **options)
+                # "local": a new instance; None would join the last cluster started on this machine, if any
+                ray.init(address="local", num_cpus=self.cfg.num_cpus, **options)
             else:
                 ray.init(address=self.cfg.address, **options)
         except (ConnectionError, RuntimeError, ValueError) as err:
@@ -124,12 +127,17 @@ class RayExecutor(Executor):
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise UserError(f"executor.address: cannot start or reach Ray at {where}: {first}") from err
         self._owns_connection = True
-        nodes = [n for n in ray.nodes() if n.get("Alive")]
-        cpus, gpus = ray.cluster_resources().get("CPU", 0), ray.cluster_resources().get("GPU", 0)
+        self.cluster = self._describe()
         where = "started here" if self.cfg.address is None else self.cfg.address
+        nodes, cpus, gpus = self.cluster["nodes"], self.cluster["cpus"], self.cluster["gpus"]
         self.log(
-            f"ray: {len(nodes)} node(s), {cpus:g} CPUs, {gpus:g} GPUs ({where}, {time.perf_counter() - started:.1f} s)"
+            f"ray: {nodes:g} node(s), {cpus:g} CPUs, {gpus:g} GPUs ({where}, {time.perf_counter() - started:.1f} s)"
         )
+
+    def _describe(self) -> dict[str, float]:
+        resources = self.ray.cluster_resources()
+        nodes = sum(1 for n in self.ray.nodes() if n.get("Alive"))
+        return {"nodes": nodes, "cpus": resources.get("CPU", 0), "gpus": resources.get("GPU", 0)}
 
     def close(self) -> None:
         self._release()
@@ -336,6 +344,7 @@ class RayExecutor(Executor):
         return {
             "kind": "ray",
             "address": self.cfg.address or "local",
+            "cluster": self.cluster,
             "shard_size": self.cfg.shard_size,
             "max_retries": self.cfg.max_retries,
             "actors": self.actors,
