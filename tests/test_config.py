@@ -145,6 +145,8 @@ def test_run_writes_every_result_file(tmp_path, data):
         "manifest.json",
         "report.html",
         "plots",
+        "analysis",
     }
+    assert {p.name for p in (run_dir / "analysis").iterdir()} == {"length.csv", "frequency.csv", "ngrams.csv"}
     assert "| dataset" in proc.stdout  # the summary table is printed
     assert len((run_dir / "segments.jsonl").read_text().splitlines()) == 3 * 20
