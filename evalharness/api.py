@@ -133,6 +133,8 @@ def run(
     with progress.phase("plan") as phase:
         loaded = _load(config, _override_items(overrides))
         plan = build_plan(loaded.config, loaded.base_dir)
+        for notice in plan.notices:  # sweep points collapsed into one cell
+            progress.say(notice)
         # Only now: the runner pulls in matplotlib and the rest (half a second), which a bad config never needs.
         from evalharness.runner import execute
         from evalharness.runner import output_dir as results_dir

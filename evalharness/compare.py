@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+import yaml
 from pydantic import Field
 
 from evalharness.configtypes import Strict
@@ -38,7 +39,11 @@ class StatisticsConfig(Strict):
         le=2**32 - 1,
         description="seed of every resampling (sacrebleu's default: 12345; numpy takes 0 to 2^32-1)",
     )
-    baseline: str | None = Field(default=None, description="system that every other system is tested against")
+    baseline: str | None = Field(
+        default=None,
+        description="system that every other system is tested against; one sweep point of it as "
+        "system@label or system@key=value,key=value",
+    )
     test: Literal["bs", "ar"] = Field(
         default="bs", description="paired bootstrap (bs) or approximate randomization (ar)"
     )
@@ -90,6 +95,42 @@ class PairTest:
     n_samples: int
 
 
+def is_baseline(baseline: str, name: str, settings: Mapping[str, Any]) -> bool:
+    """Whether a cell (system `name`, swept `settings` as results show them: a labelled value as its label) is
+    the `statistics.baseline`: `system` (any of its sweep points; the run takes the first), or
+    `system@part,part` where each part is a point's label or `key=value` (the value read as YAML: 0.3, 1, true)."""
+    if baseline == name:
+        return True
+    system, at, point = baseline.partition("@")
+    if not at or system != name:
+        return False
+    for part in point.split(","):
+        key, eq, text = part.strip().partition("=")
+        if not eq:
+            if not any(isinstance(v, str) and v == key for v in settings.values()):
+                return False
+            continue
+        if key.strip() not in settings:
+            return False
+        value = settings[key.strip()]
+        try:
+            wanted = yaml.safe_load(text)
+        except yaml.YAMLError:
+            wanted = text
+        if not (value == wanted or str(value) == text.strip()):
+            return False
+    return True
+
+
+def baseline_cell(
+    baseline: str | None, names: Mapping[SystemKey, str], settings: Mapping[SystemKey, Mapping[str, Any]] | None
+) -> SystemKey | None:
+    """The first cell that `baseline` names (see `is_baseline`), or None."""
+    if baseline is None:
+        return None
+    return next((c for c, n in names.items() if is_baseline(baseline, n, (settings or {}).get(c, {}))), None)
+
+
 def _verdict(ranked: Mapping, cell, other) -> bool | None:
     if other in ranked[cell].better_than:
         return True
@@ -102,11 +143,15 @@ def _no_progress(units: int) -> None:
     pass
 
 
-def compare_work(cfg: StatisticsConfig, names: Mapping[SystemKey, str]) -> int:
+def compare_work(
+    cfg: StatisticsConfig,
+    names: Mapping[SystemKey, str],
+    settings: Mapping[SystemKey, Mapping[str, Any]] | None = None,
+) -> int:
     """Units of work of `compare` for one metric (a bootstrap per cell, a test per cell against the baseline, one
     per pair for the ranks), so that a progress bar can show an ETA."""
     n = len(names)
-    base = cfg.baseline is not None and cfg.baseline in names.values() and n > 1
+    base = baseline_cell(cfg.baseline, names, settings) is not None and n > 1
     return (n if cfg.bootstrap else 0) + (n - 1 if base else 0) + (n * (n - 1) // 2 if cfg.all_pairs and n > 1 else 0)
 
 
@@ -119,11 +164,13 @@ def compare(
     cfg: StatisticsConfig,
     workers: int = 1,
     advance: Callable[[int], None] = _no_progress,
+    settings: Mapping[SystemKey, Mapping[str, Any]] | None = None,
 ) -> dict[SystemKey, CellComparison]:
-    """`stats` and `names`: per cell id, its per-segment statistics and its system name (the baseline's key).
-    `advance(units)` is told of the work done, in the units of `compare_work`."""
+    """`stats` and `names`: per cell id, its per-segment statistics and its system name; with `settings` (its
+    swept settings) they find the baseline (`baseline_cell`). `advance(units)` is told of the work done, in the
+    units of `compare_work`."""
     out = {cell: CellComparison() for cell in stats}
-    base = next((cell for cell, name in names.items() if name == cfg.baseline), None) if cfg.baseline else None
+    base = baseline_cell(cfg.baseline, names, settings)
     resampled: dict[SystemKey, np.ndarray] = {}
     if cfg.bootstrap:
         for cell, seg_stats in stats.items():

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
@@ -41,7 +41,13 @@ class Config(Strict):
     metrics: list[MetricConfig] = Field(
         default_factory=lambda: [{"name": "bleu"}, {"name": "chrf"}], min_length=1, validate_default=True
     )
-    sweep: dict[str, list[Any]] = Field(default_factory=dict)
+    sweep: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="setting -> values; a value may be {label: NAME, value: VALUE}, shown as NAME in results",
+    )
+    aggregate: list[Literal["seed"]] = Field(
+        default_factory=list, description="swept settings summarised over (mean, std, min, max rows)"
+    )
     workers: int | None = Field(
         strict=True, default=None, ge=1, description="processes for scoring; default: all cores"
     )
@@ -54,6 +60,22 @@ class Config(Strict):
         if isinstance(value, list):
             return [{"name": item} if isinstance(item, str) else item for item in value]
         return value
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One value of a swept setting, with the label results show for it (None: the value itself)."""
+
+    value: Any
+    label: str | None = None
+
+
+def sweep_points(values: list[Any]) -> list[SweepPoint]:
+    """A sweep's values; `{label: NAME, value: VALUE}` (exactly these two keys) is a labelled value."""
+    return [
+        SweepPoint(v["value"], v["label"]) if isinstance(v, dict) and set(v) == {"label", "value"} else SweepPoint(v)
+        for v in values
+    ]
 
 
 @dataclass
@@ -394,6 +416,25 @@ def _cross_checks(cfg: Config, data: dict, located: _Located) -> None:
             )
         if not values:
             fail(("sweep", key), f"sweep.{key}: needs at least one value")
+        point_labels: dict[str, int] = {}
+        for i, point in enumerate(sweep_points(values)):
+            if point.label is None:
+                continue
+            if not isinstance(point.label, str) or not point.label.strip() or re.search(r"[@,=]", point.label):
+                fail(
+                    ("sweep", key, i),
+                    f"sweep.{key}[{i}].label: a label is a non-empty text without '@', ',' or '=' "
+                    f"(got {point.label!r})",
+                )
+            if point.label in point_labels:
+                fail(
+                    ("sweep", key, i),
+                    f"sweep.{key}[{i}].label: {point.label!r} also labels sweep.{key}[{point_labels[point.label]}]",
+                )
+            point_labels[point.label] = i
+    for i, key in enumerate(cfg.aggregate):
+        if key not in cfg.sweep:
+            fail(("aggregate", i), f"aggregate[{i}]: {key!r} is not swept (sweep.{key} needs several values)")
 
 
 # ---------------------------------------------------------------- entry point

@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from evalharness.config import Config
+from evalharness.compare import is_baseline
+from evalharness.config import Config, SweepPoint, sweep_points
 from evalharness.datasets import Dataset, load_dataset
 from evalharness.errors import UserError
 from evalharness.metrics import Metric, make_metric
@@ -35,6 +36,9 @@ class CellId:
 
 @dataclass
 class Cell:
+    """`settings`: the swept settings as results show them: each value as the system's config typed it (seed 1,
+    temperature 1.0), a labelled value as its label (`sweep: {prompt: [{label: terse, value: ...}]}`)."""
+
     dataset: str
     system: System
     settings: dict[str, Any] = field(default_factory=dict)
@@ -52,11 +56,14 @@ class Plan:
     cells: list[Cell]
     metrics: list[Metric]
     sweep_keys: list[str]
+    aggregate: list[str] = field(default_factory=list)  # swept settings summarised over (config `aggregate`)
+    notices: list[str] = field(default_factory=list)  # sweep points collapsed into one cell, one line each
 
     def describe(self) -> str:
         lines = [
+            *self.notices,
             f"{len(self.cells)} cells: {len(self.datasets)} datasets, "
-            f"metrics {', '.join(m.label for m in self.metrics)}"
+            f"metrics {', '.join(m.label for m in self.metrics)}",
         ]
         for name, dataset in self.datasets.items():
             cells = [c for c in self.cells if c.dataset == name]
@@ -80,38 +87,80 @@ def _with_settings(cfg, settings: dict[str, Any], base_dir: Path):
         raise UserError(f"sweep.{key}: {first['msg']} for system {cfg.name} (got {first.get('input')!r})") from err
 
 
+def _shown(cfg, key: str, point: SweepPoint) -> Any:
+    """A swept value as results show it: its label, else a number as the config's field typed it (seed 1, not
+    1.0; temperature 1.0), else the value as written (a path as given, a mapping or list shown as JSON)."""
+    if point.label is not None:
+        return point.label
+    typed = getattr(cfg, key)
+    return typed if isinstance(typed, (int, float)) else point.value
+
+
+def sweep_points_of(entry, engine, cfg: Config, base_dir: Path) -> tuple[list[tuple[Any, dict[str, Any]]], str | None]:
+    """(system config, shown settings) per sweep point of a system entry, and a notice when points collapsed: a
+    swept setting that cannot change the engine's outputs at a point (`System.inert_settings`, e.g. temperature
+    with do_sample false) is left at the system's own value there, and the points it alone told apart become one."""
+    keys = [k for k in cfg.sweep if k in engine.settings()]
+    points: list[tuple[Any, dict[str, Any]]] = []
+    seen: set[str] = set()
+    inert: dict[str, str] = {}
+    grid = list(itertools.product(*(sweep_points(cfg.sweep[k]) for k in keys)))
+    for combo in grid:
+        chosen = dict(zip(keys, combo, strict=True))
+        full = _with_settings(entry, {k: p.value for k, p in chosen.items()}, base_dir)
+        unused = {k: why for k, why in engine.inert_settings(full).items() if k in chosen}
+        inert.update(unused)
+        kept = {k: p for k, p in chosen.items() if k not in unused}
+        system_cfg = _with_settings(entry, {k: p.value for k, p in kept.items()}, base_dir) if unused else full
+        shown = {k: _shown(system_cfg, k, p) for k, p in kept.items()}
+        key = json.dumps(shown, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            points.append((system_cfg, shown))
+    notice = None
+    if len(points) < len(grid):
+        notice = (
+            f"sweep: system {entry.name}: {', '.join(inert)} cannot change its outputs "
+            f"({'; '.join(dict.fromkeys(inert.values()))}): {len(points)} cell{'s' if len(points) > 1 else ''} "
+            f"instead of {len(grid)}"
+        )
+    return points, notice
+
+
 def build_plan(cfg: Config, base_dir: Path) -> Plan:
-    """`base_dir`: the config file's folder, against which swept paths resolve."""
+    """`base_dir`: the config file's folder, against which swept paths resolve. Each system is checked on each
+    dataset (`System.check`: what its engine would refuse at run time), before any model loads."""
     datasets = {d.name: load_dataset(d) for d in cfg.datasets}
     for dataset in datasets.values():
         check_references(dataset)
     cells: list[Cell] = []
-    for dataset in datasets.values():
-        seen: dict[tuple, str] = {}
-        for entry in cfg.systems:
+    notices: list[str] = []
+    for entry in cfg.systems:
+        engine = engine_of(entry)
+        points, notice = sweep_points_of(entry, engine, cfg, base_dir)
+        if notice:
+            notices.append(notice)
+        for dataset in datasets.values():
             if entry.datasets and dataset.name not in entry.datasets:
                 continue
-            engine = engine_of(entry)
-            keys = [k for k in cfg.sweep if k in engine.settings()]
-            for values in itertools.product(*(cfg.sweep[k] for k in keys)):
-                settings = dict(zip(keys, values, strict=True))
-                for system in engine.expand(_with_settings(entry, settings, base_dir), dataset):
-                    key = (system.name, json.dumps(settings, sort_keys=True))
-                    if key in seen:
-                        raise UserError(
-                            f"dataset {dataset.name}: two systems are named {system.name!r} "
-                            f"(from systems {seen[key]!r} and {entry.name!r})"
-                        )
-                    seen[key] = entry.name
+            for system_cfg, settings in points:
+                for system in engine.expand(system_cfg, dataset):
+                    system.check(dataset)
                     cells.append(Cell(dataset.name, system, settings))
-    baseline = cfg.statistics.baseline
+    cells.sort(key=lambda c: list(datasets).index(c.dataset))  # dataset by dataset, systems in config order
+    for dataset in datasets.values():
+        seen: dict[tuple, str] = {}
+        for cell in (c for c in cells if c.dataset == dataset.name):
+            key = (cell.system.name, json.dumps(cell.settings, sort_keys=True, default=str))
+            if key in seen:
+                raise UserError(
+                    f"dataset {dataset.name}: two systems are named {cell.system.name!r} "
+                    f"(from systems {seen[key]!r} and {cell.system.cfg.name!r})"
+                )
+            seen[key] = cell.system.cfg.name
+    _check_baseline(cfg.statistics.baseline, datasets, cells)
     for dataset in datasets.values():
         names = [c.system.name for c in cells if c.dataset == dataset.name]
-        if baseline and names and baseline not in names:
-            raise UserError(
-                f"statistics.baseline: no system named {baseline!r} on dataset {dataset.name} "
-                f"(systems: {', '.join(names)})"
-            )
         if dataset.human_scores is not None:  # agreement.csv matches systems to human scores by name
             swept = sorted({n for n in names if names.count(n) > 1})
             if swept:
@@ -123,4 +172,25 @@ def build_plan(cfg: Config, base_dir: Path) -> Plan:
     for target in sorted({d.target_lang for d in datasets.values()}):
         for metric in metrics:
             metric.check(target)
-    return Plan(datasets, cells, metrics, list(cfg.sweep))
+    return Plan(datasets, cells, metrics, list(cfg.sweep), list(cfg.aggregate), notices)
+
+
+def _check_baseline(baseline: str | None, datasets: dict[str, Dataset], cells: list[Cell]) -> None:
+    """`statistics.baseline` names a system on every dataset, and a point (`system@...`) exactly one cell."""
+    if not baseline:
+        return
+    for dataset in datasets.values():
+        here = [c for c in cells if c.dataset == dataset.name]
+        if not here:
+            continue
+        found = [c for c in here if is_baseline(baseline, c.system.name, c.settings)]
+        if not found:
+            raise UserError(
+                f"statistics.baseline: no system {'point' if '@' in baseline else 'named'} {baseline!r} on dataset "
+                f"{dataset.name} (systems: {', '.join(dict.fromkeys(c.label for c in here))})"
+            )
+        if "@" in baseline and len(found) > 1:
+            raise UserError(
+                f"statistics.baseline: {baseline!r} names {len(found)} cells on dataset {dataset.name} "
+                f"({'; '.join(c.label for c in found)}); add key=value parts to pick one"
+            )

@@ -5,6 +5,9 @@
   the scores and CIs (a 1-2 point difference must be visible), with a note in the panel when it does not start at
   0. A lower-is-better metric (TER) says so in its title; an invalid cell (a round trip whose pivot is not the
   pivot language) is a grey hatched bar marked "invalid".
+- :func:`sweep_lines`: per dataset and swept numeric setting (not `seed`), one panel per metric, the score (y)
+  against the setting (x), one line per system and its other settings; over seeds (several seeds per point) the
+  mean with ± one standard deviation as error bars, else the bootstrap 95% CI.
 - :func:`agreement_scatter`: per dataset with human scores, one panel per metric, metric score (x) against human
   score (y), each point labelled with its system, the Pearson r of agreement.csv in the title.
 
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from evalharness.results import missing, sweep_columns
+from evalharness.results import AGGREGATES, missing, sweep_columns
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -143,9 +146,18 @@ def score_bars(scores: pd.DataFrame, dataset: str) -> bytes:
     return _png(bars_figure(scores, dataset))
 
 
+def per_cell(scores: pd.DataFrame) -> pd.DataFrame:
+    """The rows that are one cell's scores: without the mean/std/min/max rows of `aggregate`."""
+    summary_rows = pd.Series(False, index=scores.index)
+    for key in sweep_columns(scores):
+        summary_rows |= scores[key].astype(str).isin(AGGREGATES) & scores[key].map(lambda v: isinstance(v, str))
+    return scores[~summary_rows]
+
+
 def bars_figure(scores: pd.DataFrame, dataset: str) -> Figure:
     """The figure of :func:`score_bars` (its axes are what the tests read)."""
     sweep_keys = sweep_columns(scores)
+    scores = per_cell(scores)
     rows = scores[(scores["dataset"] == dataset) & (scores["level"] == "segment")]
     metrics = list(dict.fromkeys(rows["metric"]))
     labels = list(dict.fromkeys(system_label(r, sweep_keys) for r in rows.to_dict("records")))
@@ -280,6 +292,85 @@ def agreement_scatter(
     return _png(fig)
 
 
+def _number(value: Any) -> float | None:
+    """A swept value as a number on an axis (a label, JSON or bool is not one)."""
+    if missing(value) or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value)) if str(value) not in ("True", "False") else None
+    except ValueError:
+        return None
+
+
+def numeric_sweeps(scores: pd.DataFrame, dataset: str) -> list[str]:
+    """The swept settings of a dataset that a line can show: every value a number, at least two of them; not
+    `seed` (seeds have no order: `aggregate: [seed]` summarises over them)."""
+    rows = per_cell(scores)
+    rows = rows[(rows["dataset"] == dataset) & (rows["level"] == "segment")]
+    found = []
+    for key in sweep_columns(scores):
+        present = [v for v in rows[key] if not missing(v)]
+        numbers = {_number(v) for v in present}
+        if key != "seed" and present and None not in numbers and len(numbers) >= 2:
+            found.append(key)
+    return found
+
+
+def sweep_lines(scores: pd.DataFrame, dataset: str, key: str) -> bytes:
+    """Score against the swept setting `key` on one dataset (segment level): see the module's note."""
+    return _png(sweep_figure(scores, dataset, key))
+
+
+def sweep_figure(scores: pd.DataFrame, dataset: str, key: str) -> Figure:
+    """The figure of :func:`sweep_lines` (its axes are what the tests read)."""
+    others = [k for k in sweep_columns(scores) if k not in (key, "seed")]
+    rows = per_cell(scores)
+    rows = rows[(rows["dataset"] == dataset) & (rows["level"] == "segment") & rows[key].map(lambda v: not missing(v))]
+    metrics = list(dict.fromkeys(rows["metric"]))
+    n_rows, n_cols = (1, len(metrics)) if len(metrics) <= 3 else _grid(len(metrics), 4)
+    fig = _figure(WIDTH, 0.9 + 3.0 * n_rows)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    fig.suptitle(f"{dataset}: score against {key} (segment level)", fontsize=11, color=TEXT_COLOR)
+    for ax, metric in zip(axes, metrics, strict=False):
+        part = rows[(rows["metric"] == metric) & rows["score"].map(lambda v: not missing(v))]
+        lines: dict[str, dict[float, list[dict]]] = {}
+        for record in part.to_dict("records"):
+            x = _number(record[key])
+            assert x is not None  # numeric_sweeps chose `key`
+            lines.setdefault(system_label(record, others, " "), {}).setdefault(x, []).append(record)
+        for label, points in lines.items():
+            xs = sorted(points)
+            ys, low, high = [], [], []
+            for x in xs:
+                at = points[x]
+                values = pd.Series([float(r["score"]) for r in at])
+                y = float(values.mean())
+                if len(at) > 1:  # several seeds: mean ± one standard deviation
+                    spread = float(values.std(ddof=1))
+                    low.append(spread)
+                    high.append(spread)
+                elif not missing(at[0].get("ci_low")) and not missing(at[0].get("ci_high")):
+                    low.append(max(y - float(at[0]["ci_low"]), 0.0))
+                    high.append(max(float(at[0]["ci_high"]) - y, 0.0))
+                else:
+                    low.append(0.0)
+                    high.append(0.0)
+                ys.append(y)
+            ax.errorbar(xs, ys, yerr=[low, high], marker="o", markersize=4, capsize=3, linewidth=1.2, label=label)
+        direction = part["direction"].iloc[0] if len(part) else "higher"
+        ax.set_title(f"{metric} ({direction_note(direction)})", fontsize=10, color=TEXT_COLOR)
+        ax.set_xlabel(key, fontsize=8)
+        if len(lines) > 1:
+            ax.legend(fontsize=7, frameon=False)
+        _style(ax, grid="both")
+    for ax in axes[len(metrics) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
 def _style(ax, grid: str) -> None:
     """Small tick labels, a light grid behind the data, no top and right frame."""
     ax.tick_params(axis="y" if grid == "y" else "both", labelsize=8)
@@ -297,6 +388,10 @@ def scatter_path(dataset: str) -> str:
     return f"plots/agreement-{dataset}.png"
 
 
+def sweep_path(dataset: str, key: str) -> str:
+    return f"plots/sweep-{dataset}-{key}.png"
+
+
 def run_plots(
     scores: pd.DataFrame,
     human: dict[str, dict[str, float]] | None = None,
@@ -304,12 +399,14 @@ def run_plots(
     kinds: dict[str, str] | None = None,
 ) -> dict[str, bytes]:
     """Every plot of a run, by its path in the results folder: the bars of each dataset with segment-level
-    scores, and a scatter for each dataset with human scores (``human``: dataset -> system -> score; ``kinds``:
-    dataset -> which human score, z or raw)."""
+    scores, a line plot per swept numeric setting of a dataset, and a scatter for each dataset with human scores
+    (``human``: dataset -> system -> score; ``kinds``: dataset -> which human score, z or raw)."""
     files: dict[str, bytes] = {}
     segment = scores[scores["level"] == "segment"]
     for dataset in dict.fromkeys(segment["dataset"]):
         files[bars_path(dataset)] = score_bars(scores, dataset)
+        for key in numeric_sweeps(scores, dataset):
+            files[sweep_path(dataset, key)] = sweep_lines(scores, dataset, key)
         if human and human.get(dataset):
             files[scatter_path(dataset)] = agreement_scatter(
                 scores, human[dataset], dataset, agreement, (kinds or {}).get(dataset)
@@ -328,6 +425,9 @@ __all__ = [
     "score_bars",
     "setting_text",
     "sorted_labels",
+    "sweep_figure",
+    "sweep_lines",
+    "sweep_path",
     "system_label",
     "y_limits",
 ]

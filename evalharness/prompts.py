@@ -12,6 +12,7 @@ from pydantic import Field
 
 from evalharness import langcodes
 from evalharness.configtypes import Strict
+from evalharness.errors import UserError
 
 # One meaning per row, in each language the built-in examples cover.
 EXAMPLE_ROWS: list[dict[str, str]] = [
@@ -61,11 +62,22 @@ class PromptConfig(Strict):
         default=None, description="few-shot examples per language pair ('de-en': [...]); default: built-in ones"
     )
     stop: list[str] = Field(default_factory=lambda: ["\n"], description="the translation ends at the first of these")
+    n_shots: int | None = Field(
+        strict=True, default=None, ge=0, description="the first n examples of the pair (0: zero-shot); default: all"
+    )
 
-    def examples_for(self, src: str, tgt: str) -> list[Example]:
-        if self.examples is None:
-            return builtin_examples(src, tgt)
-        return self.examples.get(f"{src}-{tgt}", [])
+    def shots(self, src: str, tgt: str, system_name: str | None = None) -> list[Example]:
+        """The examples of the prompt: the pair's examples (given, else built-in), the first `n_shots` of them."""
+        examples = builtin_examples(src, tgt) if self.examples is None else self.examples.get(f"{src}-{tgt}", [])
+        if self.n_shots is None:
+            return examples
+        if self.n_shots > len(examples):
+            who = f"system {system_name}: " if system_name else ""
+            raise UserError(
+                f"{who}prompt.n_shots {self.n_shots}: only {len(examples)} few-shot examples for {src}-{tgt} "
+                f"({'prompt.examples' if self.examples is not None else 'built-in'})"
+            )
+        return examples[: self.n_shots]
 
     def names(self, src: str, tgt: str) -> dict[str, str]:
         return {"src_name": langcodes.name(src), "tgt_name": langcodes.name(tgt)}
@@ -74,7 +86,7 @@ class PromptConfig(Strict):
         """The few-shot prompt of a base model."""
         names = self.names(src, tgt)
         shots = "".join(
-            self.example_template.format(source=e.source, target=e.target, **names) for e in self.examples_for(src, tgt)
+            self.example_template.format(source=e.source, target=e.target, **names) for e in self.shots(src, tgt)
         )
         return self.template.format(examples=shots, source=source, **names)
 
@@ -82,7 +94,7 @@ class PromptConfig(Strict):
         """The chat of an instruct model: examples as earlier turns, then the segment."""
         names = self.names(src, tgt)
         messages = [{"role": "system", "content": self.system}] if self.system else []
-        for e in self.examples_for(src, tgt):
+        for e in self.shots(src, tgt):
             messages.append({"role": "user", "content": self.instruction.format(source=e.source, **names)})
             messages.append({"role": "assistant", "content": e.target})
         messages.append({"role": "user", "content": self.instruction.format(source=source, **names)})

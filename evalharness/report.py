@@ -26,7 +26,7 @@ import pandas as pd
 from evalharness.analysis import FILES as ANALYSIS_FILES
 from evalharness.analysis import key_metric, read_table, tokens
 from evalharness.errors import UserError
-from evalharness.plots import bars_path, run_plots, scatter_path, setting_text
+from evalharness.plots import bars_path, numeric_sweeps, run_plots, scatter_path, setting_text, sweep_path
 from evalharness.results import HUMAN_FILE, STAT_COLUMNS, missing, read_csv, sweep_columns
 from evalharness.tables import directions_of, format_p, marked, signature_notes, sort_rows
 
@@ -471,6 +471,11 @@ def render(data: RunData, plots: dict[str, bytes] | None = None) -> str:
                 "analysis": analysis_section(data, name, directions),
                 "bars": _data_uri(plots[bars_path(name)]) if bars_path(name) in plots else None,
                 "scatter": _data_uri(plots[scatter_path(name)]) if scatter_path(name) in plots else None,
+                "sweeps": [
+                    (key, _data_uri(plots[sweep_path(name, key)]))
+                    for key in numeric_sweeps(data.scores, name)
+                    if sweep_path(name, key) in plots
+                ],
                 "invalid": "valid" in data.summary.columns
                 and any(_is_false(v) for v in data.summary.loc[data.summary["dataset"] == name, "valid"]),
             }

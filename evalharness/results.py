@@ -85,7 +85,10 @@ def setting_value(value: Any) -> Any:
     return json.dumps(value, sort_keys=True)
 
 
-def scores_frame(rows: list[Row], sweep_keys: list[str]) -> pd.DataFrame:
+def scores_frame(rows: list[Row], sweep_keys: list[str], aggregate: list[str] | None = None) -> pd.DataFrame:
+    """Tidy: one row per score. Swept settings keep their type (a seed is 1 even where a system without it leaves
+    the column empty). With `aggregate` (the config's `aggregate: [seed]`), `aggregate_rows` adds the summary
+    rows over each of those settings."""
     records = []
     for row in rows:
         record = {"dataset": row.dataset, "system": row.system}
@@ -93,7 +96,58 @@ def scores_frame(rows: list[Row], sweep_keys: list[str]) -> pd.DataFrame:
         record.update({k: row.value(k) for k in TIDY_COLUMNS[2:]})
         records.append(record)
     columns = TIDY_COLUMNS[:2] + sweep_keys + TIDY_COLUMNS[2:]
-    return pd.DataFrame.from_records(records, columns=columns)
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    for key in sweep_keys:  # object: pandas would make [1, None] the floats [1.0, NaN]
+        frame[key] = pd.Series([r[key] for r in records], index=frame.index, dtype=object)
+    for key in aggregate or []:
+        frame = aggregate_rows(frame, key)
+    return frame
+
+
+# The rows `aggregate_rows` adds, marked by this text in the aggregated setting's column.
+AGGREGATES = ("mean", "std", "min", "max")
+
+
+def aggregate_rows(scores: pd.DataFrame, key: str) -> pd.DataFrame:
+    """After the rows of each (dataset, system, other settings, level, metric) scored at several values of `key`
+    (seeds), four rows whose `key` column says `mean`, `std` (sample standard deviation, n-1), `min` or `max`
+    and whose score is that statistic of the scores over those values; the per-value rows stay as they are. The
+    added rows have no CI, test or per-cell columns (those belong to one cell's outputs)."""
+    group_keys = ["dataset", "system", *(k for k in sweep_columns(scores) if k != key), "level", "metric"]
+    records = scores.to_dict("records")
+
+    def group_of(record: dict) -> str:
+        return json.dumps([None if missing(record[k]) else record[k] for k in group_keys], default=str)
+
+    groups: dict[str, list[int]] = {}
+    for i, record in enumerate(records):
+        if not missing(record[key]) and not missing(record["score"]):
+            groups.setdefault(group_of(record), []).append(i)
+    after: dict[int, list[dict]] = {}
+    for members in groups.values():
+        if len({json.dumps(records[i][key], default=str) for i in members}) < 2:
+            continue
+        values = pd.Series([records[i]["score"] for i in members], dtype=float)
+        first = records[members[0]]
+        same = ["dataset", "system", *group_keys[2:], "direction", "signature", "n_segments", "references", "langpair"]
+        stats = {"mean": values.mean(), "std": values.std(ddof=1), "min": values.min(), "max": values.max()}
+        after[members[-1]] = [
+            {**{c: None for c in scores.columns}, **{c: first[c] for c in same}, key: name, "score": float(value)}
+            for name, value in stats.items()
+        ]
+    if not after:
+        return scores
+    out = []
+    for i, record in enumerate(records):
+        out.append(record)
+        out.extend(after.get(i, []))
+    frame = pd.DataFrame.from_records(out, columns=list(scores.columns))
+    for column in scores.columns:
+        if column in sweep_columns(scores):
+            frame[column] = pd.Series([r[column] for r in out], index=frame.index, dtype=object)
+        elif scores[column].dtype.kind in "iu":  # counts stay whole numbers beside the empty cells
+            frame[column] = frame[column].astype("Int64")
+    return frame
 
 
 def sweep_columns(scores: pd.DataFrame) -> list[str]:
@@ -251,15 +305,38 @@ def read_csv(path: Path) -> pd.DataFrame:
     except (OSError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: cannot read it ({err})") from err
     try:
-        header = pd.read_csv(io.StringIO(text), nrows=0, keep_default_na=False).columns
-        return pd.read_csv(
+        header = list(pd.read_csv(io.StringIO(text), nrows=0, keep_default_na=False).columns)
+        settings = header[header.index("system") + 1 : header.index("level")] if _has_settings(header) else []
+        frame = pd.read_csv(
             io.StringIO(text),
             keep_default_na=False,
             na_values=[""],
-            dtype={c: str for c in TEXT_COLUMNS if c in header},
+            dtype={c: str for c in [*TEXT_COLUMNS, *settings] if c in header},
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
         raise UserError(f"{path}: not a valid CSV table ({err})") from err
+    for column in settings:
+        frame[column] = _typed_setting(frame[column])
+    return frame
+
+
+def _has_settings(header: list[str]) -> bool:
+    return "system" in header and "level" in header and header.index("system") < header.index("level")
+
+
+INTEGER_TEXT = r"-?[0-9]+"
+
+
+def _typed_setting(column: pd.Series) -> pd.Series:
+    """A swept setting's column as written: whole numbers as integers (Int64, so gaps stay gaps: seed 1, not
+    1.0), other numbers as floats, anything else (labels, JSON, `mean` rows) as text."""
+    present = column.dropna()
+    if present.str.fullmatch(INTEGER_TEXT).all() and len(present):
+        return column.astype("Int64")
+    numbers = pd.to_numeric(present, errors="coerce")
+    if len(present) and numbers.notna().all() and not present.isin(["True", "False"]).any():
+        return pd.to_numeric(column)
+    return column
 
 
 def write_results(out_dir: Path, files: dict[str, str | bytes]) -> None:

@@ -345,7 +345,10 @@ def statistics_work(scored: list[ScoredDataset], plan: Plan, statistics) -> int:
     total = 0
     for part in scored:
         names = {c: plan.cells[c.index].system.name for c in part.ids}
-        total += len(plan.metrics) * (compare_work(statistics, names) + (part.dataset.human_scores is not None))
+        settings = {c: plan.cells[c.index].settings for c in part.ids}
+        total += len(plan.metrics) * (
+            compare_work(statistics, names, settings) + (part.dataset.human_scores is not None)
+        )
     return total
 
 
@@ -367,6 +370,7 @@ def dataset_statistics(
             statistics,
             scorer.workers,
             advance,
+            settings={c: plan.cells[c.index].settings for c in part.ids},
         )
         for m in plan.metrics
     }
@@ -676,7 +680,7 @@ def execute(
         executor_entry = executor.manifest()
     finally:
         executor.close()
-    scores = scores_frame(found.rows, plan.sweep_keys)
+    scores = scores_frame(found.rows, plan.sweep_keys, plan.aggregate)
     summary = summary_frame(scores)
     # No secret in what shows the config: the manifest (its argv) and, from it, the report.
     manifest = build_manifest(loaded, plan, outputs, ctx, scorer, started, use_cache, argv)

@@ -11,8 +11,9 @@ from typing import Any, cast
 
 import pandas as pd
 
+from evalharness.compare import is_baseline
 from evalharness.errors import UserError
-from evalharness.results import CELL_COLUMNS, missing, to_csv
+from evalharness.results import AGGREGATES, CELL_COLUMNS, missing, to_csv
 
 FORMATS = ("csv", "md", "latex", "json")
 
@@ -80,8 +81,10 @@ def marked(frame: pd.DataFrame, directions: dict[str, bool], fmt: str) -> pd.Dat
         if metric not in frame.columns:
             continue
         values = pd.to_numeric(frame[metric], errors="coerce")
-        # An invalid cell (a round trip through a pivot that is not the pivot language) is never "best".
+        # An invalid cell (a round trip through a pivot that is not the pivot language) is never "best", nor is
+        # a std, min or max row over seeds (`aggregate`).
         eligible = values.where(frame["valid"].astype(str) != "False") if "valid" in frame.columns else values
+        eligible = eligible.where(~_spread_rows(frame))
         best = (
             eligible.groupby(groups).transform("max" if higher else "min")
             if groups
@@ -90,6 +93,7 @@ def marked(frame: pd.DataFrame, directions: dict[str, bool], fmt: str) -> pd.Dat
         significant = frame.get(f"{metric} significant")
         worse = frame.get(f"{metric} significantly_worse")
         baseline = frame["baseline"] if "baseline" in frame.columns else None
+        base_rows: dict[str, pd.Series] = {}
         texts = []
         for idx in frame.index:
             value = values[idx]
@@ -100,8 +104,10 @@ def marked(frame: pd.DataFrame, directions: dict[str, bool], fmt: str) -> pd.Dat
             if value == (best[idx] if groups else best) and not pd.isna(eligible[idx]):
                 text = bold(text)
             if significant is not None and _is_true(significant[idx]) and baseline is not None:
+                if str(baseline[idx]) not in base_rows:
+                    base_rows[str(baseline[idx])] = _baseline_rows(frame, str(baseline[idx]))
                 same = (
-                    (frame["system"] == baseline[idx])
+                    base_rows[str(baseline[idx])]
                     & (frame["dataset"] == frame["dataset"][idx])
                     & (frame["level"] == frame["level"][idx] if "level" in frame.columns else True)
                 )
@@ -197,6 +203,31 @@ def format_p(value) -> str:
     return "<0.001" if float(value) < 0.001 else f"{float(value):.3f}"
 
 
+def _setting_columns(frame: pd.DataFrame) -> list[str]:
+    return [k for k in key_columns(frame) if k not in ("run", "dataset", "system", "level")]
+
+
+def _spread_rows(frame: pd.DataFrame) -> pd.Series:
+    """The rows `aggregate` adds that are not a score of a system (std, min, max over seeds)."""
+    spread = [a for a in AGGREGATES if a != "mean"]
+    flags = pd.Series(False, index=frame.index)
+    for column in _setting_columns(frame):
+        flags |= frame[column].astype(str).isin(spread)
+    return flags
+
+
+def _baseline_rows(frame: pd.DataFrame, baseline: str) -> pd.Series:
+    """The rows of the `statistics.baseline` cell (a system, or one sweep point of it: `system@label`)."""
+    settings = _setting_columns(frame)
+    return pd.Series(
+        [
+            is_baseline(baseline, str(row["system"]), {k: row[k] for k in settings if not missing(row[k])})
+            for row in frame.to_dict("records")
+        ],
+        index=frame.index,
+    )
+
+
 def key_columns(frame: pd.DataFrame) -> list[str]:
     """The columns that name a row (run, dataset, system, swept settings, level): all up to `level`."""
     columns = [str(c) for c in frame.columns]
@@ -259,14 +290,15 @@ def _pick_columns(frame: pd.DataFrame, metrics: list[str], columns: list[str] | 
 def sort_rows(frame: pd.DataFrame, directions: dict[str, bool], by: str) -> pd.DataFrame:
     """Rows grouped by dataset and level (in their first-seen order), within each group best first by metric
     `by` (respecting its direction), by system name with `system`, or as they were with `none`. Invalid cells
-    (round trips off the pivot language) go last; ties keep their order."""
+    (round trips off the pivot language) go last, after them the std, min and max rows over seeds (`aggregate`);
+    ties keep their order."""
     if by == "none":
         return frame
     groups = [k for k in ("dataset", "level") if k in frame.columns]
     parts = []
     for _, group in frame.groupby(groups, sort=False, dropna=False) if groups else [(None, frame)]:
         invalid = group["valid"].astype(str) == "False" if "valid" in group.columns else False
-        group = group.assign(_invalid=invalid)
+        group = group.assign(_invalid=_spread_rows(group) * 2 + invalid)
         if by == "system":
             group = group.sort_values(["_invalid", "system"], kind="stable")
         else:

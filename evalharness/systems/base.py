@@ -59,6 +59,16 @@ class System(ABC):
         return frozenset(cls.config_model.model_fields) - IDENTITY_FIELDS
 
     @classmethod
+    def inert_settings(cls, cfg: SystemConfigBase) -> dict[str, str]:
+        """Settings that cannot change this engine's outputs under `cfg` (setting -> why): a sweep over them
+        gives one cell, not identical rows."""
+        return {}
+
+    def check(self, dataset: Dataset) -> None:  # noqa: B027 (most engines refuse nothing ahead)
+        """Raise the UserError the engine would raise at run time on this dataset for its settings or languages,
+        before any model loads (at plan time, so `run --dry-run` finds it)."""
+
+    @classmethod
     def expand(cls, cfg: SystemConfigBase, dataset: Dataset) -> list[System]:
         """The systems this config entry stands for on a dataset (one, unless it discovers several)."""
         return [cls(cfg)]

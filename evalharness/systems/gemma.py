@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.systems import llama_cpp
 from evalharness.systems.context import RunContext
@@ -86,6 +87,9 @@ class GemmaSystem(TranslationSystem):
     @property
     def backend(self) -> str:
         return self.engine.runtime()["backend"]
+
+    def check(self, dataset: Dataset) -> None:
+        self.engine.check(dataset)
 
     def identity(self) -> dict:
         return {**self.engine.identity(), "backend": self.backend}

@@ -17,13 +17,14 @@ from pydantic import Field
 
 from evalharness.cache import model_dir
 from evalharness.configtypes import ModelRef
+from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.fileid import file_sha256, model_identity
 from evalharness.systems.context import RunContext
 from evalharness.systems.generation import batches, generation_kwargs, seed_everything
-from evalharness.systems.prompted import PromptedConfig, new_token_cap, prompt_text
+from evalharness.systems.prompted import PromptedConfig, check_prompt, new_token_cap, prompt_text
 from evalharness.systems.torchutil import load_error, pick_device, pick_dtype, quiet_transformers, transformers_runtime
-from evalharness.systems.translation import TranslationSystem
+from evalharness.systems.translation import TranslationSystem, translation_pairs
 
 
 class HFCausalConfig(PromptedConfig):
@@ -79,6 +80,10 @@ class HFCausalSystem(TranslationSystem):
         if self.cfg.model.endswith(".gguf"):
             return Path(self.cfg.model)
         return None
+
+    def check(self, dataset: Dataset) -> None:
+        for src, tgt in translation_pairs(dataset):
+            check_prompt(self.name, self.cfg.prompt, src, tgt)
 
     def runtime(self) -> dict:
         return transformers_runtime()

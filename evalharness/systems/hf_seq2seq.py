@@ -9,11 +9,12 @@ from pydantic import Field
 
 from evalharness import langcodes
 from evalharness.configtypes import ModelRef
+from evalharness.datasets.base import Dataset
 from evalharness.fileid import model_identity
 from evalharness.systems.context import RunContext
 from evalharness.systems.generation import batches, generation_kwargs, seed_everything
 from evalharness.systems.torchutil import load_error, pick_device, pick_dtype, quiet_transformers, transformers_runtime
-from evalharness.systems.translation import TranslationConfigBase, TranslationSystem
+from evalharness.systems.translation import TranslationConfigBase, TranslationSystem, check_languages
 
 Family = Literal["auto", "marian", "nllb", "m2m100", "mbart50", "t5", "madlad"]
 
@@ -47,6 +48,13 @@ def detect_family(tokenizer, model_config) -> str:
 class HFSeq2SeqSystem(TranslationSystem):
     config_model = HFSeq2SeqConfig
     cfg: HFSeq2SeqConfig
+
+    def check(self, dataset: Dataset) -> None:
+        """Every family names the languages in its prefix; nllb, m2m100 and mbart50 also need their own codes (an
+        `auto` family is known only once the tokenizer loads)."""
+        family_code = {"nllb": langcodes.nllb, "m2m100": langcodes.m2m100, "mbart50": langcodes.mbart50}
+        codes = [langcodes.name] + ([family_code[self.cfg.family]] if self.cfg.family in family_code else [])
+        check_languages(self.name, dataset, *codes)
 
     def runtime(self) -> dict:
         return transformers_runtime()

@@ -32,11 +32,12 @@ import jinja2
 from pydantic import Field, model_validator
 
 from evalharness.configtypes import ModelRef
+from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.fileid import file_sha256
 from evalharness.systems.context import RunContext
-from evalharness.systems.prompted import PromptedConfig, new_token_cap, prompt_text
-from evalharness.systems.translation import TranslationSystem
+from evalharness.systems.prompted import PromptedConfig, check_prompt, new_token_cap, prompt_text
+from evalharness.systems.translation import TranslationSystem, translation_pairs
 
 # How a context's KV cache is reused between segments (see hold_prefix); part of the cache key, since it can
 # change the last bits of a computation and so some outputs.
@@ -171,7 +172,13 @@ class LlamaCppSystem(TranslationSystem):
             "n_threads": self.threads(),
         }
 
-    def _check_settings(self) -> None:
+    def check(self, dataset: Dataset) -> None:
+        self.check_settings()
+        for src, tgt in translation_pairs(dataset):
+            check_prompt(self.name, self.cfg.prompt, src, tgt)
+
+    def check_settings(self) -> None:
+        """What llama-cpp-python cannot do: beam search, a dtype other than the GGUF's own."""
         cfg = self.cfg
         if cfg.num_beams > 1:
             raise UserError(
@@ -185,7 +192,7 @@ class LlamaCppSystem(TranslationSystem):
 
     def load(self, ctx: RunContext) -> list:
         """The run's llama.cpp contexts for this model (`parallel` of them), loaded once per run."""
-        self._check_settings()
+        self.check_settings()
         path = self.gguf_path()
         key = ("llama-cpp", str(path), self.contexts(), self.threads(), self.cfg.n_ctx, self.cfg.n_gpu_layers)
 

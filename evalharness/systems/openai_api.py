@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from evalharness import langcodes, secrets
+from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.systems.context import RunContext
 from evalharness.systems.translation import (
@@ -26,6 +27,7 @@ from evalharness.systems.translation import (
     DecodingSettings,
     TranslationConfigBase,
     TranslationSystem,
+    check_languages,
 )
 
 if TYPE_CHECKING:
@@ -121,6 +123,9 @@ class OpenAISystem(TranslationSystem):
     @classmethod
     def settings(cls) -> frozenset[str]:
         return super().settings() - set(UNUSED)
+
+    def check(self, dataset: Dataset) -> None:
+        check_languages(self.name, dataset, langcodes.name)
 
     def identity(self) -> dict:
         return {"base_url": self.cfg.base_url, "model": self.cfg.model}

@@ -25,6 +25,16 @@ class PromptedConfig(TranslationConfigBase):
     length_ratio: float = Field(default=3.0, gt=0, description="cap on new tokens per source token (plus 16)")
 
 
+def check_prompt(system_name: str, prompt: PromptConfig, src: str, tgt: str) -> None:
+    """What building this pair's prompt would refuse: a language without an English name, more shots than
+    examples."""
+    try:
+        prompt.names(src, tgt)
+    except UserError as err:
+        raise UserError(f"system {system_name}: {src}-{tgt}: {err}") from err
+    prompt.shots(src, tgt, system_name)
+
+
 def prompt_text(
     system_name: str, prompt: PromptConfig, source: str, src: str, tgt: str, chat: ChatRenderer | None
 ) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Literal
 
 from pydantic import Field
@@ -19,6 +19,7 @@ from pydantic import Field
 from evalharness.cache import digest
 from evalharness.configtypes import Strict
 from evalharness.datasets.base import Dataset
+from evalharness.errors import UserError
 from evalharness.systems.base import System, SystemConfigBase
 from evalharness.systems.context import CellStats, RunContext
 
@@ -53,6 +54,28 @@ NOT_IN_FINGERPRINT = {
 }
 
 
+# Decoding settings that only a sampled decode (do_sample: true) uses.
+SAMPLING_SETTINGS = ("temperature", "top_p", "seed")
+
+
+def translation_pairs(dataset: Dataset) -> list[tuple[str, str]]:
+    """The (source, target) language pairs a system translates on a dataset (a round trip: there and back)."""
+    if dataset.pivot_lang is None:
+        return [(dataset.source_lang, dataset.target_lang)]
+    return [(dataset.source_lang, dataset.pivot_lang), (dataset.pivot_lang, dataset.source_lang)]
+
+
+def check_languages(system_name: str, dataset: Dataset, *codes: Callable[[str], str]) -> None:
+    """Each language the system translates from or into has a code in each of `codes` (langcodes functions)."""
+    for pair in translation_pairs(dataset):
+        for lang in pair:
+            for code in codes:
+                try:
+                    code(lang)
+                except UserError as err:
+                    raise UserError(f"system {system_name}: dataset {dataset.name}: {err}") from err
+
+
 def cache_key(fingerprint: str, src_lang: str, tgt_lang: str, source: str) -> str:
     """A translation's key in the cache: everything that determines it."""
     return digest(fingerprint, src_lang, tgt_lang, source)
@@ -63,6 +86,13 @@ class TranslationSystem(System):
 
     def hypotheses(self, dataset: Dataset, ctx: RunContext | None = None, stats: CellStats | None = None) -> list[str]:
         return self.translate(dataset.sources, dataset.source_lang, dataset.target_lang, ctx, stats)
+
+    @classmethod
+    def inert_settings(cls, cfg: SystemConfigBase) -> dict[str, str]:
+        """Greedy and beam search do not sample: temperature, top_p and seed change nothing."""
+        if getattr(cfg, "do_sample", True):
+            return {}
+        return {k: "do_sample is false" for k in SAMPLING_SETTINGS if k in cls.settings()}
 
     @property
     def cacheable(self) -> bool:
