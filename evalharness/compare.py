@@ -117,7 +117,7 @@ def is_baseline(baseline: str, name: str, settings: Mapping[str, Any]) -> bool:
             wanted = yaml.safe_load(text)
         except yaml.YAMLError:
             wanted = text
-        if not (value == wanted or str(value) == text.strip()):
+        if not (value == wanted or str(value).lower() == text.strip().lower()):
             return False
     return True
 

@@ -101,6 +101,8 @@ def scores_frame(rows: list[Row], sweep_keys: list[str], aggregate: list[str] | 
         frame[key] = pd.Series([r[key] for r in records], index=frame.index, dtype=object)
     for key in aggregate or []:
         frame = aggregate_rows(frame, key)
+    for key in sweep_keys:  # the dtypes `read_csv` gives the same column
+        frame[key] = _typed_setting(frame[key].map(lambda v: None if missing(v) else str(v)).astype(object))
     return frame
 
 
@@ -330,7 +332,7 @@ INTEGER_TEXT = r"-?[0-9]+"
 def _typed_setting(column: pd.Series) -> pd.Series:
     """A swept setting's column as written: whole numbers as integers (Int64, so gaps stay gaps: seed 1, not
     1.0), other numbers as floats, anything else (labels, JSON, `mean` rows) as text."""
-    present = column.dropna()
+    present = column.dropna().astype(str)
     if present.str.fullmatch(INTEGER_TEXT).all() and len(present):
         return column.astype("Int64")
     numbers = pd.to_numeric(present, errors="coerce")

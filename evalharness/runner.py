@@ -18,7 +18,7 @@ import yaml
 from evalharness.agreement import agreement_frame, dataset_agreement
 from evalharness.analysis import CellData, DatasetData, analysis_files
 from evalharness.cache import Store, default_cache_dir, digest
-from evalharness.compare import CellComparison, compare, compare_work
+from evalharness.compare import CellComparison, baseline_cell, compare, compare_work
 from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
@@ -641,8 +641,16 @@ def analysis_data(part: ScoredDataset, plan: Plan, outputs: list[CellOutput], st
         dataset.doc_ids,
         plan.metrics,
         cells,
-        getattr(statistics, "baseline", None),
+        baseline_label(part, plan, getattr(statistics, "baseline", None)),
     )
+
+
+def baseline_label(part: ScoredDataset, plan: Plan, baseline: str | None) -> str | None:
+    """The label (`Cell.label`, the analyses' name of a cell) of the cell `statistics.baseline` names on a dataset:
+    a system, or one sweep point of it (`system@label`)."""
+    names = {c: plan.cells[c.index].system.name for c in part.ids}
+    cell = baseline_cell(baseline, names, {c: plan.cells[c.index].settings for c in part.ids})
+    return plan.cells[cell.index].label if cell is not None else None
 
 
 def execute(

@@ -12,10 +12,11 @@ import pytest
 from evalharness.compare import is_baseline
 from evalharness.config import load_config
 from evalharness.errors import UserError
-from evalharness.plan import build_plan
+from evalharness.plan import CellId, build_plan
 from evalharness.plots import numeric_sweeps, run_plots, sweep_figure, sweep_path
 from evalharness.prompts import PromptConfig
 from evalharness.results import Row, read_csv, scores_frame, summary_frame, to_csv
+from evalharness.runner import ScoredDataset, baseline_label
 from evalharness.tables import marked, sort_rows
 
 from conftest import error_lines, run_cli, write_three_sentence_run
@@ -39,6 +40,7 @@ def row(system: str, settings: dict, score: float, metric: str = "BLEU") -> Row:
 
 def test_a_swept_integer_stays_an_integer_beside_a_system_without_it(tmp_path):
     frame = scores_frame([row("lm", {"seed": 1}, 20.0), row("copy", {}, 1.0)], ["seed"])
+    assert str(frame["seed"].dtype) == "Int64"  # in memory as from the file
     (tmp_path / "scores.csv").write_text(to_csv(frame))
     assert (tmp_path / "scores.csv").read_text().splitlines()[1].startswith("d,lm,1,segment,")
     back = read_csv(tmp_path / "scores.csv")
@@ -150,6 +152,14 @@ def test_a_baseline_point_that_matches_several_cells_is_an_error(tmp_path):
         )
 
 
+def test_the_analyses_compare_against_the_baseline_point(tmp_path):
+    plan = plan_of(tmp_path, f"  - {{name: lm, {LLAMA}}}", PROMPTS)
+    ids = [CellId(i) for i in range(len(plan.cells))]
+    part = ScoredDataset("three", plan.datasets["three"], ids, [], {}, {}, {})
+    assert baseline_label(part, plan, "lm@fewshot") == 'lm [prompt="fewshot"]' == plan.cells[1].label
+    assert baseline_label(part, plan, None) is None
+
+
 def test_the_table_marks_scores_against_a_baseline_point():
     summary = pd.DataFrame(
         {
@@ -218,7 +228,8 @@ def test_aggregate_adds_mean_std_min_max_over_seeds_after_the_per_seed_rows():
     rows = [row("lm", {"temperature": 0.3, "seed": s}, v) for s, v in [(1, 20.0), (2, 21.8), (3, 19.1)]]
     rows.append(row("copy", {}, 1.0))
     frame = scores_frame(rows, ["temperature", "seed"], ["seed"])
-    assert list(frame["seed"]) == [1, 2, 3, "mean", "std", "min", "max", None]
+    # the column holds text, as read back from scores.csv: seeds and the names of the added rows
+    assert list(frame["seed"][:7]) == ["1", "2", "3", "mean", "std", "min", "max"] and pd.isna(frame["seed"][7])
     by = dict(zip(frame["seed"][3:7], frame["score"][3:7], strict=True))
     values = [20.0, 21.8, 19.1]
     assert by == {
@@ -258,7 +269,7 @@ def test_the_spread_rows_are_never_best_and_come_last_in_the_table():
     rows = [row("lm", {"seed": s}, v) for s, v in [(1, 20.0), (2, 40.0)]]
     summary = summary_frame(scores_frame(rows, ["seed"], ["seed"]))
     ordered = sort_rows(summary, {"BLEU": True}, "BLEU")
-    assert list(ordered["seed"]) == [2, "mean", 1, "max", "min", "std"]
+    assert list(ordered["seed"]) == ["2", "mean", "1", "max", "min", "std"]
     texts = marked(ordered, {"BLEU": True}, "md")
     assert texts["BLEU"].tolist() == ["**40.00**", "30.00", "20.00", "40.00", "20.00", "14.14"]
 
