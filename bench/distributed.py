@@ -55,10 +55,17 @@ def evalharness(args: list[str], cache: Path, cwd: Path) -> tuple[float, str]:
     return elapsed, proc.stderr
 
 
+def seconds_of(text: str) -> float:
+    """A phase line's time as progress.py writes it: '12.3 s', '4 min 05 s', '1 h 02 min'."""
+    units = {"h": 3600.0, "min": 60.0, "s": 1.0}
+    words = text.split()
+    return sum(float(number) * units[unit] for number, unit in zip(words[::2], words[1::2], strict=True))
+
+
 def phase_seconds(stderr: str, phase: str) -> float:
     for line in stderr.splitlines():
-        if line.startswith(f"evalharness: {phase}:") and line.endswith(" s)"):
-            return float(line.rsplit("(", 1)[1].split()[0])
+        if line.startswith(f"evalharness: {phase}:") and line.endswith(")"):
+            return seconds_of(line.rsplit("(", 1)[1].rstrip(")"))
     fail(f"no '{phase}' phase line in the run's output:\n{stderr[-2000:]}")
     raise AssertionError
 
