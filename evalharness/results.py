@@ -241,7 +241,11 @@ def pairwise_frame(pairs: list[PairRow], sweep_keys: list[str]) -> pd.DataFrame:
             n_samples=pair.n_samples,
         )
         records.append(record)
-    return pd.DataFrame.from_records(records, columns=columns)
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    for key in keys_a + keys_b:  # typed as in scores.csv (a seed is 1, not 1.0, beside a system without it)
+        values = [None if missing(r[key]) else str(r[key]) for r in records]
+        frame[key] = _typed_setting(pd.Series(values, index=frame.index, dtype=object))
+    return frame
 
 
 HUMAN_FILE = "human_scores.csv"
@@ -308,7 +312,7 @@ def read_csv(path: Path) -> pd.DataFrame:
         raise UserError(f"{path}: cannot read it ({err})") from err
     try:
         header = list(pd.read_csv(io.StringIO(text), nrows=0, keep_default_na=False).columns)
-        settings = header[header.index("system") + 1 : header.index("level")] if _has_settings(header) else []
+        settings = _setting_columns(header)
         frame = pd.read_csv(
             io.StringIO(text),
             keep_default_na=False,
@@ -322,8 +326,15 @@ def read_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _has_settings(header: list[str]) -> bool:
-    return "system" in header and "level" in header and header.index("system") < header.index("level")
+def _setting_columns(header: list[str]) -> list[str]:
+    """The swept settings' columns of a run's CSV: between `system` and `level` (scores, summary), or each side's
+    `<key> a` / `<key> b` (pairwise)."""
+    if "system" in header and "level" in header and header.index("system") < header.index("level"):
+        return header[header.index("system") + 1 : header.index("level")]
+    if {"system_a", "system_b", "score_a"} <= set(header):
+        a, b, end = header.index("system_a"), header.index("system_b"), header.index("score_a")
+        return header[a + 1 : b] + header[b + 1 : end]
+    return []
 
 
 INTEGER_TEXT = r"-?[0-9]+"

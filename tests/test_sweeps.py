@@ -15,7 +15,7 @@ from evalharness.errors import UserError
 from evalharness.plan import CellId, build_plan
 from evalharness.plots import numeric_sweeps, run_plots, sweep_figure, sweep_path
 from evalharness.prompts import PromptConfig
-from evalharness.results import Row, read_csv, scores_frame, summary_frame, to_csv
+from evalharness.results import PairRow, Row, pairwise_frame, read_csv, scores_frame, summary_frame, to_csv
 from evalharness.runner import ScoredDataset, baseline_label
 from evalharness.tables import marked, sort_rows
 
@@ -45,6 +45,13 @@ def test_a_swept_integer_stays_an_integer_beside_a_system_without_it(tmp_path):
     assert (tmp_path / "scores.csv").read_text().splitlines()[1].startswith("d,lm,1,segment,")
     back = read_csv(tmp_path / "scores.csv")
     assert str(back["seed"].dtype) == "Int64" and back["seed"].iloc[0] == 1 and pd.isna(back["seed"].iloc[1])
+
+
+def test_pairwise_csv_keeps_a_swept_integer_whole_on_each_side(tmp_path):
+    pair = PairRow("d", "lm", {"seed": 1}, "copy", {}, "BLEU", 20.0, 1.0, 0.01, "a", "bs", 1000)
+    (tmp_path / "pairwise.csv").write_text(to_csv(pairwise_frame([pair], ["seed"])))
+    assert (tmp_path / "pairwise.csv").read_text().splitlines()[1].startswith("d,segment,BLEU,lm,1,copy,,")
+    assert read_csv(tmp_path / "pairwise.csv")["seed a"].tolist() == [1]
 
 
 def test_swept_values_take_the_type_of_their_config_field(tmp_path):
