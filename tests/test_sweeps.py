@@ -4,6 +4,7 @@ aggregation, the score-vs-setting plot, and `--dry-run` refusing what an engine 
 
 from __future__ import annotations
 
+import json
 import statistics
 from pathlib import Path
 
@@ -219,6 +220,25 @@ def test_dry_run_refuses_a_language_the_prompt_cannot_name(tmp_path):
     proc = run_cli("run", config, "--dry-run")
     assert proc.returncode == 2
     assert error_lines(proc.stderr)[0].startswith("evalharness: error: system lm: de-xx: language 'xx' has no English")
+
+
+def test_dry_run_refuses_a_source_the_command_engine_cannot_send(tmp_path):
+    lines = [
+        {"src": "Erste Zeile\nzweite Zeile des Satzes.", "ref": "First line, second line of the sentence."},
+        {"src": "Der Zug hat heute zwanzig Minuten Verspätung.", "ref": "The train is twenty minutes late today."},
+    ]
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "datasets:\n  - {name: d, kind: jsonl, langpair: de-en, path: data.jsonl, source_field: src, "
+        "reference_fields: [ref]}\nsystems:\n  - {name: cat, engine: command, command: cat}\n"
+    )
+    proc = run_cli("run", config, "--dry-run")
+    assert proc.returncode == 2
+    assert error_lines(proc.stderr) == [
+        "evalharness: error: system cat: a source segment contains a line break, which the command engine cannot "
+        "send (one segment per line): 'Erste Zeile\\nzweite Zeile des Satzes.'"
+    ]
 
 
 def test_an_nllb_model_is_checked_for_its_language_codes_before_it_loads(tmp_path):

@@ -24,6 +24,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.fileid import file_sha256
 from evalharness.systems.base import SystemConfigBase
@@ -120,14 +121,22 @@ class CommandSystem(TranslationSystem):
     def argv(self, src_lang: str, tgt_lang: str) -> list[str]:
         return [arg.replace("{src}", src_lang).replace("{tgt}", tgt_lang) for arg in self.cfg.command]
 
-    def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
-        name = self.cfg.command[0]
+    def check(self, dataset: Dataset) -> None:
+        """The sources it is sent first have no line break (a round trip's way back is checked when it is
+        translated). The program is looked for when it runs: with the ray executor that is another machine."""
+        self.check_sources(dataset.first_leg()[0])
+
+    def check_sources(self, sources: list[str]) -> None:
         for source in sources:
             if "\n" in source or "\r" in source:
                 raise UserError(
                     f"system {self.name}: a source segment contains a line break, which the command "
                     f"engine cannot send (one segment per line): {source[:60]!r}"
                 )
+
+    def checked_program(self) -> str:
+        """`program()`, or the one-line error that says why there is none."""
+        name = self.cfg.command[0]
         program = self.program()
         if program is None:
             if os.sep in name:
@@ -138,6 +147,12 @@ class CommandSystem(TranslationSystem):
                     + ("" if Path(name).expanduser().is_absolute() else f" (in {self.cfg.cwd})")
                 )
             raise UserError(f"system {self.name}: program not found on PATH: {name}")
+        return program
+
+    def translate_batch(self, sources: list[str], src_lang: str, tgt_lang: str, ctx: RunContext) -> list[str]:
+        name = self.cfg.command[0]
+        self.check_sources(sources)
+        program = self.checked_program()
         text = "".join(source + "\n" for source in sources)
         try:
             proc = subprocess.Popen(
