@@ -335,14 +335,17 @@ def test_the_sweep_plot_draws_the_mean_over_seeds_per_line():
 # ------------------------------------------------------------------------------------------ a whole run
 
 
-@pytest.mark.slow  # four sampled cells of the real Gemma 270M GGUF on three sentences: ~10 s
+@pytest.mark.slow  # four sampled cells and a greedy one of the real Gemma 270M GGUF on three sentences: ~12 s
 def test_a_seed_sweep_run_reports_mean_and_spread_and_plots_the_setting(tmp_path):
-    config = write_three_sentence_run(tmp_path, f"  - {{name: lm, {LLAMA}, do_sample: true}}")
+    config = write_three_sentence_run(
+        tmp_path, f"  - {{name: lm, {LLAMA}, do_sample: true}}\n  - {{name: greedy, {LLAMA}}}"
+    )
     config.write_text(
         config.read_text() + "sweep:\n  temperature: [0.5, 0.9]\n  seed: [1, 2]\naggregate: [seed]\n"
         "statistics: {bootstrap: 100, baseline: 'lm@temperature=0.5,seed=1'}\n"
     )
-    run_cli("run", config, "--output-dir", tmp_path / "results", check=True)
+    proc = run_cli("run", config, "--output-dir", tmp_path / "results", check=True)
+    assert "evalharness: sweep: system greedy: temperature, seed cannot change its outputs" in proc.stderr
     run = tmp_path / "results" / "run"
     scores = read_csv(run / "scores.csv")
     bleu = scores[(scores["metric"] == "BLEU") & (scores["temperature"] == 0.5)]
