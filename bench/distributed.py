@@ -48,7 +48,9 @@ for line in sys.stdin:
 def evalharness(args: list[str], cache: Path, cwd: Path) -> tuple[float, str]:
     env = {**os.environ, "EVALHARNESS_CACHE_DIR": str(cache)}
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "evalharness", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "evalharness", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         fail(f"evalharness {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
