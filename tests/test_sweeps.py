@@ -355,3 +355,18 @@ def test_a_seed_sweep_run_reports_mean_and_spread_and_plots_the_setting(tmp_path
     assert bleu[bleu["seed"] == "2"]["p_value"].notna().all()  # tested against the point the baseline names
     assert (run / "plots" / "sweep-three-temperature.png").exists()
     assert "against the swept setting temperature" in (run / "report.html").read_text()
+
+
+def test_n_shots_unset_keeps_the_translation_cache_key_it_had_before_n_shots_existed():
+    import json
+
+    from evalharness.systems.gemma import GemmaConfig, GemmaSystem
+
+    def settings(**prompt) -> dict:
+        cfg = {"name": "g", "engine": "gemma-270m", "backend": "llama-cpp", "prompt": prompt}
+        system = GemmaSystem(GemmaConfig.model_validate(cfg))
+        return json.loads(system.fingerprint())["settings"]
+
+    assert "n_shots" not in settings()["prompt"]
+    assert settings(n_shots=2)["prompt"]["n_shots"] == 2
+    assert settings(n_shots=2) != settings(n_shots=3)

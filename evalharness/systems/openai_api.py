@@ -28,6 +28,7 @@ from evalharness.systems.translation import (
     TranslationConfigBase,
     TranslationSystem,
     check_languages,
+    stable_settings,
 )
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ class OpenAISystem(TranslationSystem):
         if not self.cfg.do_sample:
             exclude |= {"temperature", "top_p", "seed"}
         settings = self.cfg.model_dump(mode="json", exclude=exclude)
-        return json.dumps({"identity": self.identity(), "settings": settings}, sort_keys=True)
+        return json.dumps({"identity": self.identity(), "settings": stable_settings(settings)}, sort_keys=True)
 
     def _key(self) -> str:
         key = os.environ.get(self.cfg.api_key_env) if self.cfg.api_key_env else None

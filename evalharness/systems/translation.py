@@ -76,6 +76,15 @@ def check_languages(system_name: str, dataset: Dataset, *codes: Callable[[str], 
                     raise UserError(f"system {system_name}: dataset {dataset.name}: {err}") from err
 
 
+def stable_settings(settings: dict) -> dict:
+    """Settings as they enter a fingerprint: one added after translations were cached is left out while unset
+    (its default is the old behaviour), so an upgrade does not throw a user's translation cache away."""
+    prompt = settings.get("prompt")
+    if isinstance(prompt, dict) and prompt.get("n_shots") is None:
+        settings = {**settings, "prompt": {k: v for k, v in prompt.items() if k != "n_shots"}}
+    return settings
+
+
 def cache_key(fingerprint: str, src_lang: str, tgt_lang: str, source: str) -> str:
     """A translation's key in the cache: everything that determines it."""
     return digest(fingerprint, src_lang, tgt_lang, source)
@@ -103,7 +112,7 @@ class TranslationSystem(System):
         """Everything that determines the outputs, as stable JSON."""
         exclude = NOT_IN_FINGERPRINT - ({"batch_size"} if getattr(self.cfg, "do_sample", False) else set())
         settings = self.cfg.model_dump(mode="json", exclude=exclude)
-        return json.dumps({"identity": self.identity(), "settings": settings}, sort_keys=True)
+        return json.dumps({"identity": self.identity(), "settings": stable_settings(settings)}, sort_keys=True)
 
     def identity(self) -> dict:
         """What the config alone does not pin down (a file hash, a resolved revision). Engines add to it."""
