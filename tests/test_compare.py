@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from evalharness.textio import read_lines
@@ -14,11 +16,11 @@ N = 200
 SYSTEMS = ["Online-B", "LT22", "PROMT"]
 
 
-@pytest.fixture(scope="module")
-def compared(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("compare")
-    hyp = {s: wmt22_path("system-outputs", f"generaltest2022.de-en.hyp.{s}.en") for s in SYSTEMS}
-    (folder / "cmp.yaml").write_text(
+def de_en_run(folder: Path, name: str, systems: list[str], metrics: str, statistics: str) -> Path:
+    """Run N segments of WMT22 de-en submissions (`outputs` engine) through the real command line; the results
+    folder."""
+    hyp = {s: wmt22_path("system-outputs", f"generaltest2022.de-en.hyp.{s}.en") for s in systems}
+    (folder / f"{name}.yaml").write_text(
         f"""
 datasets:
   - name: de-en
@@ -29,15 +31,20 @@ datasets:
     max_segments: {N}
 systems:
 """
-        + "".join(f'  - {{name: {s}, engine: outputs, path: "{hyp[s]}"}}\n' for s in SYSTEMS)
-        + """
-metrics: [bleu]
-statistics: {baseline: Online-B, all_pairs: true}
-""",
+        + "".join(f'  - {{name: {s}, engine: outputs, path: "{hyp[s]}"}}\n' for s in systems)
+        + f"metrics: {metrics}\nstatistics: {statistics}\n",
         encoding="utf-8",
     )
-    run_cli("run", folder / "cmp.yaml", "--output-dir", folder / "results", check=True)
-    return pd.read_csv(folder / "results" / "cmp" / "scores.csv").set_index("system")
+    run_cli("run", folder / f"{name}.yaml", "--output-dir", folder / "results", check=True)
+    return folder / "results" / name
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    out = de_en_run(
+        tmp_path_factory.mktemp("compare"), "cmp", SYSTEMS, "[bleu]", "{baseline: Online-B, all_pairs: true}"
+    )
+    return pd.read_csv(out / "scores.csv").set_index("system")
 
 
 def test_p_values_against_the_baseline_equal_sacrebleus_paired_bootstrap(compared):
@@ -170,27 +177,7 @@ RANKED = ["Online-B", "PROMT", "LT22", "Online-W"]
 def ranked(tmp_path_factory):
     """Four WMT22 de-en systems (200 segments), BLEU and TER, tested against PROMT and all against all."""
     folder = tmp_path_factory.mktemp("ranked")
-    hyp = {s: wmt22_path("system-outputs", f"generaltest2022.de-en.hyp.{s}.en") for s in RANKED}
-    (folder / "ranked.yaml").write_text(
-        f"""
-datasets:
-  - name: de-en
-    kind: parallel
-    langpair: de-en
-    source: "{wmt22_path("sources", "generaltest2022.de-en.src.de")}"
-    references: ["{wmt22_path("references", "generaltest2022.de-en.ref.A.en")}"]
-    max_segments: {N}
-systems:
-"""
-        + "".join(f'  - {{name: {s}, engine: outputs, path: "{hyp[s]}"}}\n' for s in RANKED)
-        + """
-metrics: [bleu, ter]
-statistics: {baseline: PROMT, all_pairs: true}
-""",
-        encoding="utf-8",
-    )
-    run_cli("run", folder / "ranked.yaml", "--output-dir", folder / "results", check=True)
-    return folder / "results" / "ranked"
+    return de_en_run(folder, "ranked", RANKED, "[bleu, ter]", "{baseline: PROMT, all_pairs: true}")
 
 
 def _segment_stats(metric, system: str) -> list:

