@@ -132,6 +132,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         skipped = [r for r in terminalreporter.stats.get("skipped", []) if "quick tier" in str(r.longrepr)]
         terminalreporter.write_line(
             f"quick tier: {len(skipped)} tests skipped (slow: whole-config runs, the real Gemma and MiniLM on "
-            f"transformers, sacrebleu's own TER, BLEU and chrF on every segment of 21 WMT22 systems; and the browser "
-            f"test); `make test` runs all of them"
+            f"transformers, sacrebleu's own TER, BLEU and chrF on every segment of 21 WMT22 systems, real Ray "
+            f"clusters, the COMET environment; and the browser test); `make test` runs all of them"
         )
