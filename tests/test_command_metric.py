@@ -139,3 +139,15 @@ def test_in_a_run_it_gets_cis_and_a_paired_test_and_hits_the_score_cache(program
     assert len(signatures) == 1 and signatures.pop().startswith(
         "nrefs:1|cmd:" + Path(program[0]).name + "|version:sha256-"
     )
+
+
+def test_list_names_every_metric_the_command_metric_with_what_it_needs():
+    """`evalharness list` cannot build a `command` metric without its options: it says which options it needs."""
+    from conftest import run_cli
+
+    proc = run_cli("list")
+    assert proc.returncode == 0, proc.stderr
+    metrics = proc.stdout.split("metrics:\n", 1)[1].splitlines()
+    assert [line.split()[0] for line in metrics] == ["bleu", "chrf", "chrf++", "ter", "embedding", "command"]
+    command = metrics[-1]
+    assert "label" in command and "command" in command.split(None, 1)[1], command
