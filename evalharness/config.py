@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -148,20 +148,24 @@ MAX_NODES = 100_000
 MAX_DEPTH = 64
 
 
-def _check_shape(root: yaml.Node | None, path: Path) -> None:
+LOOP = "a YAML alias refers to a node that contains it (the value never ends)"
+
+
+def _check_shape(root: yaml.Node | None, place: Callable[[yaml.Node], str], loop: str = LOOP) -> None:
     """Refuse, before anything walks the data, an alias that contains itself, nesting deeper than MAX_DEPTH and a
-    document that expands (aliases followed) to more than MAX_NODES nodes."""
+    document that expands (aliases followed) to more than MAX_NODES nodes. `place(node)` names where a node is
+    (FILE:LINE, `--set KEY`); `loop` says what a value that contains itself is, for its reader."""
     sizes: dict[int, int] = {}
     open_nodes: set[int] = set()
 
     def size(node: yaml.Node, depth: int) -> int:
-        where = f"{path}:{node.start_mark.line + 1}"
+        where = place(node)
         if depth > MAX_DEPTH:
             raise UserError(f"{where}: the config nests deeper than {MAX_DEPTH} levels")
         if id(node) in sizes:
             return sizes[id(node)]
         if id(node) in open_nodes:
-            raise UserError(f"{where}: a YAML alias refers to a node that contains it (the value never ends)")
+            raise UserError(f"{where}: {loop}")
         open_nodes.add(id(node))
         if isinstance(node, yaml.MappingNode):
             children = [part for pair in node.value for part in pair]
@@ -191,7 +195,7 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, _Located]:
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(err, "problem", None) or str(err)
         raise UserError(f"{where}: YAML syntax error: {problem}") from err
-    _check_shape(root, path)
+    _check_shape(root, lambda node: f"{path}:{node.start_mark.line + 1}")
     located = _Located(path, root)
     _check_duplicate_keys(root, located)
     return data, located
@@ -307,11 +311,17 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
     parts = [p for p in key.strip().split(".") if p]
     if not parts:
         raise UserError(f"--set {item}: empty key")
+    if not value.strip():
+        return parts, ""
+    # The value is YAML, read with the file's limits: an alias into itself or an alias bomb stops here.
+    place = f"--set {key.strip()}"
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
+        _check_shape(yaml.compose(value, Loader=yaml.SafeLoader), lambda node: place)
+        return parts, yaml.safe_load(value)
+    except RecursionError as err:
+        raise UserError(f"{place}: the value nests too deeply to read (over {MAX_DEPTH} levels are refused)") from err
     except yaml.YAMLError:
-        parsed = value
-    return parts, parsed
+        return parts, value  # not YAML: the text as it is
 
 
 def apply_overrides(data: dict, items: list[str]) -> None:

@@ -1,7 +1,9 @@
 """Reading text files strictly and writing result files atomically.
 
 sacrebleu's CLI reads files line by line (split on "\n" only) and does not tell you about invalid UTF-8 or
-empty files; here both are errors that name the file and the line.
+empty files; here both are errors that name the file and the line. So is a line longer than
+`EVALHARNESS_MAX_LINE_LENGTH` characters (default 1,000,000): a file is read a line at a time, so that one
+runaway line (a 200 MB JSON object) stops the read early instead of filling memory in what parses it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import gzip
 import os
 import stat
 import tempfile
+import zlib
 from pathlib import Path
 
 from evalharness.errors import UserError
@@ -27,18 +30,59 @@ def decode_utf8(data: bytes, path: Path | str) -> str:
     return text
 
 
+MAX_LINE_ENV = "EVALHARNESS_MAX_LINE_LENGTH"
+DEFAULT_MAX_LINE_LENGTH = 1_000_000
+
+
+def max_line_length() -> int:
+    """The longest line (in characters) a text file may hold: `$EVALHARNESS_MAX_LINE_LENGTH`, else 1,000,000."""
+    text = os.environ.get(MAX_LINE_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_LINE_LENGTH
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UserError(f"{MAX_LINE_ENV}: expected a whole number of characters (at least 1), got {text!r}")
+    return value
+
+
+def _too_long(line: bytes, limit: int) -> bool:
+    """Whether a line (as read, up to its "\n") holds more than `limit` characters. A UTF-8 character is 1 to 4
+    bytes, so only a line of more than `limit` bytes needs decoding; an undecodable byte counts as one character
+    (its error comes later, from the whole file)."""
+    content = line[:-1] if line.endswith(b"\n") else line
+    return len(content) > limit and len(content.decode("utf-8", "replace")) > limit
+
+
+def _read_lines_bounded(path: Path) -> bytes:
+    """The file's bytes (decompressed for .gz), read a line at a time, stopping at a line that is too long."""
+    limit = max_line_length()
+    cap = 4 * limit + 2  # the bytes of `limit` 4-byte characters and "\r\n"; a longer read is a longer line
+    opener = gzip.open if path.suffix == ".gz" else open
+    parts = []
+    with opener(path, "rb") as handle:
+        number = 0
+        while line := handle.readline(cap):
+            number += 1
+            if _too_long(line, limit):
+                raise UserError(f"{path}:{number}: line longer than {limit} characters (limit: env {MAX_LINE_ENV})")
+            parts.append(line)
+    return b"".join(parts)
+
+
 def read_text(path: Path | str) -> str:
-    """Read a whole UTF-8 file, with clear errors for missing, unreadable, binary or empty files."""
+    """Read a whole UTF-8 file, with clear errors for missing, unreadable, binary or empty files and for a line
+    longer than `max_line_length()`."""
     path = Path(path)
     try:
-        data = path.read_bytes()
-        if path.suffix == ".gz":
-            data = gzip.decompress(data)
+        data = _read_lines_bounded(path)
     except FileNotFoundError as err:
         raise UserError(f"{path}: file not found") from err
     except IsADirectoryError as err:
         raise UserError(f"{path}: is a directory, expected a file") from err
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:
         raise UserError(f"{path}: cannot read ({getattr(err, 'strerror', None) or err})") from err
     if not data.strip():
         raise UserError(f"{path}: file is empty")

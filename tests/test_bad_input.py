@@ -190,6 +190,51 @@ def test_invalid_utf8_in_a_hypothesis(tmp_path, data):
     one_error_line(run_config(tmp_path, config(tmp_path)), tmp_path, "hyp.Online-B.en:4:", "invalid UTF-8")
 
 
+def jsonl_config(tmp_path: Path, data: Path, lines: list[str]) -> Path:
+    """GOOD with its dataset read from data/news.jsonl, which holds `lines`."""
+    (data / "news.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return config(
+        tmp_path,
+        "kind: parallel\n    langpair: de-en\n    source: data/src.de\n    references: [data/ref.A.en]",
+        "kind: jsonl\n    langpair: de-en\n    path: data/news.jsonl\n    source_field: src\n"
+        "    reference_fields: [ref]",
+    )
+
+
+def test_a_jsonl_line_nested_too_deep_is_one_line(tmp_path, data):
+    deep = '{"src": "a", "ref": "b", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    cfg = jsonl_config(tmp_path, data, ['{"src": "a", "ref": "b"}', deep])
+    one_error_line(run_config(tmp_path, cfg), tmp_path, "news.jsonl:2:", "nests too deeply")
+
+
+def test_a_line_longer_than_the_default_limit_is_one_line(tmp_path, data):
+    long = '{"src": "' + "a" * 1_000_000 + '", "ref": "b"}'
+    cfg = jsonl_config(tmp_path, data, ['{"src": "a", "ref": "b"}', long])
+    one_error_line(
+        run_config(tmp_path, cfg),
+        tmp_path,
+        "news.jsonl:2: line longer than 1000000 characters",
+        "EVALHARNESS_MAX_LINE_LENGTH",
+    )
+
+
+def test_the_line_limit_is_set_by_the_environment(tmp_path, data, monkeypatch):
+    monkeypatch.setenv("EVALHARNESS_MAX_LINE_LENGTH", "40")
+    lengths = [len(line) for line in wmt22_lines("src.de")]
+    first_long = next(i for i, n in enumerate(lengths) if n > 40) + 1
+    one_error_line(
+        run_config(tmp_path, config(tmp_path)),
+        tmp_path,
+        f"src.de:{first_long}: line longer than 40 characters",
+        "EVALHARNESS_MAX_LINE_LENGTH",
+    )
+
+
+def test_a_line_limit_that_is_not_a_number_is_one_line(tmp_path, data, monkeypatch):
+    monkeypatch.setenv("EVALHARNESS_MAX_LINE_LENGTH", "lots")
+    one_error_line(run_config(tmp_path, config(tmp_path)), tmp_path, "EVALHARNESS_MAX_LINE_LENGTH", "'lots'")
+
+
 def test_missing_source_file(tmp_path, data):
     cfg = config(tmp_path, "source: data/src.de", "source: data/nope.de")
     one_error_line(run_config(tmp_path, cfg), tmp_path, "exp.yaml:5:", "datasets[0].source", "nope.de", "not found")
@@ -387,6 +432,26 @@ metrics: {metrics}
 def test_yaml_that_never_ends_or_explodes_is_one_line(tmp_path, text, expected):
     proc = run_config(tmp_path, write_config(tmp_path, text))
     one_error_line(proc, tmp_path, "exp.yaml", expected)
+
+
+BOMB = "{a0: &a0 [x, x, x, x, x, x, x, x, x, x], " + ", ".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 6)
+) + "}"
+
+
+@pytest.mark.parametrize(
+    "item,expected",
+    [
+        ("sweep=&x [*x]", "a YAML alias refers to a node that contains it"),
+        ("sweep=" + "[" * 3000 + "]" * 3000, "nests too deeply"),
+        (f"sweep={BOMB}", "expands to more than 100000 values through YAML aliases"),
+    ],
+)
+def test_set_values_that_never_end_or_explode_are_one_line(tmp_path, data, item, expected):
+    """`--set` values are YAML, read with the same limits as the file."""
+    proc = run_cli(tmp_path, "run", config(tmp_path), "--set", item, "--output-dir", tmp_path / "results")
+    line = one_error_line(proc, tmp_path, expected)
+    assert line.startswith(f"evalharness: error: --set {item[:5]}"), line
 
 
 @pytest.mark.parametrize(

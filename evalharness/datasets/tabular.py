@@ -76,6 +76,8 @@ def load_jsonl(cfg: JsonlConfig) -> Dataset:
             record = json.loads(line)
         except json.JSONDecodeError as err:
             raise UserError(f"{cfg.path}:{n}: invalid JSON ({err.msg})") from err
+        except RecursionError as err:
+            raise UserError(f"{cfg.path}:{n}: the JSON nests too deeply to read") from err
         if not isinstance(record, dict):
             raise UserError(f"{cfg.path}:{n}: expected a JSON object per line")
         wanted = [cfg.source_field, *cfg.reference_fields] + ([cfg.doc_id_field] if cfg.doc_id_field else [])
