@@ -13,21 +13,32 @@ nullable ``Int64``, flags as ``boolean``, scores as ``float64``), the same wheth
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeGuard, cast
+from typing import Any, Literal, cast
 
 import pandas as pd
 from pydantic import ValidationError
 
+from evalharness.apiargs import (
+    config_of,
+    hypotheses_of,
+    lines_of,
+    metrics_of,
+    override_items,
+    path_of,
+    references_of,
+    text_of,
+    workers_of,
+)
 from evalharness.compare import StatisticsConfig
 from evalharness.config import LoadedConfig, config_from_dict, load_config
 from evalharness.configtypes import check_langpair
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.metrics import METRICS, Metric, make_metric
+from evalharness.metrics.base import MetricConfigBase
 from evalharness.plan import Cell, Plan, build_plan
 from evalharness.progress import Progress
 from evalharness.results import TEXT_COLUMNS, scores_frame, summary_frame
@@ -130,8 +141,11 @@ def run(
     ``--set``. `output_dir`: the parent folder of the run's results (default: the config's, else ./results).
     """
     progress = progress or Progress.silent()
+    items = override_items(overrides)
+    parent = path_of(output_dir, "output_dir", "a folder's path or None") if output_dir is not None else None
+    workers = workers_of(workers)
     with progress.phase("plan") as phase:
-        loaded = _load(config, _override_items(overrides))
+        loaded = _load(config, items)
         plan = build_plan(loaded.config, loaded.base_dir)
         for notice in plan.notices:  # sweep points collapsed into one cell
             progress.say(notice)
@@ -139,7 +153,7 @@ def run(
         from evalharness.runner import execute
         from evalharness.runner import output_dir as results_dir
 
-        out_dir = results_dir(loaded, Path(output_dir) if output_dir is not None else None)
+        out_dir = results_dir(loaded, parent)
         phase.summary = f"{len(plan.datasets)} datasets, {len(plan.cells)} cells, {len(plan.metrics)} metrics"
     out = execute(
         loaded,
@@ -169,23 +183,15 @@ def plan_of(config: str | Path | dict, overrides: dict[str, Any] | list[str] | N
     """The plan of a config (datasets, cells, metrics) and where its results would go, without running it."""
     from evalharness.runner import output_dir as results_dir
 
-    loaded = _load(config, _override_items(overrides))
+    loaded = _load(config, override_items(overrides))
     return build_plan(loaded.config, loaded.base_dir), results_dir(loaded, None)
 
 
 def _load(config: str | Path | dict, overrides: list[str]) -> LoadedConfig:
+    config = config_of(config)
     if isinstance(config, dict):
         return config_from_dict(config, overrides)
     return load_config(config, overrides)
-
-
-def _override_items(overrides: dict[str, Any] | list[str] | None) -> list[str]:
-    """`--set` items; a dict's values are written as JSON, which the override parser reads as YAML."""
-    if overrides is None:
-        return []
-    if isinstance(overrides, dict):
-        return [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
-    return list(overrides)
 
 
 # ---------------------------------------------------------------------------------------------------- score
@@ -209,14 +215,16 @@ def metric_configs(metrics: Sequence[str | dict | Any], where: str = "metrics") 
     if twice:
         raise UserError(f"{where}: {', '.join(twice)} given twice")
     built: list[Metric] = []
-    for entry in metrics:
+    for index, entry in enumerate(metrics):
         if isinstance(entry, Metric):
             built.append(entry)
             continue
+        if not isinstance(entry, (str, dict, MetricConfigBase)):
+            raise UserError(f"{where}[{index}]: expected a metric name, a dict or a metric config, got {entry!r}")
         options = {"name": entry} if isinstance(entry, str) else entry
         if isinstance(options, dict):
             name = options.get("name")
-            if name not in METRICS:
+            if not isinstance(name, str) or name not in METRICS:
                 raise UserError(f"{where}: unknown metric {name!r} (known: {', '.join(METRICS)})")
             try:
                 options = METRICS[name][0].model_validate(options)
@@ -255,20 +263,26 @@ def score(
     from evalharness.runner import CellOutput, Scorer, evaluate
     from evalharness.systems.context import CellStats
 
+    systems = hypotheses_of(hypotheses)
+    streams = references_of(references)
+    if not streams:
+        raise UserError("references: expected a list of strings or a list of reference streams (lists of strings)")
+    if sources is not None:
+        sources = lines_of(sources, "sources")
+        if len(sources) != len(streams[0]):
+            raise UserError(f"sources: expected {len(streams[0])} lines of text, one per reference line")
     try:
-        check_langpair(langpair)
+        check_langpair(text_of(langpair, "langpair", "de-en"))
     except ValueError as err:
         raise UserError(f"langpair: {err}") from err
     source_lang, target_lang = langpair.split("-")
-    systems = {"hypothesis": hypotheses} if _is_lines(hypotheses) else dict(cast("dict[str, list[str]]", hypotheses))
-    streams = [references] if _is_lines(references) else list(references)
-    if not systems or not all(_is_lines(lines) for lines in systems.values()):
-        raise UserError("hypotheses: expected a list of strings or a dict of system name -> list of strings")
-    if not streams or not all(_is_lines(stream) for stream in streams):
-        raise UserError("references: expected a list of strings or a list of reference streams (lists of strings)")
-    if sources is not None and (not _is_lines(sources) or len(sources) != len(streams[0])):
-        raise UserError(f"sources: expected {len(streams[0])} lines of text, one per reference line")
-    built = metric_configs(list(metrics))
+    dataset = text_of(dataset, "dataset", "news")
+    workers = workers_of(workers)
+    if reference_names is not None:
+        reference_names = lines_of(reference_names, "reference_names")
+    if statistics is not None and not isinstance(statistics, (dict, StatisticsConfig)):
+        raise UserError(f"statistics: expected a dict of settings (e.g. {{'bootstrap': 0}}), got {statistics!r}")
+    built = metric_configs(metrics_of(metrics))
     for metric in built:
         metric.check(target_lang)
     try:
@@ -306,10 +320,6 @@ def score(
     return Results(typed(scores), typed(summary_frame(scores)), segments_frame(found.segments))
 
 
-def _is_lines(value: Any) -> TypeGuard[list[str] | tuple[str, ...]]:
-    return isinstance(value, (list, tuple)) and all(isinstance(line, str) for line in value)
-
-
 # ----------------------------------------------------------------------------------------------------- load
 
 
@@ -317,8 +327,9 @@ def load(results_dir: str | Path) -> Results:
     """A finished run's results folder, read back (scores.csv, summary.csv, segments.jsonl, agreement.csv)."""
     from evalharness.report import load as load_folder
 
-    data = load_folder(Path(results_dir))
-    return _results(data.scores, data.summary, data.segments, data.agreement, data.manifest, Path(results_dir))
+    folder = path_of(results_dir, "results_dir", "a results folder's path")
+    data = load_folder(folder)
+    return _results(data.scores, data.summary, data.segments, data.agreement, data.manifest, folder)
 
 
 # --------------------------------------------------------------------------------------------------- frames

@@ -473,7 +473,15 @@ def config_from_dict(
             f"{DICT_CONFIG}: the config must be a mapping with datasets, systems and metrics, not {type(data).__name__}"
         )
     try:
-        data = yaml.safe_load(yaml.safe_dump(data))  # a deep copy, and only what a YAML file could hold
+        text = yaml.safe_dump(data)  # and back: a deep copy, and only what a YAML file could hold
+        _check_shape(
+            yaml.compose(text, Loader=yaml.SafeLoader),
+            lambda node: str(DICT_CONFIG),
+            "a value (a dict or a list) contains itself (the config never ends)",
+        )
+        data = yaml.safe_load(text)
+    except RecursionError as err:
+        raise UserError(f"{DICT_CONFIG}: the config nests too deeply (over {MAX_DEPTH} levels are refused)") from err
     except yaml.YAMLError as err:
         raise UserError(f"{DICT_CONFIG}: holds a value a YAML config cannot ({str(err).splitlines()[0]})") from err
     folder = Path(base_dir) if base_dir is not None else Path.cwd()

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import evalharness
+import numpy as np
 import pandas as pd
 import pytest
 import sacrebleu
@@ -129,6 +130,79 @@ def test_score_refuses_bad_arguments_in_one_line(data):
         evalharness.score(hyps[:-1], refs)
 
 
+HYPS = ["The cat sat on the mat.", "It rained all day."]
+REFS = ["The cat sat on a mat.", "It was raining all day."]
+
+
+@pytest.mark.parametrize(
+    "call,name",
+    [
+        (lambda: evalharness.score(None, REFS), "hypotheses"),
+        (lambda: evalharness.score([HYPS[0], None], REFS), "hypotheses"),
+        (lambda: evalharness.score([1, 2], REFS), "hypotheses"),
+        (lambda: evalharness.score([b"The cat sat on the mat.", b"It rained."], REFS), "hypotheses"),
+        (lambda: evalharness.score(HYPS[0], REFS), "hypotheses"),
+        (lambda: evalharness.score({"mt": None}, REFS), "hypotheses"),
+        (lambda: evalharness.score({"mt": [HYPS[0], 3.5]}, REFS), "hypotheses"),
+        (lambda: evalharness.score(HYPS, None), "references"),
+        (lambda: evalharness.score(HYPS, [REFS[0], None]), "references"),
+        (lambda: evalharness.score(HYPS, [REFS, [1, 2]]), "references"),
+        (lambda: evalharness.score(HYPS, REFS[0]), "references"),
+        (lambda: evalharness.score(HYPS, REFS, metrics=[5]), "metrics"),
+        (lambda: evalharness.score(HYPS, REFS, metrics="bleu"), "metrics"),
+        (lambda: evalharness.score(HYPS, REFS, metrics=[{"name": ["bleu"]}]), "metrics"),
+        (lambda: evalharness.score(HYPS, REFS, langpair=None), "langpair"),
+        (lambda: evalharness.score(HYPS, REFS, workers="2"), "workers"),
+        (lambda: evalharness.score(HYPS, REFS, statistics=5), "statistics"),
+        (lambda: evalharness.score(HYPS, REFS, sources=[None, None]), "sources"),
+    ],
+    ids=[
+        "hypotheses None",
+        "hypotheses holding None",
+        "hypotheses holding numbers",
+        "hypotheses holding bytes",
+        "hypotheses a bare string",
+        "a system's lines None",
+        "a system's lines holding a number",
+        "references None",
+        "references holding None",
+        "a reference stream holding numbers",
+        "references a bare string",
+        "metrics [5]",
+        "metrics a bare string",
+        "a metric name that is a list",
+        "langpair None",
+        "workers a string",
+        "statistics a number",
+        "sources holding None",
+    ],
+)
+def test_score_refuses_a_bad_argument_with_one_line_naming_it(call, name):
+    with pytest.raises(UserError) as caught:
+        call()
+    message = str(caught.value)
+    assert message.startswith(name) and "\n" not in message, message
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        lambda lines: np.array(lines),
+        lambda lines: np.array(lines, dtype=object),
+        lambda lines: pd.Series(lines),
+        lambda lines: pd.Series(lines, dtype="string"),
+    ],
+    ids=["numpy str array", "numpy object array", "pandas Series", "pandas string Series"],
+)
+def test_score_takes_numpy_arrays_and_pandas_series_of_strings_as_lists(kind):
+    options = {"metrics": ["bleu", "chrf"], "statistics": {"bootstrap": 0}}
+    expected = evalharness.score({"mt": HYPS}, [REFS, REFS[::-1]], **options)
+    given = evalharness.score({"mt": kind(HYPS)}, [kind(REFS), kind(REFS[::-1])], **options)
+    pd.testing.assert_frame_equal(given.scores, expected.scores)
+    one_system = evalharness.score(kind(HYPS), kind(REFS), **options)
+    assert one_system.scores["score"].tolist() == evalharness.score(HYPS, REFS, **options).scores["score"].tolist()
+
+
 # ------------------------------------------------------------------------------------------------------- run
 
 
@@ -183,6 +257,42 @@ def test_a_bad_dict_config_is_one_line_naming_the_key(data):
     cfg["datasets"][0]["sourse"] = cfg["datasets"][0].pop("source")
     with pytest.raises(UserError, match=r"^<config dict>: datasets\[0\]"):
         evalharness.run(cfg, write=False)
+
+
+def config_that_contains_itself() -> dict:
+    cfg: dict = {"datasets": [{"name": "news"}], "systems": [{"name": "copy", "engine": "identity"}]}
+    cfg["datasets"][0]["again"] = cfg
+    return cfg
+
+
+@pytest.mark.parametrize(
+    "call,name",
+    [
+        (lambda: evalharness.run(["a"], write=False), "config"),
+        (lambda: evalharness.run(None, write=False), "config"),
+        (lambda: evalharness.run(config_that_contains_itself(), write=False), "<config dict>"),
+        (lambda: evalharness.run({}, overrides="workers=1", write=False), "overrides"),
+        (lambda: evalharness.run({}, overrides=[5], write=False), "overrides"),
+        (lambda: evalharness.run({}, overrides={"workers": object()}, write=False), "overrides"),
+        (lambda: evalharness.api.plan_of(["a"]), "config"),
+        (lambda: evalharness.load(None), "results_dir"),
+    ],
+    ids=[
+        "config a list",
+        "config None",
+        "a dict config that contains itself",
+        "overrides a string",
+        "overrides holding a number",
+        "an override value YAML cannot hold",
+        "plan_of of a list",
+        "load of None",
+    ],
+)
+def test_run_and_load_refuse_a_bad_argument_with_one_line_naming_it(call, name):
+    with pytest.raises(UserError) as caught:
+        call()
+    message = str(caught.value)
+    assert message.startswith(name) and "\n" not in message, message
 
 
 # ---------------------------------------------------------------------------------------------------- README
