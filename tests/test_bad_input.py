@@ -434,9 +434,11 @@ def test_yaml_that_never_ends_or_explodes_is_one_line(tmp_path, text, expected):
     one_error_line(proc, tmp_path, "exp.yaml", expected)
 
 
-BOMB = "{a0: &a0 [x, x, x, x, x, x, x, x, x, x], " + ", ".join(
-    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 6)
-) + "}"
+BOMB = (
+    "{a0: &a0 [x, x, x, x, x, x, x, x, x, x], "
+    + ", ".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 6))
+    + "}"
+)
 
 
 @pytest.mark.parametrize(
