@@ -24,9 +24,9 @@ from pydantic import ValidationError
 
 from evalharness.compare import StatisticsConfig
 from evalharness.config import LoadedConfig, config_from_dict, load_config
-from evalharness.configtypes import check_langpair
+from evalharness.configtypes import check_langpair, check_one_line
 from evalharness.datasets.base import Dataset
-from evalharness.errors import UserError
+from evalharness.errors import UserError, redacting
 from evalharness.metrics import METRICS, Metric, make_metric
 from evalharness.plan import Cell, Plan, build_plan
 from evalharness.progress import Progress
@@ -81,6 +81,7 @@ class Results:
     score_cache_hits: int = 0
     score_cache_misses: int = 0
 
+    @redacting
     def table(
         self,
         format: str = "md",
@@ -111,6 +112,7 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------------ run
 
 
+@redacting
 def run(
     config: str | Path | dict,
     *,
@@ -165,6 +167,7 @@ def run(
     )
 
 
+@redacting
 def plan_of(config: str | Path | dict, overrides: dict[str, Any] | list[str] | None = None) -> tuple[Plan, Path]:
     """The plan of a config (datasets, cells, metrics) and where its results would go, without running it."""
     from evalharness.runner import output_dir as results_dir
@@ -230,6 +233,7 @@ def metric_configs(metrics: Sequence[str | dict | Any], where: str = "metrics") 
     return built
 
 
+@redacting
 def score(
     hypotheses: list[str] | dict[str, list[str]],
     references: list[str] | list[list[str]],
@@ -284,6 +288,11 @@ def score(
         raise UserError(f"statistics.baseline: no system named {stats_cfg.baseline!r} (systems: {', '.join(systems)})")
     if reference_names is None:
         reference_names = ["reference"] if len(streams) == 1 else [f"reference {k + 1}" for k in range(len(streams))]
+    for name in systems:
+        check_one_line(str(name), "hypotheses: system name")
+    for name in reference_names:
+        check_one_line(str(name), "reference_names")
+    check_one_line(str(dataset), "dataset")
     data = Dataset(
         name=dataset,
         source_lang=source_lang,
@@ -313,6 +322,7 @@ def _is_lines(value: Any) -> TypeGuard[list[str] | tuple[str, ...]]:
 # ----------------------------------------------------------------------------------------------------- load
 
 
+@redacting
 def load(results_dir: str | Path) -> Results:
     """A finished run's results folder, read back (scores.csv, summary.csv, segments.jsonl, agreement.csv)."""
     from evalharness.report import load as load_folder
