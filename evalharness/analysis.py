@@ -27,6 +27,7 @@ import pandas as pd
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh
 
+from evalharness import csvsafe
 from evalharness.metrics import sacrebleu_adapter as sb
 
 # (label, lowest, highest) of source length in tokens, compare-mt's default buckets
@@ -284,7 +285,7 @@ def analysis_files(datasets: list[DatasetData]) -> dict[str, str]:
     for key, make in makers.items():
         rows = [row for data in datasets for row in make(data)]
         if rows:
-            files[FILES[key]] = pd.DataFrame(rows).to_csv(index=False, lineterminator="\n")
+            files[FILES[key]] = csvsafe.to_csv(pd.DataFrame(rows))
     return files
 
 
@@ -294,12 +295,13 @@ NAME_COLUMNS = ["dataset", "system", "bucket", "ngram", "better", "worse", "base
 def read_table(text: str) -> pd.DataFrame:
     """An analysis CSV back as a frame: only an empty cell is missing, names stay text (a system `NA`)."""
     header = pd.read_csv(io.StringIO(text), nrows=0, keep_default_na=False).columns
-    return pd.read_csv(
+    frame = pd.read_csv(
         io.StringIO(text),
         keep_default_na=False,
         na_values=[""],
         dtype={c: str for c in NAME_COLUMNS if c in header},
     )
+    return csvsafe.read_back(frame)
 
 
 __all__ = [

@@ -34,9 +34,9 @@ from evalharness.apiargs import (
 )
 from evalharness.compare import StatisticsConfig
 from evalharness.config import LoadedConfig, config_from_dict, load_config
-from evalharness.configtypes import check_langpair
+from evalharness.configtypes import check_langpair, check_one_line
 from evalharness.datasets.base import Dataset
-from evalharness.errors import UserError
+from evalharness.errors import UserError, redacting
 from evalharness.metrics import METRICS, Metric, make_metric
 from evalharness.metrics.base import MetricConfigBase
 from evalharness.plan import Cell, Plan, build_plan
@@ -92,6 +92,7 @@ class Results:
     score_cache_hits: int = 0
     score_cache_misses: int = 0
 
+    @redacting
     def table(
         self,
         format: str = "md",
@@ -122,6 +123,7 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------------ run
 
 
+@redacting
 def run(
     config: str | Path | dict,
     *,
@@ -179,6 +181,7 @@ def run(
     )
 
 
+@redacting
 def plan_of(config: str | Path | dict, overrides: dict[str, Any] | list[str] | None = None) -> tuple[Plan, Path]:
     """The plan of a config (datasets, cells, metrics) and where its results would go, without running it."""
     from evalharness.runner import output_dir as results_dir
@@ -238,6 +241,7 @@ def metric_configs(metrics: Sequence[str | dict | Any], where: str = "metrics") 
     return built
 
 
+@redacting
 def score(
     hypotheses: list[str] | dict[str, list[str]],
     references: list[str] | list[list[str]],
@@ -298,6 +302,11 @@ def score(
         raise UserError(f"statistics.baseline: no system named {stats_cfg.baseline!r} (systems: {', '.join(systems)})")
     if reference_names is None:
         reference_names = ["reference"] if len(streams) == 1 else [f"reference {k + 1}" for k in range(len(streams))]
+    for name in systems:
+        check_one_line(str(name), "hypotheses: system name")
+    for name in reference_names:
+        check_one_line(str(name), "reference_names")
+    check_one_line(str(dataset), "dataset")
     data = Dataset(
         name=dataset,
         source_lang=source_lang,
@@ -323,6 +332,7 @@ def score(
 # ----------------------------------------------------------------------------------------------------- load
 
 
+@redacting
 def load(results_dir: str | Path) -> Results:
     """A finished run's results folder, read back (scores.csv, summary.csv, segments.jsonl, agreement.csv)."""
     from evalharness.report import load as load_folder

@@ -226,12 +226,14 @@ def cmd_run(args) -> int:
 
 
 def _parse_hyp(item: str) -> tuple[str, Path]:
+    from evalharness.configtypes import check_one_line
+
     if "=" in item and not Path(item).exists():
         name, _, path = item.partition("=")
         if not name:
             raise UserError(f"--hyp {item}: empty system name before '='")
-        return name, Path(path)
-    return Path(item).name, Path(item)
+        return check_one_line(name, f"--hyp {item!r}: system name"), Path(path)
+    return check_one_line(Path(item).name, f"--hyp {item!r}: system name"), Path(item)
 
 
 def cmd_score(args) -> int:

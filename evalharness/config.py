@@ -20,7 +20,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from evalharness import secrets
 from evalharness.compare import StatisticsConfig
-from evalharness.configtypes import Name, OutputDir, Strict
+from evalharness.configtypes import Name, OutputDir, Strict, check_one_line
 from evalharness.datasets import LOADERS, DatasetConfig
 from evalharness.errors import UserError
 from evalharness.executors.settings import ExecutorConfig
@@ -28,7 +28,8 @@ from evalharness.metrics import METRICS, MetricConfig, make_metric
 from evalharness.systems import ENGINES, SystemConfig, engine_of
 from evalharness.textio import read_text
 
-ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# ${NAME}, ${NAME:-default}; `:secret` (${NAME:secret}, ${NAME:secret:-default}) marks the value a secret.
+ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:secret)?(?::-([^}]*))?\}")
 
 
 class Config(Strict):
@@ -358,7 +359,8 @@ def apply_overrides(data: dict, items: list[str]) -> None:
 
 
 def expand_env(data: Any, located: _Located, root: Any = None, loc: tuple = ()) -> Any:
-    """Replace ${NAME} and ${NAME:-default} in every string value."""
+    """Replace ${NAME} and ${NAME:-default} in every string value; a secret's value is remembered (never shown),
+    other values are written as they are (see `evalharness.secrets`)."""
     root = data if root is None else root
     if isinstance(data, dict):
         return {k: expand_env(v, located, root, loc + (k,)) for k, v in data.items()}
@@ -367,9 +369,10 @@ def expand_env(data: Any, located: _Located, root: Any = None, loc: tuple = ()) 
     if isinstance(data, str):
 
         def replace(match: re.Match) -> str:
-            name, default = match.group(1), match.group(2)
+            name, marked, default = match.group(1), match.group(2), match.group(3)
             if name in os.environ:
-                secrets.remember(os.environ[name], f"${{{name}}}")
+                if marked or secrets.is_secret_name(name):
+                    secrets.remember(os.environ[name], f"${{{name}}}")
                 return os.environ[name]
             if default is not None:
                 return default
@@ -378,7 +381,9 @@ def expand_env(data: Any, located: _Located, root: Any = None, loc: tuple = ()) 
                 f"not set (write ${{{name}:-default}} for a fallback)"
             )
 
-        return ENV_PATTERN.sub(replace, data)
+        expanded = ENV_PATTERN.sub(replace, data)
+        secrets.remember_url_credentials(expanded)
+        return expanded
     return data
 
 
@@ -436,6 +441,7 @@ def _cross_checks(cfg: Config, data: dict, located: _Located) -> None:
                     f"sweep.{key}[{i}].label: a label is a non-empty text without '@', ',' or '=' "
                     f"(got {point.label!r})",
                 )
+            check_one_line(point.label, f"{located.where(('sweep', key, i))}: sweep.{key}[{i}].label")
             if point.label in point_labels:
                 fail(
                     ("sweep", key, i),

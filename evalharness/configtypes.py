@@ -24,6 +24,8 @@ from pydantic import (
     ValidationInfo,
 )
 
+from evalharness.errors import UserError
+
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 
 
@@ -35,6 +37,22 @@ class Strict(BaseModel):
 
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=120)]
+
+
+# C0 and C1 control characters (newline, tab, escape, ...), DEL, and the line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def check_one_line(text: str, where: str) -> str:
+    """A name from outside a config's own checks (a file name, `--hyp NAME=PATH`, the API, a sweep label): one line
+    of printable text, since a control character would split or garble a table row; else a UserError."""
+    control = _CONTROL.search(text)
+    if control is not None:
+        raise UserError(
+            f"{where}: {text!r} holds a control character (U+{ord(control.group()):04X}); "
+            f"a name is one line of printable text"
+        )
+    return text
 
 
 def check_langpair(value: str) -> str:

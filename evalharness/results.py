@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from evalharness import csvsafe
 from evalharness.compare import PAIR_FIELD, CellComparison
 from evalharness.errors import UserError
 from evalharness.textio import atomic_write, current_umask
@@ -277,7 +278,8 @@ def missing(value: Any) -> bool:
 
 
 def to_csv(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False, lineterminator="\n")
+    """A frame as the harness writes CSV (cells a spreadsheet would run neutralised: `evalharness.csvsafe`)."""
+    return csvsafe.to_csv(frame)
 
 
 # Columns that hold names, never numbers or missing values: a system called `NA`, `null` or `1` stays itself.
@@ -321,6 +323,8 @@ def read_csv(path: Path) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
         raise UserError(f"{path}: not a valid CSV table ({err})") from err
+    frame = csvsafe.read_back(frame)
+    settings = [str(csvsafe.restored(column)) for column in settings]
     for column in settings:
         frame[column] = _typed_setting(frame[column])
     return frame

@@ -7,6 +7,7 @@ sacrebleu signatures under the table, since a score without its signature cannot
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, cast
 
 import pandas as pd
@@ -121,9 +122,23 @@ def marked(frame: pd.DataFrame, directions: dict[str, bool], fmt: str) -> pd.Dat
     return out
 
 
+# What Markdown or the HTML it may hold reads as markup in a name: HTML tags and entities, the `|` that ends a
+# table cell, backslash escapes, code, emphasis and links; and any control character left in a name read from an
+# older CSV (a newline would end the row).
+_MD_MARKUP = re.compile(r"[&<>|\\`*\[\]\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def md_text(text: str) -> str:
+    """A name as Markdown text, shown as it is and never run: its markup characters as HTML entities
+    (`<script>` -> `&lt;script&gt;`, `a|b` -> `a&#124;b`)."""
+    return _MD_MARKUP.sub(lambda m: _ENTITIES.get(m.group(), f"&#{ord(m.group())};"), text)
+
+
 def md_escape(frame: pd.DataFrame) -> pd.DataFrame:
-    r"""`|` in a cell (a system named `a|b`) would end the cell in Markdown: written as `\|`."""
-    return frame.map(lambda v: v.replace("|", "\\|") if isinstance(v, str) else v)
+    """A frame of data (names, signatures) for a Markdown table: every text cell and header as `md_text`."""
+    escaped = frame.map(lambda v: md_text(v) if isinstance(v, str) else v)
+    return escaped.rename(columns=lambda c: md_text(c) if isinstance(c, str) else c)
 
 
 def render(
@@ -144,7 +159,7 @@ def render(
         view = select(frame, directions, metrics, columns, sort)
         if fmt == "latex":
             return paper_latex(frame, view, directions, notes, columns)
-        text = md_escape(readable(frame, view, directions)).to_markdown(index=False, disable_numparse=True)
+        text = readable(frame, view, directions).to_markdown(index=False, disable_numparse=True)
         # A leaderboard says itself what bold means (best across runs).
         bold_said = any(note.startswith("bold:") for note in notes)
         notes = notes + [n for n in view_notes(frame, view) if not (bold_said and n.startswith("bold:"))]
@@ -403,9 +418,9 @@ def _setting(value) -> str:
 
 
 def readable(full: pd.DataFrame, view: pd.DataFrame, directions: dict[str, bool]) -> pd.DataFrame:
-    """The view as text: marked scores (bold best, † better / ‡ worse than the baseline), each followed by its
-    statistics under short headers: ± (half the CI's width, as sacrebleu prints it), rank ranges as `2–4`,
-    p-values as `<0.001`, deltas signed; rates in percent."""
+    """The view as Markdown text: marked scores (bold best, † better / ‡ worse than the baseline), each followed
+    by its statistics under short headers: ± (half the CI's width, as sacrebleu prints it), rank ranges as `2–4`,
+    p-values as `<0.001`, deltas signed; rates in percent; names and headers as `md_text`."""
     marks = marked(full, directions, "md")
     settings = set(key_columns(full)) - {"run", "dataset", "system", "level"}
     headers: list[str] = []
@@ -424,13 +439,13 @@ def readable(full: pd.DataFrame, view: pd.DataFrame, directions: dict[str, bool]
             values.append([_statistic(full, metric, stat, i) for i in rows])
         elif name in settings:
             headers.append(name)
-            values.append([_setting(full.at[i, name]) for i in rows])
+            values.append([md_text(_setting(full.at[i, name])) for i in rows])
         else:
             headers.append(_CELL_HEADERS.get(name, name))
             percent = name in ("off_target_rate", "pivot_on_target_rate")
-            values.append([_percent(full.at[i, name]) if percent else _cell(full.at[i, name]) for i in rows])
+            values.append([_percent(full.at[i, name]) if percent else md_text(_cell(full.at[i, name])) for i in rows])
     out = pd.DataFrame(dict(enumerate(values)), index=rows)
-    out.columns = headers
+    out.columns = [md_text(header) for header in headers]
     return out
 
 
@@ -439,6 +454,7 @@ def view_notes(full: pd.DataFrame, view: pd.DataFrame) -> list[str]:
     notes = []
     names = [str(c) for c in view.columns]
     baseline = full["baseline"].dropna() if "baseline" in full.columns else pd.Series(dtype=object)
+    baseline = baseline.astype(str).map(md_text)
     marks = "bold: best per dataset and level"
     if len(baseline):
         marks += f"; †: significantly better than {baseline.iloc[0]}; ‡: significantly worse"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import threading
@@ -83,6 +84,9 @@ def make_handler(api: FakeAPI):
             if status == 401:
                 echo = self.headers.get("Authorization")  # like hosted APIs, echo the key
                 return self.reply(401, {"error": {"message": f"Incorrect API key provided: {echo}"}})
+            if status == 403:
+                echo = self.headers.get("Authorization")  # like some proxies, say which credentials were refused
+                return self.reply(403, {"error": {"message": f"Access denied for Authorization: {echo}"}})
             if status == 404:
                 return self.reply(404, {"error": {"message": f"The model `{body['model']}` does not exist."}})
             if status:
@@ -322,6 +326,20 @@ def test_cli_unauthorized_is_one_error_line_naming_the_key_variable(tmp_path, ap
     assert "401" in line and KEY_ENV in line and SECRET not in line
     assert len(api.requests) <= 4  # not retried: at most the requests already in flight
     assert not (tmp_path / "results").exists()
+
+
+def test_url_credentials_echoed_by_the_server_in_base64_are_not_shown(tmp_path, api):
+    """With `user:password@` in base_url the client sends `Authorization: Basic base64(user:password)`; a server
+    that echoes it must not put the credentials in the error line, encoded or not."""
+    password = "hunter2-pw-77"
+    api.always = 403
+    api.url = api.url.replace("http://", f"http://user:{password}@")
+    proc = cli(tmp_path, write_project(tmp_path, api))
+    line = error_line(proc)
+    basic = base64.b64encode(f"user:{password}".encode()).decode()
+    assert api.requests[0]["authorization"] == f"Basic {basic}"  # what the server saw and echoed
+    assert "403" in line and "Authorization: Basic" in line
+    assert basic not in proc.stderr and password not in proc.stderr
 
 
 def test_cli_not_found_is_one_error_line_naming_the_model(tmp_path, api):

@@ -137,6 +137,12 @@ def test_a_label_cannot_hold_the_baseline_separators(tmp_path):
         load_config(config)
 
 
+def test_a_label_cannot_hold_a_control_character(tmp_path):
+    config = lm_run(tmp_path, 'sweep:\n  seed: [{label: "a\\tb", value: 1}]\n')
+    with pytest.raises(UserError, match=r"sweep.seed\[0\].label: 'a\\tb' holds a control character"):
+        load_config(config)
+
+
 # ------------------------------------------------------------------------------------------ baseline
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from evalharness.configtypes import InputFile, Name, Strict
+from evalharness.configtypes import InputFile, Name, Strict, check_one_line
 from evalharness.errors import UserError
 
 
@@ -112,6 +112,7 @@ class Dataset:
         for name, stream in zip(self.reference_names, self.references, strict=True):
             check_stream(stream, n, f"dataset {self.name}: reference {name}")
         for name, stream in self.system_outputs.items():
+            check_one_line(name, f"dataset {self.name}: a system name")
             check_stream(stream, n, f"dataset {self.name}: system {name}")
         if self.doc_ids is not None:
             check_stream(self.doc_ids, n, f"dataset {self.name}: document ids")

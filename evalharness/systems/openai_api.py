@@ -171,6 +171,8 @@ class OpenAISystem(TranslationSystem):
                 f"system {self.name}: the openai engine needs the openai package (pip install 'evalharness[api]')"
             ) from err
 
+        # The client sends user:password@ of the URL as `Authorization: Basic <base64>`, which a server may echo.
+        secrets.remember_url_credentials(self.cfg.base_url)
         messages = [self.messages(source, src_lang, tgt_lang) for source in sources]
         options = self.request_options()
         client = OpenAI(

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from evalharness.configtypes import PathPattern
+from evalharness.configtypes import PathPattern, check_one_line
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.systems.base import System, SystemConfigBase
@@ -83,6 +83,7 @@ class OutputsSystem(System):
         for match in matches:
             name = match[len(head) : len(match) - len(tail) if tail else None]
             if name and "/" not in name:
+                check_one_line(name, f"system {cfg.name}: {match!r} names a system")
                 systems.append(cls(cfg.model_copy(update={"name": name, "path": match})))
         return systems
 
