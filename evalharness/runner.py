@@ -540,7 +540,7 @@ def build_manifest(
                     "cached": o.stats.cached,
                     "empty": o.stats.empty,
                     "seconds": round(o.stats.seconds, 3),
-                    "runtime": c.system.runtime(),
+                    "runtime": o.stats.runtime if o.stats.runtime is not None else c.system.runtime(),
                 }
                 for c, o in zip(plan.cells, outputs, strict=True)
                 if o.stats.translated or o.stats.cached

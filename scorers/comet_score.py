@@ -12,6 +12,8 @@ embeddings cached, length batching, batch size 16), so its numbers are comet-sco
 `--model` is a checkpoint file (.../checkpoints/model.ckpt), a model folder holding checkpoints/model.ckpt and
 hparams.yaml, or a Hugging Face name found in the local cache only: nothing is ever downloaded (HF_HUB_OFFLINE=1).
 A model that is not there is one line on stderr saying what to download and where to put it, and exit status 2.
+evalharness asks exactly that before a run (`--dry-run` included) with its check request (EVALHARNESS_CHECK=1):
+the model and its encoder are looked up, stdin is not read, nothing is imported from COMET, exit status 0 or 2.
 
 COMET takes one reference. With several (`refs`), the segment is scored against each (one comet-score run per
 reference) and `--multi-ref` combines them: `mean` (default: every reference counts the same, and the score does
@@ -205,6 +207,9 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"  # before huggingface_hub or transformers is imported: never download
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     ckpt = local_checkpoint(args.model)
+    if os.environ.get("EVALHARNESS_CHECK") == "1":  # evalharness's check request, before its run: is the model here?
+        check_encoder(ckpt or cached_checkpoint(args.model))
+        return
     items = read_items(sys.stdin)
     if ckpt is None:
         ckpt = cached_checkpoint(args.model)

@@ -22,7 +22,7 @@ from evalharness.metrics import make_metric
 from evalharness.metrics.command import CommandConfig
 from evalharness.textio import read_lines
 
-from conftest import ROOT, wmt22_path
+from conftest import ROOT, error_lines, run_cli, wmt22_path, write_three_sentence_run
 
 SCORER = ROOT / "scorers" / "comet_score.py"
 COMET_VENV = ROOT / ".venv-comet"
@@ -103,6 +103,41 @@ def test_the_harness_reports_the_missing_model_as_one_user_error(tmp_path):
         f"metric COMET ({sys.executable} {SCORER} --model {missing}): exited with status 2: comet_score: "
         f"COMET checkpoint {missing} does not exist (a model.ckpt file, or the folder that holds checkpoints/)"
     )
+
+
+def test_dry_run_stops_on_a_missing_comet_model_in_one_line(tmp_path):
+    """The plan-time check request: the missing model is found before any system translates."""
+    missing = tmp_path / "model.ckpt"
+    scorer = json.dumps(
+        {"name": "command", "label": "COMET", "command": [sys.executable, str(SCORER), "--model", str(missing)]}
+    )
+    config = write_three_sentence_run(tmp_path, "  - {name: copy, engine: identity}", metrics=f"[{scorer}]")
+    proc = run_cli("run", config, "--dry-run")
+    assert proc.returncode == 2, proc.stderr
+    assert error_lines(proc.stderr) == [
+        f"evalharness: error: metric COMET ({sys.executable} {SCORER} --model {missing}): exited with status 2: "
+        f"comet_score: COMET checkpoint {missing} does not exist (a model.ckpt file, or the folder that holds "
+        "checkpoints/)"
+    ]
+
+
+def test_the_check_request_of_a_model_that_is_there_is_answered_without_comet(tmp_path):
+    """A model folder whose encoder is a local folder: status 0, nothing on stdout, the segments on stdin unread
+    (scoring them would need COMET, which evalharness's python has not)."""
+    (tmp_path / "comet" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "comet" / "checkpoints" / "model.ckpt").write_bytes(b"not read")
+    (tmp_path / "encoder").mkdir()
+    (tmp_path / "comet" / "hparams.yaml").write_text(f"pretrained_model: {tmp_path / 'encoder'}\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(SCORER), "--model", str(tmp_path / "comet")],
+        input='{"src": "a", "mt": "b", "ref": "c", "refs": ["c"]}\n',
+        capture_output=True,
+        text=True,
+        env={**os.environ, "EVALHARNESS_CHECK": "1"},
+        timeout=60,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout) == (0, ""), proc.stderr
 
 
 # ------------------------------------------------------------- a real COMET model against comet-score (slow)

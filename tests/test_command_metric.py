@@ -3,6 +3,7 @@ small Python script that scores a segment by the share of the reference's words 
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -12,8 +13,15 @@ from evalharness.errors import UserError
 from evalharness.metrics import make_metric
 from evalharness.metrics.command import CommandConfig
 
+from conftest import error_lines, run_cli, write_three_sentence_run
+
 SCORER = r"""
 import json, os, sys
+if os.environ.get("EVALHARNESS_CHECK") == "1":  # the check request before a run: is the model there?
+    if os.environ.get("STANDIN_MODE") == "no-model":
+        print("model xyz is not in the local cache; download it first", file=sys.stderr)
+        sys.exit(3)
+    sys.exit(0)
 seen = 0
 for line in sys.stdin:
     item = json.loads(line)
@@ -95,6 +103,32 @@ def test_a_broken_program_is_one_line_naming_the_metric(program, monkeypatch, mo
 def test_a_missing_program_fails_before_any_work():
     with pytest.raises(UserError, match="command 'no-such-scorer' not found"):
         metric(["no-such-scorer", "--x"]).check("en")
+
+
+def test_the_check_request_reports_a_missing_model_in_one_line(program, monkeypatch):
+    monkeypatch.setenv("STANDIN_MODE", "no-model")
+    with pytest.raises(UserError) as err:
+        metric(program).check("en")
+    assert str(err.value) == (
+        f"metric Overlap ({' '.join(program)}): exited with status 3: "
+        "model xyz is not in the local cache; download it first"
+    )
+
+
+def test_a_program_that_knows_nothing_of_the_check_request_passes_it():
+    metric([sys.executable, "-c", "import sys; sys.stdin.read()"]).check("en")
+
+
+def test_dry_run_stops_on_a_metric_whose_model_is_missing(program, tmp_path):
+    scorer = json.dumps({"name": "command", "label": "Overlap", "command": program})
+    config = write_three_sentence_run(tmp_path, "  - {name: copy, engine: identity}", metrics=f"[bleu, {scorer}]")
+    proc = run_cli("run", config, "--dry-run", env={"STANDIN_MODE": "no-model"})
+    assert proc.returncode == 2, proc.stderr
+    assert error_lines(proc.stderr) == [
+        f"evalharness: error: metric Overlap ({' '.join(program)}): exited with status 3: "
+        "model xyz is not in the local cache; download it first"
+    ]
+    assert run_cli("run", config, "--dry-run").returncode == 0
 
 
 def test_the_signature_names_the_program_and_its_version(program):

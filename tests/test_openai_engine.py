@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
 import socket
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +43,9 @@ class FakeAPI:
         self.delay = 0.0  # seconds each request takes
         self.empty_first: dict[str, str] = {}  # source -> "no-choices" | "null-content", the first time it is asked
         self.raw_first: dict[str, str] = {}  # source -> a raw 200 body, the first time it is asked
+        self.contents: dict[str, list[str]] = {}  # source -> the message contents of its next replies, in turn
+        self.hold_after: int | None = None  # requests after this many wait for `released` (a server that hangs)
+        self.released = threading.Event()
         self.url = ""
 
     def count(self, source: str) -> int:
@@ -71,6 +79,10 @@ def make_handler(api: FakeAPI):
                 api.max_in_flight = max(api.max_in_flight, api.in_flight)
                 source = source_of(body)
                 first = api.count(source) == 1
+                held = api.hold_after is not None and len(api.requests) > api.hold_after
+                content = api.contents[source].pop(0) if api.contents.get(source) else None
+            if held:
+                api.released.wait(60)
             try:
                 time.sleep(api.delay)
             finally:
@@ -125,6 +137,8 @@ def make_handler(api: FakeAPI):
                     },
                 )
             text = MAPPING.get(source, source.upper())
+            if content is None:
+                content = f"  {text}  \nNote: a literal translation."
             self.reply(
                 200,
                 {
@@ -136,7 +150,7 @@ def make_handler(api: FakeAPI):
                         {
                             "index": 0,
                             "finish_reason": "stop",
-                            "message": {"role": "assistant", "content": f"  {text}  \nNote: a literal translation."},
+                            "message": {"role": "assistant", "content": content},
                         }
                     ],
                 },
@@ -154,6 +168,7 @@ def api():
     thread.start()
     fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     yield fake
+    fake.released.set()
     server.shutdown()
     server.server_close()
 
@@ -312,6 +327,45 @@ def test_cli_rerun_sends_no_requests(tmp_path, api):
     assert manifest["translation"]["model_calls"] == 0
 
 
+def cached_translations(cache: Path) -> int:
+    """Translations in the cache file, read beside the run that writes it (0 before the table exists)."""
+    try:
+        with sqlite3.connect(cache / "translations.sqlite", timeout=10) as db:
+            return db.execute("SELECT COUNT(*) FROM translations").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_a_run_killed_mid_way_keeps_every_reply_that_arrived(tmp_path, api, private_cache):
+    """The server answers two requests and then hangs; the run is killed with SIGKILL once the two replies are
+    cached. The rerun asks only for the two segments that never got a reply."""
+    api.hold_after = 2
+    cfg = write_project(tmp_path, api, concurrency=2)
+    with open(tmp_path / "stderr.txt", "w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "evalharness", "run", str(cfg), "--output-dir", str(tmp_path / "results")],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env={**os.environ, KEY_ENV: SECRET},
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while cached_translations(private_cache) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
+        assert cached_translations(private_cache) == 2, "the two replies never reached the cache"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    asked = len(api.requests)
+    api.hold_after = None
+    api.released.set()
+    assert cli(tmp_path, cfg).returncode == 0
+    assert len(api.requests) - asked == 2
+    manifest = json.loads((tmp_path / "results" / "exp" / "manifest.json").read_text())
+    assert manifest["translation"]["model_calls"] == 2
+
+
 def error_line(proc) -> str:
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
@@ -392,3 +446,49 @@ def test_a_malformed_200_reply_is_one_user_error_and_never_cached(api, tmp_path,
         system(api, concurrency=1).translate(SOURCES[:1], "de", "en", ctx)
     assert store.count() == 0
     store.close()
+
+
+# ---------------------------------------------------------------- empty replies
+
+
+@pytest.mark.parametrize("blank", ["", " \n  "])
+def test_an_empty_reply_is_retried_like_a_server_error(api, blank):
+    api.contents = {"Wie geht es dir?": [blank]}
+    assert system(api, max_retries=1).translate(SOURCES, "de", "en") == EXPECTED
+    assert api.count("Wie geht es dir?") == 2
+
+
+def test_empty_replies_after_every_retry_are_an_error_and_never_cached(api, tmp_path):
+    api.contents = {"Wie geht es dir?": ["", " ", ""]}  # the first try and both retries
+    store = Store(tmp_path / "translations.sqlite", "translations")
+    ctx = RunContext(translation_cache=store, verbose=False)
+    with pytest.raises(UserError, match=r"answered 200 with an empty reply for the segment 'Wie geht.*2 retries"):
+        system(api, concurrency=1, max_retries=2).translate(SOURCES, "de", "en", ctx)
+    assert api.count("Wie geht es dir?") == 3
+    assert store.count() == 1  # the reply before it
+    assert system(api, concurrency=1, max_retries=2).translate(SOURCES, "de", "en", ctx) == EXPECTED
+    assert api.count("Wie geht es dir?") == 4  # the fixed server is asked again
+    store.close()
+
+
+def test_cli_empty_replies_are_one_error_line(tmp_path, api):
+    api.contents = {"Bis morgen.": ["", ""]}
+    line = error_line(cli(tmp_path, write_project(tmp_path, api, max_retries=1)))
+    assert "empty reply" in line and "Bis morgen." in line and "allow_empty" in line
+    assert not (tmp_path / "results").exists()
+
+
+def test_allow_empty_takes_an_empty_reply_as_the_translation(api, tmp_path):
+    api.contents = {"Bis morgen.": [" "]}
+    store = Store(tmp_path / "translations.sqlite", "translations")
+    ctx = RunContext(translation_cache=store, verbose=False)
+    assert system(api, allow_empty=True).translate(SOURCES, "de", "en", ctx) == [*EXPECTED[:3], ""]
+    assert api.count("Bis morgen.") == 1
+    assert store.count() == 4
+    store.close()
+
+
+def test_allow_empty_false_keeps_the_cache_key_of_earlier_versions(api):
+    """The setting is new: left at its default it is not part of the key, so cached translations stay valid."""
+    assert "allow_empty" not in system(api).fingerprint()
+    assert system(api).fingerprint() != system(api, allow_empty=True).fingerprint()

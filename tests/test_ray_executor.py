@@ -4,8 +4,12 @@ killed mid-shard. The tables must equal the local executor's byte for byte."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -221,6 +225,47 @@ def test_more_gpus_per_actor_than_the_cluster_has_is_a_config_error(cluster, tmp
         UserError, match=r"^systems\.lookup\.resources\.num_gpus: 1 per actor, but the Ray cluster has 0"
     ):
         api.run(config, output_dir=tmp_path / "out")
+
+
+def test_an_address_that_does_not_answer_is_one_line_within_the_connect_timeout(tmp_path):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = lookup_run(tmp_path, "{kind: ray}")
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "evalharness", "run", str(config), "--address", f"127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,  # Ray alone retries such an address for minutes
+    )
+    assert time.monotonic() - started < 30
+    assert proc.returncode == 2
+    (line,) = error_lines(proc.stderr)
+    assert line.startswith(f"evalharness: error: executor.address: cannot reach Ray at 127.0.0.1:{port} within 10 s")
+
+
+@pytest.mark.slow
+def test_a_ray_run_prints_no_warning_of_rays_own(tmp_path):
+    """Ray's notes (its token-authentication WARNING on every start) stay off the run's stderr."""
+    config = lookup_run(tmp_path, "{kind: ray, num_cpus: 1}")
+    proc = run_cli("run", str(config), "--output-dir", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    own = ("evalharness: ", "results: ")  # the phase lines and the closing summary, as in a local run
+    assert [line for line in proc.stderr.splitlines() if line and not line.startswith(own)] == []
+
+
+@pytest.mark.slow
+def test_under_ray_the_manifest_has_the_actors_runtimes_and_the_translation_seconds(tmp_path, monkeypatch):
+    config = lookup_run(tmp_path / "cfg", "{kind: ray, shard_size: 8, num_cpus: 2}")
+    manifest = run(config, tmp_path / "ray", tmp_path / "c", monkeypatch)
+    cells = {c["system"]: c for c in manifest["translation"]["cells"]}
+    assert cells["lookup"]["translated"] == N and cells["lookup"]["seconds"] > 0
+    runtimes = manifest["executor"]["runtimes"]["lookup"]
+    assert len(runtimes) == manifest["executor"]["actors"]["lookup"] == 2  # both actors got shards
+    assert all(actor["pid"] != os.getpid() for actor in runtimes)  # reported by the actors, not the driver
+    assert cells["lookup"]["runtime"] == {k: v for k, v in runtimes[0].items() if k not in ("node", "pid")}
 
 
 def test_an_unknown_executor_kind_is_one_line_naming_the_key(tmp_path):

@@ -33,5 +33,6 @@ class Translator:
             "node": ray.get_runtime_context().get_node_id(),
             "pid": os.getpid(),
             "seconds": round(time.perf_counter() - started, 3),
+            "runtime": system.runtime(),  # this worker's threads and libraries, not the driver's
         }
         return [t or "" for t in out], where

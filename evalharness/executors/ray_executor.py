@@ -14,12 +14,18 @@ Everything translated before stays in the cache. An error the engine raises itse
 retried: it would fail again.
 
 Scoring: the chunks of segment statistics and of bootstrap resampling run as Ray tasks (`workers.remote_pools`).
+
+The manifest records what the actors report: each one's `runtime` (threads, libraries) and, per cell, the
+seconds the cluster spent translating what was sent ahead (wall time, shared among a system's cells by segments).
+A cluster address that does not answer within `connect_timeout` is one line, before Ray is asked to join it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -34,6 +40,7 @@ from evalharness.executors.base import CellOutput, Executor, produce
 from evalharness.executors.settings import ExecutorConfig
 from evalharness.plan import Plan
 from evalharness.progress import Progress
+from evalharness.systems.base import System
 from evalharness.systems.context import RunContext
 from evalharness.systems.translation import TranslationSystem
 from evalharness.workers import remote_pools
@@ -41,6 +48,8 @@ from evalharness.workers import remote_pools
 # Shards sent to one actor before its first returns: the next one waits in the actor's queue, so the actor never
 # idles between shards. More would only pile work onto a slow actor.
 IN_FLIGHT_PER_ACTOR = 2
+# The module that logs Ray's token-authentication warning (ray 2.60).
+TOKEN_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 
 
 def _import_ray():
@@ -106,6 +115,8 @@ class RayExecutor(Executor):
         self.retries: list[dict] = []
         self.actors: dict[str, int] = {}
         self.cluster: dict[str, float] = {}  # what the run connected to
+        self.runtimes: dict[str, list[dict]] = {}  # system name -> each actor's node, pid and runtime
+        self.cell_runtimes: dict[str, dict] = {}  # system config (JSON) -> the runtime its actors reported
 
     # ------------------------------------------------------------------------------------------- connection
 
@@ -115,7 +126,12 @@ class RayExecutor(Executor):
             self.cluster = self._describe()
             return
         options = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+        # Ray warns on every start that token authentication is on (or off), whatever RAY_AUTH_MODE the user
+        # chose for the cluster: a note for whoever set the cluster up, not for each run's stderr.
+        logging.getLogger(TOKEN_AUTH_LOGGER).setLevel(logging.ERROR)
         started = time.perf_counter()
+        if self.cfg.address is not None:
+            self._check_reachable(self.cfg.address)
         try:
             if self.cfg.address is None:
                 # "local": a new instance; None would join the last cluster started on this machine, if any
@@ -133,6 +149,22 @@ class RayExecutor(Executor):
         self.log(
             f"ray: {nodes:g} node(s), {cpus:g} CPUs, {gpus:g} GPUs ({where}, {time.perf_counter() - started:.1f} s)"
         )
+
+    def _check_reachable(self, address: str) -> None:
+        """A TCP connection to the cluster's head, within `connect_timeout`: ray.init would otherwise retry an
+        address that does not answer for minutes, printing only its own warnings."""
+        endpoint = gcs_endpoint(address)
+        if endpoint is None:  # 'auto' (or no port): Ray finds the cluster itself
+            return
+        timeout = self.cfg.connect_timeout
+        try:
+            socket.create_connection(endpoint, timeout=timeout).close()
+        except OSError as err:
+            why = "no answer" if isinstance(err, TimeoutError) else (err.strerror or type(err).__name__).lower()
+            raise UserError(
+                f"executor.address: cannot reach Ray at {address} within {timeout:g} s ({why}); is the cluster "
+                "running (ray start --head) and is this its head's address (host:port, or ray://host:10001)?"
+            ) from err
 
     def _describe(self) -> dict[str, float]:
         resources = self.ray.cluster_resources()
@@ -157,15 +189,20 @@ class RayExecutor(Executor):
             ctx.remote = None
             self._release()
         # What was sent ahead reached the cells through the cache; the manifest counts it as translated.
-        for index, (translated, positions) in ahead.items():
+        for index, (translated, positions, seconds) in ahead.items():
             outputs[index].stats.translated += translated
             outputs[index].stats.cached -= positions
+            outputs[index].stats.seconds += seconds
             ctx.model_calls += translated
+        for cell, output in zip(plan.cells, outputs, strict=True):
+            runtime = self.cell_runtimes.get(_config_key(cell.system))
+            if runtime is not None:
+                output.stats.runtime = runtime
         return outputs
 
-    def _send_ahead(self, plan: Plan, ctx: RunContext, progress: Progress) -> dict[int, tuple[int, int]]:
+    def _send_ahead(self, plan: Plan, ctx: RunContext, progress: Progress) -> dict[int, tuple[int, int, float]]:
         """Every cell's first-leg cache misses, translated on the cluster and written to the cache. Returns, per
-        cell index, (distinct segments translated, source positions they cover)."""
+        cell index, (distinct segments translated, source positions they cover, seconds of translation)."""
         cache = ctx.translation_cache
         if cache is None:
             return {}
@@ -199,11 +236,18 @@ class RayExecutor(Executor):
             return {}
         total = sum(len(s.texts) for shards in by_system.values() for s in shards)
         n_shards = sum(len(shards) for shards in by_system.values())
+        seconds: dict[int, float] = {}
         with progress.bar(total, f"ray: {n_shards} shards", unit="seg") as bar:
             for name, shards in by_system.items():
+                started = time.perf_counter()
                 for _ in self._run(name, shards, bar.update):
                     pass
-        return credit
+                # The system's wall time, shared among its cells by the segments each had translated.
+                per_segment = (time.perf_counter() - started) / sum(len(s.texts) for s in shards)
+                for index, (translated, _) in credit.items():
+                    if plan.cells[index].system.name == name:
+                        seconds[index] = translated * per_segment
+        return {index: (*counts, seconds.get(index, 0.0)) for index, counts in credit.items()}
 
     def _stream(self, system, sources: list[str], src: str, tgt: str) -> Iterator[tuple[int, str]]:
         """A cell's remaining misses (ctx.remote): shards on the system's actors, (index, translation) out."""
@@ -257,6 +301,16 @@ class RayExecutor(Executor):
         if resources is not None and resources.memory:
             options["memory"] = resources.memory
         return self.ray.remote(Translator).options(**options).remote()
+
+    def _note_runtime(self, system: TranslationSystem, where: dict) -> None:
+        """What an actor reported about how it ran the system: kept per actor, and per system config for its
+        cells."""
+        runtime = where.get("runtime") or {}
+        self.cell_runtimes.setdefault(_config_key(system), runtime)
+        actor = {"node": where["node"][:12], "pid": where["pid"], **runtime}
+        known = self.runtimes.setdefault(system.name, [])
+        if actor not in known:
+            known.append(actor)
 
     def _release(self) -> None:
         if self._pool is not None:
@@ -315,6 +369,7 @@ class RayExecutor(Executor):
                         continue
                     self.counter["shards"] += 1
                     self.by_node[where["node"]] += 1
+                    self._note_runtime(shard.system, where)
                     if shard.done is not None:
                         shard.done(out)
                     advance(len(shard.texts))
@@ -348,12 +403,27 @@ class RayExecutor(Executor):
             "shard_size": self.cfg.shard_size,
             "max_retries": self.cfg.max_retries,
             "actors": self.actors,
+            "runtimes": self.runtimes,  # per system, each actor's node, pid and runtime (threads, libraries)
             "shards": self.counter["shards"],
             # node ids shortened, in a stable order: which nodes did the work and how much
             "shards_by_node": {node[:12]: self.by_node[node] for node in nodes},
             "retries": self.retries,
             "scoring_tasks": self.counter["scoring_tasks"],
         }
+
+
+def gcs_endpoint(address: str) -> tuple[str, int] | None:
+    """(host, port) of a cluster address (host:port, ray://host:port); None where Ray resolves it ('auto')."""
+    rest = address.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return None
+    return host.strip("[]"), int(port)
+
+
+def _config_key(system: System) -> str:
+    """A system's whole config as a key: sweep points of one system share its name, not their settings."""
+    return json.dumps(system.cfg.model_dump(mode="json"), sort_keys=True, default=str)
 
 
 def _one_line(err: BaseException) -> str:

@@ -20,6 +20,9 @@ class ExecutorConfig(Strict):
     )
     shard_size: int = Field(strict=True, default=64, ge=1, description="ray: segments per unit of translation work")
     max_retries: int = Field(strict=True, default=3, ge=0, description="ray: retries of a shard whose worker died")
+    connect_timeout: float = Field(
+        default=10, gt=0, description="ray with address: seconds to wait for the cluster to answer before giving up"
+    )
     num_cpus: int | None = Field(
         strict=True, default=None, ge=1, description="ray without address: CPUs of the local instance (default: all)"
     )

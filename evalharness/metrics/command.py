@@ -8,7 +8,10 @@ The protocol (docs/metric-protocol.md):
 - the program writes, for every input line and in the same order, one line to standard output: a number, or a
   JSON object with a numeric "score"; then exits with 0;
 - anything else (a non-zero exit, fewer or more lines, a line that is not a number) is a one-line error naming
-  the metric and the line; the program's last standard-error line is quoted; nothing is cached.
+  the metric and the line; the program's last standard-error line is quoted; nothing is cached;
+- the check request, once when the run is planned (`--dry-run` included): the program is started with
+  EVALHARNESS_CHECK=1 and an empty standard input, and says with its exit status whether it can score (its
+  model is there); a program that knows nothing of the request sees zero segments and writes zero lines.
 
 Each distinct (src, mt, refs) is sent once, however many systems produced it. Scores are multiplied by `scale`
 (COMET's 0-1 becomes 0-100 with `scale: 100`).
@@ -32,6 +35,8 @@ from evalharness.metrics.base import MetricConfigBase
 from evalharness.metrics.segment import SegmentMetric
 
 Key = TypeVar("Key", bound=Hashable)
+
+CHECK_ENV = "EVALHARNESS_CHECK"  # set to 1 for the plan-time check request (docs/metric-protocol.md)
 
 
 class CommandConfig(MetricConfigBase):
@@ -64,6 +69,7 @@ def _file_sha256(path: str) -> str:
 
 class CommandMetric(SegmentMetric):
     cfg: CommandConfig
+    _checked = False  # the program answered the check request (asked once per run, not per target language)
 
     @property
     def higher_is_better(self) -> bool:  # type: ignore[override]
@@ -96,8 +102,12 @@ class CommandMetric(SegmentMetric):
         )
 
     def check(self, target_lang: str) -> None:
+        """The program exists and answers the check request: a missing model fails before any translation."""
         if _program(self.cfg.command) is None:
             raise UserError(f"metric {self.label}: command {self.cfg.command[0]!r} not found")
+        if not self._checked:
+            self._run([], check=True)
+            self._checked = True
         super().check(target_lang)
 
     def segment_scores(
@@ -124,7 +134,7 @@ class CommandMetric(SegmentMetric):
         scores = self._run(list(requests))
         return {name: [scores[k] for k in rows] for name, rows in per_system.items()}
 
-    def _run(self, lines: list[str]) -> list[float]:
+    def _run(self, lines: list[str], check: bool = False) -> list[float]:
         where = f"metric {self.label} ({' '.join(self.cfg.command)})"
         try:
             proc = subprocess.run(
@@ -134,6 +144,7 @@ class CommandMetric(SegmentMetric):
                 text=True,
                 encoding="utf-8",
                 timeout=self.cfg.timeout,
+                env={**{k: v for k, v in os.environ.items() if k != CHECK_ENV}, **({CHECK_ENV: "1"} if check else {})},
             )
         except FileNotFoundError as err:
             raise UserError(f"{where}: cannot start it ({err.strerror})") from err

@@ -37,6 +37,8 @@ class CellStats:
     cached: int = 0  # segments found in the translation cache
     empty: int = 0  # empty hypotheses
     seconds: float = 0.0  # time spent in the model
+    # How the engine ran where it ran (`System.runtime`), when that was not this process (a Ray actor's).
+    runtime: dict | None = None
 
 
 @dataclass

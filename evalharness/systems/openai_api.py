@@ -5,7 +5,9 @@ The API key is read from the environment variable named by `api_key_env`; it nev
 translation cache's fingerprint, the results or an error message. Without it a dummy key is sent (local servers
 need none). Rate limits (429), server errors (5xx), timeouts and refused connections are retried by the
 client, `max_retries` times, with exponential backoff (0.5 s, 1 s, 2 s, ... up to 8 s, or what the server's
-Retry-After asks for, up to two minutes).
+Retry-After asks for, up to two minutes). An empty or whitespace-only reply is no translation either: it is
+retried the same way, then reported in one line and never cached, unless the config says that empty outputs
+are real (`allow_empty: true`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -60,6 +63,10 @@ class OpenAIConfig(TranslationConfigBase):
         strict=True, default=5, ge=0, description="retries of a request on 429, 5xx, timeouts, no connection"
     )
     timeout: float = Field(default=60, gt=0, description="seconds per request")
+    allow_empty: bool = Field(
+        default=False,
+        description="an empty reply is a translation (cached); false: a failure, retried, never cached",
+    )
     system_prompt: str = Field(
         default=DEFAULT_SYSTEM_PROMPT, description="the system message ('' for none); {src_name} {tgt_name} filled in"
     )
@@ -108,6 +115,11 @@ class OpenAIConfig(TranslationConfigBase):
         return self
 
 
+def backoff(retry: int) -> float:
+    """Seconds before retry number `retry` (0-based) of an empty reply: the client's own schedule for a 5xx."""
+    return min(0.5 * 2**retry, 8.0)
+
+
 def _times(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
@@ -120,6 +132,9 @@ def _one_line(text: object, limit: int = 200) -> str:
 class OpenAISystem(TranslationSystem):
     config_model = OpenAIConfig
     cfg: OpenAIConfig
+    # Every reply is paid for (and takes far longer than a SQLite transaction): cached the moment it arrives,
+    # so that even `kill -9` loses none.
+    flush_segments = 1
 
     @classmethod
     def settings(cls) -> frozenset[str]:
@@ -134,6 +149,8 @@ class OpenAISystem(TranslationSystem):
     def fingerprint(self) -> str:
         """Like every engine's, without the transport settings and, when not sampling, the sampling settings."""
         exclude = set(NOT_IN_FINGERPRINT) | TRANSPORT | set(UNUSED)
+        if not self.cfg.allow_empty:  # added later: left out at its default, so earlier caches stay valid
+            exclude.add("allow_empty")
         if not self.cfg.do_sample:
             exclude |= {"temperature", "top_p", "seed"}
         settings = self.cfg.model_dump(mode="json", exclude=exclude)
@@ -180,6 +197,20 @@ class OpenAISystem(TranslationSystem):
         )
 
         def one(source: str, turns: list[ChatCompletionMessageParam]) -> str:
+            """The translation; an empty reply is asked again like a 5xx, `max_retries` times."""
+            for retry in range(self.cfg.max_retries + 1):
+                if retry:
+                    time.sleep(backoff(retry - 1))
+                text = ask(source, turns)
+                if text or self.cfg.allow_empty:
+                    return text
+            raise UserError(
+                f"system {self.name}: {self.cfg.base_url} answered 200 with an empty reply for the segment "
+                f"{source[:60]!r} after {_times(self.cfg.max_retries, 'retry', 'retries')}: no translation (nothing "
+                "was cached for it; set allow_empty: true if empty outputs are real for this system)"
+            )
+
+        def ask(source: str, turns: list[ChatCompletionMessageParam]) -> str:
             where = f"system {self.name}: {self.cfg.base_url} answered 200 for the segment {source[:60]!r} with"
             try:
                 reply = client.chat.completions.create(model=self.cfg.model, messages=turns, **options)
@@ -210,8 +241,9 @@ class OpenAISystem(TranslationSystem):
             }
             pending = set(futures)
             while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                # Replies that arrived are handed over (and cached) before an error among them is raised.
+                # Each reply is handed over (and cached) as it arrives, so a run killed mid-way has paid for
+                # nothing it loses; replies that arrived are handed over before an error among them is raised.
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 failed = [future for future in done if future.exception() is not None]
                 for future in done:
                     if future.exception() is None:

@@ -93,6 +93,9 @@ def cache_key(fingerprint: str, src_lang: str, tgt_lang: str, source: str) -> st
 class TranslationSystem(System):
     """A system whose hypotheses come from translating the sources."""
 
+    # Completed translations are written to the cache every this many segments (or FLUSH_SECONDS).
+    flush_segments: int = FLUSH_SEGMENTS
+
     def hypotheses(self, dataset: Dataset, ctx: RunContext | None = None, stats: CellStats | None = None) -> list[str]:
         return self.translate(dataset.sources, dataset.source_lang, dataset.target_lang, ctx, stats)
 
@@ -170,7 +173,7 @@ class TranslationSystem(System):
                         out[i] = translation
                     pending.append((cache_key(fingerprint, src_lang, tgt_lang, unique[j]), translation))
                     bar.update(1)
-                    if len(pending) >= FLUSH_SEGMENTS or time.perf_counter() - last_flush >= FLUSH_SECONDS:
+                    if len(pending) >= self.flush_segments or time.perf_counter() - last_flush >= FLUSH_SECONDS:
                         flush()
         finally:
             close = getattr(stream, "close", None)
