@@ -10,3 +10,8 @@ class UserError(Exception):
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split("\n")))
+
+
+class ResultsWarning(UserWarning):
+    """A results folder that can be read but not checked (its manifest predates the list of file hashes): the
+    CLI prints it as one line."""
