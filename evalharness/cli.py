@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from evalharness.errors import UserError
+from evalharness.cache import CACHES, Cache
+from evalharness.errors import ResultsWarning, UserError
 from evalharness.tables import FORMATS, render
 from evalharness.version import __version__
 
@@ -180,9 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "cache",
         help="inspect or clear the caches",
-        description="Show or clear the translation cache and the score cache.",
+        description="Show or clear the caches in the cache folder: "
+        + ", ".join(f"{c.name} ({c.label})" for c in CACHES.values())
+        + ". A damaged cache file is removed by clear.",
     )
     p.add_argument("action", choices=["stats", "clear"])
+    p.add_argument("cache", nargs="?", choices=list(CACHES), help="one cache (default: all of them)")
     return parser
 
 
@@ -313,24 +318,33 @@ def cmd_score(args) -> int:
 
 def cmd_table(args) -> int:
     from evalharness.leaderboard import table
-    from evalharness.textio import atomic_write
+    from evalharness.textio import atomic_write, check_writable
 
     frame, notes, directions = table(args.results_dirs, args.tidy)
     if args.tidy and (args.metrics or args.columns or args.sort):
         raise UserError("table: --metrics, --columns and --sort choose from the summary, not the --tidy table")
     text = render(frame, args.format, notes, directions, args.metrics, args.columns, args.sort)
     if args.output:
-        atomic_write(args.output, text)
+        check_writable(args.output.parent, "folder of the output file")
+        try:
+            atomic_write(args.output, text)
+        except OSError as err:  # a full disk, a file over the size limit: the old file, if any, stays as it was
+            raise UserError(f"{args.output}: cannot write it ({err.strerror or err}); nothing was written") from err
     else:
         print(text, end="")
     return 0
 
 
 def cmd_report(args) -> int:
-    from evalharness.report import REPORT, load, report_files
-    from evalharness.results import write_results
+    """report.html and plots/ again, from the folder's files, once the folder is whole; manifest.json's hashes
+    follow the new files."""
+    from evalharness.report import REPORT, is_report_file, load, report_files
+    from evalharness.results import rewrite_results
+    from evalharness.textio import check_writable
 
-    write_results(args.results_dir, report_files(load(args.results_dir)))
+    data = load(args.results_dir, rebuilt=is_report_file)
+    check_writable(args.results_dir, "report")  # a read-only folder: said before the plots are drawn
+    rewrite_results(args.results_dir, report_files(data), data.manifest, is_report_file, "the report")
     print(args.results_dir / REPORT)
     return 0
 
@@ -354,34 +368,53 @@ def cmd_list(args) -> int:
     return 0
 
 
-CACHES = [("translation cache", "translations.sqlite", "translations"), ("score cache", "scores.sqlite", "scores")]
-
-
 def cmd_cache(args) -> int:
-    from evalharness.cache import Store, default_cache_dir
-
-    for label, filename, table in CACHES:
-        path = default_cache_dir() / filename
+    chosen = [CACHES[args.cache]] if args.cache else list(CACHES.values())
+    for cache in chosen:
+        path = cache.path
         if not path.exists():
-            print(f"{label}: {path} (empty)")
-            continue
-        if args.action == "clear":
+            print(f"{cache.label}: {path} (empty)")
+        elif args.action == "clear":
+            print(_clear(cache))
+        else:
+            store = cache.open(read_only=True)  # stats changes nothing, so a read-only folder is no obstacle
             try:
-                store = Store(path, table)
-                try:
-                    print(f"{label}: removed {store.clear()} entries from {path}")
-                finally:
-                    store.close()
-            except UserError:  # damaged: clearing always recovers, by removing the file
-                Store.remove_files(path)
-                print(f"{label}: {path} was damaged; removed the file")
-            continue
-        store = Store(path, table)
+                print(f"{cache.label}: {path}: {store.count()} entries, {store.size_bytes() / 1e6:.1f} MB")
+            finally:
+                store.close()
+    return 0
+
+
+def _clear(cache: Cache) -> str:
+    """Empty one cache; a damaged file is removed, which always recovers. A cache that cannot be written (a
+    read-only folder) is a one-line error and stays as it is."""
+    from evalharness.cache import DamagedCache, Store
+
+    try:
+        store = cache.open()
         try:
-            print(f"{label}: {path}: {store.count()} entries, {store.size_bytes() / 1e6:.1f} MB")
+            return f"{cache.label}: removed {store.clear()} entries from {cache.path}"
         finally:
             store.close()
-    return 0
+    except DamagedCache:
+        try:
+            Store.remove_files(cache.path)
+        except OSError as err:
+            raise UserError(
+                f"{cache.path}: the cache file is damaged and cannot be removed ({err.strerror or err})"
+            ) from err
+        return f"{cache.label}: {cache.path} was damaged; removed the file"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A `ResultsWarning` as one line, like the errors; any other warning as Python shows it."""
+    if issubclass(category, ResultsWarning):
+        print(f"evalharness: warning: {message}", file=sys.stderr)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
 
 
 COMMANDS = {
@@ -396,6 +429,7 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     try:
         return COMMANDS[args.command](args)
     except UserError as err:

@@ -47,3 +47,8 @@ def redacting(func: Callable[P, R]) -> Callable[P, R]:
             raise
 
     return wrapper
+
+
+class ResultsWarning(UserWarning):
+    """A results folder that can be read but not checked (its manifest predates the list of file hashes): the
+    CLI prints it as one line."""

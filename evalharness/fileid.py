@@ -6,14 +6,14 @@ import hashlib
 import os
 from pathlib import Path
 
-from evalharness.cache import Store, default_cache_dir
+from evalharness.cache import CACHES
 
 
 def file_sha256(path: str | Path) -> str:
     path = Path(path).resolve()
     st = path.stat()
     key = f"{path}|{st.st_size}|{st.st_mtime_ns}"
-    store = Store(default_cache_dir() / "filehashes.sqlite", "hashes")
+    store = CACHES["filehashes"].open()
     try:
         known = store.get(key)
         if known is not None:

@@ -10,7 +10,6 @@ and systems, so the merged summary leaves them out.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from evalharness.errors import UserError
-from evalharness.results import read_csv, summary_frame, sweep_columns
+from evalharness.results import check_whole, read_csv, summary_frame, sweep_columns
 from evalharness.tables import directions_of, signature_notes
 from evalharness.textio import read_text
 
@@ -59,29 +58,19 @@ class Run:
     datasets: dict[str, dict] = field(default_factory=dict)  # manifest.json's datasets, when there is one
 
 
-def load_manifest_datasets(folder: Path) -> dict[str, dict]:
-    """manifest.json's per-dataset entries; {} for a folder without a manifest."""
-    path = folder / "manifest.json"
-    if not path.exists():
-        return {}
-    try:
-        datasets = json.loads(read_text(path)).get("datasets", {})
-    except (json.JSONDecodeError, AttributeError) as err:
-        raise UserError(f"{path}: not a valid manifest ({err})") from err
-    return datasets if isinstance(datasets, dict) else {}
-
-
-def load_scores(folder: Path, required: set[str] = REQUIRED) -> pd.DataFrame:
-    """A run's tidy scores.csv, with one-line errors for a folder that is not a run's results."""
+def load_scores(folder: Path, required: set[str] = REQUIRED) -> tuple[pd.DataFrame, dict]:
+    """A run's tidy scores.csv and its manifest, with one-line errors for a folder that is not a run's results
+    or is not whole (`check_whole`)."""
     path = folder / "scores.csv"
     if not path.exists():
         raise UserError(f"{folder}: no scores.csv (is this a run's results folder?)")
+    manifest = check_whole(folder)
     read_text(path)  # clear errors for empty or non-UTF-8 files
     scores = read_csv(path)
     missing = required - set(scores.columns)
     if missing:
         raise UserError(f"{path}: missing columns {', '.join(sorted(missing))}")
-    return scores
+    return scores, manifest
 
 
 def load_runs(folders: list[Path]) -> list[Run]:
@@ -95,15 +84,13 @@ def load_runs(folders: list[Path]) -> list[Run]:
         seen[real] = folder
     names = [os.path.basename(os.path.abspath(folder)) for folder in folders]
     required = REQUIRED | (set(COMPARED) if len(folders) > 1 else set())
-    return [
-        Run(
-            str(folder) if names.count(name) > 1 else name,
-            folder,
-            load_scores(folder, required),
-            load_manifest_datasets(folder) if len(folders) > 1 else {},
-        )
-        for name, folder in zip(names, folders, strict=True)
-    ]
+    runs = []
+    for name, folder in zip(names, folders, strict=True):
+        scores, manifest = load_scores(folder, required)
+        datasets = manifest.get("datasets") if len(folders) > 1 else None
+        datasets = datasets if isinstance(datasets, dict) else {}
+        runs.append(Run(str(folder) if names.count(name) > 1 else name, folder, scores, datasets))
+    return runs
 
 
 def signature_difference(a: str, b: str) -> str:

@@ -15,6 +15,7 @@ import base64
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +27,9 @@ import pandas as pd
 from evalharness.analysis import FILES as ANALYSIS_FILES
 from evalharness.analysis import key_metric, read_table, tokens
 from evalharness.errors import UserError
+from evalharness.leaderboard import REQUIRED
 from evalharness.plots import bars_path, numeric_sweeps, run_plots, scatter_path, setting_text, sweep_path
-from evalharness.results import HUMAN_FILE, STAT_COLUMNS, missing, read_csv, sweep_columns
+from evalharness.results import HUMAN_FILE, STAT_COLUMNS, check_whole, missing, read_csv, sweep_columns
 from evalharness.tables import directions_of, format_p, marked, signature_notes, sort_rows
 
 REPORT = "report.html"
@@ -80,19 +82,24 @@ def _json(folder: Path, where: str, text: str) -> Any:
         raise UserError(f"{folder / where}: not valid JSON ({err})") from err
 
 
-def load(folder: Path | str) -> RunData:
+def is_report_file(name: str) -> bool:
+    """A file of the results folder that `report_files` makes (and `evalharness report` makes again)."""
+    return name == REPORT or name.startswith("plots/")
+
+
+def load(folder: Path | str, rebuilt: Callable[[str], bool] = lambda name: False) -> RunData:
     """The data of a results folder: scores.csv, summary.csv, segments.jsonl, manifest.json, and agreement.csv
-    and human_scores.csv when the run had human scores."""
+    and human_scores.csv when the run had human scores; refused unless the folder is whole (`check_whole`, which
+    skips the files `rebuilt` names)."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise UserError(f"{folder}: not a results folder")
-    manifest = _json(folder, "manifest.json", _read(folder, "manifest.json"))
-    if not isinstance(manifest, dict):
-        raise UserError(f"{folder / 'manifest.json'}: not a run's manifest (expected a JSON object)")
+    manifest = check_whole(folder, rebuilt)
     for name in ("scores.csv", "summary.csv"):
         if not (folder / name).exists():
             raise UserError(f"{folder}: no {name} (not a complete results folder)")
     scores, summary = read_csv(folder / "scores.csv"), read_csv(folder / "summary.csv")
+    absent = REQUIRED - set(scores.columns)
+    if absent:  # a cut-off header in a folder whose manifest has no hashes: not an empty run
+        raise UserError(f"{folder / 'scores.csv'}: missing columns {', '.join(sorted(absent))}")
     segments = [
         _json(folder, f"segments.jsonl:{number}", line)
         for number, line in enumerate(_read(folder, "segments.jsonl").splitlines(), 1)

@@ -6,12 +6,15 @@ paths), so a rerun gives byte-identical `scores.csv` and `summary.csv`. Times an
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
 import os
 import shutil
 import tempfile
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -20,10 +23,11 @@ import pandas as pd
 
 from evalharness import csvsafe
 from evalharness.compare import PAIR_FIELD, CellComparison
-from evalharness.errors import UserError
-from evalharness.textio import atomic_write, current_umask
+from evalharness.errors import ResultsWarning, UserError
+from evalharness.textio import check_replaceable, current_umask
 
 MANIFEST = "manifest.json"  # written last; its presence marks a folder as a run's results
+FILES = "files"  # manifest.json's list of every other file of the folder: name -> sha256 of its bytes
 
 # Per-cell columns (the same on every metric row of a cell) that the summary keeps after the metrics.
 CELL_COLUMNS = [
@@ -356,11 +360,127 @@ def _typed_setting(column: pd.Series) -> pd.Series:
     return column
 
 
+def _bytes(content: str | bytes) -> bytes:
+    return content if isinstance(content, bytes) else content.encode("utf-8")
+
+
+def file_hashes(files: dict[str, str | bytes]) -> dict[str, str]:
+    """manifest.json's `files`: the sha256 of every file but the manifest, by name (sorted, so a rerun that writes
+    the same files lists them the same way)."""
+    return {name: hashlib.sha256(_bytes(files[name])).hexdigest() for name in sorted(files) if name != MANIFEST}
+
+
+def manifest_text(manifest: dict) -> str:
+    return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+
+
+def _listed_path(folder: Path, name: str) -> Path:
+    """A file the manifest lists, refused when the name leads outside the folder (a manifest is data, not trusted)."""
+    parts = Path(name).parts
+    if not name or Path(name).is_absolute() or ".." in parts:
+        raise UserError(f"{folder / MANIFEST}: lists {name!r}, which is not a file inside the folder")
+    return folder / name
+
+
+def check_whole(folder: Path, rebuilt: Callable[[str], bool] = lambda name: False) -> dict:
+    """The folder's manifest, once every file it lists is there with the bytes it had when the run wrote it: a
+    results folder proves it is whole or is refused, in one line naming the file (a copy cut off, a file edited
+    by hand, a folder that is not a run's). `rebuilt`: files the caller is about to write again, not checked.
+    A manifest from before the file hashes were recorded is read unchecked, with a `ResultsWarning`."""
+    path = folder / MANIFEST
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a results folder (no such folder)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise UserError(
+            f"{folder}: no {MANIFEST}, so not a whole results folder (a run writes it last: the run was cut off, "
+            f"or this is not a run's results folder)"
+        ) from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot read it ({err})") from err
+    try:
+        manifest = json.loads(text)
+    except ValueError as err:
+        raise UserError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(manifest, dict) or "evalharness" not in manifest:
+        raise UserError(f"{path}: not a run's manifest (it names no evalharness version): not a results folder")
+    listed = manifest.get(FILES)
+    if listed is None:
+        warnings.warn(
+            f"{path}: lists no file hashes (written by an earlier evalharness), so its files could not be checked "
+            f"for completeness; rerun the config to record them",
+            ResultsWarning,
+            stacklevel=2,
+        )
+        return manifest
+    if not isinstance(listed, dict) or not all(isinstance(v, str) for v in listed.values()):
+        raise UserError(f"{path}: `{FILES}` is not a map of file names to sha256 hashes")
+    rerun = f"rerun `evalharness run {manifest['config']}`" if manifest.get("config") else "rerun its config"
+    for name, expected in listed.items():
+        if rebuilt(name):
+            continue
+        file = _listed_path(folder, name)
+        try:
+            with open(file, "rb") as handle:
+                actual = hashlib.file_digest(handle, "sha256").hexdigest()
+        except FileNotFoundError as err:
+            raise UserError(
+                f"{file} is missing, though the manifest lists it: the run was cut off or the file was removed; {rerun}"
+            ) from err
+        except OSError as err:
+            raise UserError(f"{file}: cannot read it ({err.strerror or err})") from err
+        if actual != expected:
+            raise UserError(f"{file} does not match the manifest: the run was cut off or the file was edited; {rerun}")
+    return manifest
+
+
 def write_results(out_dir: Path, files: dict[str, str | bytes]) -> None:
-    """Each file atomically (text as UTF-8, bytes such as PNGs as they are); manifest.json last, so a folder with
-    a manifest is complete."""
-    for name in sorted(files, key=lambda n: n == MANIFEST):
-        atomic_write(out_dir / name, files[name])
+    """Every file to a temporary name first, then each renamed into place, manifest.json last: a full disk or a
+    read-only folder fails while nothing is replaced yet (the temporary files are removed), and a folder with
+    its manifest is complete. Text is written as UTF-8, bytes (PNGs) as they are."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name in sorted(files, key=lambda n: n == MANIFEST):
+            path = out_dir / name
+            check_replaceable(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            staged.append((Path(tmp), path))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(_bytes(files[name]))
+            os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; results are ordinary files
+        while staged:
+            tmp_path, path = staged[0]
+            os.replace(tmp_path, path)
+            staged.pop(0)
+    finally:
+        for tmp_path, _ in staged:
+            tmp_path.unlink(missing_ok=True)
+
+
+def write_error(folder: Path, err: OSError, what: str, kept: str) -> UserError:
+    """An OSError while writing results (a full disk, a file over the size limit, a read-only folder) as one line:
+    where, why, and what stayed as it was."""
+    return UserError(f"{folder}: cannot write {what} ({err.strerror or err}); {kept}")
+
+
+def rewrite_results(
+    folder: Path, files: dict[str, str | bytes], manifest: dict, rebuilt: Callable[[str], bool], what: str
+) -> None:
+    """Some files of a finished results folder written again (`evalharness report`: the plots and report.html),
+    and manifest.json's hashes with them, so the folder stays whole. `rebuilt`: the names these files replace
+    (the entries of a plot no longer made are dropped). A manifest without hashes is left as it was: its other
+    files were never checked, so nothing would vouch for them."""
+    out = dict(files)
+    listed = manifest.get(FILES)
+    if isinstance(listed, dict):
+        kept = {name: sha for name, sha in listed.items() if not rebuilt(name)}
+        out[MANIFEST] = manifest_text({**manifest, FILES: dict(sorted({**kept, **file_hashes(files)}.items()))})
+    try:
+        write_results(folder, out)
+    except OSError as err:
+        raise write_error(folder, err, what, "nothing in the folder was changed") from err
 
 
 def is_results_folder(folder: Path) -> bool:
@@ -375,7 +495,17 @@ def is_results_folder(folder: Path) -> bool:
 def replace_results_folder(out_dir: Path, files: dict[str, str | bytes]) -> None:
     """The whole results folder at once: built beside the old one, then swapped in by two renames, so the folder
     is always entirely one run (no stale plots or agreement.csv of an earlier run, no half-written file). An
-    interruption between the renames leaves the old folder under a hidden name beside it, never a mix."""
+    interruption between the renames leaves the old folder under a hidden name beside it, never a mix. A full
+    disk or a file over the size limit is one line, and the earlier results stay as they were."""
+    try:
+        _replace_folder(out_dir, files)
+    except OSError as err:
+        raise write_error(
+            out_dir, err, "the results folder", "nothing was written and the earlier results, if any, are unchanged"
+        ) from err
+
+
+def _replace_folder(out_dir: Path, files: dict[str, str | bytes]) -> None:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     new = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
     old: Path | None = None

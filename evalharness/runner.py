@@ -17,7 +17,7 @@ import yaml
 
 from evalharness.agreement import agreement_frame, dataset_agreement
 from evalharness.analysis import CellData, DatasetData, analysis_files
-from evalharness.cache import Store, default_cache_dir, digest
+from evalharness.cache import CACHES, default_cache_dir, digest
 from evalharness.compare import CellComparison, baseline_cell, compare, compare_work
 from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
@@ -31,12 +31,16 @@ from evalharness.plan import Cell, CellId, Plan
 from evalharness.progress import Progress
 from evalharness.report import RunData, report_files
 from evalharness.results import (
+    FILES,
     HUMAN_FILE,
+    MANIFEST,
     PAIRWISE_FILE,
     PairRow,
     Row,
+    file_hashes,
     human_scores_frame,
     is_results_folder,
+    manifest_text,
     pairwise_frame,
     replace_results_folder,
     scores_frame,
@@ -114,7 +118,7 @@ class Scorer:
 
     def __init__(self, metrics: list, workers: int, use_cache: bool, progress: Progress | None = None):
         self.metrics, self.workers = metrics, workers
-        self.store = Store(default_cache_dir() / "scores.sqlite", "scores") if use_cache else None
+        self.store = CACHES["scores"].open() if use_cache else None
         self.hits = self.misses = 0
         self.progress = progress or Progress.silent()
 
@@ -724,7 +728,6 @@ def execute(
             "summary.tex": render(summary, "latex", notes, directions_of(scores)),
             "segments.jsonl": "\n".join(json.dumps(r, ensure_ascii=False) for r in found.segments) + "\n",
             "config.yaml": resolved_config(loaded, out_dir),
-            "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
         }
         if found.pairs:
             files[PAIRWISE_FILE] = to_csv(pairwise_frame(found.pairs, plan.sweep_keys))
@@ -751,6 +754,9 @@ def execute(
         )
         for dataset in plan.datasets.values():
             files.update(dataset.artifacts)
+        # Last: every other file's sha256, so a reader can tell a whole folder from a cut-off or edited one.
+        manifest[FILES] = file_hashes(files)
+        files[MANIFEST] = manifest_text(manifest)
         replace_results_folder(out_dir, files)
         phase.summary = f"{len(files)} files in {display_path(out_dir)}"
     return output

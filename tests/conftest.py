@@ -103,6 +103,38 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, check:
     return proc
 
 
+def _can_mount_read_only() -> bool:
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+def run_cli_read_only(folder: Path, *args: str, cwd: Path | None = None, env: dict | None = None):
+    """The real command line with `folder` (and all in it) read-only. Root ignores file permissions (the tests
+    run as root in CI), so for root the folder is a read-only bind mount of itself in a mount namespace of the
+    command's own (writes fail with EROFS, as on read-only media); for anyone else its permissions say so."""
+    command = [sys.executable, "-m", "evalharness", *map(str, args)]
+    if os.geteuid() != 0:
+        paths = [*folder.rglob("*"), folder]
+        modes = {path: path.stat().st_mode for path in paths}
+        for path in paths:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        try:
+            return run_cli(*args, cwd=cwd, env=env)
+        finally:
+            for path in reversed(paths):
+                path.chmod(modes[path])
+    if shutil.which("unshare") is None or not _can_mount_read_only():
+        pytest.skip("running as root without a mount namespace: cannot make a folder read-only for root")
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    return subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(folder), *command],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
 # ------------------------------------------------------------------------------------------ test tiers
 # `make test` runs everything (the CI command). `make test-quick` (pytest --quick) skips the whole-config runs
 # (marker `slow`) and the headless-browser test (marker `browser`), and says how many it skipped.

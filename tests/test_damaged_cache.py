@@ -1,5 +1,7 @@
 """A damaged cache (random bytes, a truncated file, a flipped byte in a value) never gives a traceback: `run` and
-`cache stats` say so in one line, `cache clear` always recovers, and an undecodable entry is a miss."""
+`cache stats` say so in one line, `cache clear` always recovers, and an undecodable entry is a miss. Every cache
+the harness keeps is listed, checked and cleared by `cache stats|clear`, one or all; a read-only cache folder is
+read by `stats` and is one line for `clear`, never called damaged."""
 
 from __future__ import annotations
 
@@ -9,10 +11,13 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from evalharness.cache import Store
+from evalharness.fileid import file_sha256
+from evalharness.metrics.embedding import EmbeddingCache
 
-from conftest import error_lines, run_cli, write_three_sentence_run
+from conftest import error_lines, run_cli, run_cli_read_only, write_three_sentence_run
 
 UPPER = "import sys\nfor line in sys.stdin:\n    print(line.rstrip('\\n').upper(), flush=True)\n"
 
@@ -75,3 +80,73 @@ def test_cache_clear_on_healthy_caches_still_counts_entries(tmp_path):
     proc = run(tmp_path, cache, "cache", "clear")
     assert proc.returncode == 0 and "translation cache: removed 3 entries" in proc.stdout
     assert os.path.exists(cache / "translations.sqlite")
+
+
+def fill_embedding_and_file_hash_caches(folder: Path) -> None:
+    """An entry in each of the caches the models' code keeps (the cache folder is the test's private one)."""
+    embeddings = EmbeddingCache("model-sha256")
+    embeddings.vectors(["a text"], lambda texts: np.ones((len(texts), 4), dtype=np.float32))
+    embeddings.close()
+    (folder / "model.bin").write_bytes(b"weights")
+    file_sha256(folder / "model.bin")
+
+
+def test_cache_stats_lists_every_cache_the_harness_keeps(tmp_path, private_cache):
+    config = project(tmp_path)
+    assert run(tmp_path, private_cache, "run", config, "--output-dir", tmp_path / "out").returncode == 0
+    fill_embedding_and_file_hash_caches(tmp_path)
+    proc = run(tmp_path, private_cache, "cache", "stats")
+    assert proc.returncode == 0, proc.stderr
+    labels = [line.split(":")[0] for line in proc.stdout.splitlines()]
+    assert labels == ["translation cache", "score cache", "embedding cache", "model file hash cache"]
+    assert "embeddings.sqlite: 1 entries" in proc.stdout and "filehashes.sqlite: 0 entries" not in proc.stdout
+
+
+@pytest.mark.parametrize("name,filename", [("embeddings", "embeddings.sqlite"), ("filehashes", "filehashes.sqlite")])
+def test_a_damaged_embedding_or_file_hash_cache_is_named_by_stats_and_removed_by_clear(
+    tmp_path, private_cache, name, filename
+):
+    fill_embedding_and_file_hash_caches(tmp_path)
+    for side in ("-wal", "-shm"):
+        Path(f"{private_cache / filename}{side}").unlink(missing_ok=True)
+    damage(private_cache / filename, "random bytes")
+    proc = run(tmp_path, private_cache, "cache", "stats")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    [line] = error_lines(proc.stderr)
+    assert f"{filename}: the cache file is damaged" in line and "evalharness cache clear" in line
+    proc = run(tmp_path, private_cache, "cache", "clear")
+    assert proc.returncode == 0 and f"{filename} was damaged; removed the file" in proc.stdout, proc.stderr
+    assert not (private_cache / filename).exists()
+
+
+def test_cache_clear_of_one_cache_leaves_the_others(tmp_path, private_cache):
+    fill_embedding_and_file_hash_caches(tmp_path)
+    proc = run(tmp_path, private_cache, "cache", "clear", "embeddings")
+    assert proc.returncode == 0 and proc.stdout.splitlines() == [
+        f"embedding cache: removed 1 entries from {private_cache / 'embeddings.sqlite'}"
+    ]
+    assert "filehashes.sqlite: 1 entries" in run(tmp_path, private_cache, "cache", "stats", "filehashes").stdout
+
+
+@pytest.fixture
+def filled_cache(tmp_path) -> Path:
+    """A cache folder with the three-sentence run's translations and scores in it."""
+    cache = tmp_path / "cache"
+    assert run(tmp_path, cache, "run", project(tmp_path), "--output-dir", tmp_path / "out").returncode == 0
+    return cache
+
+
+def test_cache_stats_reads_a_read_only_cache_folder(filled_cache):
+    proc = run_cli_read_only(filled_cache, "cache", "stats", env={"EVALHARNESS_CACHE_DIR": str(filled_cache)})
+    assert proc.returncode == 0, proc.stderr
+    assert f"translation cache: {filled_cache / 'translations.sqlite'}: 3 entries" in proc.stdout
+    assert "damaged" not in proc.stdout + proc.stderr
+
+
+def test_cache_clear_on_a_read_only_cache_folder_is_one_line_and_removes_nothing(filled_cache):
+    before = {path.name: path.read_bytes() for path in filled_cache.iterdir()}
+    proc = run_cli_read_only(filled_cache, "cache", "clear", env={"EVALHARNESS_CACHE_DIR": str(filled_cache)})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    [line] = error_lines(proc.stderr)
+    assert f"{filled_cache / 'translations.sqlite'}: cannot use the cache file" in line and "damaged" not in line
+    assert {path.name: path.read_bytes() for path in filled_cache.iterdir()} == before

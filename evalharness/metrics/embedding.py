@@ -28,7 +28,7 @@ from typing import Literal, TypeVar
 import numpy as np
 from pydantic import Field
 
-from evalharness.cache import Store, default_cache_dir, digest
+from evalharness.cache import CACHES, digest
 from evalharness.errors import UserError
 from evalharness.fileid import file_sha256, folder_sha256
 from evalharness.langcodes import LANGUAGES
@@ -116,7 +116,7 @@ class EmbeddingCache:
 
     def __init__(self, model_sha256: str, use_cache: bool = True):
         self.model = model_sha256
-        self.store = Store(default_cache_dir() / "embeddings.sqlite", "embeddings") if use_cache else None
+        self.store = CACHES["embeddings"].open() if use_cache else None
         self.computed = 0  # texts embedded by the model in this process (tests, the bench and the manifest)
 
     def vectors(self, texts: list[str], encode: Callable[[list[str]], np.ndarray]) -> dict[str, np.ndarray]:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalharness.cache import Store, default_cache_dir
+from evalharness.cache import CACHES, Store
 from evalharness.progress import Progress
 
 
@@ -60,7 +60,7 @@ class RunContext:
 
     @classmethod
     def create(cls, use_cache: bool = True, progress: Progress | None = None) -> RunContext:
-        store = Store(default_cache_dir() / "translations.sqlite", "translations") if use_cache else None
+        store = CACHES["translations"].open() if use_cache else None
         return cls(translation_cache=store, progress=progress or Progress())
 
     def log(self, message: str) -> None:
