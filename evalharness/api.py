@@ -33,7 +33,7 @@ from evalharness.apiargs import (
     workers_of,
 )
 from evalharness.compare import StatisticsConfig
-from evalharness.config import LoadedConfig, config_from_dict, load_config
+from evalharness.config import LoadedConfig, config_from_dict, describe_entry_error, load_config
 from evalharness.configtypes import check_langpair, check_one_line
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError, redacting
@@ -41,6 +41,7 @@ from evalharness.metrics import METRICS, Metric, make_metric
 from evalharness.metrics.base import MetricConfigBase
 from evalharness.plan import Cell, Plan, build_plan
 from evalharness.progress import Progress
+from evalharness.refcheck import check_references
 from evalharness.results import TEXT_COLUMNS, scores_frame, summary_frame
 from evalharness.systems import System
 
@@ -211,6 +212,10 @@ class _GivenOutputs:
         return {}
 
 
+# What `score` scores as when no language pair is given: BLEU's default tokenizer (13a), no language judged.
+DEFAULT_LANGPAIR = "xx-en"
+
+
 def metric_configs(metrics: Sequence[str | dict | Any], where: str = "metrics") -> list[Metric]:
     """Metrics from names ("bleu"), dicts ({"name": "bleu", "tokenize": "intl"}), metric configs or metrics."""
     given = [entry for entry in metrics if isinstance(entry, str)]
@@ -231,8 +236,9 @@ def metric_configs(metrics: Sequence[str | dict | Any], where: str = "metrics") 
                 raise UserError(f"{where}: unknown metric {name!r} (known: {', '.join(METRICS)})")
             try:
                 options = METRICS[name][0].model_validate(options)
-            except ValidationError as err:
-                raise UserError(f"{where} {name}: {err.errors()[0]['msg'].removeprefix('Value error, ')}") from err
+            except ValidationError as err:  # named as in a config file: metrics[1].char_order: ...
+                message = describe_entry_error(err.errors()[0], "metrics", index, options)
+                raise UserError(where + message.removeprefix("metrics")) from err
         built.append(make_metric(options))
     labels = [m.label for m in built]
     twice = sorted({label for label in labels if labels.count(label) > 1})
@@ -247,7 +253,7 @@ def score(
     references: list[str] | list[list[str]],
     *,
     metrics: Sequence[str | dict | Any] = ("bleu", "chrf", "ter"),
-    langpair: str = "xx-en",
+    langpair: str | None = None,
     statistics: StatisticsConfig | dict | None = None,
     workers: int | None = None,
     segments: bool = True,
@@ -259,7 +265,10 @@ def score(
 
     `hypotheses`: one system's lines, or system name -> lines. `references`: one reference's lines, or a list of
     reference streams (``references[k][i]`` is reference k of segment i, as sacrebleu takes them). `metrics`:
-    names or metric dicts/configs. `langpair`: its target picks BLEU's tokenizer and the off-target check.
+    names or metric dicts/configs. `langpair`: its target picks BLEU's tokenizer, the off-target check and the
+    language the references must be in (default: none given, scored as xx-en). The references are checked as
+    `run` checks them (evalharness.refcheck): refused when most segments are the source (with `sources`) or not
+    in the target language (with `langpair`; without it, a warning on stderr when they are mostly not English).
     `statistics`: bootstrap CIs (default 1000 resamples) and a paired test when it names a `baseline`.
     `sources`: the source lines, for reference-free metrics (`{"name": "embedding", "against": "source"}`).
     """
@@ -275,6 +284,8 @@ def score(
         sources = lines_of(sources, "sources")
         if len(sources) != len(streams[0]):
             raise UserError(f"sources: expected {len(streams[0])} lines of text, one per reference line")
+    target_known = langpair is not None
+    langpair = langpair if langpair is not None else DEFAULT_LANGPAIR
     try:
         check_langpair(text_of(langpair, "langpair", "de-en"))
     except ValueError as err:
@@ -316,6 +327,7 @@ def score(
         reference_names=list(reference_names),
         system_outputs={name: list(lines) for name, lines in systems.items()},
     )
+    check_references(data, target_known=target_known)
     # A _GivenOutputs stands in for a System: it has what scoring reads (name, runtime) and is never translated.
     cells = [Cell(dataset, cast(System, _GivenOutputs(name))) for name in systems]
     plan = Plan({dataset: data}, cells, built, [])

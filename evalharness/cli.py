@@ -105,9 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="bleu, chrf, chrf++, ter, embedding (cosine of e5 embeddings with the reference), embedding-src "
         "(with the source: reference-free, needs --src) (default: bleu chrf ter)",
     )
-    p.add_argument("--src", "-s", type=Path, metavar="SRC", help="source file, for reference-free metrics")
     p.add_argument(
-        "--langpair", "-l", default="xx-en", help="language pair; the target picks BLEU's tokenizer (default: xx-en)"
+        "--src",
+        "-s",
+        type=Path,
+        metavar="SRC",
+        help="source file, for reference-free metrics and to refuse a reference that is the source",
+    )
+    p.add_argument(
+        "--langpair",
+        "-l",
+        help="language pair; the target picks BLEU's tokenizer and the language the references must be in "
+        "(default: xx-en, and references mostly not in English get a warning instead of an error)",
     )
     p.add_argument(
         "--tokenize", default="auto", help="BLEU tokenizer (default: auto, sacrebleu's default for the target)"
@@ -249,8 +258,9 @@ def cmd_score(args) -> int:
     from evalharness.metrics import METRICS
     from evalharness.textio import check_same_length, read_lines
 
+    langpair = args.langpair if args.langpair is not None else api.DEFAULT_LANGPAIR
     try:
-        check_langpair(args.langpair)
+        check_langpair(langpair)
     except ValueError as err:
         raise UserError(f"--langpair: {err}") from err
     twice = sorted({name for name in args.metrics if args.metrics.count(name) > 1})
@@ -266,7 +276,7 @@ def cmd_score(args) -> int:
         requested.append(options)
     metrics = api.metric_configs(requested, where="--metrics")
     for metric in metrics:
-        metric.check(args.langpair.split("-")[1])
+        metric.check(langpair.split("-")[1])
     refs = [read_lines(path) for path in args.ref]
     for path, stream in zip(args.ref[1:], refs[1:], strict=True):
         check_same_length(len(refs[0]), stream, path, f"reference {args.ref[0]}")
@@ -304,7 +314,7 @@ def cmd_score(args) -> int:
         systems,
         refs,
         metrics=metrics,
-        langpair=args.langpair,
+        langpair=args.langpair,  # None: not given, the references' language gets a warning, not an error
         statistics=statistics,
         workers=args.workers,
         segments=False,

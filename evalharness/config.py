@@ -302,6 +302,13 @@ def _describe(error: Mapping[str, Any], data: dict) -> tuple[tuple, str]:
     return loc, f"{key_path(loc, data)}: {message}"
 
 
+def describe_entry_error(error: Mapping[str, Any], section: str, index: int, entry: Any) -> str:
+    """One pydantic error of a section's entry validated on its own (a metric dict given to the API), worded as
+    the same error in a config file: `metrics[1].char_order: ...`, `metrics[0]: unknown key ... (did you mean ...)`."""
+    data = {section: [None] * index + [entry]}
+    return _describe({**error, "loc": (section, index, *error["loc"])}, data)[1]
+
+
 # ---------------------------------------------------------------- overrides and environment
 
 

@@ -1,6 +1,8 @@
 """A reference stream that is not a reference: mostly in another language than the target, or mostly the source
 itself (`references: [ref.en, src.de]`, where copying the source would score 100). Checked when the plan is
-made, before any model runs, with the language identification the hypotheses get (evalharness.langid)."""
+made, before any model runs, with the language identification the hypotheses get (evalharness.langid), and by
+`score` (command and API) before it scores: one function, so both refuse the same references in the same words.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +18,11 @@ from evalharness.langid import detect_all
 MOST = 0.5
 
 
-def check_references(dataset: Dataset) -> None:
+def check_references(dataset: Dataset, *, target_known: bool = True) -> None:
+    """Refuse a reference stream that is mostly the source or mostly not in the target language; warn about blank
+    segments. `score` has no source without `--src` (its sources are then empty, and that check finds nothing),
+    and may have no language pair (`target_known` False: scored as xx-en, the default that only picks BLEU's
+    tokenizer): references mostly not in English are then scored, as sacrebleu scores them, with a warning."""
     sources = dataset.segment_sources()
     round_trip = dataset.pivot_lang is not None  # the text is its own reference by design
     for name, stream in zip(dataset.reference_names, dataset.references, strict=True):
@@ -43,7 +49,15 @@ def check_references(dataset: Dataset) -> None:
             share = sum(lang == dataset.target_lang for lang in langs) / len(langs)
             if share < MOST:
                 top = max(set(langs), key=langs.count)
-                raise UserError(
+                found = (
                     f"{where}: only {share:.0%} of its segments are identified as {dataset.target_lang} "
-                    f"(most are {top}); is it a reference for {dataset.langpair}?"
+                    f"(most are {top})"
                 )
+                if not target_known:
+                    print(
+                        f"warning: {found}; no language pair was given, so it is scored as {dataset.langpair}: "
+                        f"give the language pair to have the references checked",
+                        file=sys.stderr,
+                    )
+                    continue
+                raise UserError(f"{found}; is it a reference for {dataset.langpair}?")

@@ -151,7 +151,7 @@ REFS = ["The cat sat on a mat.", "It was raining all day."]
         (lambda: evalharness.score(HYPS, REFS, metrics=[5]), "metrics"),
         (lambda: evalharness.score(HYPS, REFS, metrics="bleu"), "metrics"),
         (lambda: evalharness.score(HYPS, REFS, metrics=[{"name": ["bleu"]}]), "metrics"),
-        (lambda: evalharness.score(HYPS, REFS, langpair=None), "langpair"),
+        (lambda: evalharness.score(HYPS, REFS, langpair=5), "langpair"),
         (lambda: evalharness.score(HYPS, REFS, workers="2"), "workers"),
         (lambda: evalharness.score(HYPS, REFS, statistics=5), "statistics"),
         (lambda: evalharness.score(HYPS, REFS, sources=[None, None]), "sources"),
@@ -171,7 +171,7 @@ REFS = ["The cat sat on a mat.", "It was raining all day."]
         "metrics [5]",
         "metrics a bare string",
         "a metric name that is a list",
-        "langpair None",
+        "langpair a number",
         "workers a string",
         "statistics a number",
         "sources holding None",
@@ -201,6 +201,29 @@ def test_score_takes_numpy_arrays_and_pandas_series_of_strings_as_lists(kind):
     pd.testing.assert_frame_equal(given.scores, expected.scores)
     one_system = evalharness.score(kind(HYPS), kind(REFS), **options)
     assert one_system.scores["score"].tolist() == evalharness.score(HYPS, REFS, **options).scores["score"].tolist()
+
+
+def test_score_refuses_the_source_given_as_reference_as_run_does(data):
+    src, hyps = lines(data / "src.de"), lines(data / "hyp.LT22.en")
+    with pytest.raises(UserError, match=f"^dataset score: reference reference: {N} of {N} segments are identical"):
+        evalharness.score(hyps, src, langpair="de-en", sources=src)
+    with pytest.raises(UserError, match=r"reference: only 0% of its segments are identified as en \(most are de\)"):
+        evalharness.score(hyps, src, langpair="de-en")
+
+
+def test_score_without_langpair_scores_references_in_another_language_with_a_warning(data, capsys):
+    src = lines(data / "src.de")
+    assert evalharness.score(src, src, metrics=["chrf"]).scores["score"].tolist() == [100.0]
+    assert "only 0% of its segments are identified as en (most are de); no language pair was given" in (
+        capsys.readouterr().err
+    )
+
+
+def test_score_refuses_a_metric_option_out_of_bounds_naming_its_key(data):
+    hyps, refs = lines(data / "hyp.LT22.en")[:3], lines(data / "ref.A.en")[:3]
+    expected = r"^metrics\[1\]\.char_order: Input should be less than or equal to 10 \(got 100000\)$"
+    with pytest.raises(UserError, match=expected):
+        evalharness.score(hyps, refs, metrics=["bleu", {"name": "chrf", "char_order": 100000}], langpair="de-en")
 
 
 # ------------------------------------------------------------------------------------------------------- run

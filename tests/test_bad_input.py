@@ -25,6 +25,8 @@ FILES = {
     "ref.B.en": "references/generaltest2022.de-en.ref.B.en",
     "hyp.Online-B.en": "system-outputs/generaltest2022.de-en.hyp.Online-B.en",
     "hyp.PROMT.en": "system-outputs/generaltest2022.de-en.hyp.PROMT.en",
+    "src.zh": "sources/generaltest2022.zh-en.src.zh",
+    "hyp.NiuTrans.en": "system-outputs/generaltest2022.zh-en.hyp.NiuTrans.en",
 }
 
 
@@ -45,7 +47,8 @@ def write_data(folder: Path, name: str, n: int = N) -> Path:
 
 @pytest.fixture
 def data(tmp_path) -> Path:
-    """tmp_path/data: five de-en segments, two references and two systems' outputs."""
+    """tmp_path/data: five de-en segments, two references and two systems' outputs; five zh-en sources and one
+    system's outputs."""
     for name in FILES:
         write_data(tmp_path / "data", name)
     return tmp_path / "data"
@@ -403,6 +406,33 @@ metrics: [bleu]
     one_error_line(run_config(tmp_path, cfg), tmp_path, *expected)
 
 
+@pytest.mark.parametrize(
+    "options,expected",
+    [
+        (["-l", "zh-en", "-s", "src.zh"], ["reference src.zh", "5 of 5 segments are identical to the source"]),
+        (["-l", "zh-en"], ["reference src.zh", "identified as en", "(most are zh)"]),
+    ],
+)
+def test_score_refuses_the_source_given_as_reference_as_run_does(tmp_path, data, options, expected):
+    """The Chinese source passed as the reference: `run` refuses it, and so does `score`, with -s or without."""
+    options = [data / item if item.startswith("src.") else item for item in options]
+    proc = run_cli(tmp_path, "score", "--ref", data / "src.zh", "--hyp", data / "hyp.NiuTrans.en", *options)
+    one_error_line(proc, tmp_path, *expected)
+    assert proc.stdout == ""
+
+
+def test_score_without_langpair_scores_references_in_another_language_with_a_warning(tmp_path, data):
+    """No --langpair: scored as xx-en (BLEU's 13a tokenizer), so the Chinese reference is not refused (German
+    references scored without -l stay scorable, as in sacrebleu), but not in silence either."""
+    proc = run_cli(tmp_path, "score", "--ref", data / "src.zh", "--hyp", data / "hyp.NiuTrans.en", "-m", "chrf")
+    assert proc.returncode == 0, proc.stderr
+    assert error_lines(proc.stderr) == [
+        "warning: dataset src.zh: reference src.zh: only 0% of its segments are identified as en (most are zh); "
+        "no language pair was given, so it is scored as xx-en: give the language pair to have the references checked"
+    ]
+    assert "chrF2" in proc.stdout
+
+
 # ------------------------------------------------------------------ checked before any work, in one line
 
 
@@ -479,6 +509,32 @@ def test_a_metric_that_cannot_score_fails_at_plan_time(tmp_path, data, metrics, 
     proc = run_config(tmp_path, write_config(tmp_path, valid_config(data, metrics=metrics, langpair=langpair)))
     one_error_line(proc, tmp_path, expected)
     assert "evalharness: translate" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "metrics,expected",
+    [
+        ("[{name: chrf, char_order: 100000}]", "metrics[0].char_order: Input should be less than or equal to 10"),
+        ("[bleu, {name: chrf++, word_order: 50}]", "metrics[1].word_order: Input should be less than or equal to 4"),
+        ("[{name: chrf, beta: 1000}]", "metrics[0].beta: Input should be less than or equal to 10"),
+        (
+            "[{name: bleu, smooth_method: add-k, smooth_value: 1.0e+9}]",
+            "metrics[0].smooth_value: Input should be less than or equal to 10",
+        ),
+        (
+            "[{name: command, label: X, command: [x], scale: .inf}]",
+            "metrics[0].scale: Input should be less than or equal to 1000",
+        ),
+        (
+            "[{name: command, label: X, command: [x], timeout: 1.0e+12}]",
+            "metrics[0].timeout: Input should be less than or equal to 604800",
+        ),
+    ],
+)
+def test_metric_options_beyond_what_sacrebleu_and_the_papers_use_are_refused(tmp_path, data, metrics, expected):
+    """An unbounded option (chrF over 100000-grams) would run for minutes without a word: refused at once."""
+    proc = run_config(tmp_path, write_config(tmp_path, valid_config(data, metrics=metrics)))
+    one_error_line(proc, tmp_path, "exp.yaml:", expected)
 
 
 def test_an_output_folder_that_cannot_be_written_fails_before_any_work(tmp_path, data):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lxml.etree as ET
 import pytest
 from evalharness.datasets import load_dataset
 from evalharness.datasets.parallel import ParallelConfig
@@ -176,6 +177,49 @@ def test_jsonl_with_fields_and_doc_ids_equals_the_parallel_files(de_en, tmp_path
     assert ds.doc_ids == [f"doc{i // 4}" for i in range(N)]
 
 
+def write_tsv(path: Path, rows: list[list[str]]) -> Path:
+    path.write_text("".join("\t".join(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def tsv_config(path: Path, **extra) -> TsvConfig:
+    options = {"source_column": "de", "reference_columns": ["en"], **extra}
+    return TsvConfig(kind="tsv", name="t", langpair="de-en", path=path, **options)
+
+
+def test_tsv_row_with_more_columns_than_its_header_is_refused(de_en, tmp_path):
+    """A tab inside a segment's text shifts the row: its columns no longer match the header's."""
+    ds = parallel(de_en)
+    rows = [["de", "en"]] + [[src, ref] for src, ref in zip(ds.sources, ds.references[0], strict=True)]
+    rows[4][1] = rows[4][1].replace(" ", "\t", 1)
+    path = write_tsv(tmp_path / "data.tsv", rows)
+    with pytest.raises(UserError, match=r"data.tsv:5: has 3 columns, the header \(line 1\) has 2"):
+        load_dataset(tsv_config(path))
+
+
+def test_tsv_row_with_more_columns_than_the_first_row_is_refused_without_a_header(de_en, tmp_path):
+    ds = parallel(de_en)
+    rows = [[src, ref] for src, ref in zip(ds.sources, ds.references[0], strict=True)]
+    rows[6][0] = rows[6][0].replace(" ", "\t", 1)
+    path = write_tsv(tmp_path / "data.tsv", rows)
+    with pytest.raises(UserError, match=r"data.tsv:7: has 3 columns, line 1 has 2"):
+        load_dataset(tsv_config(path, header=False, source_column=0, reference_columns=[1]))
+
+
+@pytest.mark.parametrize(
+    "columns,key",
+    [
+        ({"source_column": -1, "reference_columns": [1]}, "source_column"),
+        ({"source_column": 0, "reference_columns": [-1]}, "reference_columns"),
+    ],
+)
+def test_tsv_negative_column_index_is_refused(de_en, tmp_path, columns, key):
+    ds = parallel(de_en)
+    path = write_tsv(tmp_path / "data.tsv", [[s, r] for s, r in zip(ds.sources, ds.references[0], strict=True)])
+    with pytest.raises(UserError, match=f"data.tsv: {key} -1: a column index counts from 0"):
+        load_dataset(tsv_config(path, header=False, **columns))
+
+
 # ---------------------------------------------------------------- wmt-xml
 
 
@@ -205,6 +249,34 @@ def test_wmt_xml_has_sacrebleus_segments(unwrapped):
     assert ds.doc_ids == unwrapped["docid"]
     for name, hyps in ds.system_outputs.items():
         assert hyps == unwrapped[name], name
+
+
+def xml_without(tmp_path: Path, xpath: str) -> Path:
+    """The WMT22 de-fr test set with the first element at `xpath` removed."""
+    tree = ET.parse(str(wmt22("xml", DE_FR_XML.name)))
+    element = tree.getroot().xpath(xpath)[0]
+    element.getparent().remove(element)
+    path = tmp_path / DE_FR_XML.name
+    tree.write(str(path), encoding="utf-8", xml_declaration=True)
+    return path
+
+
+@pytest.mark.parametrize(
+    "xpath,expected",
+    [
+        ("(//doc)[2]/ref", "9 source segments have no reference (first: document {doc}, segment 1)"),
+        ("(//doc)[2]/ref//seg[@id='3']", "1 source segment has no reference (first: document {doc}, segment 3)"),
+    ],
+)
+def test_wmt_xml_segment_without_a_reference_is_refused(tmp_path, xpath, expected):
+    """sacrebleu's reader leaves a segment without any reference out: the other segments would be scored, and
+    the scores cover less than the test set without a word."""
+    path = xml_without(tmp_path, xpath)
+    doc = ET.parse(str(path)).getroot().xpath("(//doc)[2]/@id")[0]
+    with pytest.raises(UserError) as err:
+        load_dataset(WmtXmlConfig(kind="wmt-xml", name="x", path=path))
+    assert str(err.value).startswith(f"{path}:")
+    assert expected.format(doc=doc) in str(err.value)
 
 
 def test_outputs_xml_system_star_expands_to_every_system_in_the_xml():

@@ -34,6 +34,8 @@ class JsonlConfig(DatasetConfigBase):
 
 
 def _column_index(column: str | int, header: list[str] | None, path, key: str) -> int:
+    if isinstance(column, int) and column < 0:  # Python would count -1 from the end: a column nobody meant
+        raise UserError(f"{path}: {key} {column}: a column index counts from 0 (the first column)")
     if header is None:
         if not isinstance(column, int):
             raise UserError(f"{path}: {key} {column!r} must be a 0-based column index when header is false")
@@ -57,9 +59,16 @@ def load_tsv(cfg: TsvConfig) -> Dataset:
         _column_index(cfg.doc_id_column, header, cfg.path, "doc_id_column") if cfg.doc_id_column is not None else None
     )
     needed = max([src_i, *ref_is] + ([doc_i] if doc_i is not None else []))
+    # Every row has the header's columns (the first row's without a header): a tab inside a segment's text adds
+    # one, and the row's source or reference would silently be the wrong part of it.
+    width, where = (len(header), "the header (line 1)") if header is not None else (len(rows[0]), "line 1")
     for n, row in enumerate(rows, first_line):
         if len(row) <= needed:
             raise UserError(f"{cfg.path}:{n}: has {len(row)} columns, expected at least {needed + 1}")
+        if len(row) != width:
+            raise UserError(
+                f"{cfg.path}:{n}: has {len(row)} columns, {where} has {width} (a tab inside a segment's text?)"
+            )
     sources = [row[src_i] for row in rows]
     refs = [[row[i] for row in rows] for i in ref_is]
     doc_ids = [row[doc_i] for row in rows] if doc_i is not None else None

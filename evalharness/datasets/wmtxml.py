@@ -1,7 +1,10 @@
 """`wmt-xml`: a WMT test set in the XML format WMT releases since 2021 (documents, <src>, <ref>, <hyp>).
 
 Parsing is sacrebleu's own (`WMTXMLDataset._unwrap_wmt21_or_later`, through `metrics.sacrebleu_adapter`), so
-segments, document ids and the skipping of test-suite documents match what `sacrebleu -t wmt22` reads.
+segments, document ids and the skipping of test-suite documents match what `sacrebleu -t wmt22` reads. One
+difference: sacrebleu's reader also leaves out, without a word, every segment that has no reference (a `<ref>`
+or one of its `<seg>`s missing or empty), and the others would be scored as if they were the test set; such a
+file is refused here, naming the first such segment.
 """
 
 from __future__ import annotations
@@ -35,6 +38,32 @@ def _languages(tree, path) -> tuple[str, str]:
     return src.pop(), ref.pop()
 
 
+def _check_every_segment_has_a_reference(tree, fields: dict[str, list], path) -> None:
+    """Refuse what sacrebleu's reader drops: source segments (outside test-suite documents, which it skips on
+    purpose) without the text of any reference."""
+    missing = []  # the <seg> elements of the source without a reference
+    expected = 0
+    for doc in tree.getroot().iter("doc"):
+        if "testsuite" in doc.attrib:
+            continue
+        translated = {seg.get("id") for ref in doc.iter("ref") for seg in ref.iter("seg") if seg.text}
+        segments = [seg for src in doc.iter("src") for seg in src.iter("seg")]
+        expected += len(segments)
+        missing += [(doc, seg) for seg in segments if seg.get("id") not in translated]
+    if missing:
+        doc, seg = missing[0]
+        count = f"{len(missing)} source segment{'s have' if len(missing) > 1 else ' has'}"
+        raise UserError(
+            f"{path}:{seg.sourceline}: {count} no reference (first: document {doc.get('id')}, segment "
+            f"{seg.get('id')}); sacrebleu's reader would leave them out and score the rest"
+        )
+    if len(fields.get("src", [])) != expected:  # dropped for a reason the check above does not see
+        raise UserError(
+            f"{path}: sacrebleu's reader finds {len(fields.get('src', []))} of its {expected} source segments; "
+            f"is a <ref> document missing or out of order?"
+        )
+
+
 def load(cfg: WmtXmlConfig) -> Dataset:
     try:
         tree = ET.parse(str(cfg.path))
@@ -47,6 +76,7 @@ def load(cfg: WmtXmlConfig) -> Dataset:
         raise UserError(f"{cfg.path}:{err.lineno}: invalid XML ({err.msg})") from err
     except (AssertionError, KeyError, ValueError) as err:
         raise UserError(f"{cfg.path}: not a WMT test set XML file ({type(err).__name__}: {err})") from err
+    _check_every_segment_has_a_reference(tree, fields, cfg.path)
     if cfg.langpair:
         src_lang, tgt_lang = split_langpair(cfg.langpair)
     return from_fields(cfg.name, fields, src_lang, tgt_lang, cfg.references, str(cfg.path))

@@ -20,7 +20,8 @@ class BleuConfig(MetricConfigBase):
     )
     lowercase: bool = False
     smooth_method: Literal["none", "floor", "add-k", "exp"] = "exp"
-    smooth_value: float | None = Field(default=None, ge=0)
+    # sacrebleu's smoothing values are 0.1 (floor) and 1 (add-k); 10 leaves room to experiment, not to overflow.
+    smooth_value: float | None = Field(default=None, ge=0, le=10)
     max_ngram_order: int = Field(strict=True, default=4, ge=1, le=9)
 
     @field_validator("tokenize")

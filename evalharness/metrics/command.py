@@ -48,10 +48,12 @@ class CommandConfig(MetricConfigBase):
         description="what identifies the numbers (model and version) in the signature; default: a sha256 of "
         "the program's file and of the arguments that are files",
     )
-    scale: float = Field(default=1.0, gt=0, description="multiplies every score (100 for a 0-1 metric)")
+    scale: float = Field(default=1.0, gt=0, le=1000, description="multiplies every score (100 for a 0-1 metric)")
     higher_is_better: bool = True
     uses_source: bool = Field(default=True, description="whether the scores depend on the source (cache key)")
-    timeout: float = Field(default=3600, gt=0, description="seconds the program may take for one level")
+    timeout: float = Field(
+        default=3600, gt=0, le=7 * 24 * 3600, description="seconds the program may take for one level (a week at most)"
+    )
 
 
 def _program(command: list[str]) -> str | None:
