@@ -11,6 +11,7 @@ import evalharness
 import numpy as np
 import pytest
 import sacrebleu
+import sacrebleu.significance
 from evalharness.errors import UserError
 from evalharness.metrics import make_metric
 from evalharness.metrics import sacrebleu_adapter as sb
