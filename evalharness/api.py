@@ -42,7 +42,7 @@ from evalharness.metrics.base import MetricConfigBase
 from evalharness.plan import Cell, Plan, build_plan
 from evalharness.progress import Progress
 from evalharness.refcheck import check_references
-from evalharness.results import TEXT_COLUMNS, scores_frame, summary_frame
+from evalharness.results import TEXT_COLUMNS, scores_frame, split_aggregates, summary_frame
 from evalharness.systems import System
 
 # dtypes of the project's columns; a metric's statistics columns in the summary ("BLEU ci_low") take the dtype
@@ -105,6 +105,7 @@ class Results:
         """The summary (or, with `tidy`, the scores) as the command line prints it and the results folder holds
         it: csv, md, latex or json; `metrics`, `columns` and `sort` choose the view as `evalharness table`'s
         options do (summary only)."""
+        from evalharness.aggregates import aggregates_block
         from evalharness.tables import directions_of, render, signature_notes
 
         if tidy and (metrics or columns or sort):
@@ -112,7 +113,15 @@ class Results:
         frame = _plain(self.scores if tidy else self.summary)
         notes = signature_notes(self.scores) if format in ("md", "latex") else []
         # The tidy table is not marked (bold best, † wins): that is the summary's, as the files have it.
-        return render(frame, format, notes, None if tidy else directions_of(self.scores), metrics, columns, sort)
+        directions = None if tidy else directions_of(self.scores)
+        text = render(frame, format, notes, directions, metrics, columns, sort)
+        return text + aggregates_block(self.aggregates, format, directions)
+
+    @property
+    def aggregates(self) -> pd.DataFrame | None:
+        """The rows `aggregate: [seed]` adds (mean, std, min, max over seeds; aggregates.csv), wide like the
+        summary, which leaves them out; None without them."""
+        return split_aggregates(summary_frame(_plain(self.scores)))[1]
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:

@@ -327,13 +327,19 @@ def cmd_score(args) -> int:
 
 
 def cmd_table(args) -> int:
+    from evalharness.aggregates import aggregates_block
     from evalharness.leaderboard import table
+    from evalharness.results import split_aggregates
     from evalharness.textio import atomic_write, check_writable
 
     frame, notes, directions = table(args.results_dirs, args.tidy)
     if args.tidy and (args.metrics or args.columns or args.sort):
         raise UserError("table: --metrics, --columns and --sort choose from the summary, not the --tidy table")
+    aggregates = None
+    if not args.tidy:  # mean, std, ... over seeds: a table of their own, below
+        frame, aggregates = split_aggregates(frame)
     text = render(frame, args.format, notes, directions, args.metrics, args.columns, args.sort)
+    text += aggregates_block(aggregates, args.format, directions)
     if args.output:
         check_writable(args.output.parent, "folder of the output file")
         try:

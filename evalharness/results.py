@@ -157,6 +157,39 @@ def aggregate_rows(scores: pd.DataFrame, key: str) -> pd.DataFrame:
     return frame
 
 
+def aggregate_mask(frame: pd.DataFrame) -> pd.Series:
+    """The rows `aggregate_rows` added to a scores or summary frame: a swept setting's column holds the text
+    `mean`, `std`, `min` or `max` there."""
+    flags = pd.Series(False, index=frame.index)
+    for key in sweep_columns(frame):
+        flags |= frame[key].map(lambda v: isinstance(v, str) and v in AGGREGATES).astype(bool)
+    return flags
+
+
+AGGREGATES_FILE = "aggregates.csv"
+
+
+def split_aggregates(summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """(the summary's rows of cells, its aggregate rows) so that each is a table of its own: a mean over seeds is
+    not ranked among the seeds it summarises. The aggregates keep the key and metric columns (no statistic, no
+    baseline, no per-cell column: those belong to one cell's outputs); None when there are none."""
+    mask = aggregate_mask(summary)
+    if not mask.any():
+        return summary, None
+    cells, aggregates = (_retyped(summary[rows].reset_index(drop=True)) for rows in (~mask, mask))
+    after = list(aggregates.columns)[list(aggregates.columns).index("level") + 1 :]
+    untested = [c for c in after if c == "baseline" or aggregates[c].isna().all()]
+    return cells, aggregates.drop(columns=untested)
+
+
+def _retyped(frame: pd.DataFrame) -> pd.DataFrame:
+    """The swept settings' columns typed as `read_csv` types them in a file of these rows alone (seeds are
+    integers again once the `mean` rows are gone)."""
+    for key in sweep_columns(frame):
+        frame[key] = _typed_setting(frame[key].map(lambda v: None if missing(v) else str(v)).astype(object))
+    return frame
+
+
 def sweep_columns(scores: pd.DataFrame) -> list[str]:
     """The swept settings: the columns between `system` and `level`."""
     cols = list(scores.columns)

@@ -15,6 +15,7 @@ import pandas as pd
 import sacrebleu
 import yaml
 
+from evalharness.aggregates import aggregates_block
 from evalharness.agreement import agreement_frame, dataset_agreement
 from evalharness.analysis import CellData, DatasetData, analysis_files
 from evalharness.cache import CACHES, default_cache_dir, digest
@@ -31,6 +32,7 @@ from evalharness.plan import Cell, CellId, Plan
 from evalharness.progress import Progress
 from evalharness.report import RunData, report_files
 from evalharness.results import (
+    AGGREGATES_FILE,
     FILES,
     HUMAN_FILE,
     MANIFEST,
@@ -44,6 +46,7 @@ from evalharness.results import (
     pairwise_frame,
     replace_results_folder,
     scores_frame,
+    split_aggregates,
     summary_frame,
     to_csv,
 )
@@ -693,7 +696,7 @@ def execute(
     finally:
         executor.close()
     scores = scores_frame(found.rows, plan.sweep_keys, plan.aggregate)
-    summary = summary_frame(scores)
+    summary, aggregates = split_aggregates(summary_frame(scores))  # seeds' mean, std, ...: a table apart
     # No secret in what shows the config: the manifest (its argv) and, from it, the report.
     manifest = build_manifest(loaded, plan, outputs, ctx, scorer, started, use_cache, argv)
     manifest["executor"] = executor_entry
@@ -724,11 +727,14 @@ def execute(
         files: dict[str, str | bytes] = {
             "scores.csv": to_csv(scores),
             "summary.csv": to_csv(summary),
-            "summary.md": render(summary, "md", notes, directions_of(scores)),
+            "summary.md": render(summary, "md", notes, directions_of(scores))
+            + aggregates_block(aggregates, "md", directions_of(scores)),
             "summary.tex": render(summary, "latex", notes, directions_of(scores)),
             "segments.jsonl": "\n".join(json.dumps(r, ensure_ascii=False) for r in found.segments) + "\n",
             "config.yaml": resolved_config(loaded, out_dir),
         }
+        if aggregates is not None:
+            files[AGGREGATES_FILE] = to_csv(aggregates)
         if found.pairs:
             files[PAIRWISE_FILE] = to_csv(pairwise_frame(found.pairs, plan.sweep_keys))
         if human is not None:
