@@ -54,10 +54,8 @@ def _png(fig: Figure) -> bytes:
 
 
 def setting_text(value: Any) -> str:
-    """A swept setting's value for a label: integers without '.0' (a CSV column with gaps reads as float), long
-    values (paths) cut from the left."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    """A swept setting's value for a label: as declared (a seed 1, a temperature 1.0; `read_csv` reads a column of
+    integers with gaps as integers), long values (paths) cut from the left."""
     text = str(value)
     return text if len(text) <= MAX_SETTING else "…" + text[-(MAX_SETTING - 1) :]
 

@@ -214,7 +214,7 @@ def summary_frame(scores: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(list(rows.values()), columns=keys + metric_columns + extra)
     if "baseline" in scores.columns and scores["baseline"].notna().any():
         frame["baseline"] = scores["baseline"].dropna().iloc[0]  # one baseline per run (statistics.baseline)
-    return frame
+    return _retyped(frame)  # pandas would make the seeds [1, None] the floats [1.0, NaN]
 
 
 PAIRWISE_FILE = "pairwise.csv"

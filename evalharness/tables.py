@@ -407,12 +407,10 @@ MAX_SETTING = 32  # characters of a swept setting's value in a table for reading
 
 
 def _setting(value) -> str:
-    """A swept setting as a reader wants it: as given (a beam of 4 not '4.00', a temperature of 0.7 not '0.70'),
+    """A swept setting as a reader wants it: as declared (a beam of 4 not '4.00', a temperature of 1.0 not '1'),
     a long value (a path) cut from the left; summary.csv has it whole."""
     if missing(value):
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
     text = str(value)
     return text if len(text) <= MAX_SETTING else "…" + text[-(MAX_SETTING - 1) :]
 

@@ -239,21 +239,21 @@ def test_swept_settings_keep_their_rows_apart_and_read_as_given():
         {
             "dataset": ["d"] * 3,
             "system": ["gemma"] * 3,
-            "num_beams": [1.0, 4.0, None],  # a CSV column with a gap reads as float
-            "temperature": [0.7, None, None],
+            "num_beams": pd.array([1, 4, None], dtype="Int64"),  # as read_csv reads a column of integers with a gap
+            "temperature": [1.0, None, None],  # a float setting shows as declared: 1.0, not 1
             "level": ["segment"] * 3,
             "BLEU": [20.0, 30.0, 25.0],
         }
     )
     rows = md_rows(render(frame, "md", [], {"BLEU": True}))
     assert rows[0][:4] == ["dataset", "system", "num_beams", "temperature"]
-    assert [r[2:4] for r in rows[2:]] == [["4", ""], ["", ""], ["1", "0.7"]]
+    assert [r[2:4] for r in rows[2:]] == [["4", ""], ["", ""], ["1", "1.0"]]
     tex = render(frame, "latex", [], {"BLEU": True})
     body = tex[tex.index("\\midrule") : tex.index("\\bottomrule")].splitlines()[1:]
     assert [line.split(" & ")[0] for line in body] == [
         "gemma (num\\_beams=4)",
         "gemma",
-        "gemma (num\\_beams=1, temperature=0.7)",
+        "gemma (num\\_beams=1, temperature=1.0)",
     ]
 
 
