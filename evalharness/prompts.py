@@ -34,6 +34,16 @@ EXAMPLE_ROWS: list[dict[str, str]] = [
 ]
 
 
+def most_examples(examples: dict[str, list] | None) -> int:
+    """The most few-shot examples any language pair has (`prompt.examples`, None: the built-in ones). An `n_shots`
+    of at least this many takes every example of every pair it can be used on (more is refused), so it prompts
+    exactly as leaving `n_shots` out does."""
+    if examples is None:
+        languages = sorted(set().union(*EXAMPLE_ROWS))
+        return max(len(builtin_examples(src, tgt)) for src in languages for tgt in languages if src != tgt)
+    return max((len(pair) for pair in examples.values()), default=0)
+
+
 class Example(Strict):
     source: str
     target: str

@@ -20,6 +20,7 @@ from evalharness.cache import digest
 from evalharness.configtypes import Strict
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
+from evalharness.prompts import most_examples
 from evalharness.systems.base import System, SystemConfigBase
 from evalharness.systems.context import CellStats, RunContext
 
@@ -78,10 +79,14 @@ def check_languages(system_name: str, dataset: Dataset, *codes: Callable[[str], 
 
 def stable_settings(settings: dict) -> dict:
     """Settings as they enter a fingerprint: one added after translations were cached is left out while unset
-    (its default is the old behaviour), so an upgrade does not throw a user's translation cache away."""
+    (its default is the old behaviour), so an upgrade does not throw a user's translation cache away; and left
+    out too where its value prompts as the default does (`n_shots: 3` with the three built-in examples), so
+    writing the default out finds the translations cached without it."""
     prompt = settings.get("prompt")
-    if isinstance(prompt, dict) and prompt.get("n_shots") is None:
-        settings = {**settings, "prompt": {k: v for k, v in prompt.items() if k != "n_shots"}}
+    if isinstance(prompt, dict) and "n_shots" in prompt:
+        n_shots = prompt["n_shots"]
+        if n_shots is None or n_shots >= most_examples(prompt.get("examples")):
+            settings = {**settings, "prompt": {k: v for k, v in prompt.items() if k != "n_shots"}}
     return settings
 
 
