@@ -428,13 +428,16 @@ def _cross_checks(cfg: Config, data: dict, located: _Located) -> None:
                 f"give one a different 'label'",
             )
         labels[label] = i
-    settings = set().union(*(engine_of(s).settings() for s in cfg.systems))
+    engines = [engine_of(s) for s in cfg.systems]
+    settings = set().union(*(engine.settings() for engine in engines))
     for key, values in cfg.sweep.items():
-        if key not in settings:
+        if not any(engine.has_setting(key) for engine in engines):
+            nested = set().union(*(engine.nested_settings(key.split(".")[0]) for engine in engines))
+            shown = nested if "." in key and nested else settings
             fail(
                 ("sweep", key),
                 f"sweep.{key}: no system in this config has a setting {key!r}"
-                f"{_did_you_mean(key, settings)}" + (f"; settings: {', '.join(sorted(settings))}" if settings else ""),
+                f"{_did_you_mean(key, shown)}" + (f"; settings: {', '.join(sorted(shown))}" if shown else ""),
             )
         if not values:
             fail(("sweep", key), f"sweep.{key}: needs at least one value")

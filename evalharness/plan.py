@@ -79,8 +79,16 @@ def _with_settings(cfg, settings: dict[str, Any], base_dir: Path):
     """The system config with the swept values applied, validated like the config itself (paths included)."""
     if not settings:
         return cfg
+    values = cfg.model_dump()
+    for key, value in settings.items():  # a dotted key (`prompt.n_shots`) replaces one value inside its field
+        *outer, last = key.split(".")
+        inner = values
+        for part in outer:
+            inner[part] = dict(inner.get(part) or {})
+            inner = inner[part]
+        inner[last] = value
     try:
-        return type(cfg).model_validate({**cfg.model_dump(), **settings}, context={"base_dir": base_dir})
+        return type(cfg).model_validate(values, context={"base_dir": base_dir})
     except ValidationError as err:
         first = err.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
@@ -92,7 +100,9 @@ def _shown(cfg, key: str, point: SweepPoint) -> Any:
     1.0; temperature 1.0), else the value as written (a path as given, a mapping or list shown as JSON)."""
     if point.label is not None:
         return point.label
-    typed = getattr(cfg, key)
+    typed = cfg
+    for part in key.split("."):
+        typed = getattr(typed, part)
     return typed if isinstance(typed, (int, float)) else point.value
 
 
@@ -100,7 +110,7 @@ def sweep_points_of(entry, engine, cfg: Config, base_dir: Path) -> tuple[list[tu
     """(system config, shown settings) per sweep point of a system entry, and a notice when points collapsed: a
     swept setting that cannot change the engine's outputs at a point (`System.inert_settings`, e.g. temperature
     with do_sample false) is left at the system's own value there, and the points it alone told apart become one."""
-    keys = [k for k in cfg.sweep if k in engine.settings()]
+    keys = [k for k in cfg.sweep if engine.has_setting(k)]
     points: list[tuple[Any, dict[str, Any]]] = []
     seen: set[str] = set()
     inert: dict[str, str] = {}

@@ -7,9 +7,9 @@ An engine class is registered in `evalharness.systems.ENGINES`; the runner only 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from evalharness.configtypes import Name, Strict
 from evalharness.datasets.base import Dataset
@@ -39,6 +39,26 @@ class SystemConfigBase(Strict):
         engine: str
 
 
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The settings model a field holds (`PromptConfig`, also as `PromptConfig | None`), else None."""
+    for kind in (annotation, *get_args(annotation)):
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            return kind
+    return None
+
+
+def setting_paths(model: type[BaseModel], field: str) -> frozenset[str]:
+    """The dotted paths below `field` of `model` (`n_shots`, `stop`, ... of `prompt`), as far as settings models
+    nest; empty for a plain value."""
+    inner = _nested_model(model.model_fields[field].annotation)
+    if inner is None:
+        return frozenset()
+    paths = set(inner.model_fields)
+    for name in inner.model_fields:
+        paths |= {f"{name}.{deeper}" for deeper in setting_paths(inner, name)}
+    return frozenset(paths)
+
+
 class System(ABC):
     """One configured system, ready to produce hypotheses."""
 
@@ -57,6 +77,20 @@ class System(ABC):
     def settings(cls) -> frozenset[str]:
         """Config fields that a `sweep` may vary for this engine."""
         return frozenset(cls.config_model.model_fields) - IDENTITY_FIELDS
+
+    @classmethod
+    def has_setting(cls, key: str) -> bool:
+        """Whether a sweep key names a setting of this engine: a field (`temperature`) or, dotted, a field of a
+        field's own settings (`prompt.n_shots`)."""
+        return key in cls.settings() or key in cls.nested_settings(key.split(".")[0])
+
+    @classmethod
+    def nested_settings(cls, field: str) -> frozenset[str]:
+        """The dotted sweep keys below a field (`prompt` -> `prompt.n_shots`, `prompt.stop`, ...); none for a
+        field that holds a plain value or is not a setting."""
+        if field not in cls.settings():
+            return frozenset()
+        return frozenset(f"{field}.{path}" for path in setting_paths(cls.config_model, field))
 
     @classmethod
     def inert_settings(cls, cfg: SystemConfigBase) -> dict[str, str]:
