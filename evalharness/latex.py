@@ -143,7 +143,7 @@ def paper_latex(
     return (
         "% A paper table by evalharness: compiles as is; to use it in a paper, copy the table environment\n"
         "% (it needs \\usepackage{booktabs}, and \\usepackage{graphicx} for \\resizebox when it has one).\n"
-        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage[utf8]{inputenc}\n\\usepackage{booktabs}\n"
+        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\IfFileExists{lmodern.sty}{\\usepackage{lmodern}}{}\n\\usepackage[utf8]{inputenc}\n\\usepackage{booktabs}\n"
         "\\usepackage{graphicx}\n"
         "\\begin{document}\n" + "\n".join(lines) + "\n\\end{document}\n"
     )

@@ -147,19 +147,40 @@ def test_decimals_choose_the_precision_and_a_tie_at_it_is_bold_twice():
     assert rows_of(paper_latex(scores, scores, {"BLEU": True}, [], decimals=0))[2] == ["c", "12"]
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
-@pytest.mark.parametrize("args", [(), ("--columns", "ci")])
-def test_it_compiles_as_is_without_errors_or_overfull_boxes(run_dir, tmp_path, args):
-    (tmp_path / "t.tex").write_text(latex(run_dir, *args), encoding="utf-8")
+def compile_problems(tex: str, folder) -> list[str]:
+    """pdflatex on `tex` in `folder`: the errors, overfull boxes and LaTeX warnings of its log (the first run of a
+    document with a \\label always warns that labels may have changed: not a problem)."""
+    (folder / "t.tex").write_text(tex, encoding="utf-8")
     proc = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
-        cwd=tmp_path,
+        cwd=folder,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    log = (tmp_path / "t.log").read_text(encoding="utf-8", errors="replace")
-    assert proc.returncode == 0 and (tmp_path / "t.pdf").exists(), log[-2000:]
-    # (the first run of a document with a \\label always warns that labels may have changed: not a problem)
-    problems = re.findall(r"^! .*|^Overfull \\[hv]box.*|^LaTeX Warning: (?!Label\(s\) may have changed).*", log, re.M)
-    assert not problems, problems
+    log = (folder / "t.log").read_text(encoding="utf-8", errors="replace")
+    assert proc.returncode == 0 and (folder / "t.pdf").exists(), log[-2000:]
+    return re.findall(r"^! .*|^Overfull \\[hv]box.*|^LaTeX Warning: (?!Label\(s\) may have changed).*", log, re.M)
+
+
+needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("args", [(), ("--columns", "ci")])
+def test_it_compiles_as_is_without_errors_or_overfull_boxes(run_dir, tmp_path, args):
+    assert compile_problems(latex(run_dir, *args), tmp_path) == []
+
+
+@needs_pdflatex
+def test_a_table_wider_than_the_text_is_scaled_down_to_it(tmp_path):
+    from evalharness.latex import paper_latex
+
+    metrics = {"BLEU": True, "chrF2": True, "chrF2++": True, "TER": False, "COMET": True, "MetricX": False}
+    scores = frame(**{m: [30.0, 20.0, 10.0] for m in metrics})
+    scores["system"] = ["a system with a long name (num_beams=4)", "b", "c"]
+    for m in metrics:
+        scores[f"{m} ci_low"], scores[f"{m} ci_high"] = scores[m] - 1.5, scores[m] + 1.5
+    tex = paper_latex(scores, scores, metrics, [])
+    assert "\\resizebox{" in tex and "$\\pm$1.50" in tex
+    assert compile_problems(tex, tmp_path) == []
