@@ -465,8 +465,8 @@ def view_notes(full: pd.DataFrame, view: pd.DataFrame) -> list[str]:
         notes.append("±: half the width of the 95% bootstrap interval (sacrebleu's ±; bounds in summary.csv)")
     if any(n.endswith(" rank_low") for n in names):
         notes.append(
-            "rank: WMT rank range from all pairs tested, 1 + systems significantly better – systems not "
-            "significantly worse; overlapping ranges may be tied (pairwise.csv says which pairs differ)"
+            "rank: WMT rank range, 1 + systems significantly better – systems not significantly worse; "
+            "overlapping ranges may be tied"
         )
     if any(n.endswith(" p_value") for n in names) and len(baseline):
         notes.append(f"p: paired test against {baseline.iloc[0]}")
