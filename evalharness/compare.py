@@ -1,5 +1,5 @@
 """Comparing the systems of one dataset and metric: bootstrap confidence intervals, paired significance against
-a baseline, and clusters of statistically indistinguishable systems, all from the per-segment statistics the
+a baseline, and WMT clusters and rank ranges of all pairs, all from the per-segment statistics the
 scoring already computed (evalharness.significance reproduces sacrebleu's tests exactly on them)."""
 
 from __future__ import annotations

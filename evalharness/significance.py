@@ -644,17 +644,18 @@ def clusters_from_pvalues(
 ) -> list[RankedSystem[SystemKey]]:
     """Rank systems from their corpus scores and pairwise p-values (``p_values[(a, b)]`` or ``[(b, a)]``).
 
-    "a is significantly better than b" means p < alpha and a's score is better in the metric's direction
-    (higher, or lower for TER). Clusters follow the WMT findings ("each system in a cluster significantly
-    outperforms all systems in lower-ranked clusters"): systems sorted best first (ties by name), and a cluster
-    boundary between positions k and k+1 exactly when every system at or above k is significantly better than
-    every system below it. The cluster number (1 = best) is the rank; systems in one cluster are tied. A greedy
-    rule ("open a new cluster when a system is significantly worse than every member of the current one")
-    chains: one middling system keeps the top and the bottom in one cluster even when they differ, so we do not
-    use it. Each system also gets its WMT rank range, as the WMT findings papers define it: best rank = 1 +
-    number of systems significantly better than it, worst rank = number of systems not significantly worse than it
-    (itself included) = number of systems - number of systems it is significantly better than. Unlike the
-    clusters, ranges overlap where systems are not separable.
+    "a is significantly better than b" means p < alpha and a's score is better in the metric's direction (higher, or
+    lower for TER). Clusters follow the WMT findings ("each system in a cluster significantly outperforms all
+    systems in lower-ranked clusters"): systems sorted best first (ties by name), and a cluster boundary between
+    positions k and k+1 exactly when every system at or above k is significantly better than every system below it.
+    The cluster number (1 = best) is the rank. Systems of one cluster are *not* necessarily tied: a chain of
+    inseparable neighbours keeps a system in the cluster of one it is significantly worse than (their rank ranges,
+    or their p-value, say so). A greedy rule ("open a new cluster when a system is significantly worse than every
+    member of the current one") chains: one middling system keeps the top and the bottom in one cluster even when
+    they differ, so we do not use it. Each system also gets its WMT rank range, as the WMT findings papers define
+    it: best rank = 1 + number of systems significantly better than it, worst rank = number of systems not
+    significantly worse than it (itself included) = number of systems - number of systems it is significantly better
+    than. Unlike the clusters, ranges overlap where systems are not separable.
     """
     sign = 1.0 if higher_is_better else -1.0
     names = sorted(scores, key=lambda name: (-sign * scores[name], name))
@@ -738,8 +739,8 @@ def rank_clusters(
     seed: int | None = SEED,
     workers: int = 1,
 ) -> Ranking[SystemKey]:
-    """All-pairs significance and clusters of statistically indistinguishable systems
-    (see :func:`clusters_from_pvalues` for the rule). ``higher_is_better`` defaults to the metric's direction."""
+    """All-pairs significance and WMT clusters (not ties: see :func:`clusters_from_pvalues` for the rule).
+    ``higher_is_better`` defaults to the metric's direction."""
     if len(system_stats) < 2:
         raise UserError("rank: need at least two systems")
     _, direction = _scorer(metric, target_lang, n_refs)

@@ -158,7 +158,9 @@ def render(
     if directions and fmt in ("md", "latex"):
         view = select(frame, directions, metrics, columns, sort)
         if fmt == "latex":
-            return paper_latex(frame, view, directions, notes, columns)
+            from evalharness.latex import paper_latex  # here: latex builds on this module's views
+
+            return paper_latex(frame, view, directions, notes, columns, sort=sort)
         text = readable(frame, view, directions).to_markdown(index=False, disable_numparse=True)
         # A leaderboard says itself what bold means (best across runs).
         bold_said = any(note.startswith("bold:") for note in notes)
@@ -461,113 +463,9 @@ def view_notes(full: pd.DataFrame, view: pd.DataFrame) -> list[str]:
         notes.append("±: half the width of the 95% bootstrap interval (sacrebleu's ±; bounds in summary.csv)")
     if any(n.endswith(" rank_low") for n in names):
         notes.append(
-            "rank: WMT rank range from all pairs tested, 1 + systems significantly better – systems not "
-            "significantly worse"
+            "rank: WMT rank range, 1 + systems significantly better – systems not significantly worse; "
+            "overlapping ranges may be tied"
         )
     if any(n.endswith(" p_value") for n in names) and len(baseline):
         notes.append(f"p: paired test against {baseline.iloc[0]}")
     return notes
-
-
-# ----------------------------------------------------------------------------------------------- paper LaTeX
-
-
-def _tt(signature: str) -> str:
-    """A signature in typewriter type that may break after each `|` (they are long)."""
-    return "\\texttt{" + latex_escape(signature).replace("|", "|\\allowbreak{}") + "}"
-
-
-def _row_label(frame: pd.DataFrame, i, keys: list[str]) -> str:
-    parts = [str(frame.at[i, "system"])]
-    parts += [f"{k}={_setting(frame.at[i, k])}" for k in keys if not missing(frame.at[i, k])]
-    label = latex_escape(parts[0]) + (f" ({latex_escape(', '.join(parts[1:]))})" if len(parts) > 1 else "")
-    return f"{latex_escape(str(frame.at[i, 'run']))}: {label}" if "run" in frame.columns else label
-
-
-def paper_latex(
-    full: pd.DataFrame,
-    view: pd.DataFrame,
-    directions: dict[str, bool],
-    signatures: list[str],
-    columns: list[str] | None = None,
-    caption: str = "",
-) -> str:
-    """A LaTeX document that compiles as is (article + booktabs) holding one `table` for a paper: a row per system
-    (and settings), a column per metric, grouped under each dataset (and level) when there are several; scores
-    with two decimals, bold best, † / ‡ significantly better / worse than the baseline, and ± half the bootstrap
-    CI's width (sacrebleu's ±) where there is no baseline or `columns` names `ci` (both would not fit a page's
-    width for six columns). The caption carries the signatures."""
-    marks = marked(full, directions, "latex")
-    metrics = [m for m in directions if m in view.columns]
-    has_baseline = "baseline" in full.columns and full["baseline"].notna().any()
-    with_ci = any(f"{m} ci_low" in view.columns for m in metrics) and (
-        "ci" in (columns or []) if columns is not None or has_baseline else True
-    )
-    settings = [k for k in key_columns(full) if k in view.columns and k not in ("run", "dataset", "system", "level")]
-    group_keys = [k for k in ("dataset", "level") if k in view.columns]
-    groups = (
-        [(key, group.index) for key, group in view.groupby(group_keys, sort=False, dropna=False)]
-        if group_keys
-        else [((), view.index)]
-    )
-    names = [", ".join(str(v) for v in (key if isinstance(key, tuple) else (key,))) for key, _ in groups]
-    # per group, the metrics it has scores for (a round trip's pivot level has only the reference-free ones)
-    shown = [
-        [m for m in metrics if pd.to_numeric(view.loc[index, m], errors="coerce").notna().any()] for _, index in groups
-    ]
-    starts = [1 + sum(len(s) for s in shown[:g]) for g in range(len(groups))]
-    rows: dict[str, dict[int, str]] = {}  # row label -> column number -> cell, in the order of the first group
-    for g, (_, index) in enumerate(groups):
-        for i in index:
-            label = _row_label(view, i, settings)
-            for k, metric in enumerate(shown[g]):
-                text = str(marks.at[i, metric])
-                low, high = full.get(f"{metric} ci_low"), full.get(f"{metric} ci_high")
-                if with_ci and text and low is not None and high is not None and not missing(low[i]):
-                    text += f"\\,{{\\scriptsize$\\pm${(float(high[i]) - float(low[i])) / 2:.2f}}}"
-                rows.setdefault(label, {})[starts[g] + k] = text
-    n = sum(len(s) for s in shown)
-    arrow = lambda m: f"{latex_escape(m)}$\\{'uparrow' if directions[m] else 'downarrow'}$"  # noqa: E731
-    wide = n > 8  # more columns than a page holds at this size: scaled to the text width
-    lines = [
-        "\\begin{table}[t]",
-        "\\centering",
-        "\\small",
-        "\\setlength{\\tabcolsep}{4pt}",
-        *(["\\resizebox{\\linewidth}{!}{%"] if wide else []),
-        "\\begin{tabular}{l" + "r" * n + "}",
-        "\\toprule",
-    ]
-    if len(groups) > 1:
-        titles = [latex_escape(name) for name in names]
-        lines.append(
-            " & "
-            + " & ".join(f"\\multicolumn{{{len(s)}}}{{c}}{{{t}}}" for t, s in zip(titles, shown, strict=True) if s)
-            + " \\\\"
-        )
-        lines.append(
-            " ".join(f"\\cmidrule(lr){{{1 + a}-{a + len(s)}}}" for a, s in zip(starts, shown, strict=True) if s)
-        )
-    lines.append("System & " + " & ".join(arrow(m) for s in shown for m in s) + " \\\\")
-    lines.append("\\midrule")
-    for label, cells in rows.items():
-        lines.append(label + " & " + " & ".join(cells.get(c, "") for c in range(1, n + 1)) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}" + ("}" if wide else "")]
-    baseline = full["baseline"].dropna() if "baseline" in full.columns else pd.Series(dtype=object)
-    text = caption or (f"Scores on {latex_escape(', '.join(names))}." if group_keys else "Scores.")
-    text += " Bold: best per column."
-    if len(baseline):
-        text += f" $^\\dagger$/$^\\ddagger$: significantly better/worse than {latex_escape(str(baseline.iloc[0]))}."
-    if with_ci:
-        text += " $\\pm$: half the width of the 95\\% bootstrap interval."
-    if signatures:
-        named = [note.partition(": ") for note in signatures]  # "BLEU (higher is better): nrefs:1|..."
-        text += " Signatures: " + "; ".join(f"{latex_escape(m.split(' (')[0])} {_tt(sig)}" for m, _, sig in named) + "."
-    lines += [f"\\caption{{{text}}}", "\\label{tab:scores}", "\\end{table}"]
-    return (
-        "% A paper table by evalharness: compiles as is; to use it in a paper, copy the table environment\n"
-        "% (it needs \\usepackage{booktabs}, and \\usepackage{graphicx} for \\resizebox when it has one).\n"
-        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage[utf8]{inputenc}\n\\usepackage{booktabs}\n"
-        "\\usepackage{graphicx}\n"
-        "\\begin{document}\n" + "\n".join(lines) + "\n\\end{document}\n"
-    )

@@ -16,9 +16,11 @@ N = 200
 SYSTEMS = ["Online-B", "LT22", "PROMT"]
 
 
-def de_en_run(folder: Path, name: str, systems: list[str], metrics: str, statistics: str) -> Path:
-    """Run N segments of WMT22 de-en submissions (`outputs` engine) through the real command line; the results
-    folder."""
+def de_en_run(
+    folder: Path, name: str, systems: list[str], metrics: str, statistics: str, segments: int | None = N
+) -> Path:
+    """Run N segments (`segments`; None: all) of WMT22 de-en submissions (`outputs` engine) through the real
+    command line; the results folder."""
     hyp = {s: wmt22_path("system-outputs", f"generaltest2022.de-en.hyp.{s}.en") for s in systems}
     (folder / f"{name}.yaml").write_text(
         f"""
@@ -28,7 +30,7 @@ datasets:
     langpair: de-en
     source: "{wmt22_path("sources", "generaltest2022.de-en.src.de")}"
     references: ["{wmt22_path("references", "generaltest2022.de-en.ref.A.en")}"]
-    max_segments: {N}
+    max_segments: {"null" if segments is None else segments}
 systems:
 """
         + "".join(f'  - {{name: {s}, engine: outputs, path: "{hyp[s]}"}}\n' for s in systems)
@@ -263,3 +265,46 @@ def test_delta_to_the_baseline_has_the_paired_bootstrap_interval_of_the_differen
     assert row.delta_ci_high == pytest.approx(diffs[1000 - 25 - 1], abs=1e-9)
     assert row.delta_ci_low < row.delta < row.delta_ci_high
     assert pd.isna(scores.loc[("PROMT", "BLEU"), "delta"])  # the baseline itself
+
+
+# ------------------------------------------------------- a WMT cluster is not a tie: the rank range says who is
+
+
+CLUSTERED = ["Online-G", "JDExploreAcademy", "Online-B", "Online-Y", "PROMT", "Online-W"]
+
+
+@pytest.fixture(scope="module")
+def clustered(tmp_path_factory):
+    """Six WMT22 de-en submissions on the whole test set (reference A), chrF, all pairs, baseline Online-B."""
+    folder = tmp_path_factory.mktemp("clustered")
+    return de_en_run(folder, "clustered", CLUSTERED, "[chrf]", "{baseline: Online-B, all_pairs: true}", None)
+
+
+def test_one_cluster_can_hold_systems_significantly_different_from_each_other(clustered):
+    """WMT clusters: a boundary only where every system above is significantly better than every system below.
+    Here no such boundary exists (neighbours are never separable), so all six share cluster 1, and yet Online-G
+    is significantly better than the baseline Online-B, which is significantly better than PROMT and Online-W;
+    the rank ranges say so."""
+    summary = pd.read_csv(clustered / "summary.csv").set_index("system")
+    assert set(summary["chrF2 rank"]) == {1}
+    assert summary.at["Online-G", "chrF2 significant"] is True
+    assert summary.at["PROMT", "chrF2 significantly_worse"] is True
+    assert summary.at["Online-W", "chrF2 significantly_worse"] is True
+    pairs = pd.read_csv(clustered / "pairwise.csv", keep_default_na=False, na_values=[""])
+    winners = {
+        frozenset((a, b)): (a if better == "a" else b)
+        for a, b, better in zip(pairs.system_a, pairs.system_b, pairs.better, strict=True)
+        if isinstance(better, str)
+    }
+    assert winners[frozenset(("Online-G", "Online-B"))] == "Online-G"
+    assert winners[frozenset(("Online-B", "PROMT"))] == winners[frozenset(("Online-B", "Online-W"))] == "Online-B"
+    # The rank ranges are what tells them apart: from 1-2 for Online-G down to 5-6 for Online-W.
+    ranges = summary[["chrF2 rank_low", "chrF2 rank_high"]].astype(int)
+    assert {system: (low, high) for system, low, high in ranges.itertuples()} == {
+        "Online-G": (1, 2),
+        "JDExploreAcademy": (1, 3),
+        "Online-B": (2, 4),
+        "Online-Y": (3, 5),
+        "PROMT": (4, 6),
+        "Online-W": (5, 6),
+    }

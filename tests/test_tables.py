@@ -1,11 +1,10 @@
 """Tables for reading: the default summary (the columns that carry information, best first, p-values that do not
-round to 0.00), the `table` options that choose metrics, columns and order, and the paper LaTeX table."""
+round to 0.00), the `table` options that choose metrics, columns and order (the paper table: test_paper_table.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
-import shutil
 import subprocess
 
 import pandas as pd
@@ -171,35 +170,9 @@ def test_a_wrong_option_is_one_line_naming_it(run_dir, args, message):
     assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_paper_latex_is_systems_by_metrics_under_each_dataset(run_dir):
-    tex = table(run_dir, "-f", "latex").stdout
-    assert "\\usepackage{booktabs}" in tex and "\\begin{table}" in tex and "\\toprule" in tex
-    assert "\\multicolumn{3}{c}{refA} & \\multicolumn{3}{c}{refAB}" in tex
-    body = tex[tex.index("\\midrule") : tex.index("\\bottomrule")].splitlines()[1:]
-    assert [line.split(" & ")[0] for line in body] == ["Online-B", "PROMT", "LT22"]
-    assert all(line.count(" & ") == 6 for line in body)  # 2 datasets x 3 metrics
-    assert "$^\\ddagger$" in tex and "\\textbf{" in tex
-    caption = tex[tex.index("\\caption{") :]
-    assert "nrefs:2|\\allowbreak{}case:mixed" in caption and "significantly better/worse than PROMT" in caption
-
-
 def test_paper_latex_shows_intervals_when_asked(run_dir):
     tex = table(run_dir, "-f", "latex", "--columns", "ci").stdout
     assert "{\\scriptsize$\\pm$" in tex and "half the width of the 95\\% bootstrap interval" in tex
-
-
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
-def test_paper_latex_compiles_as_is(run_dir, tmp_path):
-    (tmp_path / "t.tex").write_text(table(run_dir, "-f", "latex").stdout, encoding="utf-8")
-    proc = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:]
-    assert (tmp_path / "t.pdf").exists() and "Overfull \\hbox" not in proc.stdout
 
 
 def summary(**columns) -> pd.DataFrame:
