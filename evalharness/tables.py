@@ -709,7 +709,8 @@ def view_notes(full: pd.DataFrame, view: pd.DataFrame, compact: bool = False) ->
     notes.append(marks)
     has_rank = any(n.endswith(" rank_low") for n in names)
     if any(n.endswith(" ci_low") for n in names):
-        notes.append("±: half the width of the 95% bootstrap interval (sacrebleu's ±; bounds in summary.csv)")
+        where = "" if compact else "; bounds in summary.csv"  # compact: the full table is named under it
+        notes.append(f"±: half the width of the 95% bootstrap interval (sacrebleu's ±{where})")
     if has_rank:
         rank = "(2–4)" if compact else "rank"
         notes.append(
