@@ -44,6 +44,7 @@ from evalharness.progress import Progress
 from evalharness.refcheck import check_references
 from evalharness.results import TEXT_COLUMNS, scores_frame, split_aggregates, summary_frame
 from evalharness.systems import System
+from evalharness.tables import directions_of, reading_order
 
 # dtypes of the project's columns; a metric's statistics columns in the summary ("BLEU ci_low") take the dtype
 # of the statistic, a metric's own column ("BLEU") is a score.
@@ -101,21 +102,57 @@ class Results:
         metrics: list[str] | None = None,
         columns: list[str] | None = None,
         sort: str | None = None,
+        datasets: list[str] | None = None,
+        decimals: int | None = None,
+        width: int | None = None,
+        full_table: str | None = None,
     ) -> str:
         """The summary (or, with `tidy`, the scores) as the command line prints it and the results folder holds
-        it: csv, md, latex or json; `metrics`, `columns` and `sort` choose the view as `evalharness table`'s
-        options do (summary only)."""
+        it: csv, md, latex or json; `metrics`, `columns`, `sort`, `datasets` (names or globs) and `decimals`
+        choose the view as `evalharness table`'s options do (`metrics`, `columns`, `sort`: summary only).
+        `width`: the md summary for a terminal that wide, as `run` prints it (compact cells, blocks where one table
+        would not fit), saying where the full table is (`full_table`; default: the folder's summary.md)."""
         from evalharness.aggregates import aggregates_block
-        from evalharness.tables import directions_of, render, signature_notes
+        from evalharness.tables import (
+            MAX_DECIMALS,
+            directions_of,
+            few_segments_notes,
+            pick_datasets,
+            render,
+            signature_notes,
+        )
 
         if tidy and (metrics or columns or sort):
             raise UserError("table: metrics, columns and sort choose from the summary, not the tidy table")
-        frame = _plain(self.scores if tidy else self.summary)
-        notes = signature_notes(self.scores) if format in ("md", "latex") else []
+        if decimals is not None and (
+            isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= MAX_DECIMALS
+        ):
+            raise UserError(f"decimals: expected a whole number from 0 to {MAX_DECIMALS}, got {decimals!r}")
+        if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
+            raise UserError(f"width: expected a positive whole number of columns, got {width!r}")
+        if datasets is not None:
+            datasets = lines_of(datasets, "datasets")
+        scores = _plain(pick_datasets(self.scores, datasets, "datasets"))
+        # The summary of these scores, rows in their order, as `evalharness table` builds it (`sort="none"`).
+        frame, aggregates = (scores, None) if tidy else split_aggregates(summary_frame(scores))
+        notes = signature_notes(scores) + few_segments_notes(scores) if format in ("md", "latex") else []
+        if full_table is None and self.out_dir is not None:
+            full_table = str(self.out_dir / "summary.md")
         # The tidy table is not marked (bold best, † wins): that is the summary's, as the files have it.
-        directions = None if tidy else directions_of(self.scores)
-        text = render(frame, format, notes, directions, metrics, columns, sort)
-        return text + aggregates_block(self.aggregates, format, directions)
+        directions = None if tidy else directions_of(scores)
+        text = render(
+            frame,
+            format,
+            notes,
+            directions,
+            metrics,
+            columns,
+            sort,
+            decimals,
+            width if format == "md" and not tidy else None,
+            full_table,
+        )
+        return text + aggregates_block(aggregates, format, directions)
 
     @property
     def aggregates(self) -> pd.DataFrame | None:
@@ -347,7 +384,8 @@ def score(
     finally:
         scorer.close()
     scores = scores_frame(found.rows, [])
-    return Results(typed(scores), typed(summary_frame(scores)), segments_frame(found.segments))
+    summary = reading_order(summary_frame(scores), directions_of(scores))
+    return Results(typed(scores), typed(summary), segments_frame(found.segments))
 
 
 # ----------------------------------------------------------------------------------------------------- load

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from evalharness.cache import CACHES, Cache
 from evalharness.errors import ResultsWarning, UserError
-from evalharness.tables import FORMATS, render
+from evalharness.tables import FORMATS, MAX_DECIMALS, render, terminal_width
 from evalharness.version import __version__
 
 
@@ -26,6 +26,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from err
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _decimals(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from err
+    if not 0 <= value <= MAX_DECIMALS:
+        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_DECIMALS}, got {value}")
     return value
 
 
@@ -165,7 +175,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="C1,C2",
         help="per metric: score, ci, rank (WMT rank range), cluster, p_value, delta, delta_ci, significant; per "
         "system: off_target_rate, empty_outputs, unaligned_sources, unaligned_references, pivot_on_target_rate, "
-        "valid (default: ci, rank, p_value where computed, and the per-system columns with something to say)",
+        "valid; or all (default: ci, rank, p_value where computed, and the per-system columns with something to "
+        "say; on a terminal a compact cell per metric)",
+    )
+    p.add_argument(
+        "--datasets",
+        type=_names,
+        metavar="D1,D2",
+        help="only these datasets: names or globs (wmt22-zh-en-*), in the run's order (default: all)",
+    )
+    p.add_argument(
+        "--decimals", type=_decimals, metavar="N", help="decimals of scores in md (default: 2; csv and json keep all)"
     )
     p.add_argument(
         "--sort",
@@ -225,7 +245,10 @@ def cmd_run(args) -> int:
         progress=Progress(),
         argv=sys.argv,
     )
-    print(result.table(args.format), end="")
+    if args.format == "md":  # the terminal's view, which says where the whole summary is
+        print(result.table("md", width=terminal_width()), end="")
+    else:
+        print(result.table(args.format), end="")
     for row in result.summary.to_dict("records"):
         if row.get("empty_outputs"):
             print(
@@ -322,7 +345,11 @@ def cmd_score(args) -> int:
         reference_names=[path.name for path in args.ref],
         sources=sources,
     )
-    print(result.table(args.format, tidy=True), end="")
+    if args.format == "md":  # for reading: the summary as `run` prints it; csv, json and latex are the tidy table
+        full = "-f csv (the tidy table, every statistic at full precision)"
+        print(result.table("md", width=terminal_width(), full_table=full), end="")
+    else:
+        print(result.table(args.format, tidy=True), end="")
     return 0
 
 
@@ -332,13 +359,20 @@ def cmd_table(args) -> int:
     from evalharness.results import split_aggregates
     from evalharness.textio import atomic_write, check_writable
 
-    frame, notes, directions = table(args.results_dirs, args.tidy)
     if args.tidy and (args.metrics or args.columns or args.sort):
         raise UserError("table: --metrics, --columns and --sort choose from the summary, not the --tidy table")
+    frame, notes, directions = table(args.results_dirs, args.tidy, args.datasets)
     aggregates = None
     if not args.tidy:  # mean, std, ... over seeds: a table of their own, below
         frame, aggregates = split_aggregates(frame)
-    text = render(frame, args.format, notes, directions, args.metrics, args.columns, args.sort)
+    # On the terminal the md summary fits its width; a file (-o) holds the one wide table.
+    width = terminal_width() if args.format == "md" and directions and not args.output else None
+    full = None
+    if width is not None and args.columns != ["all"]:
+        full = " ".join(["evalharness table", *map(str, args.results_dirs), "--columns all", "(or -o FILE.md)"])
+    text = render(
+        frame, args.format, notes, directions, args.metrics, args.columns, args.sort, args.decimals, width, full
+    )
     text += aggregates_block(aggregates, args.format, directions)
     if args.output:
         check_writable(args.output.parent, "folder of the output file")

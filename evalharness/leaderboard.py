@@ -18,7 +18,7 @@ import pandas as pd
 
 from evalharness.errors import UserError
 from evalharness.results import check_whole, read_csv, summary_frame, sweep_columns
-from evalharness.tables import directions_of, signature_notes
+from evalharness.tables import directions_of, few_segments_notes, pick_datasets, signature_notes
 from evalharness.textio import read_text
 
 REQUIRED = {"dataset", "system", "level", "metric", "score", "direction", "signature"}
@@ -194,14 +194,22 @@ def merged_summary(runs: list[Run], directions: dict[str, bool]) -> pd.DataFrame
     return pd.concat(parts, ignore_index=True)
 
 
-def table(folders: list[Path], tidy: bool = False) -> tuple[pd.DataFrame, list[str], dict[str, bool] | None]:
-    """The frame, notes and directions (for bold best) to render; one folder gives that run's own table."""
+def table(
+    folders: list[Path], tidy: bool = False, datasets: list[str] | None = None
+) -> tuple[pd.DataFrame, list[str], dict[str, bool] | None]:
+    """The frame, notes and directions (for bold best) to render; one folder gives that run's own table.
+    `datasets`: names or globs of the datasets to keep (`--datasets`), before the runs are compared."""
     runs = load_runs(folders)
+    if datasets:
+        every = pd.concat([run.scores[["dataset"]] for run in runs], ignore_index=True)
+        kept = set(pick_datasets(every, datasets)["dataset"].astype(str))
+        for run in runs:
+            run.scores = run.scores[run.scores["dataset"].astype(str).isin(kept)].reset_index(drop=True)
     if len(runs) == 1:
         scores = runs[0].scores
         if tidy:
-            return scores, signature_notes(scores), None
-        return summary_frame(scores), signature_notes(scores), directions_of(scores)
+            return scores, signature_notes(scores) + few_segments_notes(scores), None
+        return summary_frame(scores), signature_notes(scores) + few_segments_notes(scores), directions_of(scores)
     check_comparable(runs)
     scores = merged_tidy(runs)
     notes = signature_notes(scores)

@@ -52,7 +52,7 @@ from evalharness.results import (
 )
 from evalharness.secrets import redact
 from evalharness.systems.context import RunContext
-from evalharness.tables import directions_of, render, signature_notes
+from evalharness.tables import directions_of, few_segments_notes, reading_order, render, signature_notes
 from evalharness.textio import check_writable
 from evalharness.version import __version__
 
@@ -697,6 +697,7 @@ def execute(
         executor.close()
     scores = scores_frame(found.rows, plan.sweep_keys, plan.aggregate)
     summary, aggregates = split_aggregates(summary_frame(scores))  # seeds' mean, std, ...: a table apart
+    summary = reading_order(summary, directions_of(scores))  # as the tables show it, best first
     # No secret in what shows the config: the manifest (its argv) and, from it, the report.
     manifest = build_manifest(loaded, plan, outputs, ctx, scorer, started, use_cache, argv)
     manifest["executor"] = executor_entry
@@ -723,7 +724,7 @@ def execute(
     if not write:
         return output
     with progress.phase("write") as phase:
-        notes = signature_notes(scores)
+        notes = signature_notes(scores) + few_segments_notes(scores)
         files: dict[str, str | bytes] = {
             "scores.csv": to_csv(scores),
             "summary.csv": to_csv(summary),

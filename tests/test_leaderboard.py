@@ -212,9 +212,15 @@ def test_an_output_file_holds_the_merged_table(runs, tmp_path):
 # ---------------------------------------------------------------- one run: exactly as before
 
 
-@pytest.mark.parametrize("fmt,written", [("csv", "summary.csv"), ("md", "summary.md"), ("latex", "summary.tex")])
+@pytest.mark.parametrize("fmt,written", [("csv", "summary.csv"), ("latex", "summary.tex")])
 def test_one_folder_prints_that_runs_own_summary(runs, fmt, written):
     assert table(runs, "results/a", "--format", fmt).stdout == (runs / "results" / "a" / written).read_text()
+
+
+def test_one_folder_written_to_a_file_is_that_runs_own_summary_md(runs, tmp_path):
+    # on the terminal md is the view that fits its width (test_terminal_tables); a file holds the whole table
+    table(runs, "results/a", "--output", tmp_path / "a.md")
+    assert (tmp_path / "a.md").read_text() == (runs / "results" / "a" / "summary.md").read_text()
 
 
 # ---------------------------------------------------------------- refusals

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import subprocess
 
 import pandas as pd
 import pytest
 from evalharness.cli import main
+from evalharness.errors import UserError
 from evalharness.tables import format_p
 
 from conftest import run_cli, wmt22_path
@@ -56,7 +58,8 @@ def table(run_dir, *args, check=True) -> subprocess.CompletedProcess:
     """`evalharness table RUN_DIR ...`, in this process (the command line's own main; a subprocess per call would
     cost a second of imports each)."""
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        mp.setenv("COLUMNS", "160")  # a terminal 160 wide, whatever runs the tests
         code = main(["table", str(run_dir), *map(str, args)])
     assert code == 0 or not check, err.getvalue()
     return subprocess.CompletedProcess(["evalharness", "table"], code, out.getvalue(), err.getvalue())
@@ -77,8 +80,13 @@ def test_default_table_sorts_best_first_within_each_dataset(run_dir):
         assert [r[1] for r in body if r[0] == dataset] == list(mine.system)
 
 
-def test_default_table_shows_each_metric_with_its_interval_rank_range_and_p_value(run_dir):
+def test_default_table_shows_one_compact_cell_per_metric(run_dir):
     header = md_rows(table(run_dir).stdout)[0]
+    assert header == ["dataset", "system", "BLEU", "chrF2", "TER"]
+
+
+def test_summary_md_shows_each_metric_with_its_interval_rank_range_and_p_value(run_dir):
+    header = md_rows((run_dir / "summary.md").read_text(encoding="utf-8"))[0]
     assert header == ["dataset", "system"] + [
         "BLEU",
         "±",
@@ -102,8 +110,8 @@ def test_default_table_leaves_out_columns_without_information(run_dir):
     assert len(max(text.splitlines(), key=len)) < 140  # was 280 with every column of summary.csv
 
 
-def test_default_table_prints_small_p_values_and_rank_ranges_as_such(run_dir):
-    rows = md_rows(table(run_dir).stdout)
+def test_summary_md_prints_small_p_values_and_rank_ranges_as_such(run_dir):
+    rows = md_rows((run_dir / "summary.md").read_text(encoding="utf-8"))
     body = {(r[0], r[1]): r for r in rows[2:]}
     scores = pd.read_csv(run_dir / "scores.csv")
     for row in scores[(scores.metric == "BLEU") & scores.p_value.notna()].itertuples():
@@ -127,7 +135,7 @@ def test_metrics_option_picks_and_orders_the_metrics(run_dir):
 
 def test_sort_by_a_lower_is_better_metric_puts_the_lowest_first(run_dir):
     rows = md_rows(table(run_dir, "--metrics", "TER", "--sort", "TER").stdout)
-    ters = [float(r[2].strip("*†‡")) for r in rows[2:] if r[0] == "refA"]
+    ters = [float(re.match(r"[*]*([0-9.]+)", r[2]).group(1)) for r in rows[2:] if r[0] == "refA"]
     assert ters == sorted(ters)
 
 
@@ -230,13 +238,59 @@ def test_swept_settings_keep_their_rows_apart_and_read_as_given():
     ]
 
 
-def test_the_python_api_takes_the_same_options(run_dir):
+def test_the_python_api_takes_the_same_options(run_dir, tmp_path):
     import evalharness
 
     loaded = evalharness.load(run_dir)
-    assert (
-        loaded.table("md", metrics=["TER"], sort="system")
-        == table(run_dir, "--metrics", "TER", "--sort", "system").stdout
-    )
+    table(run_dir, "--metrics", "TER", "--sort", "system", "-o", tmp_path / "t.md")  # a file: the one wide table
+    assert loaded.table("md", metrics=["TER"], sort="system") == (tmp_path / "t.md").read_text(encoding="utf-8")
     assert loaded.scores["rank_low"].dtype == "Int64" and loaded.scores["significantly_worse"].dtype == "boolean"
     assert loaded.scores["delta_ci_low"].dtype == "float64"
+
+
+def test_datasets_option_picks_datasets_by_name_or_glob(run_dir):
+    only_ab = md_rows(table(run_dir, "--datasets", "refAB").stdout)
+    assert {r[0] for r in only_ab[2:]} == {"refAB"}
+    both = md_rows(table(run_dir, "--datasets", "ref*").stdout)
+    assert {r[0] for r in both[2:]} == {"refA", "refAB"}
+    csv = pd.read_csv(io.StringIO(table(run_dir, "-f", "csv", "--datasets", "refA").stdout))
+    assert set(csv.dataset) == {"refA"} and len(csv) == 3
+
+
+def test_datasets_option_leaves_out_the_signatures_of_other_datasets(run_dir):
+    text = table(run_dir, "--datasets", "refA").stdout
+    assert "nrefs:1" in text and "nrefs:2" not in text
+
+
+def test_datasets_that_match_nothing_are_one_line_naming_them(run_dir):
+    proc = table(run_dir, "--datasets", "refA,newstest*", check=False)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "--datasets: no dataset matches 'newstest*' (datasets: refA, refAB)" in proc.stderr
+
+
+def test_decimals_option_sets_the_precision_of_scores(run_dir):
+    body = md_rows(table(run_dir, "--decimals", "1", "--columns", "ci").stdout)[2:]
+    summary = pd.read_csv(run_dir / "summary.csv").set_index(["dataset", "system"])
+    for row in body:
+        bleu = summary.loc[(row[0], row[1]), "BLEU"]
+        assert row[2].strip("*†‡") == f"{bleu:.1f}"
+        assert re.fullmatch(r"\d+\.\d", row[3])  # ± too
+
+
+def test_decimals_must_be_a_small_whole_number(run_dir, capsys):
+    with pytest.raises(SystemExit) as exit_:  # argparse's own one-line error
+        main(["table", str(run_dir), "--decimals", "-1"])
+    assert exit_.value.code == 2 and "--decimals: must be 0 to 6, got -1" in capsys.readouterr().err
+
+
+def test_the_python_api_takes_datasets_and_decimals(run_dir):
+    import evalharness
+
+    loaded = evalharness.load(run_dir)
+    full = f"evalharness table {run_dir} --columns all (or -o FILE.md)"  # what the command line says
+    assert (
+        loaded.table("md", datasets=["refA*"], decimals=3, width=160, full_table=full)
+        == table(run_dir, "--datasets", "refA*", "--decimals", "3").stdout
+    )
+    with pytest.raises(UserError, match="datasets: no dataset matches 'x'"):
+        loaded.table("csv", datasets=["x"])
