@@ -32,6 +32,8 @@ from evalharness.progress import Progress
 from evalharness.report import RunData, report_files
 from evalharness.results import (
     FILES,
+    RUN_FILE,
+    split_manifest,
     HUMAN_FILE,
     MANIFEST,
     PAIRWISE_FILE,
@@ -529,6 +531,8 @@ def build_manifest(
         "finished": _now(),
         "workers": scorer.workers,
         "cells": len(plan.cells),
+        # floors (identity, `floor: true`): the report marks them and leaves them out of the differing segments
+        "floors": sorted({c.system.name for c in plan.cells if c.system.is_floor}),
         "ter_statistics": sb.ter_backend(),
         "ngram_statistics": sb.ngram_backend(),
         "score_cache": {"enabled": use_cache, "hits": scorer.hits, "misses": scorer.misses},
@@ -632,7 +636,7 @@ def analysis_data(part: ScoredDataset, plan: Plan, outputs: list[CellOutput], st
                 part.segment.hyps[c],
                 {m.label: results[(c, m.label)].stats for m in plan.metrics},
                 {m.label: results[(c, m.label)].score for m in plan.metrics},
-                floor=cell.system.copies_source,
+                floor=cell.system.is_floor,
                 valid=rate is None or rate >= dataset.valid_pivot_rate,
             )
         )
@@ -756,7 +760,10 @@ def execute(
             files.update(dataset.artifacts)
         # Last: every other file's sha256, so a reader can tell a whole folder from a cut-off or edited one.
         manifest[FILES] = file_hashes(files)
-        files[MANIFEST] = manifest_text(manifest)
+        # manifest.json: the same bytes for the same results; run.json: this run's times, machine and cache use
+        stable, circumstances = split_manifest(manifest)
+        files[RUN_FILE] = manifest_text(circumstances)
+        files[MANIFEST] = manifest_text(stable)
         replace_results_folder(out_dir, files)
         phase.summary = f"{len(files)} files in {display_path(out_dir)}"
     return output
