@@ -32,11 +32,10 @@ from evalharness.progress import Progress
 from evalharness.report import RunData, report_files
 from evalharness.results import (
     FILES,
-    RUN_FILE,
-    split_manifest,
     HUMAN_FILE,
     MANIFEST,
     PAIRWISE_FILE,
+    RUN_FILE,
     PairRow,
     Row,
     file_hashes,
@@ -46,6 +45,7 @@ from evalharness.results import (
     pairwise_frame,
     replace_results_folder,
     scores_frame,
+    split_manifest,
     summary_frame,
     to_csv,
 )
