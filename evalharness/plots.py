@@ -44,7 +44,9 @@ def _figure(width: float, height: float) -> Figure:
     nothing (`score`, `run --no-write`) import this module through the runner."""
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=DPI)
+    # constrained layout makes room for the figure's title, every panel's (two-line) title and the rotated labels:
+    # tight_layout left the figure title touching the first panel's title
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
 def _png(fig: Figure) -> bytes:
@@ -243,7 +245,6 @@ def bars_figure(scores: pd.DataFrame, dataset: str, floors: AbstractSet[str] = f
         _style(ax, grid="y")
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
-    fig.tight_layout()
     return fig
 
 
@@ -295,7 +296,6 @@ def agreement_scatter(
         _style(ax, grid="both")
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
-    fig.tight_layout()
     return _png(fig)
 
 
@@ -374,7 +374,6 @@ def sweep_figure(scores: pd.DataFrame, dataset: str, key: str) -> Figure:
         _style(ax, grid="both")
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
-    fig.tight_layout()
     return fig
 
 
