@@ -16,17 +16,24 @@ TORCH_WHEELS ?= /opt/wheels
 # llama-cpp-python compiles llama.cpp from source (about 5 minutes). Not with -march=native (its default): that
 # build crashes in its first decode on this project's machines (Xeon with AVX-512 BF16), and a native wheel in pip's
 # cache would only run on the CPU kind that built it. The portable build (AVX2, FMA, F16C) runs everywhere.
-# --no-cache-dir: never take a native wheel that an earlier install left in pip's cache.
+# --no-cache-dir: never take a native wheel that an earlier install left in pip's cache. pip runs with -v into a
+# log, and only cmake's progress lines ([ 42%] or [42/118]) reach the terminal: --quiet showed nothing for minutes.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 LLAMA_STAMP      := $(VENV)/.llama-cpp-portable
+LLAMA_LOG        := $(VENV)/llama-cpp-build.log
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -c "import torch" 2>/dev/null || \
 	  $(BIN)/python -m pip install --quiet --no-deps --no-index --find-links $(TORCH_WHEELS) torch==2.13.0
-	test -f $(LLAMA_STAMP) || { CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet --no-cache-dir \
-	  --force-reinstall --no-deps llama-cpp-python==0.3.36 && touch $(LLAMA_STAMP); }
+	test -f $(LLAMA_STAMP) || { echo "Compiling llama.cpp for llama-cpp-python 0.3.36 (5-8 minutes on 2 cores;" \
+	  "its build steps below, the whole log in $(LLAMA_LOG))"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" bash -o pipefail -c '$(BIN)/python -m pip install -v --no-cache-dir \
+	  --force-reinstall --no-deps llama-cpp-python==0.3.36 2>&1 | tee $(LLAMA_LOG) | \
+	  { grep --line-buffered -E "^ *\[ *[0-9]+(%|/[0-9]+)\]"; true; }' \
+	  || { tail -n 30 $(LLAMA_LOG); echo "llama-cpp-python did not build: $(LLAMA_LOG)"; exit 1; }; \
+	  touch $(LLAMA_STAMP); }
 	$(BIN)/python -m pip install --quiet -e '.[models,api,test,minilm]'
 	$(BIN)/python -c "import torch; assert torch.version.cuda is None, 'a CUDA build of torch was installed'"
 	touch $(STAMP)

@@ -116,7 +116,7 @@ def timed_run(config: Path, out: Path, env: dict) -> tuple[float, dict]:
     summary = (folder / "summary.csv").read_text(encoding="utf-8").splitlines()
     header, row = summary[0].split(","), summary[1].split(",")
     scores = {k: float(v) for k, v in zip(header, row, strict=False) if k in ("BLEU", "chrF2")}
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))  # translation counts and runtime
     return elapsed, {"hyps": [s["hypothesis"] for s in segments], "scores": scores, "manifest": manifest}
 
 

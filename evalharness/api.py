@@ -253,6 +253,7 @@ class _GivenOutputs:
 
     name: str
     copies_source = False
+    is_floor = False
 
     def runtime(self) -> dict:
         return {}

@@ -4,7 +4,8 @@
   segment level, with the bootstrap 95% CI as error bars. Bars are sorted best first, and the y axis is zoomed to
   the scores and CIs (a 1-2 point difference must be visible), with a note in the panel when it does not start at
   0. A lower-is-better metric (TER) says so in its title; an invalid cell (a round trip whose pivot is not the
-  pivot language) is a grey hatched bar marked "invalid".
+  pivot language) is a grey hatched bar marked "invalid"; a floor (the copy of the source, a system marked
+  `floor: true`) a light grey dotted bar whose label says "(floor)".
 - :func:`sweep_lines`: per dataset and swept numeric setting (not `seed`), one panel per metric, the score (y)
   against the setting (x), one line per system and its other settings; over seeds (several seeds per point) the
   mean with ± one standard deviation as error bars, else the bootstrap 95% CI.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -32,6 +34,7 @@ DPI = 100
 WIDTH = 9.0  # inches: 900 px, readable on a laptop without scaling
 BAR_COLOR = "#1f77b4"  # the report's browser test looks for this colour in the rendered page
 INVALID_COLOR = "#b0b0b0"
+FLOOR_COLOR = "#d4d4d4"  # a floor (copy of the source, `floor: true`): light grey, dotted, "(floor)" in its label
 POINT_COLOR = "#1f77b4"
 TEXT_COLOR = "#222222"
 MAX_SETTING = 24  # characters of a swept setting's value in an axis label
@@ -42,7 +45,9 @@ def _figure(width: float, height: float) -> Figure:
     nothing (`score`, `run --no-write`) import this module through the runner."""
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=DPI)
+    # constrained layout makes room for the figure's title, every panel's (two-line) title and the rotated labels:
+    # tight_layout left the figure title touching the first panel's title
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
 def _png(fig: Figure) -> bytes:
@@ -140,9 +145,9 @@ def off_scale(records: dict[str, dict], higher: bool) -> set[str]:
     return {label for _, label in rest} if gap > 2 * (max(ends) - min(ends)) else set()
 
 
-def score_bars(scores: pd.DataFrame, dataset: str) -> bytes:
+def score_bars(scores: pd.DataFrame, dataset: str, floors: AbstractSet[str] = frozenset()) -> bytes:
     """Bar chart of one dataset's segment-level scores: one panel per metric, one bar per system."""
-    return _png(bars_figure(scores, dataset))
+    return _png(bars_figure(scores, dataset, floors))
 
 
 def per_cell(scores: pd.DataFrame) -> pd.DataFrame:
@@ -153,13 +158,19 @@ def per_cell(scores: pd.DataFrame) -> pd.DataFrame:
     return scores[~summary_rows]
 
 
-def bars_figure(scores: pd.DataFrame, dataset: str) -> Figure:
-    """The figure of :func:`score_bars` (its axes are what the tests read)."""
+def bars_figure(scores: pd.DataFrame, dataset: str, floors: AbstractSet[str] = frozenset()) -> Figure:
+    """The figure of :func:`score_bars` (its axes are what the tests read). ``floors``: system names drawn as
+    floors."""
     sweep_keys = sweep_columns(scores)
     scores = per_cell(scores)
     rows = scores[(scores["dataset"] == dataset) & (scores["level"] == "segment")]
     metrics = list(dict.fromkeys(rows["metric"]))
-    labels = list(dict.fromkeys(system_label(r, sweep_keys) for r in rows.to_dict("records")))
+
+    def bar_label(row: dict, sep: str = "\n") -> str:
+        label = system_label(row, sweep_keys, sep)
+        return f"{label}{sep}(floor)" if str(row["system"]) in floors else label
+
+    labels = list(dict.fromkeys(bar_label(r) for r in rows.to_dict("records")))
     n_rows, n_cols = _grid(len(metrics), len(labels))
     longest = max((len(line) for label in labels for line in label.split("\n")), default=1)
     rotate = len(labels) * n_cols > 6 or longest * len(labels) * n_cols > 75
@@ -172,10 +183,7 @@ def bars_figure(scores: pd.DataFrame, dataset: str) -> Figure:
     axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
     fig.suptitle(f"{dataset}: corpus scores with 95% CI (segment level)", fontsize=11, color=TEXT_COLOR)
     for ax, metric in zip(axes, metrics, strict=False):
-        records = {
-            system_label(r, sweep_keys, " " if rotate else "\n"): r
-            for r in rows[rows["metric"] == metric].to_dict("records")
-        }
+        records = {bar_label(r, " " if rotate else "\n"): r for r in rows[rows["metric"] == metric].to_dict("records")}
         direction = next(iter(records.values()))["direction"]
         ax.set_title(f"{metric} ({direction_note(direction)})", fontsize=10, color=TEXT_COLOR)
         order = sorted_labels(records, labels, direction == "higher")
@@ -189,6 +197,7 @@ def bars_figure(scores: pd.DataFrame, dataset: str) -> Figure:
                 continue
             score = float(record["score"])
             valid = _valid(record.get("valid", True))
+            floor = str(record["system"]) in floors
             low, high = record.get("ci_low"), record.get("ci_high")
             err = None
             if not missing(low) and not missing(high):
@@ -197,9 +206,9 @@ def bars_figure(scores: pd.DataFrame, dataset: str) -> Figure:
                 x,
                 score,
                 width=0.65,
-                color=BAR_COLOR if valid else INVALID_COLOR,
-                hatch=None if valid else "///",
-                edgecolor="#555555" if not valid else BAR_COLOR,
+                color=INVALID_COLOR if not valid else FLOOR_COLOR if floor else BAR_COLOR,
+                hatch="///" if not valid else ".." if floor else None,
+                edgecolor="#555555" if not valid else "#8a8a8a" if floor else BAR_COLOR,
                 linewidth=0.8,
                 yerr=err,
                 ecolor="#333333",
@@ -235,7 +244,6 @@ def bars_figure(scores: pd.DataFrame, dataset: str) -> Figure:
         _style(ax, grid="y")
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
-    fig.tight_layout()
     return fig
 
 
@@ -287,7 +295,6 @@ def agreement_scatter(
         _style(ax, grid="both")
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
-    fig.tight_layout()
     return _png(fig)
 
 
@@ -387,7 +394,6 @@ def sweep_figure(scores: pd.DataFrame, dataset: str, key: str) -> Figure:
         _style(ax, grid="both")
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
-    fig.tight_layout()
     return fig
 
 
@@ -417,14 +423,16 @@ def run_plots(
     human: dict[str, dict[str, float]] | None = None,
     agreement: pd.DataFrame | None = None,
     kinds: dict[str, str] | None = None,
+    floors: AbstractSet[str] = frozenset(),
 ) -> dict[str, bytes]:
     """Every plot of a run, by its path in the results folder: the bars of each dataset with segment-level
     scores, a line plot per swept numeric setting of a dataset, and a scatter for each dataset with human scores
-    (``human``: dataset -> system -> score; ``kinds``: dataset -> which human score, z or raw)."""
+    (``human``: dataset -> system -> score; ``kinds``: dataset -> which human score, z or raw; ``floors``: system
+    names whose bars are drawn as floors)."""
     files: dict[str, bytes] = {}
     segment = scores[scores["level"] == "segment"]
     for dataset in dict.fromkeys(segment["dataset"]):
-        files[bars_path(dataset)] = score_bars(scores, dataset)
+        files[bars_path(dataset)] = score_bars(scores, dataset, floors)
         for key in numeric_sweeps(scores, dataset):
             files[sweep_path(dataset, key)] = sweep_lines(scores, dataset, key)
         if human and human.get(dataset):

@@ -205,6 +205,7 @@ def _summary_tables(data: RunData) -> list[dict]:
                     ],
                     "level": str(summary.at[i, "level"]),
                     "invalid": "valid" in summary.columns and _is_false(summary.at[i, "valid"]),
+                    "floor": str(summary.at[i, "system"]) in floors_of(data),
                     "scores": cells,
                     "extras": [fmt(summary.at[i, column]) for _, column, fmt in extras],
                 }
@@ -222,6 +223,11 @@ def _summary_tables(data: RunData) -> list[dict]:
             }
         )
     return tables
+
+
+def floors_of(data: RunData) -> set[str]:
+    """The run's floor systems (identity, `floor: true`), as the manifest lists them (none in an older folder)."""
+    return {str(name) for name in data.manifest.get("floors") or []}
 
 
 def _agreement_rows(agreement: pd.DataFrame | None) -> list[dict]:
@@ -248,23 +254,31 @@ def differing_segments(
     directions: dict[str, bool],
     top: int = TOP_SEGMENTS,
     invalid: AbstractSet[tuple[str, str]] = frozenset(),
+    floors: AbstractSet[str] = frozenset(),
 ) -> dict:
     """One dataset's segments where the systems differ most: the ``top`` segments with the largest spread
     (max - min over systems) of the key metric's sentence score, largest first (ties: the earlier segment).
 
     ``invalid``: (system, settings label) of invalid cells (a round trip whose pivot is not the pivot language).
     Like the tables, they are never marked best: the spread and the best/worst marks are over the valid systems
-    when at least two are valid; otherwise the spread is over all systems and nothing is marked."""
+    when at least two are valid; otherwise the spread is over all systems and nothing is marked.
+
+    ``floors``: system names of floors (the copy of the source, `floor: true`): shown, never compared. A floor is
+    the worst system on nearly every segment, so with it the spread would measure the floor, not the systems."""
     records = [r for r in records if r.get("level", "segment") == "segment"]
     metrics = [m for m in directions if any(m in (r.get("scores") or {}) for r in records)]
-    systems = list(dict.fromkeys((str(r["system"]), _settings_label(r.get("settings"))) for r in records))
+    everyone = list(dict.fromkeys((str(r["system"]), _settings_label(r.get("settings"))) for r in records))
+    floored = list(dict.fromkeys(name for name, _ in everyone if name in floors))
+    systems = [key for key in everyone if key[0] not in floors]
     if not metrics or len(systems) < 2:
+        single = systems[0][0] if systems else everyone[0][0] if everyone else None
         return {
             "metric": metrics[0] if metrics else None,
             "systems": len(systems),
-            "single": systems[0][0] if systems else None,
+            "single": single,
             "segments": [],
             "invalid": [],
+            "floors": floored if systems else [],
         }
     metric = key_metric(metrics)
     higher = directions[metric]
@@ -273,7 +287,9 @@ def differing_segments(
 
     def counted(record: dict) -> bool:
         key = (str(record["system"]), _settings_label(record.get("settings")))
-        return not missing(record["scores"].get(metric)) and (not marking or key not in invalid)
+        if key[0] in floors or missing(record["scores"].get(metric)):
+            return False
+        return not marking or key not in invalid
 
     by_segment: dict[int, list[dict]] = {}
     for record in records:
@@ -305,6 +321,7 @@ def differing_segments(
                     "system": key[0],
                     "settings": key[1],
                     "invalid": key in invalid,
+                    "floor": key[0] in floors,
                     "text": record.get("hypothesis", ""),
                     "mark": mark,
                     "pivot": record.get("pivot"),
@@ -330,6 +347,7 @@ def differing_segments(
         "single": None,
         "segments": segments,
         "invalid": [name for name, _ in bad],
+        "floors": floored,
         "marking": marking,
         "filtered": bool(eligible),
         "min_tokens": MIN_SOURCE_TOKENS,
@@ -353,15 +371,38 @@ TOP_NGRAMS_SHOWN = 10
 TOP_DOCUMENTS = 5
 
 
-def _pivot(frame: pd.DataFrame, column: str, digits: int) -> dict:
-    """Systems as rows, buckets as columns (in the file's order; a bucket without any value left out, such as
-    the F-measure of words no reference has), one value column formatted."""
+def _pivot(frame: pd.DataFrame, column: str, digits: int, order: list[str], floors: AbstractSet[str]) -> dict:
+    """Systems as rows in ``order`` (best first), buckets as columns (in the file's order; a bucket without any
+    value left out, such as the F-measure of words no reference has), one value column formatted."""
     buckets = list(dict.fromkeys(frame.loc[frame[column].notna(), "bucket"]))
     rows = []
-    for system in dict.fromkeys(frame["system"]):
+    for system in by_score(list(dict.fromkeys(frame["system"])), order):
         values = {r["bucket"]: r[column] for r in frame[frame["system"] == system].to_dict("records")}
-        rows.append({"system": system, "values": [_num(values.get(b), digits) for b in buckets]})
+        rows.append(
+            {"system": system, "floor": system in floors, "values": [_num(values.get(b), digits) for b in buckets]}
+        )
     return {"buckets": buckets, "rows": rows}
+
+
+def score_order(data: RunData, dataset: str, metric: str, higher: bool) -> list[str]:
+    """A dataset's systems best first by their corpus score (segment level) of ``metric``, as the summary table
+    ranks them (lower first for a lower-is-better metric); a system without that score last."""
+    summary = data.summary
+    if metric not in summary.columns:
+        return []
+    rows = summary[(summary["dataset"] == dataset) & (summary["level"] == "segment")]
+    best: dict[str, float] = {}
+    for system, value in zip(rows["system"].astype(str), pd.to_numeric(rows[metric], errors="coerce"), strict=True):
+        if not missing(value):
+            score = float(value) if higher else -float(value)
+            best[system] = max(best.get(system, score), score)
+    return sorted(best, key=lambda system: -best[system])
+
+
+def by_score(systems: list[str], order: list[str]) -> list[str]:
+    """``systems`` in ``order``; any not in it after them, as they came (stable)."""
+    rank = {system: k for k, system in enumerate(order)}
+    return sorted(systems, key=lambda system: rank.get(system, len(rank)))
 
 
 def analysis_section(data: RunData, dataset: str, directions: dict[str, bool]) -> dict | None:
@@ -374,13 +415,17 @@ def analysis_section(data: RunData, dataset: str, directions: dict[str, bool]) -
         return None
     metric = key_metric([m for m in directions if "length" in tables and m in tables["length"].columns] or ["?"])
     section: dict[str, Any] = {"metric": metric, "higher": directions.get(metric, True)}
+    # every analysis table lists the systems best first, as the summary does (by the key metric's corpus score)
+    ranked_by = metric if metric in directions else key_metric(list(directions)) if directions else None
+    order = score_order(data, dataset, ranked_by, directions[ranked_by]) if ranked_by else []
+    floors = floors_of(data)
     if "length" in tables and metric in tables["length"].columns:
         length = tables["length"]
-        section["length"] = _pivot(length, metric, 2)
+        section["length"] = _pivot(length, metric, 2, order, floors)
         counts = dict(zip(length["bucket"], length["segments"], strict=True))
         section["length"]["counts"] = [int(counts[b]) for b in section["length"]["buckets"]]
     if "frequency" in tables:
-        section["frequency"] = _pivot(tables["frequency"], "f_measure", 3)
+        section["frequency"] = _pivot(tables["frequency"], "f_measure", 3, order, floors)
     if "ngrams" in tables:
         grams = tables["ngrams"]
         first = grams.iloc[0]
@@ -401,7 +446,7 @@ def analysis_section(data: RunData, dataset: str, directions: dict[str, bool]) -
         section["ngrams"] = lists
     if "documents" in tables and metric in tables["documents"].columns:
         docs = tables["documents"]
-        systems = list(dict.fromkeys(docs["system"]))
+        systems = by_score(list(dict.fromkeys(docs["system"])), order)
         by_doc: dict[str, dict[str, float]] = {}
         sizes: dict[str, int] = {}
         for r in docs.to_dict("records"):
@@ -449,7 +494,7 @@ def _data_uri(png: bytes) -> str:
 def make_plots(data: RunData) -> dict[str, bytes]:
     """The run's plots (path in the results folder -> PNG bytes)."""
     human, kinds = _human_maps(data.human)
-    return run_plots(data.scores, human, data.agreement, kinds)
+    return run_plots(data.scores, human, data.agreement, kinds, floors_of(data))
 
 
 def render(data: RunData, plots: dict[str, bytes] | None = None) -> str:
@@ -464,7 +509,10 @@ def render(data: RunData, plots: dict[str, bytes] | None = None) -> str:
     for name in datasets:
         info = data.manifest.get("datasets", {}).get(name, {})
         diff = differing_segments(
-            by_dataset.get(name, []), directions, invalid=invalid_cells(data.summary, data.scores, name)
+            by_dataset.get(name, []),
+            directions,
+            invalid=invalid_cells(data.summary, data.scores, name),
+            floors=floors_of(data),
         )
         n_refs = max((len(s["references"]) for s in diff["segments"]), default=0)
         names = list(info.get("references") or [])
@@ -502,6 +550,7 @@ def render(data: RunData, plots: dict[str, bytes] | None = None) -> str:
         agreement=_agreement_rows(data.agreement),
         any_stats=any(c in data.scores.columns and data.scores[c].notna().any() for c in STAT_COLUMNS[:2]),
         any_ranks="rank_low" in data.scores.columns and data.scores["rank_low"].notna().any(),
+        floors=sorted(floors_of(data)),
         css=(Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8"),  # ours: not escaped
     )
 

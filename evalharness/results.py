@@ -27,6 +27,11 @@ from evalharness.errors import ResultsWarning, UserError
 from evalharness.textio import check_replaceable, current_umask
 
 MANIFEST = "manifest.json"  # written last; its presence marks a folder as a run's results
+RUN_FILE = "run.json"  # the run's circumstances (when, where, from which commit, how long, cache use): not hashed
+# The manifest's entries that differ from one run of the same config to the next (the clock, the machine, the
+# checkout, what the caches held): written to run.json, so that manifest.json and the rest of a folder are the same
+# bytes whenever the same config gives the same results (the committed results/seeds stays unchanged by `make run`).
+RUN_KEYS = ("python", "platform", "git_commit", "argv", "started", "finished", "workers", "score_cache", "translation")
 FILES = "files"  # manifest.json's list of every other file of the folder: name -> sha256 of its bytes
 
 # Per-cell columns (the same on every metric row of a cell) that the summary keeps after the metrics.
@@ -400,7 +405,20 @@ def _bytes(content: str | bytes) -> bytes:
 def file_hashes(files: dict[str, str | bytes]) -> dict[str, str]:
     """manifest.json's `files`: the sha256 of every file but the manifest, by name (sorted, so a rerun that writes
     the same files lists them the same way)."""
-    return {name: hashlib.sha256(_bytes(files[name])).hexdigest() for name in sorted(files) if name != MANIFEST}
+    return {
+        name: hashlib.sha256(_bytes(files[name])).hexdigest()
+        for name in sorted(files)
+        if name not in (MANIFEST, RUN_FILE)
+    }
+
+
+def split_manifest(manifest: dict) -> tuple[dict, dict]:
+    """(manifest.json, run.json): what the results are and how they were made, apart from the run's
+    circumstances (RUN_KEYS), which change with every run."""
+    return (
+        {k: v for k, v in manifest.items() if k not in RUN_KEYS},
+        {k: v for k, v in manifest.items() if k in RUN_KEYS},
+    )
 
 
 def manifest_text(manifest: dict) -> str:

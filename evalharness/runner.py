@@ -37,6 +37,7 @@ from evalharness.results import (
     HUMAN_FILE,
     MANIFEST,
     PAIRWISE_FILE,
+    RUN_FILE,
     PairRow,
     Row,
     file_hashes,
@@ -47,6 +48,7 @@ from evalharness.results import (
     replace_results_folder,
     scores_frame,
     split_aggregates,
+    split_manifest,
     summary_frame,
     to_csv,
 )
@@ -532,6 +534,8 @@ def build_manifest(
         "finished": _now(),
         "workers": scorer.workers,
         "cells": len(plan.cells),
+        # floors (identity, `floor: true`): the report marks them and leaves them out of the differing segments
+        "floors": sorted({c.system.name for c in plan.cells if c.system.is_floor}),
         "ter_statistics": sb.ter_backend(),
         "ngram_statistics": sb.ngram_backend(),
         "score_cache": {"enabled": use_cache, "hits": scorer.hits, "misses": scorer.misses},
@@ -635,7 +639,7 @@ def analysis_data(part: ScoredDataset, plan: Plan, outputs: list[CellOutput], st
                 part.segment.hyps[c],
                 {m.label: results[(c, m.label)].stats for m in plan.metrics},
                 {m.label: results[(c, m.label)].score for m in plan.metrics},
-                floor=cell.system.copies_source,
+                floor=cell.system.is_floor,
                 valid=rate is None or rate >= dataset.valid_pivot_rate,
             )
         )
@@ -763,7 +767,10 @@ def execute(
             files.update(dataset.artifacts)
         # Last: every other file's sha256, so a reader can tell a whole folder from a cut-off or edited one.
         manifest[FILES] = file_hashes(files)
-        files[MANIFEST] = manifest_text(manifest)
+        # manifest.json: the same bytes for the same results; run.json: this run's times, machine and cache use
+        stable, circumstances = split_manifest(manifest)
+        files[RUN_FILE] = manifest_text(circumstances)
+        files[MANIFEST] = manifest_text(stable)
         replace_results_folder(out_dir, files)
         phase.summary = f"{len(files)} files in {display_path(out_dir)}"
     return output

@@ -141,7 +141,7 @@ def test_cli_run_with_a_command_system_writes_scores(tmp_path):
 
 def test_cli_rerun_takes_every_translation_from_the_cache(tmp_path):
     cfg = write_project(tmp_path, python(UPPER))
-    manifest = tmp_path / "results" / "exp" / "manifest.json"
+    manifest = tmp_path / "results" / "exp" / "run.json"
     run_cli("run", cfg, "--output-dir", tmp_path / "results", check=True)
     assert json.loads(manifest.read_text())["translation"]["model_calls"] == 3
     run_cli("run", cfg, "--output-dir", tmp_path / "results", check=True)

@@ -256,7 +256,11 @@ def run_probed(config: Path, out: Path, cache: Path, *args: str) -> tuple[Path, 
 
 
 def manifest(run_dir: Path) -> dict:
-    return json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    """manifest.json with run.json (the run's translation counts and times)."""
+    return {
+        **json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")),
+        **json.loads((run_dir / "run.json").read_text(encoding="utf-8")),
+    }
 
 
 def cells(run_dir: Path) -> dict[str, dict]:

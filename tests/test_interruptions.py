@@ -90,7 +90,7 @@ def rerun_translated(config: Path, cache: Path, out: Path) -> int:
         text=True,
     )
     assert proc.returncode == 0, proc.stderr
-    cell = json.loads((out / "run" / "manifest.json").read_text())["translation"]["cells"][0]
+    cell = json.loads((out / "run" / "run.json").read_text())["translation"]["cells"][0]
     assert cell["translated"] + cell["cached"] == N
     return cell["translated"]
 

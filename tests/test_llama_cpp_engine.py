@@ -41,7 +41,11 @@ def write_run(folder: Path, systems: str) -> Path:
 
 
 def manifest(folder: Path, run: str = "run") -> dict:
-    return json.loads((folder / "results" / run / "manifest.json").read_text())
+    """manifest.json with run.json (the run's translation counts and times)."""
+    return {
+        **json.loads((folder / "results" / run / "manifest.json").read_text()),
+        **json.loads((folder / "results" / run / "run.json").read_text()),
+    }
 
 
 def test_packaged_gguf_translates_german_into_english(ctx):

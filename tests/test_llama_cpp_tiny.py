@@ -186,7 +186,7 @@ def test_chat_model_runs_through_the_command_line(models, tmp_path):
         tmp_path, f"{{name: tiny, engine: llama-cpp, model: {models['gemma']}, n_threads: 1, prompt: {{chat: true}}}}"
     )
     run_cli("run", config, "--output-dir", tmp_path / "results", check=True)
-    manifest = json.loads((tmp_path / "results" / "run" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "results" / "run" / "run.json").read_text())
     segments = [json.loads(line) for line in (tmp_path / "results" / "run" / "segments.jsonl").read_text().splitlines()]
     hypotheses = [s["hypothesis"] for s in segments if s["system"] == "tiny" and s["level"] == "segment"]
     assert len(hypotheses) == 3 and all(h and "\n" not in h for h in hypotheses)

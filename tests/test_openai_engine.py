@@ -323,7 +323,7 @@ def test_cli_rerun_sends_no_requests(tmp_path, api):
     assert len(api.requests) == len(SOURCES)
     assert cli(tmp_path, cfg).returncode == 0
     assert len(api.requests) == len(SOURCES)
-    manifest = json.loads((tmp_path / "results" / "exp" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "results" / "exp" / "run.json").read_text())
     assert manifest["translation"]["model_calls"] == 0
 
 
@@ -362,7 +362,7 @@ def test_a_run_killed_mid_way_keeps_every_reply_that_arrived(tmp_path, api, priv
     api.released.set()
     assert cli(tmp_path, cfg).returncode == 0
     assert len(api.requests) - asked == 2
-    manifest = json.loads((tmp_path / "results" / "exp" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "results" / "exp" / "run.json").read_text())
     assert manifest["translation"]["model_calls"] == 2
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
-from evalharness.plots import bars_figure, y_limits
+from evalharness.plots import FLOOR_COLOR, bars_figure, y_limits
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
 
 
 def frame(metric: str, direction: str, scores: dict[str, tuple[float, float, float]]) -> pd.DataFrame:
@@ -73,3 +75,42 @@ def test_a_weak_system_near_the_others_is_not_left_off_scale():
     scores = {"a": (30.0, 28.0, 32.0), "b": (29.0, 27.0, 31.0), "weak": (21.0, 19.0, 23.0)}
     ax = panel(frame("BLEU", "higher", scores))
     assert ax.get_ylim()[0] < 19.0 and "off scale" not in ax.get_title()
+
+
+def test_a_floor_is_a_light_dotted_bar_labelled_floor():
+    scores = frame("chrF2", "higher", {"mt": (55.0, 54, 56), "copy": (20.0, 19, 21), "mt2": (50.0, 49, 51)})
+    ax = bars_figure(scores, "d", floors={"copy"}).axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["mt", "mt2", "copy\n(floor)"]
+    bars = {label: patch for label, patch in zip(labels, ax.patches, strict=True)}
+    assert bars["copy\n(floor)"].get_hatch() == ".." and bars["mt"].get_hatch() is None
+    assert to_hex(bars["copy\n(floor)"].get_facecolor()) == FLOOR_COLOR
+
+
+def many_metrics(dataset: str) -> pd.DataFrame:
+    """Six metrics, eight systems with long names, one far below the rest (off scale): the most a title holds."""
+    names = [f"system-with-a-long-name-{k}" for k in range(7)] + ["copy-source"]
+    metrics = ["BLEU", "chrF2", "chrF2++", "TER", "Emb-e5", "Emb-e5-src"]
+    frames = []
+    for m, metric in enumerate(metrics):
+        direction = "lower" if metric == "TER" else "higher"
+        values = {n: (50.0 + k + m, 49.0 + k + m, 51.0 + k + m) for k, n in enumerate(names[:-1])}
+        values["copy-source"] = (2.0, 1.5, 2.5) if direction == "higher" else (99.0, 98.5, 99.5)
+        frames.append(frame(metric, direction, values).assign(dataset=dataset))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_every_title_fits_inside_the_figure_and_no_two_overlap():
+    dataset = "wmt22-zh-en-refA+B-a-long-dataset-name"
+    fig = bars_figure(many_metrics(dataset), dataset, floors={"copy-source"})
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    titles = [fig._suptitle] + [ax.title for ax in fig.axes if ax.get_visible()]
+    boxes = [t.get_window_extent(renderer) for t in titles if t is not None and t.get_text()]
+    assert len(boxes) == 7
+    for box in boxes:
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height, box
+    for j, a in enumerate(boxes):
+        for b in boxes[j + 1 :]:
+            assert not a.overlaps(b), (a, b)

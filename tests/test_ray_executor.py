@@ -85,7 +85,10 @@ def run(config: Path, out: Path, cache: Path, monkeypatch, **overrides) -> dict:
     monkeypatch.setenv("EVALHARNESS_CACHE_DIR", str(cache))
     items = [f"{key.replace('__', '.')}={value}" for key, value in overrides.items()]
     result = api.run(config, output_dir=out, overrides=items)
-    return json.loads((result.out_dir / "manifest.json").read_text(encoding="utf-8"))
+    return {
+        **json.loads((result.out_dir / "manifest.json").read_text(encoding="utf-8")),
+        **json.loads((result.out_dir / "run.json").read_text(encoding="utf-8")),  # translation counts and times
+    }
 
 
 @pytest.fixture(scope="module")

@@ -231,7 +231,7 @@ def test_report_shows_rank_ranges_and_p_values_beside_each_score(meta_run):
     summary = pd.read_csv(meta_run / "summary.csv").set_index("system")
     for tr in table.xpath(".//tbody/tr"):
         cells = tr.xpath("./td")
-        system = cells[0].text_content().replace("invalid", "")
+        system = cells[0].text  # the name, without its badges
         for metric in ("BLEU", "chrF2", "TER"):
             cell = cells[header.index(metric)]
             low, high = summary.loc[system, f"{metric} rank_low"], summary.loc[system, f"{metric} rank_high"]
@@ -244,7 +244,7 @@ def test_report_shows_rank_ranges_and_p_values_beside_each_score(meta_run):
 
 def test_report_rows_are_best_first_by_the_first_metric(meta_run):
     table = page(meta_run).xpath("//table[contains(@class, 'summary')]")[0]
-    systems = [tr.xpath("./td")[0].text_content() for tr in table.xpath(".//tbody/tr")]
+    systems = [tr.xpath("./td")[0].text for tr in table.xpath(".//tbody/tr")]  # the name, without its badge
     summary = pd.read_csv(meta_run / "summary.csv")
     assert systems == list(summary.sort_values("BLEU", ascending=False, kind="stable").system)
 
@@ -261,7 +261,8 @@ def test_segments_with_the_largest_spread_come_first(meta_run):
     records = [json.loads(line) for line in (meta_run / "segments.jsonl").read_text(encoding="utf-8").splitlines()]
     by_segment: dict[int, dict[str, float]] = {}
     for record in records:
-        by_segment.setdefault(record["segment"], {})[record["system"]] = record["scores"]["chrF2"]
+        if record["system"] != "copy-source":  # the floor is shown, not compared
+            by_segment.setdefault(record["segment"], {})[record["system"]] = record["scores"]["chrF2"]
     spread = {seg: max(v.values()) - min(v.values()) for seg, v in by_segment.items()}
     expected = sorted(spread, key=lambda seg: (-spread[seg], seg))[:5]
     boxes = segment_sections(page(meta_run), "de-en")
@@ -279,6 +280,33 @@ def test_segments_with_the_largest_spread_come_first(meta_run):
     assert len(hyps) == 5  # every system's hypothesis, with its sentence scores
     assert all("BLEU" in h.text_content() and "TER" in h.text_content() for h in hyps)
     assert "Reference" in first.text_content() and "Source" in first.text_content()
+
+
+def test_the_copy_source_floor_is_shown_but_never_compared(meta_run):
+    assert json.loads((meta_run / "manifest.json").read_text())["floors"] == ["copy-source"]
+    for box in segment_sections(page(meta_run), "de-en"):
+        (floor,) = [h for h in box.xpath(".//div[contains(@class, 'hyp')]") if "copy-source" in h.text_content()]
+        assert floor.xpath(".//span[@class='badge floor']")
+        assert "best" not in floor.get("class") and "worst" not in floor.get("class")
+
+
+def test_floors_are_marked_in_the_summary_and_analysis_tables(meta_run):
+    doc = page(meta_run)
+    for table in doc.xpath("//table[contains(@class, 'summary') or contains(@class, 'analysis')]"):
+        for tr in table.xpath(".//tbody/tr"):
+            first = tr.xpath("./td")[0]
+            marked = bool(first.xpath(".//span[@class='badge floor']"))
+            assert marked == first.text_content().startswith("copy-source"), first.text_content()
+
+
+def test_analysis_tables_list_systems_best_first(meta_run):
+    summary = pd.read_csv(meta_run / "summary.csv")
+    segment = summary[summary.level == "segment"].sort_values("chrF2", ascending=False, kind="stable")
+    tables = page(meta_run).xpath("//h2[@id='analysis']/following::table[contains(@class, 'analysis')]")
+    by_length, by_frequency = tables[0], tables[1]
+    for table in (by_length, by_frequency):
+        rows = [tr.xpath("./td")[0].text for tr in table.xpath(".//tbody/tr")]
+        assert rows == list(segment.system)
 
 
 def test_single_system_and_swept_settings(plain_run):
@@ -344,6 +372,53 @@ def test_an_invalid_round_trip_is_never_marked_best():
     alone = differing_segments([r for r in records if r["system"] != "mt-b"], {"chrF2": True}, invalid={("copy", "")})
     assert [s["number"] for s in alone["segments"]] == [1, 2]
     assert {h["mark"] for s in alone["segments"] for h in s["hypotheses"]} == {""}
+
+
+def test_a_floor_is_left_out_of_the_spread():
+    def record(system, seg, chrf):
+        return {
+            "dataset": "d",
+            "system": system,
+            "settings": {},
+            "level": "segment",
+            "segment": seg,
+            "source": "x",
+            "references": ["x"],
+            "hypothesis": system,
+            "scores": {"chrF2": chrf},
+        }
+
+    values = {"copy": [0.0, 90.0], "mt-a": [40.0, 60.0], "mt-b": [80.0, 50.0]}
+    records = [record(system, seg + 1, v) for system, vs in values.items() for seg, v in enumerate(vs)]
+    result = differing_segments(records, {"chrF2": True}, floors={"copy"})
+    # over mt-a and mt-b: segment 1 (80 vs 40) before segment 2 (60 vs 50); with the floor it would be 2, 1
+    assert [s["number"] for s in result["segments"]] == [1, 2]
+    marks = {h["system"]: (h["mark"], h["floor"]) for h in result["segments"][0]["hypotheses"]}
+    assert marks == {"copy": ("", True), "mt-a": ("worst", False), "mt-b": ("best", False)}
+    assert result["systems"] == 2 and result["floors"] == ["copy"]
+    # one system besides the floor: nothing to compare
+    alone = differing_segments([r for r in records if r["system"] != "mt-b"], {"chrF2": True}, floors={"copy"})
+    assert alone["segments"] == [] and alone["single"] == "mt-a" and alone["floors"] == ["copy"]
+
+
+def test_a_system_marked_floor_in_its_config_is_a_floor(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"""
+datasets:
+  - {{name: d, kind: parallel, langpair: de-en, source: "{de_en("source")}",
+      references: ["{de_en("reference")}"], max_segments: 2}}
+systems:
+  - {{name: lookup, engine: outputs, path: "{de_en("output", "PROMT")}", floor: true}}
+  - {{name: mt, engine: outputs, path: "{de_en("output", "LT22")}"}}
+  - {{name: copy, engine: identity}}
+metrics: [bleu]
+""",
+        encoding="utf-8",
+    )
+    loaded = load_config(config)
+    plan = build_plan(loaded.config, loaded.base_dir)
+    assert {c.system.name: c.system.is_floor for c in plan.cells} == {"lookup": True, "mt": False, "copy": True}
 
 
 def test_key_metric_prefers_chrf():

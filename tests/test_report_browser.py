@@ -11,8 +11,10 @@ import lxml.html
 import numpy as np
 import pytest
 from evalharness.plots import BAR_COLOR
+from evalharness.report import load, render
 from PIL import Image
 
+from conftest import ROOT
 from test_report import HUMAN_SYSTEMS, run_fresh, write_meta_config
 
 pytestmark = pytest.mark.browser
@@ -91,3 +93,51 @@ def test_dom_after_parsing(report, tmp_path):
     # the rank ranges and p-values beside every score, as the browser lays them out (5 systems x 3 metrics)
     assert len(doc.xpath("//table[contains(@class, 'summary')]//span[@class='rank']")) == 15
     assert "rank 1" in text and "p <0.001" in text
+
+
+# Measured in the browser after layout: every table's box either holds the whole table or scrolls it (nothing cut
+# off by the page or hidden past its edge), and every plot is shown whole inside the page.
+MEASURE = """<script>
+addEventListener('load', () => {
+  const page = document.querySelector('main').getBoundingClientRect();
+  const out = [];
+  for (const table of document.querySelectorAll('table')) {
+    const box = table.parentElement;
+    const overflow = getComputedStyle(box).overflowX;
+    const fits = table.getBoundingClientRect().right <= page.right + 0.5;
+    const scrolling = overflow === 'auto' || overflow === 'scroll';
+    const scrolls = scrolling && box.getBoundingClientRect().right <= page.right + 0.5;
+    out.push(`table ${fits || scrolls ? 'ok' : 'cut'} ${box.scrollWidth} ${box.clientWidth}`);
+  }
+  for (const img of document.querySelectorAll('img')) {
+    const r = img.getBoundingClientRect();
+    out.push(`img ${img.naturalWidth > 0 && r.right <= page.right + 0.5 ? 'ok' : 'cut'} ${r.width}`);
+  }
+  const pre = document.createElement('pre'); pre.id = 'measured'; pre.textContent = out.join('\\n');
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def measured(tmp_path: Path, html: str, width: int) -> list[str]:
+    page = tmp_path / "measured.html"
+    page.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    proc = chromium(tmp_path, f"--window-size={width},2000", "--virtual-time-budget=5000", "--dump-dom", page.as_uri())
+    found = lxml.html.fromstring(proc.stdout).xpath("//pre[@id='measured']")
+    assert found, "the measuring script did not run"
+    return found[0].text_content().splitlines()
+
+
+def test_no_table_of_the_main_jobs_report_is_cut(tmp_path):
+    """The committed main job's report, rebuilt from its folder by this code: the round-trip table is the widest."""
+    html = render(load(ROOT / "results" / "seeds"))
+    lines = measured(tmp_path, html, 1280)
+    tables = [line for line in lines if line.startswith("table")]
+    assert tables and all(" ok " in line for line in tables), tables
+    assert any(int(line.split()[2]) > int(line.split()[3]) for line in tables)  # a wide one scrolls in its box
+
+
+def test_on_a_narrow_window_tables_scroll_and_plots_shrink(report, tmp_path):
+    lines = measured(tmp_path, report.read_text(encoding="utf-8"), 700)
+    assert [line for line in lines if " cut " in line] == []
+    assert sum(line.startswith("img") for line in lines) == 2

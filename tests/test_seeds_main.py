@@ -2,20 +2,55 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+
 import pandas as pd
 import pytest
+from evalharness.results import RUN_FILE, RUN_KEYS
 
 from conftest import ROOT, run_cli
 
 
 @pytest.fixture(scope="module")
 def seeds_runs(tmp_path_factory):
-    """The shipped config twice: cold, then with no cache at all (translating again)."""
+    """The shipped config twice: cold, as `make run` runs it (from a copy of the repository's configs/ and seeds/,
+    so every relative path is the one the committed results/seeds holds), then with no cache at all (translating
+    again)."""
     out = tmp_path_factory.mktemp("seeds")
-    config = ROOT / "configs" / "seeds.yaml"
-    run_cli("run", config, "--output-dir", out / "first", env={"EVALHARNESS_CACHE_DIR": str(out / "cache")}, check=True)
-    run_cli("run", config, "--output-dir", out / "second", "--no-cache", check=True)
-    return out / "first" / "seeds", out / "second" / "seeds"
+    clone = out / "clone"
+    (clone / "configs").mkdir(parents=True)
+    shutil.copy(ROOT / "configs" / "seeds.yaml", clone / "configs" / "seeds.yaml")
+    shutil.copytree(ROOT / "seeds", clone / "seeds")
+    run_cli("run", "configs/seeds.yaml", cwd=clone, env={"EVALHARNESS_CACHE_DIR": str(out / "cache")}, check=True)
+    run_cli("run", clone / "configs" / "seeds.yaml", "--output-dir", out / "second", "--no-cache", check=True)
+    return clone / "results" / "seeds", out / "second" / "seeds"
+
+
+def tracked(folder: str) -> list[str]:
+    listed = subprocess.run(["git", "ls-files", folder], cwd=ROOT, capture_output=True, text=True, check=True)
+    return [line.removeprefix(folder + "/") for line in listed.stdout.splitlines()]
+
+
+def test_the_run_facts_are_in_an_untracked_file_and_not_in_the_committed_manifest():
+    manifest = json.loads((ROOT / "results" / "seeds" / "manifest.json").read_text(encoding="utf-8"))
+    assert not set(manifest) & set(RUN_KEYS)  # no clock, machine, commit or cache counts: `make run` keeps it
+    assert RUN_FILE not in tracked("results/seeds")
+    ignored = subprocess.run(["git", "check-ignore", "-q", f"results/seeds/{RUN_FILE}"], cwd=ROOT)
+    assert ignored.returncode == 0  # git status stays clean after `make run`
+
+
+@pytest.mark.slow
+def test_make_run_writes_the_committed_results_byte_for_byte(seeds_runs):
+    fresh = seeds_runs[0]
+    committed = tracked("results/seeds")
+    written = sorted(str(p.relative_to(fresh)) for p in fresh.rglob("*") if p.is_file() and p.name != RUN_FILE)
+    assert written == sorted(committed)
+    different = [
+        name for name in committed if (fresh / name).read_bytes() != (ROOT / "results/seeds" / name).read_bytes()
+    ]
+    assert different == []  # else regenerate: `make run` and commit results/seeds
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from evalharness.datasets.base import Dataset
 from evalharness.systems.context import CellStats, RunContext
 
 # Fields of a system config that describe the entry rather than a setting a sweep could vary.
-IDENTITY_FIELDS = frozenset({"name", "engine", "datasets", "resources", "replicas"})
+IDENTITY_FIELDS = frozenset({"name", "engine", "datasets", "resources", "replicas", "floor"})
 
 
 class Resources(Strict):
@@ -30,6 +30,9 @@ class Resources(Strict):
 class SystemConfigBase(Strict):
     name: Name
     datasets: list[str] | None = None  # only these datasets (by name); default: all
+    # A floor (a trivial system every real one must beat, e.g. a word-for-word lookup): the report marks it and
+    # leaves it out of "segments where systems differ most". The identity engine is always one.
+    floor: bool = Field(strict=True, default=False)
     resources: Resources | None = Field(default=None, description="ray executor: per actor (default: 1 CPU)")
     replicas: int | None = Field(
         strict=True, default=None, ge=1, description="ray executor: actors (default: as many as resources allow)"
@@ -72,6 +75,11 @@ class System(ABC):
     @property
     def name(self) -> str:
         return self.cfg.name
+
+    @property
+    def is_floor(self) -> bool:
+        """A floor, not an MT system: the identity engine, or a system marked `floor: true` in its config."""
+        return self.copies_source or self.cfg.floor
 
     @classmethod
     def settings(cls) -> frozenset[str]:
