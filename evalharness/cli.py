@@ -369,7 +369,7 @@ def cmd_table(args) -> int:
     width = terminal_width() if args.format == "md" and directions and not args.output else None
     full = None
     if width is not None and args.columns != ["all"]:
-        full = " ".join(["evalharness table", *map(str, args.results_dirs), "--columns all", "(or -o FILE.md)"])
+        full = "this command with --columns all, or -o FILE.md"  # short: a wrapped command cannot be copied
     text = render(
         frame, args.format, notes, directions, args.metrics, args.columns, args.sort, args.decimals, width, full
     )

@@ -15,7 +15,7 @@ import pandas as pd
 
 from evalharness.errors import UserError
 from evalharness.results import missing
-from evalharness.tables import (
+from evalharness.rows import (
     SORT_KEYS,
     _baseline_rows,
     _is_true,

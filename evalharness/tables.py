@@ -18,9 +18,17 @@ from typing import Any, cast
 
 import pandas as pd
 
-from evalharness.compare import is_baseline
 from evalharness.errors import UserError
-from evalharness.results import AGGREGATES, CELL_COLUMNS, missing, to_csv
+from evalharness.results import CELL_COLUMNS, missing, to_csv
+from evalharness.rows import (
+    SORT_KEYS,
+    _baseline_rows,
+    _is_true,
+    _setting,
+    _spread_rows,
+    key_columns,
+    latex_escape,
+)
 
 FORMATS = ("csv", "md", "latex", "json")
 MAX_DECIMALS = 6  # of a score (BLEU 0-100): more would only print the float's noise
@@ -39,29 +47,6 @@ def signature_notes(scores: pd.DataFrame) -> list[str]:
 def directions_of(scores: pd.DataFrame) -> dict[str, bool]:
     """Metric label -> higher is better, from a tidy table."""
     return {m: d == "higher" for m, d in zip(scores["metric"], scores["direction"], strict=True)}
-
-
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-
-
-def latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
-
-
-def _is_true(value) -> bool:
-    """True, numpy's True or the CSV's 'True'; never an empty cell."""
-    return not missing(value) and (value is True or str(value) == "True")
 
 
 def _cell(value, decimals: int = 2) -> str:
@@ -301,7 +286,6 @@ METRIC_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 # The default: each metric's score, CI, WMT rank range and p-value against the baseline, where the run has them.
 DEFAULT_COLUMNS = ("ci", "rank", "p_value")
-SORT_KEYS = ("system", "none")  # besides a metric label
 # off_target_rate is shown by default from this rate on: WMT22's submissions measure 0.0-0.5% (language-ID noise
 # on short or name-only segments), a system that answers in the wrong language far more.
 OFF_TARGET_SHOWN = 0.01
@@ -313,37 +297,6 @@ def format_p(value) -> str:
     if missing(value):
         return ""
     return "<0.001" if float(value) < 0.001 else f"{float(value):.3f}"
-
-
-def _setting_columns(frame: pd.DataFrame) -> list[str]:
-    return [k for k in key_columns(frame) if k not in ("run", "dataset", "system", "level")]
-
-
-def _spread_rows(frame: pd.DataFrame) -> pd.Series:
-    """The rows `aggregate` adds that are not a score of a system (std, min, max over seeds)."""
-    spread = [a for a in AGGREGATES if a != "mean"]
-    flags = pd.Series(False, index=frame.index)
-    for column in _setting_columns(frame):
-        flags |= frame[column].astype(str).isin(spread)
-    return flags
-
-
-def _baseline_rows(frame: pd.DataFrame, baseline: str) -> pd.Series:
-    """The rows of the `statistics.baseline` cell (a system, or one sweep point of it: `system@label`)."""
-    settings = _setting_columns(frame)
-    return pd.Series(
-        [
-            is_baseline(baseline, str(row["system"]), {k: row[k] for k in settings if not missing(row[k])})
-            for row in frame.to_dict("records")
-        ],
-        index=frame.index,
-    )
-
-
-def key_columns(frame: pd.DataFrame) -> list[str]:
-    """The columns that name a row (run, dataset, system, swept settings, level): all up to `level`."""
-    columns = [str(c) for c in frame.columns]
-    return columns[: columns.index("level") + 1] if "level" in columns else columns[: columns.index("system") + 1]
 
 
 def _pick_metrics(directions: dict[str, bool], frame: pd.DataFrame, metrics: list[str] | None) -> list[str]:
@@ -507,18 +460,6 @@ def _statistic(full: pd.DataFrame, metric: str, stat: str, i, decimals: int = 2)
         worse = full.get(f"{metric} significantly_worse")
         return "better" if _is_true(value) else ("worse" if worse is not None and _is_true(worse[i]) else "")
     return _cell(value, decimals)
-
-
-MAX_SETTING = 32  # characters of a swept setting's value in a table for reading
-
-
-def _setting(value) -> str:
-    """A swept setting as a reader wants it: as declared (a beam of 4 not '4.00', a temperature of 1.0 not '1'),
-    a long value (a path) cut from the left; summary.csv has it whole."""
-    if missing(value):
-        return ""
-    text = str(value)
-    return text if len(text) <= MAX_SETTING else "…" + text[-(MAX_SETTING - 1) :]
 
 
 @dataclass

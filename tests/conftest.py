@@ -32,6 +32,10 @@ atexit.register(shutil.rmtree, os.environ["EVALHARNESS_CACHE_DIR"], True)
 WMT22 = ROOT / "data" / "wmt22"
 # The shipped configs run on their default data path (${WMT22_DIR:-../data/wmt22}), whatever the shell has set.
 os.environ.pop("WMT22_DIR", None)
+# Tables fit the terminal (`COLUMNS`, else the terminal's size, else 160). pytest-xdist's workers inherit
+# COLUMNS=80 from their launcher: every test sees what a pipe sees (160) unless it sets the width itself.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 SEEDS = ROOT / "seeds"
 
 # Three German sentences and their English translations, written for the model tests (not from a test set).

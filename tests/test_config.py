@@ -143,6 +143,7 @@ def test_run_writes_every_result_file(tmp_path, data):
         "segments.jsonl",
         "config.yaml",
         "manifest.json",
+        "run.json",
         "report.html",
         "plots",
         "analysis",

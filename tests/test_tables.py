@@ -287,7 +287,7 @@ def test_the_python_api_takes_datasets_and_decimals(run_dir):
     import evalharness
 
     loaded = evalharness.load(run_dir)
-    full = f"evalharness table {run_dir} --columns all (or -o FILE.md)"  # what the command line says
+    full = "this command with --columns all, or -o FILE.md"  # what the command line says
     assert (
         loaded.table("md", datasets=["refA*"], decimals=3, width=160, full_table=full)
         == table(run_dir, "--datasets", "refA*", "--decimals", "3").stdout
