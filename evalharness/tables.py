@@ -582,8 +582,8 @@ def _blocks(columns: list[_Column], datasets: list[str], width: int) -> list[tup
     for position, dataset in enumerate(datasets):
         by_dataset.setdefault(dataset, []).append(position)
     rest = [c for c in columns if c.name != "dataset"]
-    if all(_widest(_markdown(rest, rows)) <= width for rows in by_dataset.values()):
-        return [(md_text(name), rows, rest) for name, rows in by_dataset.items()]
+    if all(_widest(_markdown(_saying(rest, rows), rows)) <= width for rows in by_dataset.values()):
+        return [(md_text(name), rows, _saying(rest, rows)) for name, rows in by_dataset.items()]
     keys = [c for c in rest if c.group == "key"]
     units: list[list[_Column]] = []
     for column in rest:
@@ -602,10 +602,19 @@ def _blocks(columns: list[_Column], datasets: list[str], width: int) -> list[tup
     blocks = []
     for name, rows in by_dataset.items():
         for group in groups:
-            shown = list(dict.fromkeys(md_text(c.group) if c.group != "cell" else c.header for c in group))
+            said = _saying(group, rows)
+            if not said:
+                continue
+            shown = list(dict.fromkeys(md_text(c.group) if c.group != "cell" else c.header for c in said))
             title = md_text(name) + (f": {', '.join(shown)}" if len(groups) > 1 else "")
-            blocks.append((title, rows, keys + group))
+            blocks.append((title, rows, keys + said))
     return blocks
+
+
+def _saying(columns: list[_Column], rows: list[int]) -> list[_Column]:
+    """The columns without the per-cell columns that are blank in these rows (a dataset's own block shows the
+    pivot rate of a round trip, not the empty one of a documents dataset beside it)."""
+    return [c for c in columns if c.group != "cell" or any(c.values[r] for r in rows)]
 
 
 def _wrap(note: str, width: int) -> str:

@@ -233,3 +233,20 @@ def test_a_note_says_when_significance_rests_on_few_segments(tmp_path):
 
 def test_no_note_on_enough_segments(zh_en):
     assert "segments say little" not in table(zh_en[0])
+
+
+def test_a_datasets_block_leaves_out_the_per_cell_columns_blank_in_it(tmp_path):
+    """The main job's committed results at 160 columns: the documents dataset's blocks show its unaligned
+    counts and no pivot rate; the round trip's show the pivot rate and validity, and no unaligned counts."""
+    import shutil
+
+    from conftest import ROOT
+
+    shutil.copytree(ROOT / "results" / "seeds", tmp_path / "seeds")
+    text = run_cli("table", tmp_path / "seeds", env={"COLUMNS": "160"}, check=True).stdout
+    blocks = {}
+    for block in text.split("### ")[1:]:
+        name = block.split(":")[0]
+        blocks[name] = blocks.get(name, "") + block.split("\n\n")[1].splitlines()[0]
+    assert "unaligned src" in blocks["seeds-de-en"] and "pivot on target" not in blocks["seeds-de-en"]
+    assert "pivot on target" in blocks["seeds-zh-origin"] and "unaligned src" not in blocks["seeds-zh-origin"]
