@@ -28,10 +28,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import torch" 2>/dev/null || \
 	  $(BIN)/python -m pip install --quiet --no-deps --no-index --find-links $(TORCH_WHEELS) torch==2.13.0
 	test -f $(LLAMA_STAMP) || { echo "Compiling llama.cpp for llama-cpp-python 0.3.36 (5-8 minutes on 2 cores;" \
-	  "its build steps below, the whole log in $(LLAMA_LOG))"; \
+	  "each file as it compiles below, the whole log in $(LLAMA_LOG))"; \
 	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" bash -o pipefail -c '$(BIN)/python -m pip install -v --no-cache-dir \
 	  --force-reinstall --no-deps llama-cpp-python==0.3.36 2>&1 | tee $(LLAMA_LOG) | \
-	  { grep --line-buffered -E "^ *\[ *[0-9]+(%|/[0-9]+)\]"; true; }' \
+	  { sed -unE "s|^ *\[ *([0-9]+/[0-9]+)\] .* -c [^ ]*/([^ /]+)\$$|  [\1] \2|p"; true; }' \
 	  || { tail -n 30 $(LLAMA_LOG); echo "llama-cpp-python did not build: $(LLAMA_LOG)"; exit 1; }; \
 	  touch $(LLAMA_STAMP); }
 	$(BIN)/python -m pip install --quiet -e '.[models,api,test,minilm]'
