@@ -345,24 +345,29 @@ def test_segments_respect_a_lower_is_better_metric():
     assert marks == {"a": "worst", "b": "best"}  # lower TER is better
 
 
-def test_an_invalid_round_trip_is_never_marked_best():
-    def record(system, seg, chrf):
-        return {
-            "dataset": "rt",
-            "system": system,
-            "settings": {},
-            "level": "segment",
-            "segment": seg,
-            "source": "x",
-            "references": ["x"],
-            "hypothesis": system,
-            "pivot": "p",
-            "pivot_lang": "en",
-            "scores": {"chrF2": chrf},
-        }
+def chrf_record(dataset: str, system: str, seg: int, chrf: float, **extra) -> dict:
+    """A segments.jsonl record of one system's segment whose hypothesis is the system's name, scored chrF2."""
+    return {
+        "dataset": dataset,
+        "system": system,
+        "settings": {},
+        "level": "segment",
+        "segment": seg,
+        "source": "x",
+        "references": ["x"],
+        "hypothesis": system,
+        **extra,
+        "scores": {"chrF2": chrf},
+    }
 
+
+def test_an_invalid_round_trip_is_never_marked_best():
     values = {"copy": [100.0, 100.0], "mt-a": [40.0, 90.0], "mt-b": [60.0, 50.0]}
-    records = [record(system, seg + 1, v) for system, vs in values.items() for seg, v in enumerate(vs)]
+    records = [
+        chrf_record("rt", system, seg + 1, v, pivot="p", pivot_lang="en")
+        for system, vs in values.items()
+        for seg, v in enumerate(vs)
+    ]
     result = differing_segments(records, {"chrF2": True}, invalid={("copy", "")})
     # the spread is over the valid systems: segment 2 (90 vs 50) before segment 1 (60 vs 40)
     assert [s["number"] for s in result["segments"]] == [2, 1]
@@ -375,21 +380,8 @@ def test_an_invalid_round_trip_is_never_marked_best():
 
 
 def test_a_floor_is_left_out_of_the_spread():
-    def record(system, seg, chrf):
-        return {
-            "dataset": "d",
-            "system": system,
-            "settings": {},
-            "level": "segment",
-            "segment": seg,
-            "source": "x",
-            "references": ["x"],
-            "hypothesis": system,
-            "scores": {"chrF2": chrf},
-        }
-
     values = {"copy": [0.0, 90.0], "mt-a": [40.0, 60.0], "mt-b": [80.0, 50.0]}
-    records = [record(system, seg + 1, v) for system, vs in values.items() for seg, v in enumerate(vs)]
+    records = [chrf_record("d", system, seg + 1, v) for system, vs in values.items() for seg, v in enumerate(vs)]
     result = differing_segments(records, {"chrF2": True}, floors={"copy"})
     # over mt-a and mt-b: segment 1 (80 vs 40) before segment 2 (60 vs 50); with the floor it would be 2, 1
     assert [s["number"] for s in result["segments"]] == [1, 2]
