@@ -8,6 +8,7 @@ from pydantic import Field
 
 from evalharness.systems.base import System, SystemConfigBase
 from evalharness.systems.command import CommandSystem
+from evalharness.systems.ctranslate2 import CTranslate2System
 from evalharness.systems.gemma import GemmaSystem
 from evalharness.systems.hf_causal import HFCausalSystem
 from evalharness.systems.hf_seq2seq import HFSeq2SeqSystem
@@ -20,6 +21,7 @@ ENGINES: dict[str, type[System]] = {
     "outputs": OutputsSystem,
     "identity": IdentitySystem,
     "hf-seq2seq": HFSeq2SeqSystem,
+    "ctranslate2": CTranslate2System,
     "hf-causal": HFCausalSystem,
     "llama-cpp": LlamaCppSystem,
     "gemma-270m": GemmaSystem,
