@@ -156,6 +156,7 @@ def render(
     places = 2 if decimals is None else decimals
     if directions and fmt in ("md", "latex"):
         view = select(frame, directions, metrics, columns, sort)
+        notes = _shown_signatures(notes, directions, _pick_metrics(directions, frame, metrics))
         if fmt == "latex":
             from evalharness.latex import paper_latex  # here: latex builds on this module's views
 
@@ -297,6 +298,12 @@ def format_p(value) -> str:
     if missing(value):
         return ""
     return "<0.001" if float(value) < 0.001 else f"{float(value):.3f}"
+
+
+def _shown_signatures(notes: list[str], directions: dict[str, bool], shown: list[str]) -> list[str]:
+    """The notes without the signatures of metrics the view leaves out (`--metrics BLEU,TER`)."""
+    hidden = [m for m in directions if m not in shown]
+    return [n for n in notes if not any(n.startswith(f"{m} (") for m in hidden)]
 
 
 def _pick_metrics(directions: dict[str, bool], frame: pd.DataFrame, metrics: list[str] | None) -> list[str]:

@@ -133,6 +133,12 @@ def test_metrics_option_picks_and_orders_the_metrics(run_dir):
     assert [h for h in header if h in ("BLEU", "chrF2", "TER")] == ["TER", "BLEU"]
 
 
+def test_metrics_option_lists_only_the_signatures_of_the_metrics_shown(run_dir):
+    text = table(run_dir, "--metrics", "TER").stdout
+    assert "- TER (lower is better): " in text
+    assert "- BLEU (" not in text and "- chrF2 (" not in text
+
+
 def test_sort_by_a_lower_is_better_metric_puts_the_lowest_first(run_dir):
     rows = md_rows(table(run_dir, "--metrics", "TER", "--sort", "TER").stdout)
     ters = [float(re.match(r"[*]*([0-9.]+)", r[2]).group(1)) for r in rows[2:] if r[0] == "refA"]
