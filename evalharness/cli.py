@@ -407,14 +407,15 @@ def cmd_list(args) -> int:
     print("dataset kinds:  " + ", ".join(LOADERS))
     print("system engines: " + ", ".join(ENGINES))
     print("metrics:")
+    width = max(map(len, METRICS))
     for name, (model, _) in METRICS.items():
         # A metric that needs options (`command`: its program and label) has no default to show: say what it needs.
         needs = [key for key, info in model.model_fields.items() if info.is_required() and key != "name"]
         if needs:
-            print(f"  {name:<8} {'-':<8} needs {', '.join(needs)} (label and direction are yours)")
+            print(f"  {name:<{width}} {'-':<8} needs {', '.join(needs)} (label and direction are yours)")
             continue
         metric = make_metric(model.model_validate({"name": name}))
-        print(f"  {name:<8} {metric.default_label():<8} {metric.direction} is better")
+        print(f"  {name:<{width}} {metric.default_label():<8} {metric.direction} is better")
     return 0
 
 
