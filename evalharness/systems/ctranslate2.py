@@ -24,6 +24,7 @@ from evalharness.configtypes import ModelRef
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.fileid import folder_sha256
+from evalharness.systems import hf_seq2seq
 from evalharness.systems.base import SystemConfigBase
 from evalharness.systems.context import RunContext
 from evalharness.systems.generation import batches
@@ -112,12 +113,12 @@ def converted(folder: Path) -> Path:
 
 
 def detect_family(tokenizer) -> str:
-    name = type(tokenizer).__name__.lower()
-    if "nllb" in name:
-        return "nllb"
-    if "m2m100" in name:
-        return "m2m100"
-    return "marian"
+    """`hf-seq2seq`'s detection (the same tokenizer, the same answer); a family this engine does not pass codes
+    for (mBART-50, T5) is refused rather than run as Marian."""
+    family = hf_seq2seq.detect_family(tokenizer, None)
+    if family not in ("marian", "nllb", "m2m100"):
+        raise UserError(f"ctranslate2: a {family} model is not supported (Marian, NLLB and M2M100 are); use hf-seq2seq")
+    return family
 
 
 class CTranslate2System(TranslationSystem):
