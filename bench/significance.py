@@ -8,8 +8,8 @@ the two commands alternating):
 - sacrebleu: `sacrebleu REF -i HYPS -m bleu chrf --paired-bs --paired-bs-n 1000 -f text -w 4` (its `-f json`
   crashes on chrF's float32 scores; `-w 4` only widens the printed numbers);
 - evalharness: this script with --ours: reads the files, computes the per-segment statistics with
-  `evalharness.metrics.scoring.score_systems` and runs `evalharness.significance.paired_bootstrap`, then prints
-  JSON.
+  `evalharness.metrics.scoring.score_systems` and runs
+  `evalharness.statistics.significance.paired_bootstrap`, then prints JSON.
 
 The p-values must agree with the ones sacrebleu prints (4 decimals), and so must the scores, bootstrap means and
 CIs (4 decimals), or the benchmark fails (exit 1). The last line is
@@ -66,7 +66,7 @@ def ours(ref: str, hyps: list[str]) -> int:
     from evalharness.metrics.bleu import BleuConfig
     from evalharness.metrics.chrf import ChrfConfig
     from evalharness.metrics.scoring import default_workers, score_systems
-    from evalharness.significance import paired_bootstrap
+    from evalharness.statistics.significance import paired_bootstrap
     from evalharness.textio import read_lines
 
     references = [read_lines(ref)]

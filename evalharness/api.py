@@ -32,7 +32,6 @@ from evalharness.apiargs import (
     text_of,
     workers_of,
 )
-from evalharness.compare import StatisticsConfig
 from evalharness.config import LoadedConfig, config_from_dict, describe_entry_error, load_config
 from evalharness.configtypes import check_langpair, check_one_line
 from evalharness.datasets.base import Dataset
@@ -42,9 +41,10 @@ from evalharness.metrics.base import MetricConfigBase
 from evalharness.plan import Cell, Plan, build_plan
 from evalharness.progress import Progress
 from evalharness.refcheck import check_references
+from evalharness.reporting.tables import directions_of, reading_order
 from evalharness.results import TEXT_COLUMNS, scores_frame, split_aggregates, summary_frame
+from evalharness.statistics.compare import StatisticsConfig
 from evalharness.systems import System
-from evalharness.tables import directions_of, reading_order
 
 # dtypes of the project's columns; a metric's statistics columns in the summary ("BLEU ci_low") take the dtype
 # of the statistic, a metric's own column ("BLEU") is a score.
@@ -112,8 +112,7 @@ class Results:
         choose the view as `evalharness table`'s options do (`metrics`, `columns`, `sort`: summary only).
         `width`: the md summary for a terminal that wide, as `run` prints it (compact cells, blocks where one table
         would not fit), saying where the full table is (`full_table`; default: the folder's summary.md)."""
-        from evalharness.aggregates import aggregates_block
-        from evalharness.tables import (
+        from evalharness.reporting.tables import (
             MAX_DECIMALS,
             directions_of,
             few_segments_notes,
@@ -121,6 +120,7 @@ class Results:
             render,
             signature_notes,
         )
+        from evalharness.statistics.aggregates import aggregates_block
 
         if tidy and (metrics or columns or sort):
             raise UserError("table: metrics, columns and sort choose from the summary, not the tidy table")
@@ -395,7 +395,7 @@ def score(
 @redacting
 def load(results_dir: str | Path) -> Results:
     """A finished run's results folder, read back (scores.csv, summary.csv, segments.jsonl, agreement.csv)."""
-    from evalharness.report import load as load_folder
+    from evalharness.reporting.report import load as load_folder
 
     folder = path_of(results_dir, "results_dir", "a results folder's path")
     data = load_folder(folder)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from evalharness.cache import CACHES, Cache
 from evalharness.errors import ResultsWarning, UserError
-from evalharness.tables import FORMATS, MAX_DECIMALS, render, terminal_width
+from evalharness.reporting.tables import FORMATS, MAX_DECIMALS, render, terminal_width
 from evalharness.version import __version__
 
 
@@ -276,9 +276,9 @@ def _parse_hyp(item: str) -> tuple[str, Path]:
 def cmd_score(args) -> int:
     """The flags become the API's arguments (metric options, statistics); `api.score` computes everything."""
     from evalharness import api
-    from evalharness.compare import StatisticsConfig
     from evalharness.configtypes import check_langpair
     from evalharness.metrics import METRICS
+    from evalharness.statistics.compare import StatisticsConfig
     from evalharness.textio import check_same_length, read_lines
 
     langpair = args.langpair if args.langpair is not None else api.DEFAULT_LANGPAIR
@@ -354,9 +354,9 @@ def cmd_score(args) -> int:
 
 
 def cmd_table(args) -> int:
-    from evalharness.aggregates import aggregates_block
-    from evalharness.leaderboard import table
+    from evalharness.reporting.leaderboard import table
     from evalharness.results import split_aggregates
+    from evalharness.statistics.aggregates import aggregates_block
     from evalharness.textio import atomic_write, check_writable
 
     if args.tidy and (args.metrics or args.columns or args.sort):
@@ -388,7 +388,7 @@ def cmd_table(args) -> int:
 def cmd_report(args) -> int:
     """report.html and plots/ again, from the folder's files, once the folder is whole; manifest.json's hashes
     follow the new files."""
-    from evalharness.report import REPORT, is_report_file, load, report_files
+    from evalharness.reporting.report import REPORT, is_report_file, load, report_files
     from evalharness.results import rewrite_results
     from evalharness.textio import check_writable
 

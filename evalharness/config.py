@@ -19,12 +19,12 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from evalharness import secrets
-from evalharness.compare import StatisticsConfig
 from evalharness.configtypes import Name, OutputDir, Strict, check_one_line
 from evalharness.datasets import LOADERS, DatasetConfig
 from evalharness.errors import UserError
 from evalharness.executors.settings import ExecutorConfig
 from evalharness.metrics import METRICS, MetricConfig, make_metric
+from evalharness.statistics.compare import StatisticsConfig
 from evalharness.systems import ENGINES, SystemConfig, engine_of
 from evalharness.textio import read_text
 

@@ -14,12 +14,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from evalharness.compare import is_baseline
 from evalharness.config import Config, SweepPoint, sweep_points
 from evalharness.datasets import Dataset, load_dataset
 from evalharness.errors import UserError
 from evalharness.metrics import Metric, make_metric
 from evalharness.refcheck import check_references
+from evalharness.statistics.compare import is_baseline
 from evalharness.systems import System, engine_of
 
 

@@ -22,8 +22,8 @@ from typing import Any
 import pandas as pd
 
 from evalharness import csvsafe
-from evalharness.compare import PAIR_FIELD, CellComparison
 from evalharness.errors import ResultsWarning, UserError
+from evalharness.statistics.compare import PAIR_FIELD, CellComparison
 from evalharness.textio import check_replaceable, current_umask
 
 MANIFEST = "manifest.json"  # written last; its presence marks a folder as a run's results

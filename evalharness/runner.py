@@ -15,11 +15,7 @@ import pandas as pd
 import sacrebleu
 import yaml
 
-from evalharness.aggregates import aggregates_block
-from evalharness.agreement import agreement_frame, dataset_agreement
-from evalharness.analysis import CellData, DatasetData, analysis_files
 from evalharness.cache import CACHES, default_cache_dir, digest
-from evalharness.compare import CellComparison, baseline_cell, compare, compare_work
 from evalharness.config import LoadedConfig
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
@@ -30,7 +26,9 @@ from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.scoring import MetricResult, default_workers, score_systems
 from evalharness.plan import Cell, CellId, Plan
 from evalharness.progress import Progress
-from evalharness.report import RunData, report_files
+from evalharness.reporting.analysis import CellData, DatasetData, analysis_files
+from evalharness.reporting.report import RunData, report_files
+from evalharness.reporting.tables import directions_of, few_segments_notes, reading_order, render, signature_notes
 from evalharness.results import (
     AGGREGATES_FILE,
     FILES,
@@ -53,8 +51,10 @@ from evalharness.results import (
     to_csv,
 )
 from evalharness.secrets import redact
+from evalharness.statistics.aggregates import aggregates_block
+from evalharness.statistics.agreement import agreement_frame, dataset_agreement
+from evalharness.statistics.compare import CellComparison, baseline_cell, compare, compare_work
 from evalharness.systems.context import RunContext
-from evalharness.tables import directions_of, few_segments_notes, reading_order, render, signature_notes
 from evalharness.textio import check_writable
 from evalharness.version import __version__
 
@@ -624,7 +624,7 @@ def evaluate(
 
 
 def analysis_data(part: ScoredDataset, plan: Plan, outputs: list[CellOutput], statistics) -> DatasetData:
-    """What the analyses (evalharness.analysis) need of one scored dataset: its segment-level texts and each
+    """What the analyses (evalharness.reporting.analysis) need of one scored dataset: its segment-level texts and each
     cell's per-segment statistics (no rescoring)."""
     results = part.segment.results
     assert results is not None  # the segment level is always scored

@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import sacrebleu
-from evalharness.agreement import COLUMNS, agreement, correlations, pairwise_accuracy, row_correlations
+from evalharness.datasets.humanscores import load_human_scores, parse_ranking
 from evalharness.errors import UserError
-from evalharness.humanscores import load_human_scores, parse_ranking
 from evalharness.metrics import make_metric
 from evalharness.metrics.chrf import ChrfConfig
 from evalharness.metrics.scoring import score_systems
 from evalharness.metrics.ter import TerConfig
-from evalharness.significance import _indices
+from evalharness.statistics.agreement import COLUMNS, agreement, correlations, pairwise_accuracy, row_correlations
+from evalharness.statistics.significance import _indices
 from evalharness.textio import read_lines
 from scipy import stats as sstats
 

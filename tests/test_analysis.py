@@ -11,7 +11,7 @@ import lxml.html
 import pytest
 import sacrebleu
 from evalharness import api
-from evalharness.analysis import (
+from evalharness.reporting.analysis import (
     CellData,
     DatasetData,
     compared_pair,
@@ -20,7 +20,7 @@ from evalharness.analysis import (
     read_table,
     tokens,
 )
-from evalharness.report import differing_segments
+from evalharness.reporting.report import differing_segments
 from evalharness.textio import read_lines
 
 from conftest import wmt22_path

@@ -134,7 +134,7 @@ def test_score_paired_randomization_names_the_baseline(tmp_path):
 
 
 def test_markdown_bolds_the_best_score_respecting_direction():
-    from evalharness.tables import render
+    from evalharness.reporting.tables import render
 
     frame = pd.DataFrame(
         {
@@ -151,7 +151,7 @@ def test_markdown_bolds_the_best_score_respecting_direction():
 
 
 def test_dagger_marks_only_significant_wins_over_the_baseline():
-    from evalharness.tables import render
+    from evalharness.reporting.tables import render
 
     frame = pd.DataFrame(
         {

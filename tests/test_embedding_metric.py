@@ -9,10 +9,10 @@ from pathlib import Path
 import evalharness
 import numpy as np
 import pytest
-from evalharness import significance
 from evalharness.errors import UserError
 from evalharness.metrics import embedding, make_metric
 from evalharness.metrics.embedding import EmbeddingConfig
+from evalharness.statistics import significance
 from evalharness.textio import read_lines
 
 from conftest import ROOT, wmt22_path

@@ -93,14 +93,14 @@ def test_the_lower_layers_never_import_the_upper_ones():
     edges = graph()
     upper = {"evalharness", "evalharness.cli", "evalharness.api", "evalharness.runner"}
     lower = [
-        "evalharness.report",
-        "evalharness.analysis",
+        "evalharness.reporting.report",
+        "evalharness.reporting.analysis",
         "evalharness.results",
-        "evalharness.tables",
-        "evalharness.plots",
-        "evalharness.leaderboard",
-        "evalharness.compare",
-        "evalharness.significance",
+        "evalharness.reporting.tables",
+        "evalharness.reporting.plots",
+        "evalharness.reporting.leaderboard",
+        "evalharness.statistics.compare",
+        "evalharness.statistics.significance",
         "evalharness.plan",
         "evalharness.config",
     ]

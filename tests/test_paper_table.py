@@ -131,7 +131,7 @@ def rows_of(tex: str) -> list[list[str]]:
 
 
 def test_decimals_choose_the_precision_and_a_tie_at_it_is_bold_twice():
-    from evalharness.latex import paper_latex
+    from evalharness.reporting.latex import paper_latex
 
     scores = frame(BLEU=[30.04, 30.01, 12.345])
     assert rows_of(paper_latex(scores, scores, {"BLEU": True}, [])) == [
@@ -174,7 +174,7 @@ def test_it_compiles_as_is_without_errors_or_overfull_boxes(run_dir, tmp_path, a
 
 @needs_pdflatex
 def test_a_table_wider_than_the_text_is_scaled_down_to_it(tmp_path):
-    from evalharness.latex import paper_latex
+    from evalharness.reporting.latex import paper_latex
 
     metrics = {"BLEU": True, "chrF2": True, "chrF2++": True, "TER": False, "COMET": True, "MetricX": False}
     scores = frame(**{m: [30.0, 20.0, 10.0] for m in metrics})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from evalharness.plots import FLOOR_COLOR, bars_figure, y_limits
+from evalharness.reporting.plots import FLOOR_COLOR, bars_figure, y_limits
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
 

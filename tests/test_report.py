@@ -14,10 +14,10 @@ import lxml.html
 import pandas as pd
 import pytest
 from evalharness.config import load_config
+from evalharness.datasets.humanscores import load_human_scores
 from evalharness.errors import UserError
-from evalharness.humanscores import load_human_scores
 from evalharness.plan import build_plan
-from evalharness.report import differing_segments, key_metric, load, make_plots, render
+from evalharness.reporting.report import differing_segments, key_metric, load, make_plots, render
 from evalharness.textio import read_lines
 from PIL import Image
 
@@ -223,7 +223,7 @@ def test_report_shows_every_system_and_the_summary_scores(meta_run):
 
 
 def test_report_shows_rank_ranges_and_p_values_beside_each_score(meta_run):
-    from evalharness.tables import format_p
+    from evalharness.reporting.tables import format_p
 
     doc = page(meta_run)
     table = doc.xpath("//table[contains(@class, 'summary')]")[0]
@@ -438,7 +438,9 @@ def test_a_report_error_leaves_nothing_written(tmp_path, monkeypatch):
 
 
 def test_the_page_declares_a_cjk_font_fallback():
-    css = (Path(__file__).resolve().parent.parent / "evalharness" / "templates" / "report.css").read_text("utf-8")
+    css = (Path(__file__).resolve().parent.parent / "evalharness" / "reporting" / "templates" / "report.css").read_text(
+        "utf-8"
+    )
     body = re.search(r"body\s*\{[^}]*?font:\s*([^;]*);", css)
     assert body is not None
     families = [f.strip().strip('"') for f in re.sub(r"/\*.*?\*/", "", body.group(1), flags=re.S).split(",")]

@@ -10,8 +10,8 @@ from pathlib import Path
 import lxml.html
 import numpy as np
 import pytest
-from evalharness.plots import BAR_COLOR
-from evalharness.report import load, render
+from evalharness.reporting.plots import BAR_COLOR
+from evalharness.reporting.report import load, render
 from PIL import Image
 
 from conftest import ROOT

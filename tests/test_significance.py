@@ -9,13 +9,13 @@ import math
 import numpy as np
 import pytest
 import sacrebleu
-from evalharness import significance as S
 from evalharness.errors import UserError
 from evalharness.metrics import make_metric
 from evalharness.metrics.bleu import BleuConfig
 from evalharness.metrics.chrf import ChrfConfig
 from evalharness.metrics.scoring import score_systems
 from evalharness.metrics.ter import TerConfig
+from evalharness.statistics import significance as S
 from evalharness.textio import read_lines
 from sacrebleu.significance import PairedTest, Result, _bootstrap_resample, _paired_ar_test, _paired_bs_test
 

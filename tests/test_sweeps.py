@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from evalharness.aggregates import HEADING
-from evalharness.compare import is_baseline
 from evalharness.config import load_config
 from evalharness.errors import UserError
 from evalharness.plan import CellId, build_plan
-from evalharness.plots import numeric_sweeps, run_plots, sweep_figure, sweep_path, system_label
 from evalharness.prompts import PromptConfig
+from evalharness.reporting.plots import numeric_sweeps, run_plots, sweep_figure, sweep_path, system_label
+from evalharness.reporting.tables import marked, sort_rows
 from evalharness.results import (
     PairRow,
     Row,
@@ -29,7 +28,8 @@ from evalharness.results import (
     to_csv,
 )
 from evalharness.runner import ScoredDataset, baseline_label
-from evalharness.tables import marked, sort_rows
+from evalharness.statistics.aggregates import HEADING
+from evalharness.statistics.compare import is_baseline
 
 from conftest import error_lines, run_cli, write_three_sentence_run
 from tinygguf import write_tiny_gguf

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from evalharness.cli import main
 from evalharness.errors import UserError
-from evalharness.tables import format_p
+from evalharness.reporting.tables import format_p
 
 from conftest import run_cli, wmt22_path
 
@@ -194,7 +194,7 @@ def summary(**columns) -> pd.DataFrame:
 
 
 def test_per_cell_columns_appear_only_where_they_say_something():
-    from evalharness.tables import select
+    from evalharness.reporting.tables import select
 
     frame = summary(
         BLEU=[20.0, 30.0, 25.0],
@@ -211,7 +211,7 @@ def test_per_cell_columns_appear_only_where_they_say_something():
 
 
 def test_an_invalid_round_trip_is_listed_last_whatever_its_score():
-    from evalharness.tables import select
+    from evalharness.reporting.tables import select
 
     frame = summary(BLEU=[20.0, 30.0, 25.0], pivot_on_target_rate=[0.9, 0.1, 0.95], valid=[True, False, True])
     view = select(frame, {"BLEU": True})
@@ -220,7 +220,7 @@ def test_an_invalid_round_trip_is_listed_last_whatever_its_score():
 
 
 def test_swept_settings_keep_their_rows_apart_and_read_as_given():
-    from evalharness.tables import render
+    from evalharness.reporting.tables import render
 
     frame = pd.DataFrame(
         {

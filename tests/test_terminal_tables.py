@@ -130,7 +130,7 @@ def test_a_cell_holds_score_half_interval_rank_range_and_mark(zh_en):
 
 
 def test_flag_columns_show_only_what_says_something():
-    from evalharness.tables import render
+    from evalharness.reporting.tables import render
 
     frame = pd.DataFrame(
         {

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from evalharness.datasets import documents, parallel, sacrebleu_set, tabular, wmtxml
 from evalharness.datasets.base import Dataset, DatasetConfigBase
-from evalharness.humanscores import load_human_scores
+from evalharness.datasets.humanscores import load_human_scores
 
 LOADERS: dict[str, tuple[type, Callable]] = {
     "parallel": (parallel.ParallelConfig, parallel.load),

@@ -16,7 +16,7 @@ class DatasetConfigBase(Strict):
 
     name: Name
     max_segments: int | None = Field(strict=True, default=None, gt=0, description="keep only the first N segments")
-    # Human system scores (a WMT DA ranking file, see evalharness.humanscores): agreement.csv correlates every
+    # Human system scores (a WMT DA ranking file, see evalharness.datasets.humanscores): agreement.csv correlates every
     # metric with them.
     human_scores: InputFile | None = Field(default=None, description="WMT DA system ranking file")
     human_score: Literal["z", "raw"] = Field(default="z", description="which mean of the file: z or raw")

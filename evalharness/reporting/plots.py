@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from evalharness.compare import is_baseline
 from evalharness.results import AGGREGATES, missing, sweep_columns
+from evalharness.statistics.compare import is_baseline
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from evalharness.errors import UserError
+from evalharness.reporting.tables import directions_of, few_segments_notes, pick_datasets, signature_notes
 from evalharness.results import check_whole, read_csv, summary_frame, sweep_columns
-from evalharness.tables import directions_of, few_segments_notes, pick_datasets, signature_notes
 from evalharness.textio import read_text
 
 REQUIRED = {"dataset", "system", "level", "metric", "score", "direction", "signature"}

@@ -1,6 +1,6 @@
 """Agreement of metrics with human judgments: system-level correlations and pairwise ranking accuracy.
 
-For a dataset with human system scores (`human_scores:` in its config, see `evalharness.humanscores`) and each
+For a dataset with human system scores (`human_scores:` in its config, see `evalharness.datasets.humanscores`) and each
 metric, over the systems that have both a corpus score (level `segment`) and a human score:
 
 - Pearson, Spearman and Kendall (tau-b) correlations (scipy.stats) between the metric and the human scores.
@@ -9,7 +9,7 @@ metric, over the systems that have both a corpus score (level `segment`) and a h
 - A bootstrap 95% CI for each correlation: the *segments* are resampled (the same index matrix as every other
   bootstrap of the run: `statistics.seed`, `statistics.bootstrap` resamples, sacrebleu's draw), every system's
   corpus score is recomputed from its per-segment sufficient statistics on the same resampled segments
-  (`evalharness.significance`, exactly sacrebleu's arithmetic), and the correlation recomputed (for all
+  (`evalharness.statistics.significance`, exactly sacrebleu's arithmetic), and the correlation recomputed (for all
   resamples at once: `row_correlations`, scipy's definitions, equal to a row-by-row scipy call). The bounds are
   the 2.5th and 97.5th percentiles by sacrebleu's rule (sorted values at N // 40 and N - N // 40 - 1). Human
   scores are fixed: the interval is the uncertainty due to the test set, not to the human judgments.
@@ -35,7 +35,7 @@ from numpy.typing import ArrayLike
 
 from evalharness.errors import UserError
 from evalharness.metrics import sacrebleu_adapter as sb
-from evalharness.significance import SEED, _bs_scores, _check_samples, _indices, _percentiles, _scorer
+from evalharness.statistics.significance import SEED, _bs_scores, _check_samples, _indices, _percentiles, _scorer
 
 if TYPE_CHECKING:
     from evalharness.metrics.scoring import MetricResult

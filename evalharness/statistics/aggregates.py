@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evalharness.tables import render
+from evalharness.reporting.tables import render
 
 HEADING = (
     "Over seeds (`aggregate`): mean, std (n-1), min and max of each system's scores at its other settings "

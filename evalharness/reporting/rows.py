@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evalharness.compare import is_baseline
 from evalharness.results import AGGREGATES, missing
+from evalharness.statistics.compare import is_baseline
 
 SORT_KEYS = ("system", "none")  # besides a metric label
 

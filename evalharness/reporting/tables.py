@@ -19,8 +19,7 @@ from typing import Any, cast
 import pandas as pd
 
 from evalharness.errors import UserError
-from evalharness.results import CELL_COLUMNS, missing, to_csv
-from evalharness.rows import (
+from evalharness.reporting.rows import (
     SORT_KEYS,
     _baseline_rows,
     _is_true,
@@ -29,6 +28,7 @@ from evalharness.rows import (
     key_columns,
     latex_escape,
 )
+from evalharness.results import CELL_COLUMNS, missing, to_csv
 
 FORMATS = ("csv", "md", "latex", "json")
 MAX_DECIMALS = 6  # of a score (BLEU 0-100): more would only print the float's noise
@@ -158,7 +158,7 @@ def render(
         view = select(frame, directions, metrics, columns, sort)
         notes = _shown_signatures(notes, directions, _pick_metrics(directions, frame, metrics))
         if fmt == "latex":
-            from evalharness.latex import paper_latex  # here: latex builds on this module's views
+            from evalharness.reporting.latex import paper_latex  # here: latex builds on this module's views
 
             signatures = [note for note in notes if not note.startswith(NOTE)]
             return paper_latex(frame, view, directions, signatures, columns, decimals=places, sort=sort)

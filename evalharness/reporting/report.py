@@ -24,13 +24,13 @@ from typing import Any, cast
 import jinja2
 import pandas as pd
 
-from evalharness.analysis import FILES as ANALYSIS_FILES
-from evalharness.analysis import key_metric, read_table, tokens
 from evalharness.errors import UserError
-from evalharness.leaderboard import REQUIRED
-from evalharness.plots import bars_path, numeric_sweeps, run_plots, scatter_path, setting_text, sweep_path
+from evalharness.reporting.analysis import FILES as ANALYSIS_FILES
+from evalharness.reporting.analysis import key_metric, read_table, tokens
+from evalharness.reporting.leaderboard import REQUIRED
+from evalharness.reporting.plots import bars_path, numeric_sweeps, run_plots, scatter_path, setting_text, sweep_path
+from evalharness.reporting.tables import directions_of, format_p, marked, signature_notes, sort_rows
 from evalharness.results import HUMAN_FILE, STAT_COLUMNS, check_whole, missing, read_csv, sweep_columns
-from evalharness.tables import directions_of, format_p, marked, signature_notes, sort_rows
 
 REPORT = "report.html"
 TOP_SEGMENTS = 5  # segments shown per dataset
@@ -48,7 +48,7 @@ class RunData:
     manifest: dict  # manifest.json
     agreement: pd.DataFrame | None = None  # agreement.csv, datasets with human scores
     human: pd.DataFrame | None = None  # human_scores.csv: dataset, system, human_score, kind
-    analysis: dict[str, str] = field(default_factory=dict)  # analysis/*.csv by path (evalharness.analysis)
+    analysis: dict[str, str] = field(default_factory=dict)  # analysis/*.csv by path (evalharness.reporting.analysis)
 
 
 # ------------------------------------------------------------------------------------------------ human scores
@@ -567,7 +567,7 @@ def _anchor(name: str) -> str:
 
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("evalharness", "templates"),
+        loader=jinja2.PackageLoader("evalharness.reporting", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -14,8 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from evalharness.errors import UserError
-from evalharness.results import missing
-from evalharness.rows import (
+from evalharness.reporting.rows import (
     SORT_KEYS,
     _baseline_rows,
     _is_true,
@@ -24,6 +23,7 @@ from evalharness.rows import (
     key_columns,
     latex_escape,
 )
+from evalharness.results import missing
 
 # About the characters a \small tabular holds in an article's text width: a wider table is scaled down to it.
 TEXT_WIDTH_CHARS = 60

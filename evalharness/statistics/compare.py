@@ -1,6 +1,6 @@
 """Comparing the systems of one dataset and metric: bootstrap confidence intervals, paired significance against
 a baseline, and WMT clusters and rank ranges of all pairs, all from the per-segment statistics the
-scoring already computed (evalharness.significance reproduces sacrebleu's tests exactly on them)."""
+scoring already computed (evalharness.statistics.significance reproduces sacrebleu's tests exactly on them)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pydantic import Field
 
 from evalharness.configtypes import Strict
 from evalharness.metrics.base import Metric
-from evalharness.significance import (
+from evalharness.statistics.significance import (
     SEED,
     SystemKey,
     bootstrap,
