@@ -11,11 +11,9 @@ import sys
 import warnings
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from evalharness.cache import CACHES, Cache
 from evalharness.errors import ResultsWarning, UserError
-from evalharness.reporting.tables import FORMATS, MAX_DECIMALS, render, terminal_width
+from evalharness.reporting.formats import FORMATS, MAX_DECIMALS, terminal_width
 from evalharness.version import __version__
 
 
@@ -275,6 +273,8 @@ def _parse_hyp(item: str) -> tuple[str, Path]:
 
 def cmd_score(args) -> int:
     """The flags become the API's arguments (metric options, statistics); `api.score` computes everything."""
+    from pydantic import ValidationError
+
     from evalharness import api
     from evalharness.configtypes import check_langpair
     from evalharness.metrics import METRICS
@@ -355,6 +355,7 @@ def cmd_score(args) -> int:
 
 def cmd_table(args) -> int:
     from evalharness.reporting.leaderboard import table
+    from evalharness.reporting.tables import render
     from evalharness.results import split_aggregates
     from evalharness.statistics.aggregates import aggregates_block
     from evalharness.textio import atomic_write, check_writable

@@ -53,11 +53,13 @@ TOKEN_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 
 
 def _import_ray():
+    """Ray, or one line naming the config key and the extra: Ray is an optional dependency (`evalharness[ray]`)."""
     try:
         import ray
     except ImportError as err:
         raise UserError(
-            "executor.kind: ray needs the `ray` package (pip install 'ray==2.60.0'); it is part of `make setup`"
+            "executor.kind: ray needs the `ray` package, an optional extra: pip install 'evalharness[ray]' "
+            "(make setup installs it)"
         ) from err
     return ray
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-import shutil
 import textwrap
 from dataclasses import dataclass
 from typing import Any, cast
@@ -19,6 +18,11 @@ from typing import Any, cast
 import pandas as pd
 
 from evalharness.errors import UserError
+
+# Defined where the command line can read them without pandas; here too for the callers that render tables.
+from evalharness.reporting.formats import FORMATS as FORMATS
+from evalharness.reporting.formats import MAX_DECIMALS as MAX_DECIMALS
+from evalharness.reporting.formats import terminal_width as terminal_width
 from evalharness.reporting.rows import (
     SORT_KEYS,
     _baseline_rows,
@@ -29,9 +33,6 @@ from evalharness.reporting.rows import (
     latex_escape,
 )
 from evalharness.results import CELL_COLUMNS, missing, to_csv
-
-FORMATS = ("csv", "md", "latex", "json")
-MAX_DECIMALS = 6  # of a score (BLEU 0-100): more would only print the float's noise
 
 
 def signature_notes(scores: pd.DataFrame) -> list[str]:
@@ -221,11 +222,6 @@ def _p_values_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     for name in names:
         frame[name] = [format_p(v) for v in frame[name]]
     return frame
-
-
-def terminal_width() -> int:
-    """Columns of the terminal: `COLUMNS`, else the terminal's size, else 160 (stdout is a file or a pipe)."""
-    return shutil.get_terminal_size((160, 24)).columns
 
 
 def pick_datasets(frame: pd.DataFrame, patterns: list[str] | None, where: str = "--datasets") -> pd.DataFrame:
