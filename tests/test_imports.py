@@ -1,9 +1,12 @@
-"""The package's imports run one way: cli -> api -> runner -> (datasets, systems, metrics, statistics) ->
-results/tables -> report, with no cycle, lazy imports inside functions included."""
+"""The package's imports run one way, lazy imports inside functions included: cli -> api -> runner -> (config,
+plan) -> reporting -> results -> statistics -> (datasets, systems, metrics), with no cycle between modules and none
+between folders (packages): a folder's modules may import one another, but two folders never import each other,
+even through modules that do not form a cycle themselves."""
 
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "evalharness"
@@ -39,6 +42,7 @@ def imports_of(path: Path, modules: set[str]) -> set[str]:
     return found
 
 
+@cache  # read-only: every test reads the same files
 def graph() -> dict[str, set[str]]:
     files = {module_name(p): p for p in PACKAGE.rglob("*.py")}
     modules = set(files)
@@ -89,33 +93,126 @@ def test_nothing_imports_the_command_line():
     assert importers_of("evalharness.cli", graph()) <= {"evalharness.__main__"}
 
 
+def in_folders(edges: dict[str, set[str]], *folders: str) -> set[str]:
+    """The modules of these folders (`reporting` -> evalharness.reporting and evalharness.reporting.*)."""
+    prefixes = tuple(f"evalharness.{folder}" for folder in folders)
+    return {name for name in edges if name in prefixes or name.startswith(tuple(p + "." for p in prefixes))}
+
+
 def test_the_lower_layers_never_import_the_upper_ones():
     edges = graph()
     upper = {"evalharness", "evalharness.cli", "evalharness.api", "evalharness.runner"}
-    lower = [
-        "evalharness.reporting.report",
-        "evalharness.reporting.analysis",
-        "evalharness.results",
-        "evalharness.reporting.tables",
-        "evalharness.reporting.plots",
-        "evalharness.reporting.leaderboard",
-        "evalharness.statistics.compare",
-        "evalharness.statistics.significance",
-        "evalharness.plan",
-        "evalharness.config",
-    ]
-    lower += [
-        name
-        for name in edges
-        if name.startswith(
-            (
-                "evalharness.datasets",
-                "evalharness.systems",
-                "evalharness.metrics",
-                "evalharness.documents",
-                "evalharness.executors",
-            )
-        )
-    ]
-    wrong = {name: sorted(edges[name] & upper) for name in lower if edges[name] & upper}
+    lower = {"evalharness.results", "evalharness.plan", "evalharness.config"} | in_folders(
+        edges, "reporting", "statistics", "datasets", "systems", "metrics", "documents", "executors"
+    )
+    wrong = {name: sorted(edges[name] & upper) for name in sorted(lower) if edges[name] & upper}
+    assert not wrong, f"imports against the layering: {wrong}"
+
+
+# Folder-level edges that close a cycle between folders, each to be removed by the change its comment names. A
+# test below fails once an edge is gone, so that its line here goes with it.
+KNOWN_FOLDER_EDGES = {
+    # check_stream (the check of a hypothesis or reference stream) lives in datasets/base.py while datasets/
+    # (sacrebleu_set, wmtxml) import metrics/sacrebleu_adapter: branch i23-metrics moves check_stream out of
+    # datasets/ (issue 23), and this line is dropped when it is merged.
+    ("evalharness.metrics.scoring", "evalharness.datasets.base"),
+    # The table of aggregates over seeds is rendered (reporting.tables.render) by statistics/aggregates.py while
+    # reporting/ (plots, rows) imports statistics.compare: aggregates.py belongs in reporting/ (it renders a
+    # table; its importers are runner.py, api.py and cli.py). Issue 23.
+    ("evalharness.statistics.aggregates", "evalharness.reporting.tables"),
+}
+
+
+def without_known_edges(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    return {name: deps - {dep for known, dep in KNOWN_FOLDER_EDGES if known == name} for name, deps in edges.items()}
+
+
+def folder_of(module: str) -> str | None:
+    """The folder (package) a module lies in: evalharness.metrics.scoring -> evalharness.metrics; None for the
+    modules at the top (evalharness.config) and the top package itself, which are no folder of their own."""
+    parts = module.split(".")
+    if len(parts) > 2 or (len(parts) == 2 and (PACKAGE / parts[1]).is_dir()):
+        return ".".join(parts[:2])
+    return None
+
+
+def folder_graph(edges: dict[str, set[str]]) -> dict[str, dict[str, list[str]]]:
+    """Folder -> the folders its modules import -> which imports ("a -> b"), direct imports only."""
+    folders: dict[str, dict[str, list[str]]] = {}
+    for name, deps in sorted(edges.items()):
+        here = folder_of(name)
+        for dep in sorted(deps):
+            there = folder_of(dep)
+            if here and there and here != there:
+                folders.setdefault(here, {}).setdefault(there, []).append(f"{name} -> {dep}")
+    return folders
+
+
+def test_no_cycle_between_folders():
+    folders = folder_graph(without_known_edges(graph()))
+    cycle = find_cycle({folder: set(targets) for folder, targets in folders.items()})
+    assert cycle is None, "import cycle between folders: " + "; ".join(
+        f"{a} -> {b} ({', '.join(folders[a][b])})" for a, b in zip(cycle, cycle[1:], strict=False)
+    )
+
+
+def test_the_folder_graph_sees_a_cycle_that_no_module_closes():
+    edges = {
+        "evalharness.metrics.scoring": {"evalharness.datasets.base"},
+        "evalharness.datasets.base": set(),
+        "evalharness.datasets.wmtxml": {"evalharness.metrics.sacrebleu_adapter"},
+        "evalharness.metrics.sacrebleu_adapter": set(),
+        "evalharness.config": {"evalharness.metrics.scoring", "evalharness.errors"},
+    }
+    assert find_cycle(edges) is None
+    folders = folder_graph(edges)
+    assert {folder: set(targets) for folder, targets in folders.items()} == {
+        "evalharness.metrics": {"evalharness.datasets"},
+        "evalharness.datasets": {"evalharness.metrics"},
+    }
+    assert find_cycle({folder: set(targets) for folder, targets in folders.items()}) is not None
+
+
+def test_every_known_folder_edge_still_exists():
+    """An exception for an edge that is gone would let it come back unnoticed: its line is dropped instead."""
+    edges = graph()
+    gone = sorted(f"{a} -> {b}" for a, b in KNOWN_FOLDER_EDGES if b not in edges.get(a, set()))
+    assert not gone, f"fixed, drop from KNOWN_FOLDER_EDGES: {gone}"
+
+
+def reachable(edges: dict[str, set[str]], start: set[str]) -> dict[str, list[str]]:
+    """Every module that `start` imports, directly or through other modules: module -> one import path to it."""
+    paths = {name: [name] for name in start}
+    todo = sorted(start)
+    while todo:
+        name = todo.pop()
+        for dep in sorted(edges.get(name, ())):
+            if dep not in paths:
+                paths[dep] = paths[name] + [dep]
+                todo.append(dep)
+    return {name: path for name, path in paths.items() if name not in start}
+
+
+def reached(edges: dict[str, set[str]], sources: tuple[str, ...], targets: tuple[str, ...]) -> list[str]:
+    """The import paths from the folders `sources` into the folders `targets` (empty: none)."""
+    reach = reachable(edges, in_folders(edges, *sources))
+    forbidden = in_folders(edges, *targets)
+    return [" -> ".join(path) for name, path in sorted(reach.items()) if name in forbidden]
+
+
+def test_reporting_never_reaches_the_runner_the_api_or_the_command_line():
+    edges = without_known_edges(graph())
+    reach = reachable(edges, in_folders(edges, "reporting"))
+    upper = {"evalharness", "evalharness.runner", "evalharness.api", "evalharness.cli", "evalharness.__main__"}
+    wrong = [" -> ".join(path) for name, path in sorted(reach.items()) if name in upper]
+    assert not wrong, f"reporting/ imports the layers above it: {wrong}"
+
+
+def test_statistics_never_reaches_reporting():
+    wrong = reached(without_known_edges(graph()), ("statistics",), ("reporting",))
+    assert not wrong, f"statistics/ imports reporting/: {wrong}"
+
+
+def test_datasets_systems_and_metrics_never_reach_statistics_or_reporting():
+    wrong = reached(without_known_edges(graph()), ("datasets", "systems", "metrics"), ("statistics", "reporting"))
     assert not wrong, f"imports against the layering: {wrong}"
