@@ -79,6 +79,8 @@ bench: setup
 	$(BIN)/python bench/significance.py
 	$(BIN)/python bench/align.py
 	$(BIN)/python bench/long_document.py
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/install_size.py
 
 # COMET (unbabel-comet 2.2.7) in an environment of its own: it pins transformers < 5, numpy < 2 and
 # huggingface-hub < 1, which the main environment has outgrown. evalharness talks to it through the command
