@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--executor",
         choices=["local", "ray"],
-        help="where cells are translated and scored (default: the config's executor.kind, else local)",
+        help="where cells are translated and scored (default: the config's executor.kind, else local); ray needs "
+        "the extra: pip install 'evalharness[ray]'",
     )
     p.add_argument(
         "--address", help="with --executor ray: 'auto' or ray://host:port joins a cluster (default: start Ray here)"
