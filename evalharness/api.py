@@ -112,6 +112,7 @@ class Results:
         choose the view as `evalharness table`'s options do (`metrics`, `columns`, `sort`: summary only).
         `width`: the md summary for a terminal that wide, as `run` prints it (compact cells, blocks where one table
         would not fit), saying where the full table is (`full_table`; default: the folder's summary.md)."""
+        from evalharness.reporting.aggregates import aggregates_block
         from evalharness.reporting.tables import (
             MAX_DECIMALS,
             directions_of,
@@ -120,7 +121,6 @@ class Results:
             render,
             signature_notes,
         )
-        from evalharness.statistics.aggregates import aggregates_block
 
         if tidy and (metrics or columns or sort):
             raise UserError("table: metrics, columns and sort choose from the summary, not the tidy table")

