@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import pytest
 from evalharness.systems import ENGINES
-from evalharness.systems.translation import TranslationSystem, cache_key
+from evalharness.systems.base import undeclared_fields
+from evalharness.systems.hf_causal import HFCausalConfig
+from evalharness.systems.openai_api import OpenAIConfig
+from evalharness.systems.translation import TranslationSystem, cache_key, settings_in_key
+from pydantic import Field
 
 SPEED = {"datasets": ["wmt"], "floor": True, "resources": {"num_cpus": 2}, "replicas": 3}
 LM_SPEED = {**SPEED, "batch_size": 2, "n_threads": 3, "parallel": 4}
@@ -185,3 +189,42 @@ def test_batch_size_is_in_the_key_of_a_sampled_decode_only():
     assert key("gemma sampled batch") != key("gemma sampled seed")
     assert '"batch_size": 4' in system("gemma sampled batch").fingerprint()
     assert "batch_size" not in system("gemma speed").fingerprint()
+
+
+def test_every_field_of_every_engine_config_says_whether_it_changes_outputs():
+    for name, engine in ENGINES.items():
+        assert undeclared_fields(engine.config_model) == [], f"engine {name}: mark these fields' affects_output"
+
+
+def test_a_field_without_affects_output_is_reported():
+    class NewConfig(HFCausalConfig):
+        chunk: int = 1
+        unknown: int = Field(default=1, json_schema_extra={"affects_output": "sometimes"})
+
+    assert undeclared_fields(NewConfig) == ["chunk", "unknown"]
+
+
+class WithNewFields(HFCausalConfig):
+    """An engine's config grown by a speed-only field and one that changes outputs."""
+
+    chunk: int = Field(default=1, json_schema_extra={"affects_output": False})
+    lowercase: bool = Field(default=False, json_schema_extra={"affects_output": True})
+
+
+def new_fields(**values) -> dict:
+    return settings_in_key(WithNewFields.model_validate({"name": "x", "engine": "hf-causal", "model": "m", **values}))
+
+
+def test_a_new_speed_only_field_stays_out_of_the_key():
+    assert "chunk" not in new_fields() and new_fields(chunk=5) == new_fields()
+
+
+def test_a_new_field_that_changes_outputs_enters_the_key():
+    assert new_fields(lowercase=True)["lowercase"] is True and new_fields(lowercase=True) != new_fields()
+
+
+def test_a_field_added_after_caching_enters_the_key_only_when_set():
+    plain = {"engine": "openai", "base_url": "http://h/v1", "model": "m"}
+    assert "allow_empty" not in settings_in_key(OpenAIConfig.model_validate({"name": "x", **plain}))
+    allowed = settings_in_key(OpenAIConfig.model_validate({"name": "x", **plain, "allow_empty": True}))
+    assert allowed["allow_empty"] is True
