@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
 from pydantic import BaseModel, Field
+from pydantic.fields import FieldInfo
 
 from evalharness.configtypes import Name, Strict
 from evalharness.datasets.base import Dataset
@@ -17,6 +18,38 @@ from evalharness.systems.context import CellStats, RunContext
 
 # Fields of a system config that describe the entry rather than a setting a sweep could vary.
 IDENTITY_FIELDS = frozenset({"name", "engine", "datasets", "resources", "replicas", "floor"})
+
+# Whether a config field can change a system's outputs, declared on the field itself as
+# `json_schema_extra={"affects_output": ...}`, and with it whether the field is in the translation cache's key:
+#   True: in the key (the model, a decoding setting, the prompt);
+#   False: never (speed, where and how it runs, how results show it): changing it keeps the cached translations;
+#   "when sampling": only when do_sample is true (a sampled draw depends on the batch; greedy outputs do not);
+#   "when set": only at a value other than its default (a field added after translations were cached, whose
+#   default is the old behaviour: the caches made before it stay valid).
+# Every field of an engine's config declares it (tests/test_fingerprint.py checks); `engine` itself, the
+# discriminator of the union of configs, is always in the key.
+AFFECTS_OUTPUT = "affects_output"
+WHEN_SAMPLING = "when sampling"
+WHEN_SET = "when set"
+AFFECTS_OUTPUT_VALUES = (True, False, WHEN_SAMPLING, WHEN_SET)
+
+
+def affects_output(field: FieldInfo) -> bool | str:
+    """A field's declared `affects_output`; a field that declares nothing is in the key (a forgotten marker costs a
+    retranslation, never a wrong cached output)."""
+    extra = field.json_schema_extra
+    return extra.get(AFFECTS_OUTPUT, True) if isinstance(extra, dict) else True  # type: ignore[return-value]
+
+
+def undeclared_fields(model: type[BaseModel]) -> list[str]:
+    """The fields of an engine's config that do not say whether they change its outputs (or say it with a value
+    other than AFFECTS_OUTPUT_VALUES): each would enter the translation cache's key unasked."""
+    bad = []
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if name != "engine" and extra.get(AFFECTS_OUTPUT, "undeclared") not in AFFECTS_OUTPUT_VALUES:
+            bad.append(name)
+    return bad
 
 
 class Resources(Strict):
@@ -28,14 +61,29 @@ class Resources(Strict):
 
 
 class SystemConfigBase(Strict):
-    name: Name
-    datasets: list[str] | None = None  # only these datasets (by name); default: all
+    """What every system entry has: how the run names it, where it runs and how the report shows it; none of it
+    changes its outputs."""
+
+    name: Name = Field(json_schema_extra={AFFECTS_OUTPUT: False})
+    datasets: list[str] | None = Field(
+        default=None,
+        description="only these datasets (by name); default: all",
+        json_schema_extra={AFFECTS_OUTPUT: False},
+    )
     # A floor (a trivial system every real one must beat, e.g. a word-for-word lookup): the report marks it and
     # leaves it out of "segments where systems differ most". The identity engine is always one.
-    floor: bool = Field(strict=True, default=False)
-    resources: Resources | None = Field(default=None, description="ray executor: per actor (default: 1 CPU)")
+    floor: bool = Field(strict=True, default=False, json_schema_extra={AFFECTS_OUTPUT: False})
+    resources: Resources | None = Field(
+        default=None,
+        description="ray executor: per actor (default: 1 CPU)",
+        json_schema_extra={AFFECTS_OUTPUT: False},
+    )
     replicas: int | None = Field(
-        strict=True, default=None, ge=1, description="ray executor: actors (default: as many as resources allow)"
+        strict=True,
+        default=None,
+        ge=1,
+        description="ray executor: actors (default: as many as resources allow)",
+        json_schema_extra={AFFECTS_OUTPUT: False},
     )
     if TYPE_CHECKING:
         # Every engine's config declares it, as the Literal of its engine name (the discriminator of the union).

@@ -13,7 +13,6 @@ the config (or run with --no-cache) when only they change.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
@@ -27,20 +26,33 @@ from pydantic import Field, ValidationInfo, field_validator
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.fileid import file_sha256
-from evalharness.systems.base import SystemConfigBase
+from evalharness.systems.base import AFFECTS_OUTPUT, SystemConfigBase
 from evalharness.systems.context import RunContext
-from evalharness.systems.translation import NOT_IN_FINGERPRINT, TranslationSystem
+from evalharness.systems.translation import TranslationSystem
 
 
 class CommandConfig(SystemConfigBase):
     engine: Literal["command"]
-    command: list[str] | str = Field(description="argv list, or a string split with shlex; {src} {tgt} filled in")
-    timeout: float = Field(default=600, gt=0, description="seconds the program may take for one dataset")
-    env: dict[str, str] = Field(default_factory=dict, description="environment variables added for the program")
+    command: list[str] | str = Field(
+        description="argv list, or a string split with shlex; {src} {tgt} filled in",
+        json_schema_extra={AFFECTS_OUTPUT: True},
+    )
+    timeout: float = Field(
+        default=600,
+        gt=0,
+        description="seconds the program may take for one dataset",
+        json_schema_extra={AFFECTS_OUTPUT: False},  # how long it may take does not change what it prints
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="environment variables added for the program",
+        json_schema_extra={AFFECTS_OUTPUT: True},
+    )
     cwd: str | None = Field(
         default=None,
         validate_default=True,
         description="working folder, relative to the config file; default: the config's folder",
+        json_schema_extra={AFFECTS_OUTPUT: True},
     )
 
     @field_validator("command")
@@ -112,11 +124,6 @@ class CommandSystem(TranslationSystem):
             "program_sha256": file_sha256(program) if program else None,
             "files_sha256": files,
         }
-
-    def fingerprint(self) -> str:
-        """Like every engine's, without `timeout`: how long the program may take does not change what it prints."""
-        settings = self.cfg.model_dump(mode="json", exclude=set(NOT_IN_FINGERPRINT) | {"timeout"})
-        return json.dumps({"identity": self.identity(), "settings": settings}, sort_keys=True)
 
     def argv(self, src_lang: str, tgt_lang: str) -> list[str]:
         return [arg.replace("{src}", src_lang).replace("{tgt}", tgt_lang) for arg in self.cfg.command]

@@ -24,8 +24,8 @@ from evalharness.configtypes import ModelRef
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.fileid import folder_sha256
-from evalharness.systems import hf_seq2seq
-from evalharness.systems.base import SystemConfigBase
+from evalharness.systems import decoding, hf_seq2seq
+from evalharness.systems.base import AFFECTS_OUTPUT, SystemConfigBase
 from evalharness.systems.context import RunContext
 from evalharness.systems.generation import batches
 from evalharness.systems.torchutil import quiet_transformers
@@ -36,25 +36,44 @@ FAMILY_CODES = {"nllb": langcodes.nllb, "m2m100": langcodes.m2m100}
 
 
 class CTranslate2Config(SystemConfigBase):
+    """Batching and threads change CTranslate2's speed, not its greedy and beam outputs (it does not sample)."""
+
     engine: Literal["ctranslate2"]
-    model: ModelRef = Field(description="a CTranslate2 model folder, or a Hugging Face model folder (converted once)")
+    model: ModelRef = Field(
+        description="a CTranslate2 model folder, or a Hugging Face model folder (converted once)",
+        json_schema_extra={AFFECTS_OUTPUT: True},
+    )
     tokenizer: ModelRef | None = Field(
-        default=None, description="folder of the transformers tokenizer (default: the model folder)"
+        default=None,
+        description="folder of the transformers tokenizer (default: the model folder)",
+        json_schema_extra={AFFECTS_OUTPUT: True},
     )
     family: Literal["auto", "marian", "nllb", "m2m100"] = Field(
-        default="auto", description="how language codes are passed; auto: from the tokenizer"
+        default="auto",
+        description="how language codes are passed; auto: from the tokenizer",
+        json_schema_extra={AFFECTS_OUTPUT: True},
     )
     compute_type: Literal["int8", "int8_float32", "float32"] = Field(
-        default="int8", description="weights and arithmetic; changes outputs, so it is part of the cache key"
+        default="int8", description="weights and arithmetic", json_schema_extra={AFFECTS_OUTPUT: True}
     )
-    num_beams: int = Field(strict=True, default=1, ge=1)
-    max_new_tokens: int = Field(strict=True, default=256, ge=1)
-    length_penalty: float = 1.0
-    max_input_tokens: int = Field(strict=True, default=512, ge=1)
-    batch_size: int = Field(strict=True, default=32, ge=1, description="examples or tokens per batch (batch_type)")
-    batch_type: Literal["examples", "tokens"] = "examples"
-    intra_threads: int = Field(strict=True, default=0, ge=0, description="CPU threads (0: CTranslate2's default)")
-    device: Literal["cpu", "cuda"] = "cpu"
+    num_beams: int = decoding.field("num_beams")
+    max_new_tokens: int = decoding.field("max_new_tokens")
+    length_penalty: float = decoding.field("length_penalty")
+    max_input_tokens: int = Field(
+        strict=True, default=512, ge=1, description="longer sources are cut", json_schema_extra={AFFECTS_OUTPUT: True}
+    )
+    batch_size: int = decoding.field(
+        "batch_size", default=32, description="examples or tokens per batch (batch_type)", affects_output=False
+    )
+    batch_type: Literal["examples", "tokens"] = Field(default="examples", json_schema_extra={AFFECTS_OUTPUT: False})
+    intra_threads: int = Field(
+        strict=True,
+        default=0,
+        ge=0,
+        description="CPU threads (0: CTranslate2's default)",
+        json_schema_extra={AFFECTS_OUTPUT: False},
+    )
+    device: Literal["cpu", "cuda"] = decoding.field("device", default="cpu", description="cpu or cuda")
 
 
 def available() -> bool:

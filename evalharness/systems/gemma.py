@@ -16,7 +16,8 @@ from pydantic import Field
 
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
-from evalharness.systems import llama_cpp
+from evalharness.systems import decoding, llama_cpp
+from evalharness.systems.base import AFFECTS_OUTPUT
 from evalharness.systems.context import RunContext
 from evalharness.systems.hf_causal import HFCausalSystem
 from evalharness.systems.llama_cpp import LlamaCppSettings, LlamaCppSystem
@@ -28,8 +29,13 @@ Backend = Literal["auto", "llama-cpp", "transformers"]
 
 class GemmaConfig(LlamaCppSettings):
     engine: Literal["gemma-270m"]
-    backend: Backend = Field(default="auto", description="auto: llama-cpp when installed, else transformers")
-    batch_size: int = Field(strict=True, default=16, ge=1, description="transformers only")
+    backend: Backend = Field(
+        default="auto",
+        description="auto: llama-cpp when installed, else transformers",
+        # `auto` stands for the backend it resolves to, which is in the key through `identity`.
+        json_schema_extra={AFFECTS_OUTPUT: False},
+    )
+    batch_size: int = decoding.field("batch_size", default=16, description="transformers only")
     parallel: int | None = Field(
         strict=True,
         default=None,
@@ -37,6 +43,7 @@ class GemmaConfig(LlamaCppSettings):
         description="llama.cpp only: contexts side by side "
         "(default: one per physical core, one thread each: a 270M model's tokens are "
         "too cheap to split across threads)",
+        json_schema_extra={AFFECTS_OUTPUT: False},
     )
 
 

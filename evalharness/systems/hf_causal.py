@@ -20,6 +20,7 @@ from evalharness.configtypes import ModelRef
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.fileid import file_sha256, model_identity
+from evalharness.systems.base import AFFECTS_OUTPUT
 from evalharness.systems.context import RunContext
 from evalharness.systems.generation import batches, generation_kwargs, seed_everything
 from evalharness.systems.prompted import PromptedConfig, check_prompt, new_token_cap, prompt_text
@@ -29,10 +30,21 @@ from evalharness.systems.translation import TranslationSystem, translation_pairs
 
 class HFCausalConfig(PromptedConfig):
     engine: Literal["hf-causal"]
-    model: ModelRef = Field(description="hub id (from the local cache), a local folder, or a .gguf file")
-    gguf_file: str | None = Field(default=None, description="a GGUF file inside `model` (a folder or hub repo)")
-    revision: str | None = None
-    local_files_only: bool = Field(default=True, description="never ask the hub (set false to allow downloads)")
+    model: ModelRef = Field(
+        description="hub id (from the local cache), a local folder, or a .gguf file",
+        json_schema_extra={AFFECTS_OUTPUT: True},
+    )
+    gguf_file: str | None = Field(
+        default=None,
+        description="a GGUF file inside `model` (a folder or hub repo)",
+        json_schema_extra={AFFECTS_OUTPUT: True},
+    )
+    revision: str | None = Field(default=None, json_schema_extra={AFFECTS_OUTPUT: True})
+    local_files_only: bool = Field(
+        default=True,
+        description="never ask the hub (set false to allow downloads)",
+        json_schema_extra={AFFECTS_OUTPUT: False},  # where the model comes from; `identity` pins which one it is
+    )
 
 
 def _clear_gguf_quantization(model) -> None:

@@ -11,6 +11,7 @@ from evalharness import langcodes
 from evalharness.configtypes import ModelRef
 from evalharness.datasets.base import Dataset
 from evalharness.fileid import model_identity
+from evalharness.systems.base import AFFECTS_OUTPUT
 from evalharness.systems.context import RunContext
 from evalharness.systems.generation import batches, generation_kwargs, seed_everything
 from evalharness.systems.torchutil import load_error, pick_device, pick_dtype, quiet_transformers, transformers_runtime
@@ -21,14 +22,28 @@ Family = Literal["auto", "marian", "nllb", "m2m100", "mbart50", "t5", "madlad"]
 
 class HFSeq2SeqConfig(TranslationConfigBase):
     engine: Literal["hf-seq2seq"]
-    model: ModelRef = Field(description="hub id (from the local cache) or a local folder")
-    revision: str | None = None
-    local_files_only: bool = Field(default=True, description="never ask the hub (set false to allow downloads)")
-    family: Family = Field(default="auto", description="how language codes are passed; auto: from the tokenizer")
-    prefix: str | None = Field(
-        default=None, description="text before every source; {src_name} {tgt_name} {tgt} filled in"
+    model: ModelRef = Field(
+        description="hub id (from the local cache) or a local folder", json_schema_extra={AFFECTS_OUTPUT: True}
     )
-    max_input_tokens: int = Field(strict=True, default=512, ge=1)
+    revision: str | None = Field(default=None, json_schema_extra={AFFECTS_OUTPUT: True})
+    local_files_only: bool = Field(
+        default=True,
+        description="never ask the hub (set false to allow downloads)",
+        json_schema_extra={AFFECTS_OUTPUT: False},  # where the model comes from; `identity` pins which one it is
+    )
+    family: Family = Field(
+        default="auto",
+        description="how language codes are passed; auto: from the tokenizer",
+        json_schema_extra={AFFECTS_OUTPUT: True},
+    )
+    prefix: str | None = Field(
+        default=None,
+        description="text before every source; {src_name} {tgt_name} {tgt} filled in",
+        json_schema_extra={AFFECTS_OUTPUT: True},
+    )
+    max_input_tokens: int = Field(
+        strict=True, default=512, ge=1, description="longer sources are cut", json_schema_extra={AFFECTS_OUTPUT: True}
+    )
 
 
 def detect_family(tokenizer, model_config) -> str:

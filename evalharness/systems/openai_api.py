@@ -12,7 +12,6 @@ are real (`allow_empty: true`).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -24,15 +23,10 @@ from pydantic import Field, field_validator, model_validator
 from evalharness import langcodes, secrets
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
+from evalharness.systems import decoding
+from evalharness.systems.base import AFFECTS_OUTPUT, WHEN_SAMPLING, WHEN_SET
 from evalharness.systems.context import RunContext
-from evalharness.systems.translation import (
-    NOT_IN_FINGERPRINT,
-    DecodingSettings,
-    TranslationConfigBase,
-    TranslationSystem,
-    check_languages,
-    stable_settings,
-)
+from evalharness.systems.translation import TranslationConfigBase, TranslationSystem, check_languages
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
@@ -47,32 +41,69 @@ DUMMY_KEY = "EMPTY"
 
 # Decoding settings a chat-completions request has no use for: a value other than the default is an error.
 UNUSED = ("num_beams", "length_penalty", "dtype", "device", "batch_size")
-# Settings that change how the requests are made, not what comes back.
-TRANSPORT = {"api_key_env", "concurrency", "max_retries", "timeout"}
+NOT_USED = "not used by the openai engine (leave it out)"
 
 
 class OpenAIConfig(TranslationConfigBase):
+    """The server, the model, the prompt and the decoding settings a request sends make the outputs; how the
+    requests are made (key, concurrency, retries, timeout) does not. Greedy requests send temperature 0: the
+    sampling settings enter the key only when sampling."""
+
     engine: Literal["openai"]
-    base_url: str = Field(description="the API's base URL, usually ending in /v1 (http://localhost:8000/v1)")
-    model: str = Field(description="the model name the server knows")
+    base_url: str = Field(
+        description="the API's base URL, usually ending in /v1 (http://localhost:8000/v1)",
+        json_schema_extra={AFFECTS_OUTPUT: True},
+    )
+    model: str = Field(description="the model name the server knows", json_schema_extra={AFFECTS_OUTPUT: True})
     api_key_env: str | None = Field(
-        default="OPENAI_API_KEY", description="NAME of the environment variable that holds the key; unset: no key"
+        default="OPENAI_API_KEY",
+        description="NAME of the environment variable that holds the key; unset: no key",
+        json_schema_extra={AFFECTS_OUTPUT: False},
     )
-    concurrency: int = Field(strict=True, default=4, ge=1, le=256, description="requests in flight at once")
+    concurrency: int = Field(
+        strict=True,
+        default=4,
+        ge=1,
+        le=256,
+        description="requests in flight at once",
+        json_schema_extra={AFFECTS_OUTPUT: False},
+    )
     max_retries: int = Field(
-        strict=True, default=5, ge=0, description="retries of a request on 429, 5xx, timeouts, no connection"
+        strict=True,
+        default=5,
+        ge=0,
+        description="retries of a request on 429, 5xx, timeouts, no connection",
+        json_schema_extra={AFFECTS_OUTPUT: False},
     )
-    timeout: float = Field(default=60, gt=0, description="seconds per request")
+    timeout: float = Field(
+        default=60, gt=0, description="seconds per request", json_schema_extra={AFFECTS_OUTPUT: False}
+    )
     allow_empty: bool = Field(
         default=False,
         description="an empty reply is a translation (cached); false: a failure, retried, never cached",
+        json_schema_extra={AFFECTS_OUTPUT: WHEN_SET},  # added later: caches made before it stay valid
     )
     system_prompt: str = Field(
-        default=DEFAULT_SYSTEM_PROMPT, description="the system message ('' for none); {src_name} {tgt_name} filled in"
+        default=DEFAULT_SYSTEM_PROMPT,
+        description="the system message ('' for none); {src_name} {tgt_name} filled in",
+        json_schema_extra={AFFECTS_OUTPUT: True},
     )
     user_template: str = Field(
-        default=DEFAULT_USER_TEMPLATE, description="the user turn; {src_name} {tgt_name} {source}"
+        default=DEFAULT_USER_TEMPLATE,
+        description="the user turn; {src_name} {tgt_name} {source}",
+        json_schema_extra={AFFECTS_OUTPUT: True},
     )
+    # Decoding settings as a chat-completions request uses them.
+    temperature: float = decoding.field("temperature", affects_output=WHEN_SAMPLING)
+    top_p: float = decoding.field("top_p", affects_output=WHEN_SAMPLING)
+    seed: int | None = decoding.field("seed", affects_output=WHEN_SAMPLING)
+    num_beams: int = decoding.field("num_beams", description=NOT_USED, affects_output=False)
+    length_penalty: float = decoding.field("length_penalty", description=NOT_USED, affects_output=False)
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = decoding.field(
+        "dtype", description=NOT_USED, affects_output=False
+    )
+    device: str = decoding.field("device", description=NOT_USED, affects_output=False)
+    batch_size: int = decoding.field("batch_size", description=NOT_USED, affects_output=False)
 
     @field_validator("api_key_env")
     @classmethod
@@ -110,7 +141,7 @@ class OpenAIConfig(TranslationConfigBase):
         if "{source}" not in self.user_template:
             raise ValueError("user_template must contain {source}")
         for key in UNUSED:
-            if getattr(self, key) != DecodingSettings.model_fields[key].default:
+            if getattr(self, key) != decoding.SETTINGS[key].default:
                 raise ValueError(f"{key} is not used by the openai engine (leave it out)")
         return self
 
@@ -145,16 +176,6 @@ class OpenAISystem(TranslationSystem):
 
     def identity(self) -> dict:
         return {"base_url": self.cfg.base_url, "model": self.cfg.model}
-
-    def fingerprint(self) -> str:
-        """Like every engine's, without the transport settings and, when not sampling, the sampling settings."""
-        exclude = set(NOT_IN_FINGERPRINT) | TRANSPORT | set(UNUSED)
-        if not self.cfg.allow_empty:  # added later: left out at its default, so earlier caches stay valid
-            exclude.add("allow_empty")
-        if not self.cfg.do_sample:
-            exclude |= {"temperature", "top_p", "seed"}
-        settings = self.cfg.model_dump(mode="json", exclude=exclude)
-        return json.dumps({"identity": self.identity(), "settings": stable_settings(settings)}, sort_keys=True)
 
     def _key(self) -> str:
         key = os.environ.get(self.cfg.api_key_env) if self.cfg.api_key_env else None

@@ -11,12 +11,12 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from evalharness.configtypes import PathPattern, check_one_line
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
-from evalharness.systems.base import System, SystemConfigBase
+from evalharness.systems.base import AFFECTS_OUTPUT, System, SystemConfigBase
 from evalharness.textio import check_same_length, read_lines
 
 PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
@@ -25,8 +25,13 @@ KNOWN = ("dataset", "langpair", "src", "tgt", "system")
 
 class OutputsConfig(SystemConfigBase):
     engine: Literal["outputs"]
-    path: PathPattern | None = None
-    xml_system: str | None = None  # a system of a wmt-xml/sacrebleu dataset, or "*" for all of them
+    # The hypotheses themselves (no translation cache: nothing is translated).
+    path: PathPattern | None = Field(default=None, json_schema_extra={AFFECTS_OUTPUT: True})
+    xml_system: str | None = Field(
+        default=None,
+        description='a system of a wmt-xml/sacrebleu dataset, or "*" for all of them',
+        json_schema_extra={AFFECTS_OUTPUT: True},
+    )
 
     @model_validator(mode="after")
     def _one_source(self):

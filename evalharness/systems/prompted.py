@@ -12,6 +12,7 @@ from pydantic import Field
 
 from evalharness.errors import UserError
 from evalharness.prompts import PromptConfig
+from evalharness.systems.base import AFFECTS_OUTPUT
 from evalharness.systems.translation import TranslationConfigBase
 
 # messages -> the prompt text, with the generation prompt added (the engine's rendering of a chat template)
@@ -21,8 +22,13 @@ ChatRenderer = Callable[[list[dict[str, str]]], str]
 class PromptedConfig(TranslationConfigBase):
     """Decoding settings plus how the model is asked to translate."""
 
-    prompt: PromptConfig = Field(default_factory=PromptConfig)
-    length_ratio: float = Field(default=3.0, gt=0, description="cap on new tokens per source token (plus 16)")
+    prompt: PromptConfig = Field(default_factory=PromptConfig, json_schema_extra={AFFECTS_OUTPUT: True})
+    length_ratio: float = Field(
+        default=3.0,
+        gt=0,
+        description="cap on new tokens per source token (plus 16)",
+        json_schema_extra={AFFECTS_OUTPUT: True},
+    )
 
 
 def check_prompt(system_name: str, prompt: PromptConfig, src: str, tgt: str) -> None:

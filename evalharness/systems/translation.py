@@ -14,51 +14,37 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel
 
 from evalharness.cache import digest
 from evalharness.configtypes import Strict
 from evalharness.datasets.base import Dataset
 from evalharness.errors import UserError
 from evalharness.prompts import most_examples
-from evalharness.systems.base import System, SystemConfigBase
+from evalharness.systems import decoding
+from evalharness.systems.base import WHEN_SAMPLING, WHEN_SET, System, SystemConfigBase, affects_output
 from evalharness.systems.context import CellStats, RunContext
 
 
 class DecodingSettings(Strict):
-    """Decoding settings shared by the model engines; each is a config field, so a sweep can vary it."""
+    """Decoding settings shared by the model engines; each is a config field, so a sweep can vary it. What each
+    means is said once, in `decoding.SETTINGS`."""
 
-    num_beams: int = Field(strict=True, default=1, ge=1)
-    max_new_tokens: int = Field(strict=True, default=256, ge=1)
-    batch_size: int = Field(strict=True, default=8, ge=1)
-    do_sample: bool = False
-    temperature: float = Field(default=1.0, gt=0)
-    top_p: float = Field(default=1.0, gt=0, le=1)
-    seed: int | None = Field(default=None, strict=True)
-    length_penalty: float = 1.0
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    device: str = Field(default="auto", description="auto picks cuda, then mps, then cpu")
+    num_beams: int = decoding.field("num_beams")
+    max_new_tokens: int = decoding.field("max_new_tokens")
+    batch_size: int = decoding.field("batch_size")
+    do_sample: bool = decoding.field("do_sample")
+    temperature: float = decoding.field("temperature")
+    top_p: float = decoding.field("top_p")
+    seed: int | None = decoding.field("seed")
+    length_penalty: float = decoding.field("length_penalty")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = decoding.field("dtype")
+    device: str = decoding.field("device")
 
 
-# Settings that change speed, not the translations: greedy and beam search give identical outputs whatever the
-# batching (in float32; tests check it). Sampled outputs do depend on the batch, so there it is kept. llama.cpp
-# splits each product across threads by rows, and its engine makes a segment's output depend on its prompt only,
-# so neither the thread count nor the number of contexts changes a result (tests check it). A preset's
-# `backend: auto` is replaced by the backend it resolved to (in `identity`).
 # Completed translations are written to the cache at least this often (one SQLite transaction each).
 FLUSH_SEGMENTS = 32
 FLUSH_SECONDS = 2.0
-
-NOT_IN_FINGERPRINT = {
-    *("batch_size", "name", "datasets", "local_files_only", "n_threads", "parallel", "backend"),
-    *("batch_type", "intra_threads"),  # ctranslate2's batching and threads: greedy and beam outputs stay the same
-    *("resources", "replicas"),  # where the ray executor runs a system, not what it outputs
-    "floor",  # how the report shows a system, not what it outputs
-}
-
-
-# Decoding settings that only a sampled decode (do_sample: true) uses.
-SAMPLING_SETTINGS = ("temperature", "top_p", "seed")
 
 
 def translation_pairs(dataset: Dataset) -> list[tuple[str, str]]:
@@ -92,6 +78,21 @@ def stable_settings(settings: dict) -> dict:
     return settings
 
 
+def settings_in_key(cfg: BaseModel) -> dict:
+    """The config's fields that can change its outputs, as JSON: each field says whether it does
+    (`affects_output` on the field, see `systems.base`), so a new engine's speed-only field declares itself
+    there instead of in a list here."""
+    sampling = bool(getattr(cfg, "do_sample", False))
+    left_out = set()
+    for name, info in type(cfg).model_fields.items():
+        rule = affects_output(info)
+        if rule is False or (rule == WHEN_SAMPLING and not sampling):
+            left_out.add(name)
+        elif rule == WHEN_SET and getattr(cfg, name) == info.get_default(call_default_factory=True):
+            left_out.add(name)
+    return cfg.model_dump(mode="json", exclude=left_out)
+
+
 def cache_key(fingerprint: str, src_lang: str, tgt_lang: str, source: str) -> str:
     """A translation's key in the cache: everything that determines it."""
     return digest(fingerprint, src_lang, tgt_lang, source)
@@ -109,9 +110,7 @@ class TranslationSystem(System):
     @classmethod
     def inert_settings(cls, cfg: SystemConfigBase) -> dict[str, str]:
         """Greedy and beam search do not sample: temperature, top_p and seed change nothing."""
-        if getattr(cfg, "do_sample", True):
-            return {}
-        return {k: "do_sample is false" for k in SAMPLING_SETTINGS if k in cls.settings()}
+        return decoding.inert_settings(cfg, cls.settings())
 
     @property
     def cacheable(self) -> bool:
@@ -119,10 +118,10 @@ class TranslationSystem(System):
         return not (getattr(self.cfg, "do_sample", False) and getattr(self.cfg, "seed", None) is None)
 
     def fingerprint(self) -> str:
-        """Everything that determines the outputs, as stable JSON."""
-        exclude = NOT_IN_FINGERPRINT - ({"batch_size"} if getattr(self.cfg, "do_sample", False) else set())
-        settings = self.cfg.model_dump(mode="json", exclude=exclude)
-        return json.dumps({"identity": self.identity(), "settings": stable_settings(settings)}, sort_keys=True)
+        """Everything that determines the outputs, as stable JSON: the engine's identity and the config fields
+        that can change them (`settings_in_key`)."""
+        settings = stable_settings(settings_in_key(self.cfg))
+        return json.dumps({"identity": self.identity(), "settings": settings}, sort_keys=True)
 
     def identity(self) -> dict:
         """What the config alone does not pin down (a file hash, a resolved revision). Engines add to it."""
