@@ -119,3 +119,15 @@ def test_the_lower_layers_never_import_the_upper_ones():
     ]
     wrong = {name: sorted(edges[name] & upper) for name in lower if edges[name] & upper}
     assert not wrong, f"imports against the layering: {wrong}"
+
+
+def test_metrics_never_import_datasets():
+    """datasets/ reads test sets through metrics/sacrebleu_adapter.py, so metrics/ must not import datasets/ (a
+    folder-level cycle the module-level cycle test cannot see); what both need (`check_stream`) is in textio."""
+    edges = graph()
+    wrong = {
+        name: sorted(dep for dep in deps if dep.startswith("evalharness.datasets"))
+        for name, deps in edges.items()
+        if name.startswith("evalharness.metrics") and any(dep.startswith("evalharness.datasets") for dep in deps)
+    }
+    assert not wrong, wrong
