@@ -10,6 +10,7 @@ from typing import Literal
 import evalharness
 import numpy as np
 import pytest
+import sacrebleu
 from evalharness.datasets.humanscores import load_human_scores
 from evalharness.metrics import METRICS, CorpusScorer, Metric, make_metric, scorer_for
 from evalharness.metrics.base import MetricConfigBase
@@ -201,3 +202,19 @@ def test_score_and_the_tables_show_the_metric(registered, de_en):
     table = render(results.summary, "md", directions=directions_of(results.scores))
     assert "Length" in table.splitlines()[0]
     assert f"{rows.loc['PROMT', 'score']:.2f}" in table
+
+
+def test_a_sacrebleu_object_gets_its_registered_metrics_direction_and_fast_path():
+    ter, chrf_eps = scorer_for(sacrebleu.TER()), scorer_for(sacrebleu.CHRF(eps_smoothing=True))
+    assert not ter.higher_is_better and ter.vectorised
+    assert chrf_eps.higher_is_better and not chrf_eps.vectorised  # eps smoothing: sacrebleu's own arithmetic
+
+    class OwnBLEU(sacrebleu.BLEU):  # a subclass may change the arithmetic: no fast path
+        pass
+
+    assert scorer_for(OwnBLEU()).fast is None and scorer_for(sacrebleu.BLEU()).fast is not None
+
+
+def test_what_is_no_metric_is_refused():
+    with pytest.raises(TypeError, match="got str"):
+        scorer_for("bleu")
