@@ -79,7 +79,9 @@ class BleuMetric(SacrebleuMetric):
 
 
 def resample_scores(scorer: BLEU, sums: np.ndarray) -> np.ndarray | None:
-    """BLEU.compute_bleu: precisions as arrays (same dtype, same order), logs and exps with the math module."""
+    """The score of every row of summed statistics (bootstrap and permutation resamples), equal to sacrebleu's
+    row by row, dtype included: BLEU.compute_bleu with its precisions as arrays (same dtype, same order), its
+    logs and exps with the math module (numpy's may differ in the last bit); None for add-k smoothing."""
     if scorer.smooth_method == "add-k":
         return None
     F = sb.float_type(sums)

@@ -68,7 +68,9 @@ class ChrfMetric(SacrebleuMetric):
 
 
 def resample_scores(scorer: CHRF, sums: np.ndarray) -> np.ndarray | None:
-    """CHRF._compute_f_score, vectorised in the same dtype and operation order."""
+    """The score of every row of summed statistics (bootstrap and permutation resamples), equal to sacrebleu's
+    row by row, dtype included: CHRF._compute_f_score, vectorised in the same dtype and operation order; None with
+    eps smoothing."""
     if scorer.eps_smoothing:
         return None
     F = sb.float_type(sums)

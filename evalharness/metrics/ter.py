@@ -46,7 +46,8 @@ class TerMetric(SacrebleuMetric):
 
 
 def resample_scores(scorer: TER, sums: np.ndarray) -> np.ndarray:
-    """TER._compute_score_from_stats, vectorised."""
+    """The score of every row of summed statistics (bootstrap and permutation resamples), equal to sacrebleu's
+    row by row, dtype included: TER._compute_score_from_stats, vectorised."""
     F = sb.float_type(sums)
     s = sums.astype(F) if sums.dtype != F else sums
     edits, ref_len = s[:, 0], s[:, 1]
