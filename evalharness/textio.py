@@ -169,3 +169,15 @@ def atomic_write(path: Path | str, content: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_stream(stream: object, n: int, what: str) -> None:
+    """A stream (references, hypotheses, document ids) is a list of n strings: not a string, not a list of
+    lists, not n +- 1. Here, not in datasets/, because metrics check their inputs too (no datasets -> metrics cycle)."""
+    if isinstance(stream, str) or not isinstance(stream, (list, tuple)):
+        raise UserError(f"{what}: expected a list of segments, got {type(stream).__name__}")
+    if len(stream) != n:
+        raise UserError(f"{what}: has {len(stream)} segments, expected {n}")
+    for i, item in enumerate(stream):
+        if not isinstance(item, str):
+            raise UserError(f"{what}: segment {i + 1} is a {type(item).__name__}, expected a string")

@@ -16,7 +16,7 @@ from evalharness.metrics.chrf import ChrfConfig
 from evalharness.metrics.scoring import score_systems
 from evalharness.metrics.ter import TerConfig
 from evalharness.statistics.agreement import COLUMNS, agreement, correlations, pairwise_accuracy, row_correlations
-from evalharness.statistics.significance import _indices
+from evalharness.statistics.resampling import indices
 from evalharness.textio import read_lines
 from scipy import stats as sstats
 
@@ -215,7 +215,7 @@ def test_ci_resamples_segments_and_rescores_every_system(de_en_chrf):
     result = agreement(metric, "en", 1, stats, human, n_samples=n_samples, seed=seed)
     y = [human[s] for s in DE_EN]
     pearsons = []
-    for row in _indices(seed, len(refs[0]), n_samples):
+    for row in indices(seed, len(refs[0]), n_samples):
         scores = [
             sacrebleu.CHRF().corpus_score([hyps[s][i] for i in row], [[refs[0][i] for i in row]]).score for s in DE_EN
         ]

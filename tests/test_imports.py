@@ -212,3 +212,15 @@ def test_statistics_never_reaches_reporting():
 def test_datasets_systems_and_metrics_never_reach_statistics_or_reporting():
     wrong = reached(without_known_edges(graph()), ("datasets", "systems", "metrics"), ("statistics", "reporting"))
     assert not wrong, f"imports against the layering: {wrong}"
+
+
+def test_metrics_never_import_datasets():
+    """datasets/ reads test sets through metrics/sacrebleu_adapter.py, so metrics/ must not import datasets/ (a
+    folder-level cycle the module-level cycle test cannot see); what both need (`check_stream`) is in textio."""
+    edges = graph()
+    wrong = {
+        name: sorted(dep for dep in deps if dep.startswith("evalharness.datasets"))
+        for name, deps in edges.items()
+        if name.startswith("evalharness.metrics") and any(dep.startswith("evalharness.datasets") for dep in deps)
+    }
+    assert not wrong, wrong

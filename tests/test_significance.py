@@ -15,6 +15,7 @@ from evalharness.metrics.bleu import BleuConfig
 from evalharness.metrics.chrf import ChrfConfig
 from evalharness.metrics.scoring import score_systems
 from evalharness.metrics.ter import TerConfig
+from evalharness.statistics import resampling as R
 from evalharness.statistics import significance as S
 from evalharness.textio import read_lines
 from sacrebleu.significance import PairedTest, Result, _bootstrap_resample, _paired_ar_test, _paired_bs_test
@@ -87,7 +88,7 @@ def test_resampled_scores_equal_sacrebleus_one_by_one(stats, label):
     corpus = stats[label]["LT22"]
     _, theirs = _bootstrap_resample(corpus, sacre(), 1000)
     theirs = np.array([s.score for s in theirs])
-    sums = S._bootstrap_sums(S._indices(S.SEED, len(corpus), 1000), [np.array(corpus, dtype="float32")])[0]
+    sums = R.bootstrap_sums(R.indices(S.SEED, len(corpus), 1000), [np.array(corpus, dtype="float32")])[0]
     ours = S.resample_scores(metric.build("en"), sums)
     assert ours.dtype == theirs.dtype
     np.testing.assert_array_equal(ours, theirs)
@@ -252,7 +253,7 @@ def test_sums_exact_or_done_as_sacrebleu_does(kind, scale):
     corpus = segment_stats(rng, kind, 400, scale)
     scorer = sacrebleu.TER() if kind.startswith("ter") else sacrebleu.BLEU()
     _, theirs = _bootstrap_resample(corpus, scorer, 300)
-    sums = S._bootstrap_sums(S._indices(S.SEED, len(corpus), 300), [np.array(corpus, dtype="float32")])[0]
+    sums = R.bootstrap_sums(R.indices(S.SEED, len(corpus), 300), [np.array(corpus, dtype="float32")])[0]
     np.testing.assert_array_equal(S.resample_scores(scorer, sums), np.array([s.score for s in theirs]))
     assert S.bootstrap(scorer, "", 1, corpus, n_samples=300).mean == sacrebleu_mean(corpus, scorer, 300)
 
@@ -290,7 +291,7 @@ def test_parallel_and_serial_agree(stats, monkeypatch):
     baseline, *others = SYSTEMS
     rest = {n: per_system[n] for n in others}
     serial = S.paired_randomization(per_system[baseline], rest, METRICS["BLEU"][0], n_samples=1000, workers=1)
-    monkeypatch.setattr(S, "PARALLEL_ROWS", 0)
+    monkeypatch.setattr(R, "PARALLEL_ROWS", 0)
     parallel = S.paired_randomization(per_system[baseline], rest, METRICS["BLEU"][0], n_samples=1000, workers=2)
     assert serial == parallel
 

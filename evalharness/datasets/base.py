@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from evalharness.configtypes import InputFile, Name, Strict, check_one_line
 from evalharness.errors import UserError
+from evalharness.textio import check_stream  # re-exported: datasets and metrics both check streams
 
 
 class DatasetConfigBase(Strict):
@@ -233,14 +234,3 @@ class Dataset:
             full_length=len(self),
             human_scores=self.human_scores,
         )
-
-
-def check_stream(stream: object, n: int, what: str) -> None:
-    """A stream is a list of n strings: not a string, not a list of lists, not n +- 1."""
-    if isinstance(stream, str) or not isinstance(stream, (list, tuple)):
-        raise UserError(f"{what}: expected a list of segments, got {type(stream).__name__}")
-    if len(stream) != n:
-        raise UserError(f"{what}: has {len(stream)} segments, expected {n}")
-    for i, item in enumerate(stream):
-        if not isinstance(item, str):
-            raise UserError(f"{what}: segment {i + 1} is a {type(item).__name__}, expected a string")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, field_validator
 from sacrebleu.metrics import BLEU
 
-from evalharness.metrics.base import Metric, MetricConfigBase
+from evalharness.metrics import sacrebleu_adapter as sb
+from evalharness.metrics.base import MetricConfigBase, SacrebleuMetric
 from evalharness.metrics.sacrebleu_adapter import bleu_tokenizers
 
 
@@ -35,8 +38,9 @@ class BleuConfig(MetricConfigBase):
         return value
 
 
-class BleuMetric(Metric):
+class BleuMetric(SacrebleuMetric):
     cfg: BleuConfig
+    sacrebleu_class = BLEU
 
     def default_label(self) -> str:
         return "BLEU"
@@ -68,3 +72,35 @@ class BleuMetric(Metric):
 
     def options(self) -> dict:
         return {**super().options(), "tokenize": self.cfg.tokenize}
+
+    @staticmethod
+    def fast_scores(metric: BLEU, sums: np.ndarray) -> np.ndarray | None:
+        return resample_scores(metric, sums)
+
+
+def resample_scores(scorer: BLEU, sums: np.ndarray) -> np.ndarray | None:
+    """The score of every row of summed statistics (bootstrap and permutation resamples), equal to sacrebleu's
+    row by row, dtype included: BLEU.compute_bleu with its precisions as arrays (same dtype, same order), its
+    logs and exps with the math module (numpy's may differ in the last bit); None for add-k smoothing."""
+    if scorer.smooth_method == "add-k":
+        return None
+    F = sb.float_type(sums)
+    order = scorer.max_ngram_order
+    s = sums.astype(F) if sums.dtype != F else sums
+    correct, total = s[:, 2 : 2 + order], s[:, 2 + order : 2 + 2 * order]
+    edge = ~((correct > 0).all(axis=1) & (total > 0).all(axis=1) & (s[:, 0] >= 1) & (s[:, 1] >= 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precisions = (F(100.0) * correct) / total
+    plist = precisions.tolist()  # exact conversion to Python floats, as math.log does with numpy scalars
+    sys_lens = s[:, 0].tolist()
+    ref_lens = s[:, 1].tolist()
+    values = np.zeros(len(s), dtype=np.float64)
+    exp, log = math.exp, math.log
+    for r in np.flatnonzero(~edge).tolist():
+        sys_len, ref_len = int(sys_lens[r]), int(ref_lens[r])
+        bp = exp(1 - ref_len / sys_len) if sys_len < ref_len else 1.0
+        total_log: float = 0
+        for p in plist[r]:
+            total_log += log(p) if p != 0.0 else -9999999999
+        values[r] = bp * exp(total_log / order)
+    return sb.with_sacrebleu_rows(values, edge, scorer, sums)

@@ -14,12 +14,14 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import sacrebleu
 
 from evalharness.errors import UserError
+from evalharness.metrics.protocol import Key, RawScore, SegmentInputs
 
 # The releases whose internals the functions below were written and tested against (2.6.0). pyproject.toml pins
 # the same range; widen both only after the tests pass on the new release (significance.py copies sacrebleu's
@@ -241,18 +243,13 @@ def set_num_refs(scorer, n_refs: int) -> None:
 
 
 def aggregate(scorer, stats: Sequence) -> Any:
-    """The corpus score (a sacrebleu Score) from per-segment statistics: `corpus_score` without re-scoring.
-    A segment-level metric's scorer (metrics/segment.py) has its own public `aggregate`."""
-    if not isinstance(scorer, sacrebleu.metrics.base.Metric):
-        return scorer.aggregate(stats)
+    """The corpus score (a sacrebleu Score) from per-segment statistics: `corpus_score` without re-scoring."""
     return scorer._aggregate_and_compute(list(stats))
 
 
 def score_from_stats(scorer, stats: Any) -> Any:
     """The score (a sacrebleu Score) of summed statistics: one sentence, or one resample of the corpus (float32
     sums, as sacrebleu's bootstrap makes them). The scorer's own arithmetic, so edge cases stay sacrebleu's."""
-    if not isinstance(scorer, sacrebleu.metrics.base.Metric):
-        return scorer.score_from_stats(stats)
     return scorer._compute_score_from_stats(stats)
 
 
@@ -261,6 +258,82 @@ def p_value(differences, real_difference: float) -> float:
     from sacrebleu import significance
 
     return significance._compute_p_value(differences, real_difference)
+
+
+# ------------------------------------------------------------------------------------ the CorpusScorer
+
+# A metric's vectorised resample scores (bleu.py, chrf.py, ter.py): the sacrebleu object and the summed statistics
+# -> the scores, or None where it has no exact fast path for these options.
+FastScores = Callable[[Any, np.ndarray], np.ndarray | None]
+
+
+def is_metric(obj: object) -> bool:
+    """Whether `obj` is a sacrebleu metric object (the API and the tests may pass one instead of a config)."""
+    return isinstance(obj, sacrebleu.metrics.base.Metric)
+
+
+class SacrebleuScorer:
+    """A sacrebleu metric object as a `CorpusScorer`: its own statistics, aggregation and score arithmetic, so
+    every number is sacrebleu's. `fast`: the metric module's vectorised `resample_scores` (exact, or None for
+    options it does not cover); `vectorised`: whether that fast path is numpy arithmetic throughout."""
+
+    def __init__(self, metric: Any, higher_is_better: bool, fast: FastScores | None = None, vectorised: bool = False):
+        self.metric = metric
+        self.higher_is_better = higher_is_better
+        self.fast = fast
+        self.vectorised = vectorised and fast is not None
+
+    def segment_statistics(
+        self, references: list[list[str]], systems: Mapping[Key, list[str]], inputs: SegmentInputs
+    ) -> dict[Key, list]:
+        """References preprocessed once per segment and shared by every system; identical hypotheses of a segment
+        (common across MT systems) scored once."""
+        ref_infos = cache_references(self.metric, references, inputs.compiled)
+        out: dict[Key, list] = {name: [] for name in systems}
+        for i, ref_info in enumerate(ref_infos):
+            seen: dict[str, list] = {}
+            for name, hyps in systems.items():
+                hyp = hyps[i]
+                stats = seen.get(hyp)
+                if stats is None:
+                    stats = seen[hyp] = segment_statistics(self.metric, hyp, ref_info)
+                out[name].append(stats)
+        return out
+
+    def corpus_score(self, stats: Sequence) -> RawScore:
+        return aggregate(self.metric, stats).score
+
+    def score_from_stats(self, sums: Any) -> RawScore:
+        return score_from_stats(self.metric, sums).score
+
+    def resample_scores(self, sums: np.ndarray) -> np.ndarray:
+        values = self.fast(self.metric, sums) if self.fast is not None and len(sums) else None
+        if values is None:
+            values = np.array([score_from_stats(self.metric, row.copy()).score for row in sums])
+        return values
+
+    def signature(self) -> str:
+        return self.metric.get_signature().format()
+
+
+def float_type(sums: np.ndarray) -> type[np.floating]:
+    """The dtype sacrebleu's score arithmetic ends up in: float32 statistics (the bootstrap's sums) stay float32;
+    integer and float64 statistics (the AR test's pseudo-systems) give float64."""
+    return np.float32 if sums.dtype == np.float32 else np.float64
+
+
+def with_sacrebleu_rows(values: np.ndarray, edge: np.ndarray, metric: Any, sums: np.ndarray) -> np.ndarray:
+    """A vectorised result with the rows flagged `edge` (zero counts, empty references: sacrebleu's branches)
+    scored by sacrebleu itself; the array gets the dtype `np.array` would give sacrebleu's list of scores (a
+    Python float among float32 scores makes it float64)."""
+    rows = np.flatnonzero(edge)
+    if rows.size == 0:
+        return values
+    theirs = [score_from_stats(metric, sums[r].copy()).score for r in rows]
+    dtype = np.array([values.dtype.type(0), *theirs]).dtype
+    values = values.astype(dtype)
+    values[rows] = theirs
+    return values
 
 
 # ------------------------------------------------------------------------------------------------ datasets

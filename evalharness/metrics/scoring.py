@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from evalharness.cache import Store, digest
-from evalharness.datasets.base import check_stream
 from evalharness.errors import UserError
 from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.base import Metric
-from evalharness.metrics.segment import SegmentMetric
+from evalharness.metrics.protocol import SegmentInputs
 from evalharness.progress import Progress
+from evalharness.textio import check_stream
 from evalharness.workers import process_pool
 
 # A system's key in the hypotheses and results: its name, or the runner's cell id.
@@ -73,18 +73,8 @@ def check_shapes(references: list[list[str]], systems: Mapping[Any, list[str]]) 
 def _segment_stats(job) -> tuple[int, int, dict[Any, list]]:
     """Worker: statistics of one metric on one chunk of segments for every system."""
     metric, target_lang, m_index, start, ref_chunk, hyp_chunks, compiled = job
-    scorer = metric.build(target_lang)
-    ref_infos = sb.cache_references(scorer, ref_chunk, compiled)
-    out: dict[Any, list] = {name: [] for name in hyp_chunks}
-    for i, ref_info in enumerate(ref_infos):
-        seen: dict[str, list] = {}
-        for name, hyps in hyp_chunks.items():
-            hyp = hyps[i]
-            stats = seen.get(hyp)
-            if stats is None:
-                stats = seen[hyp] = sb.segment_statistics(scorer, hyp, ref_info)
-            out[name].append(stats)
-    return m_index, start, out
+    scorer = metric.scorer(target_lang, len(ref_chunk))
+    return m_index, start, scorer.segment_statistics(ref_chunk, hyp_chunks, SegmentInputs(compiled=compiled))
 
 
 def _chunks(n: int, parts: int) -> list[tuple[int, int]]:
@@ -105,27 +95,28 @@ def segment_statistics(
     use_cache: bool = True,
 ) -> list[dict[SystemKey, list]]:
     """Per metric, per system: the list of per-segment statistics, in segment order. `progress` shows a bar over
-    the jobs (segment chunks x metrics). Segment-level metrics (learned, embedding) score in this process, all
-    systems at once; sacrebleu's metrics in chunks, in worker processes."""
+    the jobs (segment chunks x metrics). Batched metrics (learned, embedding: `Metric.batched`) score in this
+    process, all systems at once; the others (sacrebleu's) in chunks, in worker processes."""
     check_shapes(references, systems)
     merged: list[dict[SystemKey, list] | None] = [None] * len(metrics)
-    sacre = [(m, metric) for m, metric in enumerate(metrics) if not isinstance(metric, SegmentMetric)]
-    if sacre:
-        found = _sacrebleu_statistics(
-            [metric for _, metric in sacre], target_lang, references, systems, workers, progress, desc
+    chunked = [(m, metric) for m, metric in enumerate(metrics) if not metric.batched]
+    if chunked:
+        found = _chunked_statistics(
+            [metric for _, metric in chunked], target_lang, references, systems, workers, progress, desc
         )
-        for (m, _), stats in zip(sacre, found, strict=True):
+        for (m, _), stats in zip(chunked, found, strict=True):
             merged[m] = stats
+    inputs = SegmentInputs(sources, source_lang, use_cache)
     for m, metric in enumerate(metrics):
-        if isinstance(metric, SegmentMetric):
+        if metric.batched:
             with (progress or Progress.silent()).bar(1, f"{desc} {metric.label}".strip(), unit="metric") as bar:
-                scores = metric.segment_scores(target_lang, references, systems, sources, source_lang, use_cache)
+                scorer = metric.scorer(target_lang, len(references))
+                merged[m] = scorer.segment_statistics(references, systems, inputs)
                 bar.update(1)
-            merged[m] = {name: metric.statistics(scores[name]) for name in systems}
     return [stats for stats in merged if stats is not None]
 
 
-def _sacrebleu_statistics(
+def _chunked_statistics(
     metrics: list[Metric],
     target_lang: str,
     references: list[list[str]],
@@ -180,19 +171,19 @@ def _sacrebleu_statistics(
 
 
 def corpus_result(metric: Metric, target_lang: str, n_refs: int, stats: list, sentence: bool) -> MetricResult:
-    """The corpus score and signature from per-segment statistics, through sacrebleu's own aggregation."""
-    scorer = metric.build(target_lang)
-    sb.set_num_refs(scorer, n_refs)  # part of the signature
-    score = sb.aggregate(scorer, stats)
+    """The corpus score and signature from per-segment statistics, through the metric's own aggregation
+    (sacrebleu's for its metrics)."""
+    scorer = metric.scorer(target_lang, n_refs)  # the number of references is part of the signature
+    score = scorer.corpus_score(stats)
     sentence_scores = None
     if sentence:
-        sent = metric.build_sentence(target_lang)
-        sentence_scores = [float(sb.score_from_stats(sent, s).score) for s in stats]
+        sent = metric.sentence_scorer(target_lang, n_refs)
+        sentence_scores = [float(sent.score_from_stats(s)) for s in stats]
     return MetricResult(
         metric=metric.label,
         direction=metric.direction,
-        score=float(score.score),
-        signature=scorer.get_signature().format(),
+        score=float(score),
+        signature=scorer.signature(),
         stats=stats,
         sentence_scores=sentence_scores,
     )

@@ -7,7 +7,7 @@ score is their ratio. Bootstrap resamples, paired tests, ranks and agreement wit
 the same seeds and the same resample indices as BLEU's in the same run (significance.py needs no branch).
 
 A metric of this family is a `SegmentMetric` (its config model and `segment_scores`) in one module of the
-registry; `SegmentScorer` stands where the other metrics have a sacrebleu object.
+registry; its `SegmentScorer` is its `CorpusScorer` (metrics/protocol.py).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 
 from evalharness.errors import UserError
 from evalharness.metrics.base import Metric
+from evalharness.metrics.protocol import SegmentInputs
 
 Key = TypeVar("Key", bound=Hashable)
 
@@ -37,32 +38,51 @@ class SegmentSignature:
         return "|".join(f"{key}:{value}" for key, value in self.fields)
 
 
-@dataclass(frozen=True)
-class SegmentScore:
-    score: float
-
-
 class SegmentScorer:
-    """What scoring, significance and agreement call on a metric object, for the mean of segment scores."""
+    """A segment-level metric as a `CorpusScorer` (metrics/protocol.py): the mean of segment scores, from
+    statistics `[score, 1.0]`. Built by its metric (`SegmentMetric.scorer`) it also computes the statistics."""
 
-    num_refs: int = 1  # set by the adapter's `set_num_refs`, as on sacrebleu's objects; read by the signature
+    vectorised = True
 
-    def __init__(self, name: str, fields: Sequence[tuple[str, str]]):
+    def __init__(
+        self,
+        name: str,
+        fields: Sequence[tuple[str, str]],
+        metric: SegmentMetric | None = None,
+        target_lang: str = "",
+        higher_is_better: bool = True,
+        n_refs: int = 1,
+    ):
         self.name = name
+        self.n_refs = n_refs  # part of the signature, as sacrebleu's `nrefs`
         self.fields = tuple(fields)
+        self.metric = metric
+        self.target_lang = target_lang
+        self.higher_is_better = higher_is_better
 
-    def aggregate(self, stats: Sequence[Sequence[float]]) -> SegmentScore:
+    def segment_statistics(
+        self, references: list[list[str]], systems: Mapping[Key, list[str]], inputs: SegmentInputs
+    ) -> dict[Key, list]:
+        """Every system's segment scores at once (a model batches them), as statistics `[score, 1.0]`."""
+        if self.metric is None:
+            raise TypeError("segment_statistics needs a scorer built by its metric (SegmentMetric.scorer)")
+        scores = self.metric.segment_scores(
+            self.target_lang, references, systems, inputs.sources, inputs.source_lang, inputs.use_cache
+        )
+        return {name: self.metric.statistics(scores[name]) for name in systems}
+
+    def corpus_score(self, stats: Sequence[Sequence[float]]) -> float:
         """The corpus score: the mean of the segment scores (Python floats, summed in order)."""
         total = 0.0
         count = 0.0
         for score, weight in stats:
             total += float(score)
             count += float(weight)
-        return SegmentScore(total / count if count else 0.0)
+        return total / count if count else 0.0
 
-    def score_from_stats(self, stats: Sequence[float]) -> SegmentScore:
+    def score_from_stats(self, sums: Sequence[float] | np.ndarray) -> float:
         """The score of summed statistics (one segment, or one bootstrap resample)."""
-        return SegmentScore(float(stats[0]) / float(stats[1]) if float(stats[1]) else 0.0)
+        return float(sums[0]) / float(sums[1]) if float(sums[1]) else 0.0
 
     def resample_scores(self, sums: np.ndarray) -> np.ndarray:
         """`score_from_stats` of every row at once (the same float64 division)."""
@@ -71,7 +91,10 @@ class SegmentScorer:
         return np.where(sums[:, 1] != 0, values, 0.0)
 
     def get_signature(self) -> SegmentSignature:
-        return SegmentSignature(self.name, (("nrefs", str(self.num_refs)), *self.fields))
+        return SegmentSignature(self.name, (("nrefs", str(self.n_refs)), *self.fields))
+
+    def signature(self) -> str:
+        return self.get_signature().format()
 
 
 class SegmentMetric(Metric):
@@ -79,6 +102,7 @@ class SegmentMetric(Metric):
     level at once, so a model can batch them and score a text shared by several systems once."""
 
     cost: ClassVar[int] = 0  # computed in this process, batched, not in the scoring workers
+    batched: ClassVar[bool] = True
     uses_sources: ClassVar[bool] = False  # True: the score depends on the sources (reference-free)
 
     @abstractmethod
@@ -99,7 +123,11 @@ class SegmentMetric(Metric):
         """What identifies the numbers besides the number of references: model, its hash, versions, options."""
 
     def build(self, target_lang: str) -> SegmentScorer:
-        return SegmentScorer(self.default_label(), self.signature_fields())
+        return self.scorer(target_lang)
+
+    def scorer(self, target_lang: str, n_refs: int = 1) -> SegmentScorer:
+        fields = self.signature_fields()
+        return SegmentScorer(self.default_label(), fields, self, target_lang, self.higher_is_better, n_refs)
 
     def check(self, target_lang: str) -> None:
         """Load what the metric needs before any system runs (a missing package or model fails here)."""
@@ -115,4 +143,4 @@ class SegmentMetric(Metric):
         return [[float(score), 1.0] for score in scores]
 
 
-__all__ = ["SegmentMetric", "SegmentScore", "SegmentScorer", "SegmentSignature"]
+__all__ = ["SegmentMetric", "SegmentScorer", "SegmentSignature"]

@@ -28,7 +28,7 @@ from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh
 
 from evalharness import csvsafe
-from evalharness.metrics import sacrebleu_adapter as sb
+from evalharness.metrics.protocol import CorpusScorer
 
 # (label, lowest, highest) of source length in tokens, compare-mt's default buckets
 LENGTH_BUCKETS = [("<10", 0, 9), ("10-19", 10, 19), ("20-29", 20, 29), ("30-39", 30, 39), ("40-49", 40, 49)]
@@ -99,18 +99,14 @@ def _bucket(value: int, buckets: list[tuple[str, int, int]], last: tuple[str, in
     return last[0]
 
 
-def _scorers(data: DatasetData) -> dict[str, Any]:
-    """The sacrebleu object of each metric, built once per dataset."""
-    scorers = {}
-    for metric in data.metrics:
-        scorers[metric.label] = metric.build(data.target_lang)
-        sb.set_num_refs(scorers[metric.label], len(data.references))
-    return scorers
+def _scorers(data: DatasetData) -> dict[str, CorpusScorer]:
+    """The scorer of each metric, built once per dataset."""
+    return {metric.label: metric.scorer(data.target_lang, len(data.references)) for metric in data.metrics}
 
 
-def _corpus(scorer, stats: Sequence) -> float:
-    """sacrebleu's corpus score of the segments whose statistics are given."""
-    return float(sb.aggregate(scorer, list(stats)).score)
+def _corpus(scorer: CorpusScorer, stats: Sequence) -> float:
+    """The metric's corpus score of the segments whose statistics are given (sacrebleu's, for its metrics)."""
+    return float(scorer.corpus_score(list(stats)))
 
 
 def length_rows(data: DatasetData) -> list[dict]:

@@ -9,10 +9,11 @@ metric, over the systems that have both a corpus score (level `segment`) and a h
 - A bootstrap 95% CI for each correlation: the *segments* are resampled (the same index matrix as every other
   bootstrap of the run: `statistics.seed`, `statistics.bootstrap` resamples, sacrebleu's draw), every system's
   corpus score is recomputed from its per-segment sufficient statistics on the same resampled segments
-  (`evalharness.statistics.significance`, exactly sacrebleu's arithmetic), and the correlation recomputed (for all
-  resamples at once: `row_correlations`, scipy's definitions, equal to a row-by-row scipy call). The bounds are
-  the 2.5th and 97.5th percentiles by sacrebleu's rule (sorted values at N // 40 and N - N // 40 - 1). Human
-  scores are fixed: the interval is the uncertainty due to the test set, not to the human judgments.
+  (`evalharness.statistics.resampling` and the metric's `CorpusScorer`: exactly sacrebleu's arithmetic), and the
+  correlation recomputed (for all resamples at once: `row_correlations`, scipy's definitions, equal to a row-by-row
+  scipy call). The bounds are the 2.5th and 97.5th percentiles by sacrebleu's rule (sorted values at N // 40 and
+  N - N // 40 - 1). Human scores are fixed: the interval is the uncertainty due to the test set, not to the human
+  judgments.
   `statistics.bootstrap: 0` gives no CI.
 - Pairwise ranking accuracy: of the system pairs that the humans order (pairs with equal human scores are left
   out), the share that the metric orders the same way. A tie in the metric counts as wrong.
@@ -34,8 +35,8 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from evalharness.errors import UserError
-from evalharness.metrics import sacrebleu_adapter as sb
-from evalharness.statistics.significance import SEED, _bs_scores, _check_samples, _indices, _percentiles, _scorer
+from evalharness.metrics import scorer_for
+from evalharness.statistics.resampling import SEED, check_samples, indices, percentiles, resampled_scores
 
 if TYPE_CHECKING:
     from evalharness.metrics.scoring import MetricResult
@@ -150,15 +151,14 @@ def agreement(
     scores: Mapping[str, float] | None = None,
 ) -> Agreement:
     """Agreement of one metric with the human scores over the systems in both ``stats`` (per-segment
-    statistics, by system name) and ``human``. ``metric``: an evalharness or sacrebleu metric (its direction
-    is respected). ``scores``: the corpus scores if already known (default: from ``stats``). ``n_samples``: 0
-    for no CI."""
-    scorer, higher_is_better = _scorer(metric, target_lang, n_refs)
-    sign = 1.0 if higher_is_better else -1.0
+    statistics, by system name) and ``human``. ``metric``: an evalharness or sacrebleu metric, or a
+    ``CorpusScorer`` (its direction is respected). ``scores``: the corpus scores if already known (default: from
+    ``stats``). ``n_samples``: 0 for no CI."""
+    scorer = scorer_for(metric, target_lang, n_refs)
+    sign = 1.0 if scorer.higher_is_better else -1.0
     names = [name for name in stats if name in human]
     corpus = {
-        name: float(scores[name]) if scores is not None else float(sb.aggregate(scorer, stats[name]).score)
-        for name in names
+        name: float(scores[name]) if scores is not None else float(scorer.corpus_score(stats[name])) for name in names
     }
     x = np.array([sign * corpus[name] for name in names], dtype=np.float64)
     y = np.array([human[name] for name in names], dtype=np.float64)
@@ -166,16 +166,18 @@ def agreement(
     accuracy = pairwise_accuracy(x, y) if len(names) >= 2 else NAN
     ci: dict[str, tuple[float, float]] | None = None
     if n_samples and len(names) >= MIN_SYSTEMS:
-        n_samples = _check_samples(n_samples, "agreement bootstrap")
+        n_samples = check_samples(n_samples, "agreement bootstrap")
         n = len(stats[names[0]])
         if any(len(stats[name]) != n for name in names):
             raise UserError("agreement: every system needs the same number of segment statistics")
-        resampled = _bs_scores(scorer, {name: stats[name] for name in names}, _indices(seed, n, n_samples), workers)
+        resampled = resampled_scores(
+            scorer, {name: stats[name] for name in names}, indices(seed, n, n_samples), workers
+        )
         matrix = sign * np.column_stack([np.asarray(resampled[name], dtype=np.float64) for name in names])
         ci = {}
         for name, arr in row_correlations(matrix, y).items():
             arr = arr[~np.isnan(arr)]  # a resample where some list is constant has no correlation
-            low, high = _percentiles(arr) if len(arr) else (NAN, NAN)
+            low, high = percentiles(arr) if len(arr) else (NAN, NAN)
             ci[name] = (float(low), float(high))
     return Agreement(tuple(names), point["pearson"], point["spearman"], point["kendall"], accuracy, ci)
 

@@ -21,15 +21,16 @@ We replicate the random draws call for call, so the results are sacrebleu's, bit
 WMT22). What we do differently, without changing a number:
 
 - Statistics come precomputed (``evalharness.metrics.scoring``): no re-tokenizing, references once.
-- Resample sums are one matrix product (resample counts x statistics, all systems stacked) instead of gathering
-  an (N, n, k) array per system. sacrebleu sums float32 values one segment after the other; when every value
-  is a non-negative multiple of 2^-j and every total stays below 2^(24-j), each of its partial sums is exact, so
-  the exact float64 product, cast to float32, is the same array. Otherwise we gather and sum as sacrebleu does.
-- Scores per resample: chrF/chrF++ (without eps smoothing) and TER are plain float arithmetic, evaluated as
-  numpy arrays with the same dtype and the same operation order (IEEE results are identical); BLEU needs
-  ``math.log``/``math.exp`` (numpy's may differ in the last bit), so its precisions are vectorised and the rest
-  is a small Python loop with the math module. Any row that takes an unusual branch (a zero count, an empty
-  reference, add-k smoothing, chrF eps smoothing) goes through sacrebleu's own ``_compute_score_from_stats``.
+- Resample sums are one exact matrix product (``evalharness.statistics.resampling``) instead of gathering an
+  (N, n, k) array per system.
+- Scores per resample come from the metric's ``CorpusScorer`` (``evalharness.metrics.protocol``); this module
+  never asks which metric it has. sacrebleu's metrics have exact vectorised fast paths beside them
+  (``metrics/chrf.py``, ``ter.py``, ``bleu.py``): chrF/chrF++ (without eps smoothing) and TER are plain float
+  arithmetic, evaluated as numpy arrays with the same dtype and the same operation order (IEEE results are
+  identical); BLEU needs ``math.log``/``math.exp`` (numpy's may differ in the last bit), so its precisions are
+  vectorised and the rest is a small Python loop with the math module. Any row that takes an unusual branch (a
+  zero count, an empty reference, add-k smoothing, chrF eps smoothing) goes through sacrebleu's own
+  ``_compute_score_from_stats``.
 - Results are plain Python floats (sacrebleu's CLI crashes serialising its float32 chrF scores to JSON).
 
 Deviations: ``seed=0`` is a seed here; sacrebleu's PairedTest passes ``seed or None``, so with
@@ -40,31 +41,31 @@ Deviations: ``seed=0`` is a seed here; sacrebleu's PairedTest passes ``seed or N
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, NamedTuple, TypeVar, cast
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
-from sacrebleu.metrics.base import Metric as SacreMetric
-from sacrebleu.metrics.bleu import BLEU
-from sacrebleu.metrics.chrf import CHRF
-from sacrebleu.metrics.ter import TER
 from sacrebleu.significance import estimate_ci
 
 from evalharness.errors import UserError
 from evalharness.metrics import sacrebleu_adapter as sb
-from evalharness.metrics.base import Metric
-from evalharness.metrics.segment import SegmentScorer
-from evalharness.workers import process_pool
+from evalharness.metrics import scorer_for
+from evalharness.statistics.resampling import (
+    CHUNK_ROWS,
+    SEED,
+    bootstrap_sums,
+    check_samples,
+    dyadic_bits,
+    indices,
+    map_tasks,
+    percentiles,
+    python_rows,
+    resampled_scores,
+)
 
-SEED = 12345  # sacrebleu's default (SACREBLEU_SEED unset)
 DEFAULT_SAMPLES = {"bs": 1000, "ar": 10000}  # sacrebleu's PairedTest defaults
-# Below this many resample scores computed row by row in Python, a process pool costs more than it saves.
-PARALLEL_ROWS = 60_000
-# Rows of the resample-count / swap matrix per matrix product (bounds memory: rows x segments x 8 bytes).
-CHUNK_ROWS = 1024
 
 # A system's key: its name, or another hashable, sortable key (the runner's cell ids); results are keyed alike.
 SystemKey = TypeVar("SystemKey", bound=Hashable)
@@ -128,18 +129,7 @@ class PairedResult:
         return self.p_value is not None and self.p_value < alpha and bool(self.delta)
 
 
-# ----------------------------------------------------------------------------------------------- the metric
-
-
-def _scorer(metric, target_lang: str, n_refs: int):
-    """The sacrebleu object (evalharness Metric or a sacrebleu metric) and whether higher scores are better."""
-    if isinstance(metric, Metric):
-        scorer = metric.build(target_lang)
-        sb.set_num_refs(scorer, n_refs)
-        return scorer, metric.higher_is_better
-    if isinstance(metric, SacreMetric):
-        return metric, not isinstance(metric, TER)
-    raise TypeError(f"expected an evalharness or sacrebleu metric, got {type(metric).__name__}")
+# ------------------------------------------------------------------------------------------------- input
 
 
 def _check_stats(named: Mapping[Any, Sequence]) -> int:
@@ -155,217 +145,29 @@ def _check_stats(named: Mapping[Any, Sequence]) -> int:
     return n
 
 
-def _check_samples(n_samples: int, what: str) -> int:
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise UserError(f"{what}: the number of samples must be a positive integer, got {n_samples!r}")
-    return int(n_samples)
-
-
-# ------------------------------------------------------------------------------------- exact resample sums
-
-
-def _dyadic_bits(values: np.ndarray, max_bits: int) -> int | None:
-    """Smallest j <= max_bits with every value * 2^j an integer, or None."""
-    if values.size == 0:
-        return 0
-    if not np.all(np.isfinite(values)):
-        return None
-    for j in range(max_bits + 1):
-        scaled = values * float(2**j)  # exact: a power of two
-        if np.all(scaled == np.floor(scaled)):
-            return j
-    return None
-
-
-def _counts(idxs: np.ndarray, n: int, rows: slice) -> np.ndarray:
-    """How often each segment occurs in each resample of ``idxs[rows]``: (rows, n) float64."""
-    block = idxs[rows]
-    r = block.shape[0]
-    flat = (block + (np.arange(r, dtype=np.int64) * n)[:, None]).ravel()
-    return np.bincount(flat, minlength=r * n).reshape(r, n).astype(np.float64)
-
-
-def _bootstrap_sums(idxs: np.ndarray, arrays: list[np.ndarray]) -> list[np.ndarray]:
-    """For each float32 (n, k) array: the (N, k) float32 array of ``arrays[i][row].sum(0)`` for every row of
-    ``idxs``, equal element for element to what sacrebleu computes (see the module docstring)."""
-    n = idxs.shape[1]
-    exact: list[tuple[int, int]] = []  # (array index, dyadic bits)
-    literal: list[int] = []
-    for i, arr in enumerate(arrays):
-        bits = _dyadic_bits(arr, 8) if arr.size and arr.min() >= 0 else None
-        if bits is not None:
-            exact.append((i, bits))
-        else:
-            literal.append(i)
-    out: list[np.ndarray | None] = [None] * len(arrays)
-    if exact:
-        stacked = np.hstack([arrays[i].astype(np.float64) for i, _ in exact])
-        sums = np.empty((idxs.shape[0], stacked.shape[1]), dtype=np.float64)
-        for start in range(0, idxs.shape[0], CHUNK_ROWS):
-            rows = slice(start, start + CHUNK_ROWS)
-            sums[rows] = _counts(idxs, n, rows) @ stacked
-        col = 0
-        for i, bits in exact:
-            k = arrays[i].shape[1]
-            part = sums[:, col : col + k]
-            col += k
-            # Non-negative values: every partial sum is at most the total, so all are exact below the bound.
-            if part.size and part.max() * 2.0**bits >= 2.0**24:
-                literal.append(i)
-                continue
-            out[i] = part.astype(np.float32)
-    for i in literal:
-        arr = arrays[i]
-        out[i] = np.stack([arr[row].sum(0) for row in idxs]) if len(idxs) else np.zeros((0, arr.shape[1]), np.float32)
-    return cast(list[np.ndarray], out)  # every index was in `exact` or `literal`
-
-
 # ----------------------------------------------------------------------------------- scores per resample
 
 
-def _merge(values: np.ndarray, edge: np.ndarray, scorer, sums: np.ndarray) -> np.ndarray:
-    """Rows flagged ``edge`` through sacrebleu itself; the array gets the dtype ``np.array`` would give sacrebleu's
-    list of scores (a Python float among float32 scores makes it float64)."""
-    rows = np.flatnonzero(edge)
-    if rows.size == 0:
-        return values
-    theirs = [sb.score_from_stats(scorer, sums[r].copy()).score for r in rows]
-    dtype = np.array([values.dtype.type(0), *theirs]).dtype
-    values = values.astype(dtype)
-    values[rows] = theirs
-    return values
-
-
-def _float_type(sums: np.ndarray):
-    """The dtype sacrebleu's arithmetic ends up in: float32 statistics stay float32; integer and float64
-    statistics (the AR test's pseudo-systems) give float64."""
-    return np.float32 if sums.dtype == np.float32 else np.float64
-
-
-def _chrf_scores(scorer: CHRF, sums: np.ndarray) -> np.ndarray | None:
-    """CHRF._compute_f_score, vectorised in the same dtype and operation order."""
-    if scorer.eps_smoothing:
-        return None
-    F = _float_type(sums)
-    order = scorer.order
-    factor = scorer.beta**2
-    s = sums.astype(F) if sums.dtype != F else sums  # integers < 2^53 convert exactly, as numpy's division does
-    hyp, ref, match = s[:, 0 : 3 * order : 3], s[:, 1 : 3 * order : 3], s[:, 2 : 3 * order : 3]
-    edge = ~((hyp > 0) & (ref > 0)).all(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        prec = match / hyp
-        rec = match / ref
-        # avg_prec = 0.0; avg_prec += prec (float32 + weak Python float stays float32), one order after another
-        avg_prec, avg_rec = prec[:, 0].copy(), rec[:, 0].copy()
-        for i in range(1, order):
-            avg_prec = avg_prec + prec[:, i]
-            avg_rec = avg_rec + rec[:, i]
-        avg_prec = avg_prec / F(order)
-        avg_rec = avg_rec / F(order)
-        edge |= (avg_prec + avg_rec) == 0
-        score = (F(1 + factor) * avg_prec) * avg_rec
-        score = score / ((F(factor) * avg_prec) + avg_rec)
-        values = F(100) * score
-    return _merge(values, edge, scorer, sums)
-
-
-def _ter_scores(scorer: TER, sums: np.ndarray) -> np.ndarray:
-    """TER._compute_score_from_stats, vectorised."""
-    F = _float_type(sums)
-    s = sums.astype(F) if sums.dtype != F else sums
-    edits, ref_len = s[:, 0], s[:, 1]
-    edge = ~(ref_len > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values = F(100) * (edits / ref_len)
-    return _merge(values, edge, scorer, sums)
-
-
-def _bleu_scores(scorer: BLEU, sums: np.ndarray) -> np.ndarray | None:
-    """BLEU.compute_bleu: precisions as arrays (same dtype, same order), logs and exps with the math module."""
-    if scorer.smooth_method == "add-k":
-        return None
-    F = _float_type(sums)
-    order = scorer.max_ngram_order
-    s = sums.astype(F) if sums.dtype != F else sums
-    correct, total = s[:, 2 : 2 + order], s[:, 2 + order : 2 + 2 * order]
-    edge = ~((correct > 0).all(axis=1) & (total > 0).all(axis=1) & (s[:, 0] >= 1) & (s[:, 1] >= 0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precisions = (F(100.0) * correct) / total
-    plist = precisions.tolist()  # exact conversion to Python floats, as math.log does with numpy scalars
-    sys_lens = s[:, 0].tolist()
-    ref_lens = s[:, 1].tolist()
-    values = np.zeros(len(s), dtype=np.float64)
-    exp, log = math.exp, math.log
-    for r in np.flatnonzero(~edge).tolist():
-        sys_len, ref_len = int(sys_lens[r]), int(ref_lens[r])
-        bp = exp(1 - ref_len / sys_len) if sys_len < ref_len else 1.0
-        total_log: float = 0
-        for p in plist[r]:
-            total_log += log(p) if p != 0.0 else -9999999999
-        values[r] = bp * exp(total_log / order)
-    return _merge(values, edge, scorer, sums)
-
-
-def resample_scores(scorer, sums: np.ndarray) -> np.ndarray:
-    """``np.array([scorer._compute_score_from_stats(row).score for row in sums])``, faster where exact."""
-    values = None
-    if len(sums):
-        if isinstance(scorer, SegmentScorer):
-            values = scorer.resample_scores(sums)
-        elif type(scorer) is CHRF:
-            values = _chrf_scores(scorer, sums)
-        elif type(scorer) is TER:
-            values = _ter_scores(scorer, sums)
-        elif type(scorer) is BLEU:
-            values = _bleu_scores(scorer, sums)
-    if values is None:
-        values = np.array([sb.score_from_stats(scorer, row.copy()).score for row in sums])
-    return values
-
-
-def _python_rows(scorer, rows: int) -> int:
-    """How many of ``rows`` resample scores are computed one by one in Python (to decide on a process pool)."""
-    vectorised = (
-        (type(scorer) is CHRF and not scorer.eps_smoothing) or type(scorer) is TER or isinstance(scorer, SegmentScorer)
-    )
-    return 0 if vectorised else rows
-
-
-def _map(fn, tasks: list, workers: int, python_rows: int) -> list:
-    """``[fn(*t) for t in tasks]``, in a fork pool when there is enough Python work for it to pay."""
-    if workers > 1 and len(tasks) > 1 and python_rows >= PARALLEL_ROWS:
-        pool = process_pool(min(workers, len(tasks)))
-        if pool is not None:
-            with pool:
-                return list(pool.map(fn, *zip(*tasks, strict=True)))
-    return [fn(*t) for t in tasks]
+def resample_scores(metric, sums: np.ndarray) -> np.ndarray:
+    """``np.array([scorer._compute_score_from_stats(row).score for row in sums])``, faster where exact: the
+    metric's (evalharness, sacrebleu or `CorpusScorer`) `resample_scores`."""
+    return scorer_for(metric).resample_scores(sums)
 
 
 # ----------------------------------------------------------------------------------------------- bootstrap
 
 
-def _float(x) -> float | None:
-    return None if x is None else float(x)
-
-
-def _percentiles(scores: np.ndarray) -> tuple:
-    """sacrebleu's CI bounds: the sorted scores at n // 40 and n - n // 40 - 1 (as numpy scalars)."""
-    ordered = np.sort(scores)
-    low = len(ordered) // 40
-    return ordered[low], ordered[len(ordered) - low - 1]
-
-
 def percentile_interval(samples: np.ndarray) -> tuple[float, float]:
     """The 95% percentile interval of resampled values by sacrebleu's rule (sorted values at n // 40 and
     n - n // 40 - 1), as Python floats; used for the CI of a difference to the baseline."""
-    low, high = _percentiles(np.asarray(samples, dtype=np.float64))
+    low, high = percentiles(np.asarray(samples, dtype=np.float64))
     return float(low), float(high)
 
 
 def _corpus_ci(scores: np.ndarray) -> tuple[float, float, float, float]:
     """``Score.estimate_ci``: mean (statistics.mean over sacrebleu's score objects), low, high, half width."""
     objects = scores.tolist() if scores.dtype == np.float64 else list(scores)
-    lower, upper = _percentiles(scores)
+    lower, upper = percentiles(scores)
     if scores.dtype == np.float64:
         lower, upper = float(lower), float(upper)  # sacrebleu sorts Python floats here
     half_width = 0.5 * (upper - lower)
@@ -376,24 +178,19 @@ def _corpus_ci(scores: np.ndarray) -> tuple[float, float, float, float]:
     return float(mean), float(lower), float(upper), float(half_width)
 
 
-def _indices(seed: int | None, n: int, n_samples: int) -> np.ndarray:
-    """sacrebleu's index matrix: ``default_rng(seed).choice(n, size=(n_samples, n), replace=True)``."""
-    return np.random.default_rng(seed).choice(n, size=(n_samples, n), replace=True)
-
-
 def bootstrap(
     metric, target_lang: str, n_refs: int, stats: Sequence, n_samples: int = 1000, seed: int | None = SEED
 ) -> BootstrapResult:
     """Bootstrap estimate of one corpus score from its per-segment statistics (``MetricResult.stats``), equal to
     sacrebleu's ``corpus_score(hyps, refs, n_bootstrap=n_samples)`` with ``SACREBLEU_SEED=seed``
     (``seed=None``: unseeded, like ``SACREBLEU_SEED=none``)."""
-    n_samples = _check_samples(n_samples, "bootstrap")
+    n_samples = check_samples(n_samples, "bootstrap")
     n = _check_stats({"system": stats})
-    scorer, _ = _scorer(metric, target_lang, n_refs)
-    score = sb.aggregate(scorer, stats).score
-    idxs = _indices(seed, n, n_samples)
-    sums = _bootstrap_sums(idxs, [np.array(stats, dtype="float32")])[0]
-    scores = resample_scores(scorer, sums)
+    scorer = scorer_for(metric, target_lang, n_refs)
+    score = scorer.corpus_score(stats)
+    idxs = indices(seed, n, n_samples)
+    sums = bootstrap_sums(idxs, [np.array(stats, dtype="float32")])[0]
+    scores = scorer.resample_scores(sums)
     mean, low, high, half = _corpus_ci(scores)
     return BootstrapResult(float(score), mean, low, high, half, n_samples, seed, scores.astype(np.float64))
 
@@ -415,7 +212,7 @@ def _delta(score, baseline_score, p_value) -> float | None:
 
 def _paired_row(score: float, scores: np.ndarray, p_value: float | None, delta: float | None = None) -> PairedResult:
     mean, ci = estimate_ci(scores)
-    low, high = _percentiles(scores)
+    low, high = percentiles(scores)
     return PairedResult(float(score), float(mean), float(ci), p_value, float(low), float(high), delta)
 
 
@@ -424,18 +221,6 @@ def _bs_compare(bl_score: float, bl_scores: np.ndarray, sys_score: float, sys_sc
     diff = abs(bl_score - sys_score)
     sample_diffs = np.abs(sys_scores - bl_scores)
     return float(sb.p_value(sample_diffs - sample_diffs.mean(), diff))
-
-
-def _score_task(scorer, sums):
-    return resample_scores(scorer, sums)
-
-
-def _bs_scores(scorer, stats_by_name: Mapping[Any, Sequence], idxs: np.ndarray, workers: int) -> dict[Any, np.ndarray]:
-    names = list(stats_by_name)
-    arrays = [np.array(stats_by_name[name], dtype="float32") for name in names]
-    sums = _bootstrap_sums(idxs, arrays)
-    scores = _map(_score_task, [(scorer, s) for s in sums], workers, _python_rows(scorer, len(idxs) * len(names)))
-    return dict(zip(names, scores, strict=True))
 
 
 def paired_bootstrap(
@@ -456,19 +241,19 @@ def paired_bootstrap(
     first, with its score, bootstrap mean and CI and no p-value (sacrebleu's first row). ``target_lang`` and
     ``n_refs`` only matter for building the sacrebleu object (scores from statistics do not depend on them).
     """
-    n_samples = _check_samples(n_samples, "paired bootstrap")
+    n_samples = check_samples(n_samples, "paired bootstrap")
     named: dict[Any, Sequence] = {"\0baseline": baseline_stats, **system_stats}
     n = _check_stats(named)
-    scorer, _ = _scorer(metric, target_lang, n_refs)
-    idxs = _indices(seed, n, n_samples)
-    scores = _bs_scores(scorer, named, idxs, workers)
+    scorer = scorer_for(metric, target_lang, n_refs)
+    idxs = indices(seed, n, n_samples)
+    scores = resampled_scores(scorer, named, idxs, workers)
     bl_scores = scores["\0baseline"]
-    bl_score = sb.aggregate(scorer, baseline_stats).score
+    bl_score = scorer.corpus_score(baseline_stats)
     results: dict[SystemKey, PairedResult] = {}
     if baseline_name is not None:
         results[baseline_name] = _paired_row(bl_score, bl_scores, None)
     for name, stats in system_stats.items():
-        sys_score = sb.aggregate(scorer, stats).score
+        sys_score = scorer.corpus_score(stats)
         p = _bs_compare(bl_score, bl_scores, sys_score, scores[name])
         results[name] = _paired_row(sys_score, scores[name], p, _delta(sys_score, bl_score, p))
     return results
@@ -490,7 +275,7 @@ def _exact_products(pos: np.ndarray, mats: list[np.ndarray]) -> list[np.ndarray]
         if m.dtype.kind in "iub":
             b = 0
         elif m.dtype.kind == "f":
-            b = _dyadic_bits(m, 16)
+            b = dyadic_bits(m, 16)
         else:
             return None
         if b is None or (m.size and np.abs(m.astype(np.float64)).sum(axis=0).max() * 2.0**b >= 2.0**52):
@@ -536,8 +321,8 @@ class _Swaps:
 
 
 def _ar_pvalue(scorer, bl_score: float, sys_score: float, shuf_a: np.ndarray, shuf_b: np.ndarray) -> float:
-    scores_a = resample_scores(scorer, shuf_a)
-    scores_b = resample_scores(scorer, shuf_b)
+    scores_a = scorer.resample_scores(shuf_a)
+    scores_b = scorer.resample_scores(shuf_b)
     return float(sb.p_value(np.abs(scores_a - scores_b), abs(bl_score - sys_score)))
 
 
@@ -568,28 +353,28 @@ def paired_randomization(
     ``PairedTest(test_type='ar', n_samples=n_samples, n_ar_confidence=n_ar_confidence)`` with
     ``SACREBLEU_SEED=seed``. ``n_ar_confidence``: -1 no CI (``mean``/``ci`` None), 0 the default 1000, N > 0 a
     bootstrap CI from N resamples drawn after the swap matrix, as sacrebleu draws them."""
-    n_samples = _check_samples(n_samples, "approximate randomization")
+    n_samples = check_samples(n_samples, "approximate randomization")
     if n_ar_confidence == 0:
         n_ar_confidence = DEFAULT_SAMPLES["bs"]
     named: dict[Any, Sequence] = {"\0baseline": baseline_stats, **system_stats}
     n = _check_stats(named)
-    scorer, _ = _scorer(metric, target_lang, n_refs)
+    scorer = scorer_for(metric, target_lang, n_refs)
     pos, bs_idxs = _ar_draws(seed, n, n_samples, n_ar_confidence)
     swaps = _Swaps(pos, {name: _as_matrix(stats) for name, stats in named.items()})
-    bl_score = sb.aggregate(scorer, baseline_stats).score
-    sys_scores = {name: sb.aggregate(scorer, stats).score for name, stats in system_stats.items()}
+    bl_score = scorer.corpus_score(baseline_stats)
+    sys_scores = {name: scorer.corpus_score(stats) for name, stats in system_stats.items()}
     tasks = [(scorer, bl_score, sys_scores[name], *swaps.pair("\0baseline", name)) for name in system_stats]
-    p_values = _map(_ar_task, tasks, workers, _python_rows(scorer, 2 * n_samples * len(tasks)))
+    p_values = map_tasks(_ar_task, tasks, workers, python_rows(scorer, 2 * n_samples * len(tasks)))
 
     results: dict[SystemKey, PairedResult] = {}
     if baseline_name is not None:
         if n_ar_confidence > 0:
             # sacrebleu: the baseline's CI comes from _bootstrap_resample, a freshly seeded generator.
-            bl_boot = _bs_scores(scorer, {"b": baseline_stats}, _indices(seed, n, n_ar_confidence), 1)["b"]
+            bl_boot = resampled_scores(scorer, {"b": baseline_stats}, indices(seed, n, n_ar_confidence), 1)["b"]
             results[baseline_name] = _paired_row(bl_score, bl_boot, None)
         else:
             results[baseline_name] = PairedResult(float(bl_score), None, None, None)
-    boot = _bs_scores(scorer, system_stats, bs_idxs, workers) if bs_idxs is not None else {}
+    boot = resampled_scores(scorer, system_stats, bs_idxs, workers) if bs_idxs is not None else {}
     for (name, _stats), p in zip(system_stats.items(), p_values, strict=True):
         delta = _delta(sys_scores[name], bl_score, p)
         if name in boot:
@@ -706,21 +491,21 @@ def pairwise_pvalues(
     once, then all pairs; AR: one product ``pos @ stats`` per system, then the pseudo-systems of every pair."""
     if test not in DEFAULT_SAMPLES:
         raise UserError(f"significance test: expected 'bs' or 'ar', got {test!r}")
-    n_samples = _check_samples(n_samples or DEFAULT_SAMPLES[test], f"paired test {test}")
+    n_samples = check_samples(n_samples or DEFAULT_SAMPLES[test], f"paired test {test}")
     n = _check_stats(system_stats)
-    scorer, _ = _scorer(metric, target_lang, n_refs)
+    scorer = scorer_for(metric, target_lang, n_refs)
     names = list(system_stats)
-    raw = {name: sb.aggregate(scorer, system_stats[name]).score for name in names}
+    raw = {name: scorer.corpus_score(system_stats[name]) for name in names}
     scores = {name: float(value) for name, value in raw.items()}
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
     if test == "bs":
-        resampled = _bs_scores(scorer, system_stats, _indices(seed, n, n_samples), workers)
+        resampled = resampled_scores(scorer, system_stats, indices(seed, n, n_samples), workers)
         values = [_bs_compare(raw[a], resampled[a], raw[b], resampled[b]) for a, b in pairs]
     else:
         pos, _ = _ar_draws(seed, n, n_samples, -1)
         swaps = _Swaps(pos, {name: _as_matrix(system_stats[name]) for name in names})
         tasks = [(scorer, raw[a], raw[b], *swaps.pair(a, b)) for a, b in pairs]
-        values = _map(_ar_task, tasks, workers, _python_rows(scorer, 2 * n_samples * len(tasks)))
+        values = map_tasks(_ar_task, tasks, workers, python_rows(scorer, 2 * n_samples * len(tasks)))
     p_values: dict[tuple[SystemKey, SystemKey], float] = {}
     for (a, b), value in zip(pairs, values, strict=True):
         p_values[(a, b)] = p_values[(b, a)] = value
@@ -743,7 +528,7 @@ def rank_clusters(
     ``higher_is_better`` defaults to the metric's direction."""
     if len(system_stats) < 2:
         raise UserError("rank: need at least two systems")
-    _, direction = _scorer(metric, target_lang, n_refs)
+    direction = scorer_for(metric, target_lang, n_refs).higher_is_better
     if higher_is_better is None:
         higher_is_better = direction
     scores, p_values = pairwise_pvalues(system_stats, metric, target_lang, n_refs, test, n_samples, seed, workers)
