@@ -109,20 +109,6 @@ def test_the_lower_layers_never_import_the_upper_ones():
     assert not wrong, f"imports against the layering: {wrong}"
 
 
-# Folder-level edges that close a cycle between folders, each to be removed by the change its comment names. A
-# test below fails once an edge is gone, so that its line here goes with it.
-KNOWN_FOLDER_EDGES = {
-    # check_stream (the check of a hypothesis or reference stream) lives in datasets/base.py while datasets/
-    # (sacrebleu_set, wmtxml) import metrics/sacrebleu_adapter: branch i23-metrics moves check_stream out of
-    # datasets/ (issue 23), and this line is dropped when it is merged.
-    ("evalharness.metrics.scoring", "evalharness.datasets.base"),
-}
-
-
-def without_known_edges(edges: dict[str, set[str]]) -> dict[str, set[str]]:
-    return {name: deps - {dep for known, dep in KNOWN_FOLDER_EDGES if known == name} for name, deps in edges.items()}
-
-
 def folder_of(module: str) -> str | None:
     """The folder (package) a module lies in: evalharness.metrics.scoring -> evalharness.metrics; None for the
     modules at the top (evalharness.config) and the top package itself, which are no folder of their own."""
@@ -145,7 +131,7 @@ def folder_graph(edges: dict[str, set[str]]) -> dict[str, dict[str, list[str]]]:
 
 
 def test_no_cycle_between_folders():
-    folders = folder_graph(without_known_edges(graph()))
+    folders = folder_graph(graph())
     cycle = find_cycle({folder: set(targets) for folder, targets in folders.items()})
     assert cycle is None, "import cycle between folders: " + "; ".join(
         f"{a} -> {b} ({', '.join(folders[a][b])})" for a, b in zip(cycle, cycle[1:], strict=False)
@@ -169,13 +155,6 @@ def test_the_folder_graph_sees_a_cycle_that_no_module_closes():
     assert find_cycle({folder: set(targets) for folder, targets in folders.items()}) is not None
 
 
-def test_every_known_folder_edge_still_exists():
-    """An exception for an edge that is gone would let it come back unnoticed: its line is dropped instead."""
-    edges = graph()
-    gone = sorted(f"{a} -> {b}" for a, b in KNOWN_FOLDER_EDGES if b not in edges.get(a, set()))
-    assert not gone, f"fixed, drop from KNOWN_FOLDER_EDGES: {gone}"
-
-
 def reachable(edges: dict[str, set[str]], start: set[str]) -> dict[str, list[str]]:
     """Every module that `start` imports, directly or through other modules: module -> one import path to it."""
     paths = {name: [name] for name in start}
@@ -197,7 +176,7 @@ def reached(edges: dict[str, set[str]], sources: tuple[str, ...], targets: tuple
 
 
 def test_reporting_never_reaches_the_runner_the_api_or_the_command_line():
-    edges = without_known_edges(graph())
+    edges = graph()
     reach = reachable(edges, in_folders(edges, "reporting"))
     upper = {"evalharness", "evalharness.runner", "evalharness.api", "evalharness.cli", "evalharness.__main__"}
     wrong = [" -> ".join(path) for name, path in sorted(reach.items()) if name in upper]
@@ -205,12 +184,12 @@ def test_reporting_never_reaches_the_runner_the_api_or_the_command_line():
 
 
 def test_statistics_never_reaches_reporting():
-    wrong = reached(without_known_edges(graph()), ("statistics",), ("reporting",))
+    wrong = reached(graph(), ("statistics",), ("reporting",))
     assert not wrong, f"statistics/ imports reporting/: {wrong}"
 
 
 def test_datasets_systems_and_metrics_never_reach_statistics_or_reporting():
-    wrong = reached(without_known_edges(graph()), ("datasets", "systems", "metrics"), ("statistics", "reporting"))
+    wrong = reached(graph(), ("datasets", "systems", "metrics"), ("statistics", "reporting"))
     assert not wrong, f"imports against the layering: {wrong}"
 
 
