@@ -37,7 +37,7 @@ from evalharness.textio import read_text
 
 
 def read_csv(path: Path) -> pd.DataFrame:
-    """The one reader of the CSV files a run writes (scores, summary, agreement, human scores): only an empty
+    """The one reader of the CSV files a run writes (scores, summary, pairwise, agreement, human scores): only an empty
     cell is missing (pandas would also take `NA`, `null`, `nan`, ... for missing), names are text, and a file
     that is not such a table is a one-line error."""
     try:
@@ -64,6 +64,11 @@ def read_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
+def never(name: str) -> bool:
+    """No file is about to be rebuilt: every file the manifest lists is checked."""
+    return False
+
+
 def _listed_path(folder: Path, name: str) -> Path:
     """A file the manifest lists, refused when the name leads outside the folder (a manifest is data, not trusted)."""
     parts = Path(name).parts
@@ -72,7 +77,7 @@ def _listed_path(folder: Path, name: str) -> Path:
     return folder / name
 
 
-def check_whole(folder: Path, rebuilt: Callable[[str], bool] = lambda name: False) -> dict:
+def check_whole(folder: Path, rebuilt: Callable[[str], bool] = never) -> dict:
     """The folder's manifest, once every file it lists is there with the bytes it had when the run wrote it: a
     results folder proves it is whole or is refused, in one line naming the file (a copy cut off, a file edited
     by hand, a folder that is not a run's). `rebuilt`: files the caller is about to write again, not checked.
@@ -132,10 +137,6 @@ def is_results_folder(folder: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(manifest, dict) and "evalharness" in manifest
-
-
-def never(name: str) -> bool:
-    return False
 
 
 def read_scores(
