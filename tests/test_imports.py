@@ -109,7 +109,6 @@ def test_the_lower_layers_never_import_the_upper_ones():
         for name in edges
         if name.startswith(
             (
-                "evalharness.results",  # its modules: schema, frames, write, read
                 "evalharness.datasets",
                 "evalharness.systems",
                 "evalharness.metrics",
