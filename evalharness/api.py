@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import pandas as pd
 from pydantic import ValidationError
@@ -42,35 +42,9 @@ from evalharness.plan import Cell, Plan, build_plan
 from evalharness.progress import Progress
 from evalharness.refcheck import check_references
 from evalharness.reporting.tables import directions_of, reading_order
-from evalharness.results import TEXT_COLUMNS, scores_frame, split_aggregates, summary_frame
+from evalharness.results import read_folder, scores_frame, segments_frame, split_aggregates, summary_frame, typed
 from evalharness.statistics.compare import StatisticsConfig
 from evalharness.systems import System
-
-# dtypes of the project's columns; a metric's statistics columns in the summary ("BLEU ci_low") take the dtype
-# of the statistic, a metric's own column ("BLEU") is a score.
-FLOAT_COLUMNS = {
-    "score",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "delta",
-    "delta_ci_low",
-    "delta_ci_high",
-    "off_target_rate",
-    "pivot_on_target_rate",
-    "human_score",
-}
-INT_COLUMNS = {
-    "rank",
-    "rank_low",
-    "rank_high",
-    "n_segments",
-    "empty_outputs",
-    "unaligned_sources",
-    "unaligned_references",
-    "segment",
-}
-BOOL_COLUMNS = {"significant", "significantly_worse", "valid"}
 
 
 @dataclass
@@ -395,10 +369,8 @@ def score(
 @redacting
 def load(results_dir: str | Path) -> Results:
     """A finished run's results folder, read back (scores.csv, summary.csv, segments.jsonl, agreement.csv)."""
-    from evalharness.reporting.report import load as load_folder
-
     folder = path_of(results_dir, "results_dir", "a results folder's path")
-    data = load_folder(folder)
+    data = read_folder(folder)
     return _results(data.scores, data.summary, data.segments, data.agreement, data.manifest, folder)
 
 
@@ -424,89 +396,6 @@ def _results(
         out_dir,
         **counts,
     )
-
-
-def typed(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with the project's dtypes: the same columns get the same dtypes from memory and from a CSV."""
-    frame = frame.copy()
-    for column in frame.columns:
-        kind = _kind(str(column), frame)
-        if kind is not None:
-            frame[column] = frame[column].astype(kind)
-    return frame
-
-
-def _kind(column: str, frame: pd.DataFrame) -> Literal["string", "boolean", "Int64", "float64"] | None:
-    stat = column.rsplit(" ", 1)[-1]
-    if column in TEXT_COLUMNS or column.endswith(" baseline"):
-        return "string"
-    if column in BOOL_COLUMNS or (" " in column and stat in BOOL_COLUMNS):
-        return "boolean"
-    if column in INT_COLUMNS or (" " in column and stat in INT_COLUMNS):
-        return "Int64"
-    if column in FLOAT_COLUMNS or (" " in column and stat in FLOAT_COLUMNS):
-        return "float64"
-    if "metric" not in frame.columns and "level" in frame.columns and column in _metric_columns(frame):
-        return "float64"  # the summary's per-metric score columns
-    return None
-
-
-def _metric_columns(summary: pd.DataFrame) -> list[str]:
-    """The summary's metric columns: after `level`, up to the first per-cell column."""
-    columns = [str(c) for c in summary.columns]
-    after = columns[columns.index("level") + 1 :]
-    return [
-        c
-        for c in after
-        if " " not in c and c not in FLOAT_COLUMNS | INT_COLUMNS | BOOL_COLUMNS and c not in TEXT_COLUMNS
-    ]
-
-
-SEGMENT_COLUMNS = [
-    "dataset",
-    "system",
-    "settings",
-    "level",
-    "segment",
-    "doc_id",
-    "source_ids",
-    "source",
-    "pivot",
-    "pivot_lang",
-    "references",
-    "hypothesis",
-    "hypothesis_lang",
-]
-
-
-def segments_frame(records: list[dict]) -> pd.DataFrame:
-    """segments.jsonl as a frame: one row per segment and cell, a float column per metric's sentence score
-    (`settings` a dict, `references` and `source_ids` lists)."""
-    metrics = list(dict.fromkeys(label for record in records for label in record.get("scores") or {}))
-    rows = [
-        {
-            **{k: record.get(k) for k in SEGMENT_COLUMNS},
-            **{label: (record.get("scores") or {}).get(label) for label in metrics},
-        }
-        for record in records
-    ]
-    frame = pd.DataFrame.from_records(rows, columns=SEGMENT_COLUMNS + metrics)
-    for column in (
-        "dataset",
-        "system",
-        "level",
-        "doc_id",
-        "source",
-        "pivot",
-        "pivot_lang",
-        "hypothesis",
-        "hypothesis_lang",
-    ):
-        frame[column] = frame[column].astype("string")
-    frame["segment"] = frame["segment"].astype("Int64")
-    for label in metrics:
-        frame[label] = frame[label].astype("float64")
-    return frame
 
 
 __all__ = ["Results", "load", "metric_configs", "plan_of", "run", "score", "segments_frame", "typed"]

@@ -46,6 +46,7 @@ from evalharness.results import (
     pairwise_frame,
     replace_results_folder,
     scores_frame,
+    segment_record,
     split_aggregates,
     split_manifest,
     summary_frame,
@@ -292,22 +293,21 @@ def segment_records(
         return scores[j]
 
     return [
-        {
-            "dataset": name,
-            "system": cell.system.name,
-            "settings": cell.settings,
-            "level": "segment",
-            "segment": j + 1,
-            "doc_id": dataset.doc_ids[j] if dataset.doc_ids else None,
-            "source_ids": [k + 1 for k in dataset.groups[j]] if dataset.groups is not None else None,
-            "source": seg_sources[j],
-            "pivot": out.pivots[j] if out.pivots is not None else None,
-            "pivot_lang": pivot_langs[j] if pivot_langs is not None else None,
-            "references": [stream[j] for stream in dataset.references],
-            "hypothesis": hyp,
-            "hypothesis_lang": seg_langs[j],
-            "scores": {m.label: sentence_score(m.label, j) for m in metrics},
-        }
+        segment_record(
+            dataset=name,
+            system=cell.system.name,
+            settings=cell.settings,
+            segment=j + 1,
+            doc_id=dataset.doc_ids[j] if dataset.doc_ids else None,
+            source_ids=[k + 1 for k in dataset.groups[j]] if dataset.groups is not None else None,
+            source=seg_sources[j],
+            pivot=out.pivots[j] if out.pivots is not None else None,
+            pivot_lang=pivot_langs[j] if pivot_langs is not None else None,
+            references=[stream[j] for stream in dataset.references],
+            hypothesis=hyp,
+            hypothesis_lang=seg_langs[j],
+            scores={m.label: sentence_score(m.label, j) for m in metrics},
+        )
         for j, hyp in enumerate(segment.hyps[cell_id])
     ]
 

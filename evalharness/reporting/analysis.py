@@ -29,6 +29,7 @@ from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh
 
 from evalharness import csvsafe
 from evalharness.metrics.protocol import CorpusScorer
+from evalharness.results.schema import ANALYSIS_FILES
 
 # (label, lowest, highest) of source length in tokens, compare-mt's default buckets
 LENGTH_BUCKETS = [("<10", 0, 9), ("10-19", 10, 19), ("20-29", 20, 29), ("30-39", 30, 39), ("40-49", 40, 49)]
@@ -38,12 +39,7 @@ FREQUENCY_BUCKETS = [("0", 0, 0), ("1", 1, 1), ("2", 2, 2), ("3-4", 3, 4), ("5-9
 FREQUENCY_LAST = ("100+", 100)
 NGRAM_ORDERS = (1, 2, 3, 4)
 TOP_NGRAMS = 10  # per order and direction
-FILES = {
-    "length": "analysis/length.csv",
-    "frequency": "analysis/frequency.csv",
-    "ngrams": "analysis/ngrams.csv",
-    "documents": "analysis/documents.csv",
-}
+FILES = ANALYSIS_FILES  # the results folder's analysis/*.csv, by key (declared in evalharness.results.schema)
 
 
 @dataclass

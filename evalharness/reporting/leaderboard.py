@@ -18,10 +18,8 @@ import pandas as pd
 
 from evalharness.errors import UserError
 from evalharness.reporting.tables import directions_of, few_segments_notes, pick_datasets, signature_notes
-from evalharness.results import check_whole, read_csv, summary_frame, sweep_columns
-from evalharness.textio import read_text
+from evalharness.results import REQUIRED, read_scores, summary_frame, sweep_columns
 
-REQUIRED = {"dataset", "system", "level", "metric", "score", "direction", "signature"}
 # What must agree, for a dataset x level x metric that several runs scored.
 COMPARED = ["signature", "references", "n_segments", "langpair"]
 # Relative to each run's baseline and system set: meaningless across runs.
@@ -61,16 +59,9 @@ class Run:
 def load_scores(folder: Path, required: set[str] = REQUIRED) -> tuple[pd.DataFrame, dict]:
     """A run's tidy scores.csv and its manifest, with one-line errors for a folder that is not a run's results
     or is not whole (`check_whole`)."""
-    path = folder / "scores.csv"
-    if not path.exists():
+    if not (folder / "scores.csv").exists():  # before the manifest: a folder that is no run's at all
         raise UserError(f"{folder}: no scores.csv (is this a run's results folder?)")
-    manifest = check_whole(folder)
-    read_text(path)  # clear errors for empty or non-UTF-8 files
-    scores = read_csv(path)
-    missing = required - set(scores.columns)
-    if missing:
-        raise UserError(f"{path}: missing columns {', '.join(sorted(missing))}")
-    return scores, manifest
+    return read_scores(folder, required)
 
 
 def load_runs(folders: list[Path]) -> list[Run]:

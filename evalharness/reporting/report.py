@@ -12,43 +12,24 @@ relative link. Every text goes through Jinja's autoescape (sources and hypothese
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections import Counter
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 import jinja2
 import pandas as pd
 
-from evalharness.errors import UserError
-from evalharness.reporting.analysis import FILES as ANALYSIS_FILES
 from evalharness.reporting.analysis import key_metric, read_table, tokens
-from evalharness.reporting.leaderboard import REQUIRED
 from evalharness.reporting.plots import bars_path, numeric_sweeps, run_plots, scatter_path, setting_text, sweep_path
 from evalharness.reporting.tables import directions_of, format_p, marked, signature_notes, sort_rows
-from evalharness.results import HUMAN_FILE, STAT_COLUMNS, check_whole, missing, read_csv, sweep_columns
+from evalharness.results import ANALYSIS_FILES, STAT_COLUMNS, RunData, missing, read_folder, sweep_columns
 
 REPORT = "report.html"
 TOP_SEGMENTS = 5  # segments shown per dataset
 MIN_SOURCE_TOKENS = 5  # a shorter source ("你好" -> "Hello," vs "Hello") says little about a system
-
-
-@dataclass
-class RunData:
-    """What a report is built from: the run's frames and records, as written to its results folder."""
-
-    run_name: str
-    scores: pd.DataFrame  # scores.csv (tidy)
-    summary: pd.DataFrame  # summary.csv (wide)
-    segments: list[dict]  # segments.jsonl, one dict per line
-    manifest: dict  # manifest.json
-    agreement: pd.DataFrame | None = None  # agreement.csv, datasets with human scores
-    human: pd.DataFrame | None = None  # human_scores.csv: dataset, system, human_score, kind
-    analysis: dict[str, str] = field(default_factory=dict)  # analysis/*.csv by path (evalharness.reporting.analysis)
 
 
 # ------------------------------------------------------------------------------------------------ human scores
@@ -68,47 +49,15 @@ def _human_maps(human: pd.DataFrame | None) -> tuple[dict[str, dict[str, float]]
 # ---------------------------------------------------------------------------------------------- loading a folder
 
 
-def _read(folder: Path, name: str) -> str:
-    try:
-        return (folder / name).read_text(encoding="utf-8")
-    except FileNotFoundError as err:
-        raise UserError(f"{folder}: no {name} (not a complete results folder)") from err
-
-
-def _json(folder: Path, where: str, text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as err:
-        raise UserError(f"{folder / where}: not valid JSON ({err})") from err
-
-
 def is_report_file(name: str) -> bool:
     """A file of the results folder that `report_files` makes (and `evalharness report` makes again)."""
     return name == REPORT or name.startswith("plots/")
 
 
 def load(folder: Path | str, rebuilt: Callable[[str], bool] = lambda name: False) -> RunData:
-    """The data of a results folder: scores.csv, summary.csv, segments.jsonl, manifest.json, and agreement.csv
-    and human_scores.csv when the run had human scores; refused unless the folder is whole (`check_whole`, which
-    skips the files `rebuilt` names)."""
-    folder = Path(folder)
-    manifest = check_whole(folder, rebuilt)
-    for name in ("scores.csv", "summary.csv"):
-        if not (folder / name).exists():
-            raise UserError(f"{folder}: no {name} (not a complete results folder)")
-    scores, summary = read_csv(folder / "scores.csv"), read_csv(folder / "summary.csv")
-    absent = REQUIRED - set(scores.columns)
-    if absent:  # a cut-off header in a folder whose manifest has no hashes: not an empty run
-        raise UserError(f"{folder / 'scores.csv'}: missing columns {', '.join(sorted(absent))}")
-    segments = [
-        _json(folder, f"segments.jsonl:{number}", line)
-        for number, line in enumerate(_read(folder, "segments.jsonl").splitlines(), 1)
-        if line.strip()
-    ]
-    agreement = read_csv(folder / "agreement.csv") if (folder / "agreement.csv").exists() else None
-    human = read_csv(folder / HUMAN_FILE) if (folder / HUMAN_FILE).exists() else None
-    analysis = {path: _read(folder, path) for path in ANALYSIS_FILES.values() if (folder / path).exists()}
-    return RunData(folder.name, scores, summary, segments, manifest, agreement, human, analysis=analysis)
+    """The data of a results folder (`evalharness.results.read_folder`), refused unless the folder is whole
+    (`check_whole`, which skips the files `rebuilt` names)."""
+    return read_folder(folder, rebuilt)
 
 
 # ------------------------------------------------------------------------------------------------- formatting
