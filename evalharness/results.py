@@ -61,9 +61,9 @@ TIDY_COLUMNS = [
 ]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Row:
-    """One score: dataset x system x settings x metric."""
+    """One score: dataset x system x settings x metric (built from named fields: ten of them are required)."""
 
     dataset: str
     system: str
@@ -86,6 +86,43 @@ class Row:
 
     def value(self, column: str) -> Any:
         return getattr(self.comparison if column in STAT_COLUMNS else self, column)
+
+
+def segment_record(
+    *,
+    dataset: str,
+    system: str,
+    settings: dict[str, Any],
+    segment: int,
+    doc_id: str | None,
+    source_ids: list[int] | None,
+    source: str,
+    pivot: str | None,
+    pivot_lang: str | None,
+    references: list[str],
+    hypothesis: str,
+    hypothesis_lang: str | None,
+    scores: dict[str, float],
+    level: str = "segment",
+) -> dict[str, Any]:
+    """One line of segments.jsonl: a scored segment of one cell, its texts, languages and sentence-level scores
+    (`segment`: 1-based; `source_ids`: the 1-based source sentences a document's segment joins)."""
+    return {
+        "dataset": dataset,
+        "system": system,
+        "settings": settings,
+        "level": level,
+        "segment": segment,
+        "doc_id": doc_id,
+        "source_ids": source_ids,
+        "source": source,
+        "pivot": pivot,
+        "pivot_lang": pivot_lang,
+        "references": references,
+        "hypothesis": hypothesis,
+        "hypothesis_lang": hypothesis_lang,
+        "scores": scores,
+    }
 
 
 def setting_value(value: Any) -> Any:
