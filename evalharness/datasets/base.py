@@ -361,6 +361,7 @@ class Dataset:
             doc_ids=self.doc_ids[:n] if self.doc_ids is not None else None,
             system_outputs={name: stream[:n] for name, stream in self.system_outputs.items()},
             full_length=len(self),
+            kind=self.kind,
             human_scores=self.human_scores,
         )
 
