@@ -108,8 +108,7 @@ def tested_pairs(
     part: ScoredDataset, sc: ScoredCell, metrics: Sequence[Metric], stats: DatasetStatistics
 ) -> list[PairRow]:
     """The pairs of a cell with the cells after it that a paired test compared (each pair once), per metric."""
-    cells = part.plan_cells
-    later = cells[cells.index(sc.cell) + 1 :]
+    later = [other.cell for other in part.cells if other.cell.id > sc.cell.id]  # the plan's order
     results = part.segment.results or {}
     a = sc.cell
     rows = []
