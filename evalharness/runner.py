@@ -201,18 +201,18 @@ def run_output(
     agreement = agreement_frame(found.agreement) if human is not None else None
     pairs = pairwise_frame(found.pairs, plan.sweep_keys) if found.pairs else None
     return RunOutput(
-        out_dir,
-        scores,
-        summary,
-        done.scorer.hits,
-        done.scorer.misses,
-        done.ctx.model_calls,
-        found.segments,
-        agreement,
-        human,
-        manifest,
-        aggregates,
-        pairs,
+        out_dir=out_dir,
+        scores=scores,
+        summary=summary,
+        score_cache_hits=done.scorer.hits,
+        score_cache_misses=done.scorer.misses,
+        model_calls=done.ctx.model_calls,
+        segments=found.segments,
+        agreement=agreement,
+        human=human,
+        manifest=manifest,
+        aggregates=aggregates,
+        pairs=pairs,
     )
 
 
