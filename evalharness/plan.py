@@ -37,11 +37,13 @@ class CellId:
 @dataclass
 class Cell:
     """`settings`: the swept settings as results show them: each value as the system's config typed it (seed 1,
-    temperature 1.0), a labelled value as its label (`sweep: {prompt: [{label: terse, value: ...}]}`)."""
+    temperature 1.0), a labelled value as its label (`sweep: {prompt: [{label: terse, value: ...}]}`). `id`: its
+    place in the plan (the `Plan` sets it), the key of its outputs and scores."""
 
     dataset: str
     system: System
     settings: dict[str, Any] = field(default_factory=dict)
+    id: CellId = field(default=CellId(-1), compare=False)
 
     @property
     def label(self) -> str:
@@ -59,6 +61,14 @@ class Plan:
     aggregate: list[str] = field(default_factory=list)  # swept settings summarised over (config `aggregate`)
     notices: list[str] = field(default_factory=list)  # sweep points collapsed into one cell, one line each
 
+    def __post_init__(self) -> None:
+        for index, cell in enumerate(self.cells):
+            cell.id = CellId(index)
+
+    def cells_of(self, dataset: str) -> list[Cell]:
+        """The cells on one dataset, in plan order."""
+        return [c for c in self.cells if c.dataset == dataset]
+
     def describe(self) -> str:
         lines = [
             *self.notices,
@@ -66,7 +76,7 @@ class Plan:
             f"metrics {', '.join(m.label for m in self.metrics)}",
         ]
         for name, dataset in self.datasets.items():
-            cells = [c for c in self.cells if c.dataset == name]
+            cells = self.cells_of(name)
             lines.append(
                 f"- {name} ({dataset.langpair}, {len(dataset)} segments, references "
                 f"{'+'.join(dataset.reference_names)}): {len(cells)} systems"

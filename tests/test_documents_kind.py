@@ -136,9 +136,7 @@ systems:
 
 def test_a_round_trip_is_valid_from_its_datasets_pivot_rate_on():
     """The threshold belongs to the dataset (`valid_pivot_rate`, default 0.5), not to the runner."""
-    from evalharness.datasets.base import Dataset
-    from evalharness.runner import CellOutput, cell_columns
-    from evalharness.systems.context import CellStats
+    from evalharness.datasets.base import Dataset, RoundTrip
 
     def columns(rate: float | None) -> dict:
         extra = {} if rate is None else {"valid_pivot_rate": rate}
@@ -149,11 +147,9 @@ def test_a_round_trip_is_valid_from_its_datasets_pivot_rate_on():
             sources=["a"] * 5,
             references=[["a"] * 5],
             reference_names=["a"],
-            pivot_lang="zh",
-            **extra,
+            kind=RoundTrip(pivot_lang="zh", **extra),
         )
-        out = CellOutput(["a"] * 5, ["x"] * 5, CellStats())
-        return cell_columns(dataset, out, ["en"] * 5, ["zh", "zh", "en", "en", "en"])
+        return dataset.kind.columns(["zh", "zh", "en", "en", "en"])
 
     assert columns(None)["pivot_on_target_rate"] == 0.4 and columns(None)["valid"] is False
     assert columns(0.4)["valid"] is True

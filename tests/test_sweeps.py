@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from evalharness.config import load_config
 from evalharness.errors import UserError
-from evalharness.plan import CellId, build_plan
+from evalharness.plan import build_plan
 from evalharness.prompts import PromptConfig
 from evalharness.reporting.aggregates import HEADING
 from evalharness.reporting.plots import numeric_sweeps, run_plots, sweep_figure, sweep_path, system_label
@@ -28,7 +28,7 @@ from evalharness.results import (
     summary_frame,
     to_csv,
 )
-from evalharness.runner import ScoredDataset, baseline_label
+from evalharness.statistics.cells import baseline_label
 from evalharness.statistics.compare import is_baseline
 
 from conftest import error_lines, run_cli, write_three_sentence_run
@@ -52,7 +52,18 @@ def plan_of(folder: Path, systems: str, extra: str = ""):
 
 
 def row(system: str, settings: dict, score: float, metric: str = "BLEU") -> Row:
-    return Row("d", system, settings, metric, score, "higher", "sig", 3, "ref", "de-en")
+    return Row(
+        dataset="d",
+        system=system,
+        settings=settings,
+        metric=metric,
+        score=score,
+        direction="higher",
+        signature="sig",
+        n_segments=3,
+        references="ref",
+        langpair="de-en",
+    )
 
 
 # ------------------------------------------------------------------------------------------ typed settings
@@ -257,10 +268,9 @@ def test_a_baseline_point_that_matches_several_cells_is_an_error(tmp_path):
 
 def test_the_analyses_compare_against_the_baseline_point(tmp_path):
     plan = plan_of(tmp_path, f"  - {{name: lm, {LLAMA}}}", PROMPTS)
-    ids = [CellId(i) for i in range(len(plan.cells))]
-    part = ScoredDataset("three", plan.datasets["three"], ids, [], {}, {}, {})
-    assert baseline_label(part, plan, "lm@fewshot") == 'lm [prompt="fewshot"]' == plan.cells[1].label
-    assert baseline_label(part, plan, None) is None
+    cells = plan.cells_of("three")
+    assert baseline_label(cells, "lm@fewshot") == 'lm [prompt="fewshot"]' == plan.cells[1].label
+    assert baseline_label(cells, None) is None
 
 
 def test_the_table_marks_scores_against_a_baseline_point():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import Field, model_validator
 
@@ -54,13 +54,194 @@ class LevelInput:
     target_lang: str | None = None
 
 
+class Translator(Protocol):
+    """What a dataset kind asks of a system under test (`systems.base.System` provides it; datasets cannot import
+    systems). `ctx` is the run's `systems.context.RunContext` (caches, models, progress), `stats` the cell's
+    `CellStats`: both opaque here, handed through to the system."""
+
+    def hypotheses(self, dataset: Dataset, ctx: Any = None, stats: Any = None) -> list[str]:
+        """One hypothesis per source unit of `dataset`, in order (translated, or given)."""
+        ...
+
+    def translate(
+        self, texts: list[str], src_lang: str, tgt_lang: str, ctx: Any = None, stats: Any = None
+    ) -> list[str]:
+        """`texts` translated from `src_lang` into `tgt_lang` (a round trip's two legs)."""
+        ...
+
+
+class DatasetKind:
+    """How one kind of dataset is evaluated: how its cells are produced, the levels it is scored at and its own
+    columns of scores.csv. The plain kind (line-aligned segments) is this class itself; `Documents` and
+    `RoundTrip` override what they do differently, so the runner iterates over levels and columns without asking
+    which kind it has. The attributes below are what other readers (the manifest, refcheck, the engines' language
+    checks) may ask of any kind; a kind that has them sets them."""
+
+    groups: list[tuple[int, ...]] | None = None  # documents: the source units joined into each scored segment
+    pivot_lang: str | None = None  # round trip: the language translated into and back from
+    unaligned_sources: int = 0  # documents: source sentences linked to no reference sentence
+    unaligned_references: int = 0  # documents: reference sentences linked to no source sentence
+    document_references: list[str] | None = None  # per reference stream: the whole document (a document level)
+    sliceable: bool = True  # `max_segments` can cut it
+
+    def produce(self, dataset: Dataset, system: Translator, ctx: Any, stats: Any) -> tuple[list[str], list[str] | None]:
+        """A cell's translations of the source units, and a round trip's pivots (None for other kinds)."""
+        return system.hypotheses(dataset, ctx, stats), None
+
+    def first_leg(self, dataset: Dataset) -> tuple[list[str], str, str]:
+        """What every cell translates first (sources, from, into), known before any cell runs."""
+        return dataset.sources, dataset.source_lang, dataset.target_lang
+
+    def segment_hypotheses(self, units: list[str]) -> list[str]:
+        """Hypotheses per scored segment from the translations of the source units."""
+        if self.groups is None:
+            return units
+        return [" ".join(units[k] for k in group) for group in self.groups]
+
+    def shared_levels(self, dataset: Dataset, units: list[str]) -> list[LevelInput]:
+        """The levels every cell is scored at: its segments, and the whole document where there is a reference
+        document."""
+        levels = [
+            LevelInput(
+                "segment",
+                dataset.references,
+                self.segment_hypotheses(units),
+                f"{dataset.name} segments",
+                sentence=True,
+                sources=dataset.segment_sources(),
+            )
+        ]
+        if self.document_references is not None:
+            levels.append(
+                LevelInput(
+                    "document",
+                    [[text] for text in self.document_references],
+                    [joiner(dataset.target_lang).join(units)],
+                    f"{dataset.name} documents",
+                    sources=[joiner(dataset.source_lang).join(dataset.sources)],
+                )
+            )
+        return levels
+
+    def cell_levels(
+        self,
+        dataset: Dataset,
+        segment_hypotheses: list[str],
+        pivots: list[str] | None,
+        pivot_langs: list[str | None] | None,
+    ) -> list[LevelInput]:
+        """The levels of one cell alone (none but a round trip's)."""
+        return []
+
+    def columns(self, pivot_langs: list[str | None] | None) -> dict[str, Any]:
+        """This kind's own columns of every row of a cell (the `results.Row` fields it sets)."""
+        return {}
+
+    def source_ids(self, segment: int) -> list[int] | None:
+        """segments.jsonl's `source_ids` of a scored segment (1-based units it joins; None: it is unit i)."""
+        return None
+
+    @property
+    def joins_units(self) -> bool:
+        """Whether a scored segment joins the translations of several units (so its language is its own)."""
+        return self.groups is not None
+
+
+@dataclass(frozen=True)
+class Documents(DatasetKind):
+    """A document pair aligned into scored segments: each joins the translations of the source sentences of one
+    link (`groups`), and the whole document is scored as one segment too (`document_references`)."""
+
+    groups: list[tuple[int, ...]] | None = None
+    document_references: list[str] | None = None
+    unaligned_sources: int = 0
+    unaligned_references: int = 0
+    sliceable: bool = False
+
+    def columns(self, pivot_langs: list[str | None] | None) -> dict[str, Any]:
+        return {"unaligned_sources": self.unaligned_sources, "unaligned_references": self.unaligned_references}
+
+    def source_ids(self, segment: int) -> list[int] | None:
+        return [k + 1 for k in self.groups[segment]] if self.groups is not None else None
+
+
+@dataclass(frozen=True)
+class RoundTrip(DatasetKind):
+    """A text with no source: the systems translate it into `pivot_lang` and back, and the text is its own
+    reference. A cell whose pivots are in the pivot language less often than `valid_pivot_rate` proves nothing (a
+    copy scores 100): it is marked not valid."""
+
+    pivot_lang: str | None = None
+    valid_pivot_rate: float = 0.5
+    document_references: list[str] | None = None
+    sliceable: bool = False
+
+    def produce(self, dataset: Dataset, system: Translator, ctx: Any, stats: Any) -> tuple[list[str], list[str] | None]:
+        assert self.pivot_lang is not None  # a round trip is built with its pivot
+        pivots = system.translate(dataset.sources, dataset.source_lang, self.pivot_lang, ctx, stats)
+        return system.translate(pivots, self.pivot_lang, dataset.source_lang, ctx, stats), pivots
+
+    def first_leg(self, dataset: Dataset) -> tuple[list[str], str, str]:
+        """The way there only: the way back depends on the pivots."""
+        assert self.pivot_lang is not None
+        return dataset.sources, dataset.source_lang, self.pivot_lang
+
+    def cell_levels(
+        self,
+        dataset: Dataset,
+        segment_hypotheses: list[str],
+        pivots: list[str] | None,
+        pivot_langs: list[str | None] | None,
+    ) -> list[LevelInput]:
+        """The segments whose pivot is in the pivot language (a copy, whose pivot is not, scores nothing there),
+        and the pivots themselves against the source, for reference-free metrics: the translation into the pivot
+        language has no reference, but a multilingual metric can still compare it with what it translates."""
+        if pivots is None or pivot_langs is None:
+            return []
+        keep = [j for j, lang in enumerate(pivot_langs) if lang == self.pivot_lang]
+        sources = dataset.segment_sources()
+        return [
+            LevelInput(
+                "segment, pivot on target",
+                [[stream[j] for j in keep] for stream in dataset.references],
+                [segment_hypotheses[j] for j in keep],
+                f"{dataset.name} pivot on target",
+                sources=[sources[j] for j in keep],
+            ),
+            LevelInput(
+                "pivot",
+                [list(dataset.sources)],
+                list(pivots),
+                f"{dataset.name} pivots",
+                sources=list(dataset.sources),
+                reference_free=True,
+                target_lang=self.pivot_lang,
+            ),
+        ]
+
+    def pivot_on_target_rate(self, pivot_langs: list[str | None] | None) -> float | None:
+        """The share of a cell's pivots in the pivot language."""
+        if pivot_langs is None:
+            return None
+        return sum(lang == self.pivot_lang for lang in pivot_langs) / len(pivot_langs)
+
+    def columns(self, pivot_langs: list[str | None] | None) -> dict[str, Any]:
+        """The share of pivots on target, and whether the cell is valid: computed here once, for scores.csv and
+        the analyses alike."""
+        rate = self.pivot_on_target_rate(pivot_langs)
+        return {"pivot_on_target_rate": rate, "valid": rate is None or rate >= self.valid_pivot_rate}
+
+
+PARALLEL = DatasetKind()
+
+
 @dataclass
 class Dataset:
     """A test set in memory.
 
     `references` is a list of reference *streams* (sacrebleu's orientation): `references[k][i]` is reference k of
     segment i. Getting this the wrong way round makes sacrebleu silently score garbage (its issues #220, #272),
-    so the constructor checks it.
+    so the constructor checks it. `kind` says how it is evaluated (plain segments, documents, a round trip).
     """
 
     name: str
@@ -74,16 +255,7 @@ class Dataset:
     system_outputs: dict[str, list[str]] = field(default_factory=dict)
     # Segments in the file before `max_segments` cut it; hypothesis files must have this many lines.
     full_length: int | None = None
-    # Documents: the source sentences whose translations, joined, form each scored segment (default: segment i
-    # is source i), and whether the whole document is scored as one segment too.
-    groups: list[tuple[int, ...]] | None = None
-    document_references: list[str] | None = None  # per reference stream: the whole reference document
-    unaligned_sources: int = 0  # source sentences linked to no reference sentence (translated, not scored)
-    unaligned_references: int = 0  # reference sentences linked to no source sentence
-    # Round trip: the systems translate the source into this language and back; the source is the reference.
-    pivot_lang: str | None = None
-    # A round trip whose pivots are in the pivot language less often than this proves nothing (a copy scores 100).
-    valid_pivot_rate: float = 0.5
+    kind: DatasetKind = PARALLEL
     # Files for the results folder (relative path -> text): cleaning reports, alignments.
     artifacts: dict[str, str] = field(default_factory=dict)
     # Human system scores by system name (config `human_scores`), for agreement.csv; None: none.
@@ -119,90 +291,48 @@ class Dataset:
             check_stream(self.doc_ids, n, f"dataset {self.name}: document ids")
 
     @property
+    def groups(self) -> list[tuple[int, ...]] | None:
+        return self.kind.groups
+
+    @property
+    def pivot_lang(self) -> str | None:
+        return self.kind.pivot_lang
+
+    @property
+    def unaligned_sources(self) -> int:
+        return self.kind.unaligned_sources
+
+    @property
+    def unaligned_references(self) -> int:
+        return self.kind.unaligned_references
+
+    @property
     def n_segments(self) -> int:
         """Scored segments (aligned links for documents; otherwise one per source segment)."""
         return len(self.groups) if self.groups is not None else len(self.sources)
 
     def segment_hypotheses(self, unit_hypotheses: list[str]) -> list[str]:
         """Hypotheses per scored segment from the translations of the source units."""
-        if self.groups is None:
-            return unit_hypotheses
-        return [" ".join(unit_hypotheses[k] for k in group) for group in self.groups]
+        return self.kind.segment_hypotheses(unit_hypotheses)
 
-    def produce(self, system, ctx, stats) -> tuple[list[str], list[str] | None]:
-        """A cell's translations of the source units, and a round trip's pivots: a round trip translates into the
-        pivot language and back; every other kind asks the system for its hypotheses once."""
-        if self.pivot_lang is None:
-            return system.hypotheses(self, ctx, stats), None
-        pivots = system.translate(self.sources, self.source_lang, self.pivot_lang, ctx, stats)
-        return system.translate(pivots, self.pivot_lang, self.source_lang, ctx, stats), pivots
+    def produce(self, system: Translator, ctx: Any, stats: Any) -> tuple[list[str], list[str] | None]:
+        """A cell's translations of the source units, and a round trip's pivots, as the dataset's kind says."""
+        return self.kind.produce(self, system, ctx, stats)
 
     def first_leg(self) -> tuple[list[str], str, str]:
         """What every cell translates first, known before any cell runs (sources, from, into): what a
         distributed executor can send out at once. A round trip's way back depends on its pivots."""
-        return self.sources, self.source_lang, self.pivot_lang or self.target_lang
+        return self.kind.first_leg(self)
 
     def shared_levels(self, units: list[str]) -> list[LevelInput]:
-        """The levels every cell is scored at, from one cell's translations of the source units: its segments,
-        and the whole document where the dataset is a document pair."""
-        levels = [
-            LevelInput(
-                "segment",
-                self.references,
-                self.segment_hypotheses(units),
-                f"{self.name} segments",
-                sentence=True,
-                sources=self.segment_sources(),
-            )
-        ]
-        if self.document_references is not None:
-            levels.append(
-                LevelInput(
-                    "document",
-                    [[text] for text in self.document_references],
-                    [joiner(self.target_lang).join(units)],
-                    f"{self.name} documents",
-                    sources=[joiner(self.source_lang).join(self.sources)],
-                )
-            )
-        return levels
+        """The levels every cell is scored at, from one cell's translations of the source units."""
+        return self.kind.shared_levels(self, units)
 
-    def cell_level(self, segment_hypotheses: list[str], pivot_langs: list[str | None] | None) -> LevelInput | None:
-        """A level of one cell alone: a round trip is also scored on just the segments whose pivot is in the
-        pivot language (a copy, whose pivot is not, scores nothing there). None for every other kind."""
-        if self.pivot_lang is None or pivot_langs is None:
-            return None
-        keep = [j for j, lang in enumerate(pivot_langs) if lang == self.pivot_lang]
-        sources = self.segment_sources()
-        return LevelInput(
-            "segment, pivot on target",
-            [[stream[j] for j in keep] for stream in self.references],
-            [segment_hypotheses[j] for j in keep],
-            f"{self.name} pivot on target",
-            sources=[sources[j] for j in keep],
-        )
-
-    def pivot_level(self, pivots: list[str] | None) -> LevelInput | None:
-        """A round trip's pivots, judged against the source by reference-free metrics: the translation into the
-        pivot language has no reference, but a multilingual metric can still compare it with what it translates.
-        None for every other kind."""
-        if self.pivot_lang is None or pivots is None:
-            return None
-        return LevelInput(
-            "pivot",
-            [list(self.sources)],
-            list(pivots),
-            f"{self.name} pivots",
-            sources=list(self.sources),
-            reference_free=True,
-            target_lang=self.pivot_lang,
-        )
-
-    def pivot_on_target_rate(self, pivot_langs: list[str | None] | None) -> float | None:
-        """The share of a round trip's pivots in the pivot language (None when the dataset is no round trip)."""
-        if self.pivot_lang is None or pivot_langs is None:
-            return None
-        return sum(lang == self.pivot_lang for lang in pivot_langs) / len(pivot_langs)
+    def cell_levels(
+        self, segment_hypotheses: list[str], pivots: list[str] | None, pivot_langs: list[str | None] | None
+    ) -> list[LevelInput]:
+        """The levels of one cell alone, where its kind has them (a round trip's)."""
+        return self.kind.cell_levels(self, segment_hypotheses, pivots, pivot_langs)
 
     def segment_sources(self) -> list[str]:
         return self.segment_hypotheses(self.sources)
@@ -218,7 +348,7 @@ class Dataset:
         """The first n segments (all of them when n is None)."""
         if n is None or n >= len(self):
             return self
-        if self.groups is not None or self.pivot_lang is not None:
+        if not self.kind.sliceable:
             raise UserError(
                 f"dataset {self.name}: max_segments is for line-aligned datasets, not documents or round trips"
             )
@@ -232,5 +362,6 @@ class Dataset:
             doc_ids=self.doc_ids[:n] if self.doc_ids is not None else None,
             system_outputs={name: stream[:n] for name, stream in self.system_outputs.items()},
             full_length=len(self),
+            kind=self.kind,
             human_scores=self.human_scores,
         )

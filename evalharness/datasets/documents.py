@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import Field
 
 from evalharness.configtypes import InputFile, LangPair, split_langpair
-from evalharness.datasets.base import Dataset, DatasetConfigBase, joiner
+from evalharness.datasets.base import Dataset, DatasetConfigBase, Documents, RoundTrip, joiner
 from evalharness.documents.align import AlignConfig, align
 from evalharness.documents.clean import CleanConfig, clean, format_dropped
 from evalharness.documents.split import check_language, split_sentences
@@ -117,10 +117,12 @@ def load_documents(cfg: DocumentsConfig) -> Dataset:
         sources=src,
         references=[[join.join(ref[i] for i in link.reference_ids) for link in scored]],
         reference_names=[cfg.reference.name],
-        groups=[link.source_ids for link in scored],
-        document_references=[join.join(ref)] if cfg.document_level else None,
-        unaligned_sources=sum(len(link.source_ids) for link in links if not link.reference_ids),
-        unaligned_references=sum(len(link.reference_ids) for link in links if not link.source_ids),
+        kind=Documents(
+            groups=[link.source_ids for link in scored],
+            document_references=[join.join(ref)] if cfg.document_level else None,
+            unaligned_sources=sum(len(link.source_ids) for link in links if not link.reference_ids),
+            unaligned_references=sum(len(link.reference_ids) for link in links if not link.source_ids),
+        ),
         artifacts={
             f"cleaning/{cfg.name}.txt": src_report + "\n" + ref_report,
             f"alignments/{cfg.name}.tsv": alignment_tsv(links, src, ref, src_lang, tgt_lang),
@@ -143,8 +145,10 @@ def load_roundtrip(cfg: RoundtripConfig) -> Dataset:
         sources=sentences,
         references=[list(sentences)],
         reference_names=[cfg.path.name],
-        document_references=[joiner(cfg.lang).join(sentences)] if cfg.document_level else None,
-        pivot_lang=cfg.pivot,
-        valid_pivot_rate=cfg.valid_pivot_rate,
+        kind=RoundTrip(
+            pivot_lang=cfg.pivot,
+            valid_pivot_rate=cfg.valid_pivot_rate,
+            document_references=[joiner(cfg.lang).join(sentences)] if cfg.document_level else None,
+        ),
         artifacts={f"cleaning/{cfg.name}.txt": report},
     )

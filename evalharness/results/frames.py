@@ -28,9 +28,9 @@ from evalharness.results.schema import (
 from evalharness.statistics.compare import CellComparison
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Row:
-    """One score: dataset x system x settings x metric."""
+    """One score: dataset x system x settings x metric (built from named fields: ten of them are required)."""
 
     dataset: str
     system: str
