@@ -316,7 +316,7 @@ def cmd_score(args) -> int:
     if args.src is not None:
         sources = read_lines(args.src)
         check_same_length(len(refs[0]), sources, args.src, f"reference {args.ref[0]}")
-    elif any(getattr(metric, "uses_sources", False) for metric in metrics):
+    elif any(metric.uses_sources for metric in metrics):
         raise UserError("--metrics embedding-src: a reference-free metric needs the sources (--src FILE)")
     paired = args.paired_bs or args.paired_ar
     baseline = args.baseline or next(iter(systems))

@@ -134,7 +134,7 @@ def own_levels(
 ) -> list[Level]:
     """The levels of one cell alone, where its dataset's kind has them: a round trip's segments with the pivot on
     target, and its pivots against the source (reference-free metrics only, when the run has one)."""
-    free = [m for m in scorer.metrics if getattr(m, "uses_sources", False)]
+    free = [m for m in scorer.metrics if m.uses_sources]
     levels = []
     for found in dataset.cell_levels(segment_hyps, pivots, pivot_langs):
         if found.reference_free and not free:

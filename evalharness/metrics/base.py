@@ -34,6 +34,8 @@ class Metric(ABC):
     # True: statistics of every system at once, in this process (a model that batches); False: in chunks of
     # segments, in worker processes.
     batched: ClassVar[bool] = False
+    # True: the score depends on the sources (a reference-free metric), so they are part of its input and key.
+    uses_sources: ClassVar[bool] = False
 
     def __init__(self, cfg: MetricConfigBase):
         # The first metric made (config validation, `score`) refuses an unsupported sacrebleu, before any work.

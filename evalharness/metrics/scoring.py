@@ -209,7 +209,7 @@ def score_systems(
     for m_index, metric in enumerate(metrics):
         for name, hyps in systems.items():
             key = digest(metric.fingerprint(target_lang), references, hyps)
-            if getattr(metric, "uses_sources", False):  # reference-free: the sources are part of the input
+            if metric.uses_sources:  # reference-free: the sources are part of the input
                 key = digest(key, sources or [])
             keys[(m_index, name)] = key
             if cache is not None:

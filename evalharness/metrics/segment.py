@@ -103,7 +103,6 @@ class SegmentMetric(Metric):
 
     cost: ClassVar[int] = 0  # computed in this process, batched, not in the scoring workers
     batched: ClassVar[bool] = True
-    uses_sources: ClassVar[bool] = False  # True: the score depends on the sources (reference-free)
 
     @abstractmethod
     def segment_scores(
