@@ -1,4 +1,4 @@
-"""Writes tests/golden/wmt22-sacrebleu-stats.npz: sacrebleu's own per-segment BLEU, chrF, chrF++ and TER
+"""Writes tests/golden/wmt22-sacrebleu-stats.npz.xz: sacrebleu's own per-segment BLEU, chrF, chrF++ and TER
 statistics of all 21 WMT22 systems in data/wmt22 (reference A, and references A and B), which the exhaustive
 tests compare the harness's compiled statistics with.
 

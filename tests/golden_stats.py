@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import lzma
 import multiprocessing
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +29,7 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 
 ROOT = Path(__file__).resolve().parents[1]
 WMT22 = ROOT / "data" / "wmt22"
-GOLDEN = ROOT / "tests" / "golden" / "wmt22-sacrebleu-stats.npz"
+GOLDEN = ROOT / "tests" / "golden" / "wmt22-sacrebleu-stats.npz.xz"
 SACREBLEU_VERSION = "2.6.0"  # the release the golden file was computed with; the generator refuses any other
 
 PAIRS = ("de-en", "zh-en")
@@ -144,19 +146,27 @@ def _chunk_file(work: Path, job: tuple[str, int, int]) -> Path:
     return work / f"{pair}.{start:05d}-{end:05d}.json"
 
 
+def _chunk_into(task: tuple[Path, tuple[str, int, int]]) -> bool:
+    """Worker: one chunk into its file, unless another run wrote it meanwhile (False then)."""
+    work, job = task
+    if _chunk_file(work, job).exists():
+        return False
+    rows = [[system, metric, refs, stats] for (system, metric, refs), stats in _chunk(job).items()]
+    temporary = _chunk_file(work, job).with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(rows), encoding="utf-8")  # floats as repr: read back exactly
+    temporary.replace(_chunk_file(work, job))
+    return True
+
+
 def compute(work: Path, processes: int, part: tuple[int, int] = (0, 1)) -> None:
-    """Computes the chunks of `part` (k, n: every n-th chunk from the k-th) that `work` does not hold yet, in
+    """Computes the chunks of `part` (k, n: every n-th chunk from the k-th) that `work` does not hold, in
     `processes` processes, each into a file of its own: a run that is stopped resumes where it was, and several
     runs (each its own part) can share the work."""
     k, n = part
-    todo = [job for job in jobs()[k::n] if not _chunk_file(work, job).exists()]
+    todo = jobs()[k::n]
     work.mkdir(parents=True, exist_ok=True)
     with multiprocessing.get_context("fork").Pool(processes, initializer=_remember_ter) as pool:
-        for done, (job, chunk) in enumerate(zip(todo, pool.imap(_chunk, todo), strict=True), 1):
-            rows = [[system, metric, refs, stats] for (system, metric, refs), stats in chunk.items()]
-            temporary = _chunk_file(work, job).with_suffix(".tmp")
-            temporary.write_text(json.dumps(rows), encoding="utf-8")  # floats as repr: read back exactly
-            temporary.replace(_chunk_file(work, job))
+        for done, _ in enumerate(pool.imap_unordered(_chunk_into, [(work, job) for job in todo]), 1):
             print(f"part {k}/{n}: {done}/{len(todo)} chunks of {CHUNK} segments", end="\r", flush=True)
     print()
 
@@ -179,21 +189,28 @@ def _smallest_int(values: np.ndarray) -> np.ndarray:
     raise AssertionError("unreachable")
 
 
-def _key(pair: str, system: str, metric: str, refs: str, column: str = "") -> str:
-    return "/".join(part for part in (pair, system, metric, refs, column) if part)
+def _key(pair: str, metric: str, refs: str, column: str = "") -> str:
+    return "/".join(part for part in (pair, metric, refs, column) if part)
 
 
-def encode(pair: str, system: str, metric: str, refs: str, rows: list[list]) -> dict[str, np.ndarray]:
-    """One system's statistics as arrays: integer statistics in the smallest integer type that holds them; TER's
-    reference length (a float, the mean over references) as float64, which holds it exactly."""
-    if metric == "TER":
-        assert all(type(e) is int and type(r) is float for e, r in rows), "TER: [int edits, float length]"
-        return {
-            _key(pair, system, metric, refs, "edits"): _smallest_int(np.array([e for e, _ in rows], dtype=np.int64)),
-            _key(pair, system, metric, refs, "ref_length"): np.array([r for _, r in rows], dtype=np.float64),
-        }
-    assert all(type(v) is int for row in rows for v in row), f"{metric}: integer statistics"
-    return {_key(pair, system, metric, refs): _smallest_int(np.array(rows, dtype=np.int64))}
+def encode(stats: dict[tuple[str, str, str, str], list[list]]) -> dict[str, np.ndarray]:
+    """The statistics as arrays, one per pair, metric and references, shaped (statistic, system, segment) so that
+    each statistic's values lie together (they compress best so): integer statistics in the smallest integer type
+    that holds them; TER's edits an integer array and its reference length (a float, the mean over references) a
+    float64 array, which holds it exactly."""
+    arrays = {}
+    for pair in PAIRS:
+        for metric in METRICS:
+            for refs in REFERENCES:
+                rows = np.array([stats[(pair, system, metric, refs)] for system in systems(pair)], dtype=object)
+                if metric == "TER":
+                    assert all(type(e) is int and type(r) is float for e, r in rows.reshape(-1, 2)), "TER: [int, float]"
+                    arrays[_key(pair, metric, refs, "edits")] = _smallest_int(rows[:, :, 0].astype(np.int64))
+                    arrays[_key(pair, metric, refs, "ref_length")] = rows[:, :, 1].astype(np.float64)
+                else:
+                    assert all(type(v) is int for v in rows.flat), f"{metric}: integer statistics"
+                    arrays[_key(pair, metric, refs)] = _smallest_int(rows.astype(np.int64).transpose(2, 0, 1))
+    return arrays
 
 
 def write(path: Path = GOLDEN, processes: int = 2, work: Path | None = None, part: tuple[int, int] = (0, 1)) -> bool:
@@ -204,14 +221,19 @@ def write(path: Path = GOLDEN, processes: int = 2, work: Path | None = None, par
             f"sacrebleu {sacrebleu.__version__} is installed; the golden statistics are made with the pinned "
             f"sacrebleu {SACREBLEU_VERSION} only (change SACREBLEU_VERSION in {Path(__file__).name} deliberately)"
         )
-    work = work or path.parent / f".{path.stem}.work-sacrebleu-{SACREBLEU_VERSION}"
+    work = work or path.parent / f".{path.name.split('.')[0]}.work-sacrebleu-{SACREBLEU_VERSION}"
     compute(work, processes, part)
     stats = collect(work)
     if stats is None:
         return False
-    arrays: dict[str, np.ndarray] = {}
-    for (pair, system, metric, refs), rows in stats.items():
-        arrays.update(encode(pair, system, metric, refs, rows))
+    save(path, stats)
+    shutil.rmtree(work, ignore_errors=True)  # (another part may have written the same file at the same time)
+    return True
+
+
+def save(path: Path, stats: dict[tuple[str, str, str, str], list[list]]) -> None:
+    """`path`: the statistics (`encode`) and what they were made from and with (`meta`)."""
+    arrays = encode(stats)
     meta = {
         "sacrebleu": sacrebleu.__version__,
         "data_sha256": data_hashes(),
@@ -223,10 +245,10 @@ def write(path: Path = GOLDEN, processes: int = 2, work: Path | None = None, par
     arrays["meta"] = np.frombuffer(json.dumps(meta, indent=1, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **dict(sorted(arrays.items())))
-    path.write_bytes(buffer.getvalue())
-    shutil.rmtree(work, ignore_errors=True)  # (another part may have written the same file at the same time)
-    return True
+    np.savez(buffer, **dict(sorted(arrays.items())))  # then xz: half the size of savez_compressed's zip deflate
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_bytes(lzma.compress(buffer.getvalue(), preset=9 | lzma.PRESET_EXTREME))
+    temporary.replace(path)
 
 
 # ------------------------------------------------------------------------------------------ the reader
@@ -236,7 +258,7 @@ class Golden:
     """The stored statistics, read once."""
 
     def __init__(self, path: Path = GOLDEN):
-        with np.load(path) as npz:
+        with np.load(io.BytesIO(lzma.decompress(path.read_bytes()))) as npz:
             self.arrays = {name: npz[name] for name in npz.files}
         self.meta = json.loads(self.arrays.pop("meta").tobytes().decode("utf-8"))
 
@@ -245,9 +267,10 @@ class Golden:
         return self.meta["sacrebleu"]
 
     def statistics(self, pair: str, system: str, metric: str, refs: str) -> list[list]:
-        """The per-segment statistics as sacrebleu returns them (ints; TER's reference length a float)."""
+        """One system's per-segment statistics as sacrebleu returns them (ints; TER's reference length a float)."""
+        k = self.meta["systems"][pair].index(system)
         if metric == "TER":
-            edits = self.arrays[_key(pair, system, metric, refs, "edits")].tolist()
-            lengths = self.arrays[_key(pair, system, metric, refs, "ref_length")].tolist()
+            edits = self.arrays[_key(pair, metric, refs, "edits")][k].tolist()
+            lengths = self.arrays[_key(pair, metric, refs, "ref_length")][k].tolist()
             return [[int(e), float(r)] for e, r in zip(edits, lengths, strict=True)]
-        return self.arrays[_key(pair, system, metric, refs)].tolist()
+        return self.arrays[_key(pair, metric, refs)][:, k, :].T.tolist()

@@ -1,4 +1,4 @@
-"""tests/golden/wmt22-sacrebleu-stats.npz, the stored sacrebleu statistics the exhaustive tests compare with
+"""tests/golden/wmt22-sacrebleu-stats.npz.xz, the stored sacrebleu statistics the exhaustive tests compare with
 (tests/golden_stats.py): made from the data in the repository, complete, and equal to sacrebleu's own."""
 
 from __future__ import annotations
