@@ -52,11 +52,13 @@ $(CHROMIUM):
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
+# Every test, spread over every core (pytest-xdist, one test file per worker at a time: module fixtures are
+# built once). The workers share one translation cache for the main job's runs (tests/conftest.py).
 test: setup $(CHROMIUM)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # The development tier: everything but the slow whole-config runs and the browser test (skips are counted),
-# spread over every core (pytest-xdist, one test file per worker at a time: fixtures are built once).
+# on every core as above.
 test-quick: setup
 	$(BIN)/python -m pytest -q --quick -n auto --dist loadfile
 
@@ -69,8 +71,8 @@ $(LINT_STAMP): $(STAMP) pyproject.toml
 	touch $(LINT_STAMP)
 
 lint: setup $(LINT_STAMP)
-	$(BIN)/ruff check evalharness tests bench
-	$(BIN)/ruff format --check evalharness tests bench
+	$(BIN)/ruff check evalharness tests bench scripts
+	$(BIN)/ruff format --check evalharness tests bench scripts
 	$(BIN)/mypy
 
 bench: setup

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -28,6 +30,12 @@ MODEL_DIR = model_dir()
 os.environ["EVALHARNESS_MODEL_DIR"] = str(MODEL_DIR)
 os.environ["EVALHARNESS_CACHE_DIR"] = tempfile.mkdtemp(prefix="evalharness-tests-")
 atexit.register(shutil.rmtree, os.environ["EVALHARNESS_CACHE_DIR"], True)
+# One cache folder shared by the whole test run, every pytest-xdist worker included (the workers inherit this
+# variable from the process that starts them, which made the folder): `shared_cache` below.
+if not os.environ.get("EVALHARNESS_TEST_SHARED_CACHE"):
+    os.environ["EVALHARNESS_TEST_SHARED_CACHE"] = tempfile.mkdtemp(prefix="evalharness-tests-shared-")
+    atexit.register(shutil.rmtree, os.environ["EVALHARNESS_TEST_SHARED_CACHE"], True)
+SHARED_CACHE = Path(os.environ["EVALHARNESS_TEST_SHARED_CACHE"])
 # The tests read the project's own copy of the data, never a folder outside the repository.
 WMT22 = ROOT / "data" / "wmt22"
 # The shipped configs run on their default data path (${WMT22_DIR:-../data/wmt22}), whatever the shell has set.
@@ -65,6 +73,60 @@ def private_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("EVALHARNESS_CACHE_DIR", str(cache))
     monkeypatch.setenv("EVALHARNESS_MODEL_DIR", str(MODEL_DIR))
     return cache
+
+
+@contextlib.contextmanager
+def shared_cache_held():
+    """The test run's one cache folder, held by this process until the block ends (other workers wait).
+
+    For the runs of the main job (configs/seeds.yaml) in tests that are not about caching: the real Gemma then
+    translates the seeds once per test run, not once per test, and the runs that find its translations cached
+    write the same bytes (results/seeds is the same whether the cache was warm or cold: test_seeds_main). Holding
+    it makes the second of two workers wait for the first one's translations instead of making them again (the
+    SQLite caches themselves are safe for concurrent runs). A test that uses it must not assert what the cache
+    did (translated or cached counts): whether it is warm depends on which test ran first. Tests about caching,
+    interruptions or executors keep their own empty caches (`private_cache`)."""
+    SHARED_CACHE.mkdir(parents=True, exist_ok=True)
+    with open(SHARED_CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield SHARED_CACHE
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture
+def shared_cache(private_cache, monkeypatch):
+    """`shared_cache_held` for one test: EVALHARNESS_CACHE_DIR is the shared folder (not its private one)."""
+    with shared_cache_held() as cache:
+        monkeypatch.setenv("EVALHARNESS_CACHE_DIR", str(cache))
+        yield cache
+
+
+@pytest.fixture(scope="session")
+def sacrebleu_golden():
+    """sacrebleu's own per-segment statistics of a WMT22 system, every segment: `(pair, system, metric, refs) ->
+    rows`, metric one of BLEU, chrF, chrF++, TER, refs "A" or "A+B". Read from the golden file (tests/golden_stats.py)
+    when it was made with the installed sacrebleu, else computed by it here (slow: TER is pure Python)."""
+    import warnings
+
+    import sacrebleu
+
+    import golden_stats
+
+    golden = golden_stats.Golden()
+    if golden.sacrebleu_version == sacrebleu.__version__:
+        return golden.statistics
+    warnings.warn(
+        f"the golden statistics are sacrebleu {golden.sacrebleu_version}'s, sacrebleu {sacrebleu.__version__} is "
+        f"installed: computing its own (slow); scripts/make_golden_stats.py makes new ones",
+        stacklevel=1,
+    )
+
+    def computed(pair: str, system: str, metric: str, refs: str) -> list[list]:
+        return golden_stats.sacrebleu_statistics(metric, *golden_stats.segments(pair, system, refs))
+
+    return computed
 
 
 def write_three_sentence_run(folder: Path, systems: str, metrics: str = "[bleu, chrf]") -> Path:
@@ -168,6 +230,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         skipped = [r for r in terminalreporter.stats.get("skipped", []) if "quick tier" in str(r.longrepr)]
         terminalreporter.write_line(
             f"quick tier: {len(skipped)} tests skipped (slow: whole-config runs, the real Gemma and MiniLM on "
-            f"transformers, sacrebleu's own TER, BLEU and chrF on every segment of 21 WMT22 systems, real Ray "
-            f"clusters, the COMET environment; and the browser test); `make test` runs all of them"
+            f"transformers, the compiled TER, BLEU and chrF against sacrebleu's stored statistics on every segment "
+            f"of 21 WMT22 systems, real Ray clusters, the COMET environment; and the browser test); `make test` runs "
+            f"all of them"
         )

@@ -331,8 +331,9 @@ def readme_example() -> str:
 
 
 @pytest.mark.slow
-def test_the_readme_notebook_example_runs_as_written(monkeypatch):
-    """Runs the seeds config (the real Gemma, about a minute) without writing, as the README shows."""
+def test_the_readme_notebook_example_runs_as_written(monkeypatch, shared_cache):
+    """Runs the seeds config (the real Gemma: its translations from the test run's shared cache when
+    test_seeds_main made them first) without writing, as the README shows."""
     monkeypatch.chdir(ROOT)
     before = sorted(p.name for p in (ROOT / "results").iterdir())
     out = io.StringIO()

@@ -10,20 +10,23 @@ import pandas as pd
 import pytest
 from evalharness.results import RUN_FILE, RUN_KEYS
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, shared_cache_held
 
 
 @pytest.fixture(scope="module")
 def seeds_runs(tmp_path_factory):
-    """The shipped config twice: cold, as `make run` runs it (from a copy of the repository's configs/ and seeds/,
-    so every relative path is the one the committed results/seeds holds), then with no cache at all (translating
-    again)."""
+    """The shipped config twice: as `make run` runs it (from a copy of the repository's configs/ and seeds/, so
+    every relative path is the one the committed results/seeds holds), with the test run's shared cache (the
+    translations of whichever test ran the main job first: test_api's README example, or this run itself), then
+    with no cache at all (translating again, so the byte-for-byte comparisons below cover a fresh translation
+    whether or not the first run found the cache warm)."""
     out = tmp_path_factory.mktemp("seeds")
     clone = out / "clone"
     (clone / "configs").mkdir(parents=True)
     shutil.copy(ROOT / "configs" / "seeds.yaml", clone / "configs" / "seeds.yaml")
     shutil.copytree(ROOT / "seeds", clone / "seeds")
-    run_cli("run", "configs/seeds.yaml", cwd=clone, env={"EVALHARNESS_CACHE_DIR": str(out / "cache")}, check=True)
+    with shared_cache_held() as cache:
+        run_cli("run", "configs/seeds.yaml", cwd=clone, env={"EVALHARNESS_CACHE_DIR": str(cache)}, check=True)
     run_cli("run", clone / "configs" / "seeds.yaml", "--output-dir", out / "second", "--no-cache", check=True)
     return clone / "results" / "seeds", out / "second" / "seeds"
 
