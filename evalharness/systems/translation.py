@@ -51,6 +51,7 @@ FLUSH_SECONDS = 2.0
 
 NOT_IN_FINGERPRINT = {
     *("batch_size", "name", "datasets", "local_files_only", "n_threads", "parallel", "backend"),
+    "batch_sequences",  # llama.cpp's batched decoding: 1 vs more is in the engine's identity, the count changes nothing
     *("batch_type", "intra_threads"),  # ctranslate2's batching and threads: greedy and beam outputs stay the same
     *("resources", "replicas"),  # where the ray executor runs a system, not what it outputs
     "floor",  # how the report shows a system, not what it outputs
