@@ -11,8 +11,8 @@ from evalharness.systems.llama_cpp import LlamaCppConfig, LlamaCppSystem
 from conftest import GERMAN, wmt22_path
 
 # Short translations keep these tests quick; segment 4 of these (0-based 3) is the one whose tokens changed
-# between 3 and 4 slots before every step was padded to whole 4-row blocks (see llama_batch.ROW_BLOCK).
-SOURCES = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()[:8]
+# between steps of different row counts before every step got the same rows (see llama_batch.STEP_ROWS).
+SOURCES = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()[:6]
 
 
 def llama(**options) -> LlamaCppSystem:
@@ -42,16 +42,16 @@ def in_order(system: LlamaCppSystem, order: list[int], ctx: RunContext) -> list[
 
 @pytest.fixture(scope="module")
 def two_slots(ctx) -> list[str]:
-    return in_order(llama(batch_sequences=2), list(range(8)), ctx)
+    return in_order(llama(batch_sequences=2), list(range(6)), ctx)
 
 
 @pytest.mark.parametrize(
     ("slots", "order"),
     [
-        (3, [5, 3, 1, 0, 2, 4, 7, 6]),
-        (4, [2, 0, 4, 1, 3, 7, 6, 5]),
-        (5, [7, 6, 5, 4, 3, 2, 1, 0]),
-        (8, [1, 3, 5, 7, 0, 2, 4, 6]),
+        (3, [5, 3, 1, 0, 2, 4]),
+        pytest.param(4, [2, 0, 4, 1, 3, 5], marks=pytest.mark.slow),  # a minute each with two cores shared
+        pytest.param(5, [5, 4, 3, 2, 1, 0], marks=pytest.mark.slow),
+        (8, [1, 3, 5, 0, 2, 4]),
     ],
 )
 def test_greedy_outputs_do_not_depend_on_batch_size_or_order(slots, order, two_slots, ctx):
@@ -88,3 +88,8 @@ def test_one_sequence_per_context_keeps_the_cache_key_of_before():
     """batch_sequences: 1 is the engine before batching: its users' cached translations stay valid."""
     assert "batch_sequences" not in llama(batch_sequences=1).fingerprint()
     assert '"prefix_reuse": "few-shot prefix, evaluated alone"' in llama(batch_sequences=1).fingerprint()
+
+
+def test_more_sequences_than_a_step_has_rows_is_a_config_error():
+    with pytest.raises(ValueError, match="batch_sequences"):
+        llama(batch_sequences=9)

@@ -15,9 +15,9 @@ So each sequence here has a KV buffer of its own (`kv_unified` off: one stream p
 the same indices; flash attention on (a query visits only its own cells); the few-shot prefix evaluated once into
 its own sequence and copied, cell for cell, into a segment's buffer when the segment starts (`llama_memory_seq_cp`
 across streams copies the buffer); and a segment's prompt evaluated in a `llama_decode` of its own, so it is
-computed alike whatever else is decoding. Only the decode steps mix segments: one token of each live segment. The
-matrix products treat each token's row on its own (checked in the tests: the same tokens and bit-identical
-outputs for 1, 2, 3, 4 and 8 slots in several orders).
+computed alike whatever else is decoding. Only the decode steps mix segments: one token of each live segment, in
+steps of always the same shape (STEP_ROWS below says why). Checked in tests/test_llama_cpp_batched.py: the same
+translations for 2, 3, 4, 5 and 8 slots in several orders, and for a segment alone.
 """
 
 from __future__ import annotations
@@ -32,15 +32,19 @@ BATCHED_LAYOUT = "one KV stream per sequence, flash attention, prefix copied, pr
 
 PREFIX_SEQ = 0  # the sequence that holds the few-shot prefix; slots are sequences 1..n, then the padding ones
 
-# llama.cpp repacks Q4_K (and other) weights for AVX2 and multiplies them with 4 activation rows at a time (`gemm`),
-# rows left over with another kernel (`gemv`) whose sums round differently: a segment's token would be computed one
-# way or the other depending on how many segments share the step (measured: one segment in eight changed its
-# translation between 3 and 4 slots). And with one KV stream per sequence, llama.cpp splits a step into several
-# `ubatch`es wherever the sequence ids in it are not consecutive (slots 1 and 3 live, 2 free), which changes the
-# rows per product again. So every decode step carries the same rows: one per slot, 1..slots, then padding up to
-# a whole number of ROW_BLOCK rows; a free slot and the padding carry a throw-away token (position 0, in its own
-# sequence, removed after the step). Every row takes the 4-row kernel, whatever is live and in what order.
-ROW_BLOCK = 4
+# The rows of every decode step, whatever the number of slots (at most this many). The matrix products' kernels
+# depend on how many rows a product has: llama.cpp repacks Q4_K (and other) weights for AVX2 and multiplies 4
+# activation rows at a time (`gemm`), leftover rows with another kernel (`gemv`), and other types' kernels tile by
+# the row count too; their sums round differently. Measured: one WMT22 segment in eight changed its translation
+# between steps of 4 and 8 rows, and between 3 and 4 rows before padding. And with one KV stream per sequence,
+# llama.cpp splits a step into several `ubatch`es wherever the sequence ids in it are not consecutive (slots 1 and
+# 3 live, 2 free), which changes the rows per product again. So every step carries STEP_ROWS rows, sequences
+# 1..STEP_ROWS: a live slot's next token, or for a free slot or one beyond `slots` a throw-away token (position 0,
+# removed after the step). A segment's rows are then computed alike whatever is live, in what order, and however
+# many slots there are.
+STEP_ROWS = 8
+
+FLASH_ATTN = 1  # llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED (a query visits only its own KV cells)
 
 
 @dataclass
@@ -71,12 +75,14 @@ class BatchedContext:
         self.slots = slots
         self.n_ctx = n_ctx
         params = llama_cpp.llama_context_default_params()
-        self.rows = -(-slots // ROW_BLOCK) * ROW_BLOCK  # the rows of every decode step
+        if not 1 <= slots <= STEP_ROWS:
+            raise ValueError(f"slots {slots}: between 1 and {STEP_ROWS}")
+        self.rows = STEP_ROWS
         params.n_ctx = n_ctx * (self.rows + 1)  # each stream (sequence) gets n_ctx cells
         params.n_batch = params.n_ubatch = max(min(n_batch, n_ctx), self.rows)
         params.n_seq_max = self.rows + 1  # the prefix, the slots, the padding
         params.kv_unified = False
-        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+        params.flash_attn_type = FLASH_ATTN
         params.n_threads = params.n_threads_batch = n_threads
         params.no_perf = True
         self.n_batch = params.n_batch
