@@ -11,6 +11,14 @@ transformers (the GGUF dequantized; the converted weights are prepared beforehan
   (e) `evalharness run` cold, `backend: transformers`.
 Goals: (b) >= 0.9x (a) in segments/s (the harness adds almost nothing); (c) < 3 s; (e) >= 3x (d).
 `--only llama-cpp` skips (d) and (e) (four minutes of the run). The last line is the BENCH line for (b)/(a).
+
+`--batched` measures batched decoding instead (issue 24), in one process, model loads outside the timings:
+  (s) the llama-cpp engine with one sequence per context (`batch_sequences: 1`, the engine before batching);
+  (t) the same engine, same contexts and threads, `batch_sequences: 8`;
+  (r) llama.cpp's own batched `eval` of 32 tokens in one call with logits for every token, in the engine's
+      contexts and threads, side by side (the rate a batched decoder could reach).
+Goals: (t) >= 3x (s) in segments/s; (t)'s new tokens/s >= 0.8x (r)'s tokens/s; BLEU/chrF of (t) within the
+95% bootstrap CIs of (s).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from wmt22data import wmt22_dir
 
 REPO = Path(__file__).resolve().parents[1]
 N = 64
+BATCHED = 8  # segments per context in the batched rows (`batch_sequences`; its most, llama_batch.STEP_ROWS)
 MAX_NEW_TOKENS = 256
 
 
@@ -130,15 +139,106 @@ def same(a: list[str], b: list[str]) -> str:
     )
 
 
+def raw_batch_eval_rate(llm_path: str, contexts: int, threads: int, tokens: int = 32, repeats: int = 3) -> float:
+    """llama.cpp's own rate, in tokens/s, for `tokens` tokens in one `eval` with logits for every token, in
+    `contexts` contexts of `threads` threads each running side by side (the engine's layout), best of `repeats`
+    after a warm-up call."""
+    import threading
+
+    from llama_cpp import Llama
+
+    llms = [
+        Llama(
+            model_path=llm_path, n_ctx=512, n_threads=threads, n_threads_batch=threads, logits_all=True, verbose=False
+        )
+        for _ in range(contexts)
+    ]
+    batch = llms[0].tokenize(b" The quick brown fox jumps over the lazy dog." * 8, add_bos=True)[:tokens]
+
+    def once(llm) -> None:
+        llm.reset()
+        llm.eval(batch)
+
+    best = float("inf")
+    for k in range(repeats + 1):
+        workers = [threading.Thread(target=once, args=(llm,)) for llm in llms]
+        start = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        if k:  # the first call warms up
+            best = min(best, time.perf_counter() - start)
+    for llm in llms:
+        llm.close()
+    return contexts * tokens / best
+
+
+def scores_with_cis(hyps: list[str], refs: list[str]) -> dict:
+    """BLEU and chrF with a 95% CI from sacrebleu's own bootstrap resampling (mean +- its half-width)."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    out = {}
+    for metric in (BLEU(), CHRF()):
+        score = metric.corpus_score(hyps, [refs], n_bootstrap=1000)
+        out[metric.__class__.__name__] = (score.score, (score._mean - score._ci, score._mean + score._ci))
+    return out
+
+
+def batched(sources: list[str], refs: list[str]) -> None:
+    """(s), (t) and (r) of the module docstring, and the two BENCH lines."""
+    from evalharness.systems.context import RunContext
+    from evalharness.systems.gemma import GemmaConfig, _GemmaOnLlamaCpp, gemma_gguf
+
+    def system(batch_sequences: int):
+        cfg = GemmaConfig(name="gemma", engine="gemma-270m", backend="llama-cpp", batch_sequences=batch_sequences)
+        return _GemmaOnLlamaCpp(cfg)
+
+    ctx = RunContext(verbose=False)
+    sequential, batch = system(1), system(BATCHED)
+    sequential.translate_batch(sources[:1], "de", "en", ctx)  # loads the model and the contexts, off the clock
+    batch.translate_batch(sources[:1], "de", "en", ctx)
+    start = time.perf_counter()
+    seq_out = sequential.translate_batch(sources, "de", "en", ctx)
+    t_seq = time.perf_counter() - start
+    start = time.perf_counter()
+    batch_out = batch.translate_batch(sources, "de", "en", ctx)
+    t_batch = time.perf_counter() - start
+    llm = sequential.load(ctx)[0]
+    # New tokens decoded: each translation's tokens plus the newline that ended it.
+    new_tokens = sum(len(llm.tokenize(t.encode("utf-8"), add_bos=False, special=False)) + 1 for t in batch_out)
+    contexts, threads = batch.contexts(), batch.threads()
+    raw = raw_batch_eval_rate(str(gemma_gguf()), contexts, threads)
+    print(f"segments: {len(sources)} (WMT22 de-en), Gemma 3 270M Q4_K_M, greedy; runtime {batch.runtime()}")
+    print(f"(s) one sequence per context:  {t_seq:6.1f} s  {len(sources) / t_seq:5.2f} seg/s")
+    print(
+        f"(t) batched ({batch.cfg.batch_sequences} per context):  {t_batch:6.1f} s  {len(sources) / t_batch:5.2f} "
+        f"seg/s, {new_tokens / t_batch:6.1f} new tokens/s"
+    )
+    print(f"(r) llama.cpp eval, 32 tokens with logits, {contexts} x {threads} threads: {raw:6.1f} tokens/s")
+    print(f"    identical outputs (s) vs (t): {same(seq_out, batch_out)}")
+    for name, hyps in (("(s)", seq_out), ("(t)", batch_out)):
+        scores = scores_with_cis(hyps, refs)
+        print(
+            f"    {name} " + ", ".join(f"{k} {v:.2f} (95% CI {ci[0]:.2f}-{ci[1]:.2f})" for k, (v, ci) in scores.items())
+        )
+    print(f"BENCH gemma_batched_vs_sequential {t_seq / t_batch:.2f} ratio goal >= 3")
+    print(f"BENCH gemma_batched_vs_raw_batch_eval {new_tokens / t_batch / raw:.2f} ratio goal >= 0.8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=["llama-cpp"], help="skip the transformers rows")
+    parser.add_argument("--batched", action="store_true", help="batched vs one-sequence decoding (issue 24)")
     args = parser.parse_args()
 
     from evalharness.cache import model_dir
     from evalharness.textio import read_lines
 
     sources = read_lines(wmt22_dir() / "sources" / "generaltest2022.de-en.src.de")[:N]
+    if args.batched:
+        batched(sources, read_lines(wmt22_dir() / "references" / "generaltest2022.de-en.ref.A.en")[:N])
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         # A private translation and score cache (cold), sharing only the converted model folder.

@@ -19,7 +19,7 @@ from conftest import wmt22_path
 N = 12  # WMT22 de-en segments: more than translate in the few seconds before the signal
 
 
-def write_config(folder: Path) -> Path:
+def write_config(folder: Path, system: str = "{name: gemma, engine: gemma-270m}") -> Path:
     sources = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()[:N]
     refs = wmt22_path("references", "generaltest2022.de-en.ref.A.en").read_text(encoding="utf-8").splitlines()[:N]
     (folder / "src.de").write_text("\n".join(sources) + "\n", encoding="utf-8")
@@ -30,9 +30,9 @@ def write_config(folder: Path) -> Path:
 datasets:
   - {name: news, kind: parallel, langpair: de-en, source: src.de, references: [ref.en]}
 systems:
-  - {name: gemma, engine: gemma-270m}
+  - SYSTEM
 metrics: [chrf]
-""",
+""".replace("SYSTEM", system),
         encoding="utf-8",
     )
     return config
@@ -124,6 +124,23 @@ def test_ctrl_c_stops_within_about_a_segment_keeps_the_work_and_exits_130(tmp_pa
     assert 2 <= kept < N
     assert not (tmp_path / "out" / "run").exists()
     assert rerun_translated(config, cache, tmp_path / "out") == N - kept
+
+
+@pytest.mark.slow  # a whole run with the real Gemma, interrupted (~20 s)
+def test_ctrl_c_stops_a_batched_run_within_about_a_step_and_keeps_the_work(tmp_path):
+    """Batched decoding (issue 24): each context stops after its current decode step, not after its batch."""
+    config = write_config(tmp_path, "{name: gemma, engine: gemma-270m, batch_sequences: 8}")
+    cache = tmp_path / "cache"
+    proc = start(config, cache, tmp_path / "out")
+    wait_for_cached(proc, cache, at_least=1)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    stopped_after = time.monotonic() - sent
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "evalharness: interrupted" and "Traceback" not in stderr
+    assert stopped_after < 10, stopped_after
+    assert 1 <= cached(cache) < N
 
 
 def children(pid: int) -> set[int]:

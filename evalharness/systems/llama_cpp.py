@@ -12,6 +12,12 @@ Speed comes from two things the binding allows:
 - `parallel` contexts decode segments side by side, each with `n_threads` threads (the weights are one mmap). A
   small model's tokens are too cheap to split across threads well: here Gemma 270M does 3.2 segments/s on one
   thread, 3.7 on two threads, 5.2 on two contexts of one thread each. Large models are the other way round.
+- `batch_sequences` segments decode side by side in each context (`llama_batch`), one `llama_decode` per step for
+  all of them, the prefix evaluated once and copied into each (`evalharness.systems.llama_batch`, which says how
+  a segment's output is kept independent of the segments beside it). `batch_sequences: 1` is the engine above,
+  one segment per context through `create_completion`; its outputs differ from the batched layout's in the last
+  bits of some computations (flash attention, separate KV streams), so the two layouts have different cache keys
+  (`identity`), while the batched engine's outputs do not depend on how many slots it has.
 """
 
 from __future__ import annotations
@@ -37,12 +43,21 @@ from evalharness.errors import UserError
 from evalharness.fileid import file_sha256
 from evalharness.systems.base import AFFECTS_OUTPUT
 from evalharness.systems.context import RunContext
+from evalharness.systems.llama_batch import BATCHED_LAYOUT, STEP_ROWS, BatchedContext, Job
 from evalharness.systems.prompted import PromptedConfig, check_prompt, new_token_cap, prompt_text
 from evalharness.systems.translation import TranslationSystem, translation_pairs
 
 # How a context's KV cache is reused between segments (see hold_prefix); part of the cache key, since it can
 # change the last bits of a computation and so some outputs.
 PREFIX_REUSE = "few-shot prefix, evaluated alone"
+
+# The default stays one segment per context. Measured with `bench/translate.py --batched` (Gemma 270M, 64 WMT22
+# de-en segments, 2 cores shared with other work): 8 per context is 2.4x the segments/s, but 36 of the 64
+# translations differ from one-per-context and BLEU/chrF are lower (15.4/38.4 vs 17.1/40.6, inside the CIs), and
+# the main job (configs/seeds.yaml) changed 28 of 38 translated segments, every score a little lower. Flash
+# attention (which the batched layout needs, see llama_batch) accumulates in 16 bits on the CPU: to be settled
+# before batching becomes the default.
+BATCH_SEQUENCES = 1
 
 _WORKER_DONE = object()  # a context's thread has no more segments to decode
 
@@ -119,6 +134,17 @@ class LlamaCppSettings(PromptedConfig):
         description="layers offloaded to a GPU build of llama.cpp (-1: all)",
         json_schema_extra={AFFECTS_OUTPUT: True},
     )
+    # Speed only among values >= 2 (tests check it); 1 and >= 2 are different layouts, told apart by `identity`.
+    batch_sequences: int = Field(
+        strict=True,
+        default=BATCH_SEQUENCES,
+        ge=1,
+        le=STEP_ROWS,
+        json_schema_extra={"affects_output": False},
+        description="segments decoded side by side in each context, sharing the few-shot prefix's KV cells "
+        "(1, the default: one at a time, the engine before batching; 8 is about 2.4x faster here; "
+        f"at most {STEP_ROWS}: every step computes that many rows)",
+    )
 
 
 class LlamaCppConfig(LlamaCppSettings):
@@ -174,13 +200,16 @@ class LlamaCppSystem(TranslationSystem):
     def threads(self) -> int:
         return self.cfg.n_threads or max(1, physical_cores() // self.contexts())
 
+    def batched(self) -> bool:
+        return self.cfg.batch_sequences > 1
+
     def identity(self) -> dict:
         # llama.cpp's kernels change between releases, and with them the last bits of some outputs; so does the
-        # way the KV cache is reused (PREFIX_REUSE names the current one).
+        # way the KV cache is reused (PREFIX_REUSE or BATCHED_LAYOUT names the current one).
         return {
             "gguf_sha256": file_sha256(self.gguf_path()),
             "llama_cpp_python": version(),
-            "prefix_reuse": PREFIX_REUSE,
+            "prefix_reuse": BATCHED_LAYOUT if self.batched() else PREFIX_REUSE,
         }
 
     def runtime(self) -> dict:
@@ -189,6 +218,7 @@ class LlamaCppSystem(TranslationSystem):
             "llama_cpp_python": version(),
             "parallel": self.contexts(),
             "n_threads": self.threads(),
+            "batch_sequences": self.cfg.batch_sequences,
         }
 
     def check(self, dataset: Dataset) -> None:
@@ -328,7 +358,11 @@ class LlamaCppSystem(TranslationSystem):
                     f"system {self.name}: a prompt of {len(tokens)} tokens plus up to {cap} new ones "
                     f"does not fit n_ctx {first.n_ctx()} (raise n_ctx): {source[:60]!r}"
                 )
-            jobs.put((i, tokens, cap))
+            jobs.put(Job(i, tokens, cap))
+        if self.batched():
+            contexts = self.batched_contexts(ctx, llms, max(len(j.tokens) + j.cap for j in jobs.queue))
+            yield from self._stream_batched(contexts, jobs, prefix, stops)
+            return
         results: queue.Queue = queue.Queue()
         stop = threading.Event()  # set when the consumer stops early (an error, Ctrl-C): no new segment starts
 
@@ -337,12 +371,12 @@ class LlamaCppSystem(TranslationSystem):
             try:
                 while not stop.is_set():
                     try:
-                        i, tokens, cap = jobs.get_nowait()
+                        job = jobs.get_nowait()
                     except queue.Empty:
                         return
-                    self.hold_prefix(llm, prefix, tokens)
-                    result = llm.create_completion(tokens, max_tokens=cap, stop=stops, **sampling)
-                    results.put((i, self.cfg.prompt.cut(result["choices"][0]["text"]), None))
+                    self.hold_prefix(llm, prefix, job.tokens)
+                    result = llm.create_completion(job.tokens, max_tokens=job.cap, stop=stops, **sampling)
+                    results.put((job.index, self.cfg.prompt.cut(result["choices"][0]["text"]), None))
             except BaseException as err:  # handed to the consumer, which raises it
                 results.put((None, None, err))
             finally:
@@ -352,6 +386,12 @@ class LlamaCppSystem(TranslationSystem):
             threading.Thread(target=work, args=(llm,), name=f"llama-cpp-{self.name}-{k}", daemon=True)
             for k, llm in enumerate(llms)
         ]
+        yield from self._consume(threads, results, stop)
+
+    @staticmethod
+    def _consume(threads: list[threading.Thread], results: queue.Queue, stop: threading.Event):
+        """Start the contexts' threads and yield what they finish; on the way out (done, an error, Ctrl-C) stop
+        them and wait for them."""
         for thread in threads:
             thread.start()
         running = len(threads)
@@ -366,7 +406,90 @@ class LlamaCppSystem(TranslationSystem):
                     raise error
                 yield i, text
         finally:
-            # Each context finishes at most the segment it is decoding; what completed is already yielded.
+            # Each context finishes at most the segment (batched: the step) it is decoding; what completed is
+            # already yielded.
             stop.set()
             for thread in threads:
                 thread.join()
+
+    def batched_contexts(self, ctx: RunContext, llms: list, need: int) -> list[BatchedContext]:
+        """The batched contexts over the run's loaded models, each sequence with room for `need` tokens (rounded
+        up to a power of two, so a few sizes serve a whole run; a sequence's KV cells are the same whatever
+        the room left after them, which flash attention never visits)."""
+        cells = 256
+        while cells < need:
+            cells *= 2
+        cells = min(cells, self.cfg.n_ctx)
+        slots, threads = self.cfg.batch_sequences, self.threads()
+        key = ("llama-cpp-batched", str(self.gguf_path()), len(llms), threads, slots, cells)
+        return self.load_batched(ctx, key, lambda: [BatchedContext(llm, slots, cells, threads) for llm in llms])
+
+    @staticmethod
+    def load_batched(ctx: RunContext, key: tuple, make):
+        log = io.StringIO()
+        with contextlib.redirect_stderr(log):
+            return ctx.models.get(key, make)
+
+    def new_sampler(self):
+        """A sampler chain for one segment, the one create_completion builds from `sampling()` (its penalties
+        are neutral and left out): greedy, or top-p and temperature then a draw seeded with `seed` (each segment
+        starts its own generator from the seed, so its draw does not depend on the segments beside it)."""
+        import llama_cpp
+        from llama_cpp._internals import LlamaSampler
+
+        cfg = self.cfg
+        sampler = LlamaSampler()
+        if not cfg.do_sample:
+            sampler.add_greedy()
+            return sampler
+        sampler.add_top_k(0)
+        sampler.add_typical(1.0, 1)
+        sampler.add_top_p(cfg.top_p, 1)
+        sampler.add_min_p(0.0, 1)
+        sampler.add_temp(cfg.temperature)
+        sampler.add_dist(cfg.seed if cfg.seed is not None else llama_cpp.LLAMA_DEFAULT_SEED)
+        return sampler
+
+    @staticmethod
+    def completion_bytes(llm, job: Job, tokens: list[int], stops: list[bytes]) -> bytes:
+        """The new tokens' text, cut before the first stop string found (in the order of `stop`), as
+        create_completion cuts it."""
+        text = llm.detokenize(tokens, prev_tokens=job.tokens)
+        for stop in stops:
+            if stop in text:
+                return text[: text.index(stop)]
+        return text
+
+    def _stream_batched(self, contexts: list[BatchedContext], jobs: queue.Queue, prefix: list[int], stops):
+        stop_bytes = [s.encode("utf-8") for s in stops or []]
+        results: queue.Queue = queue.Queue()
+        stop = threading.Event()  # set when the consumer stops early: each context stops after its current step
+
+        def next_job() -> Job | None:
+            try:
+                return jobs.get_nowait()
+            except queue.Empty:
+                return None
+
+        def work(bctx: BatchedContext) -> None:
+            llm = bctx.llm
+            try:
+                bctx.set_prefix(prefix)
+
+                def finished(job: Job, tokens: list[int]) -> bool:
+                    text = llm.detokenize(tokens, prev_tokens=job.tokens) if stop_bytes else b""
+                    return any(stop in text for stop in stop_bytes)
+
+                for job, tokens in bctx.run(next_job, self.new_sampler, finished, stop):
+                    text = self.completion_bytes(llm, job, tokens, stop_bytes).decode("utf-8", errors="ignore")
+                    results.put((job.index, self.cfg.prompt.cut(text), None))
+            except BaseException as err:  # handed to the consumer, which raises it
+                results.put((None, None, err))
+            finally:
+                results.put(_WORKER_DONE)
+
+        threads = [
+            threading.Thread(target=work, args=(bctx,), name=f"llama-cpp-{self.name}-batch-{k}", daemon=True)
+            for k, bctx in enumerate(contexts)
+        ]
+        yield from self._consume(threads, results, stop)
