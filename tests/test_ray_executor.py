@@ -145,7 +145,7 @@ def test_scoring_runs_as_ray_tasks_with_the_same_numbers(cluster, tmp_path, monk
     config = lookup_run(tmp_path / "cfg", f"{{kind: ray, address: '{cluster.address}'}}")
     opts = {"workers": 2, "statistics.test": "ar", "statistics.n_samples": 2000}
     monkeypatch.setattr("evalharness.metrics.scoring.PARALLEL_THRESHOLD", 1)
-    monkeypatch.setattr("evalharness.statistics.significance.PARALLEL_ROWS", 1)
+    monkeypatch.setattr("evalharness.statistics.resampling.PARALLEL_ROWS", 1)
     run(config, tmp_path / "local", tmp_path / "c1", monkeypatch, executor__kind="local", **opts)
     manifest = run(config, tmp_path / "ray", tmp_path / "c2", monkeypatch, **opts)
     assert tables(tmp_path / "ray" / "run") == tables(tmp_path / "local" / "run")
