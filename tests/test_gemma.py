@@ -20,6 +20,7 @@ def gemma_run(tmp_path_factory):
     return folder / "results" / "run"
 
 
+@pytest.mark.model
 def test_gemma_default_translates_german_into_english(gemma_run):
     hyps = [json.loads(line) for line in (gemma_run / "segments.jsonl").read_text().splitlines()]
     gemma = [h for h in hyps if h["system"] == "gemma"]

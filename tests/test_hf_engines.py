@@ -300,6 +300,7 @@ def marian_runs(tmp_path_factory, data, marian_model):
     }
 
 
+@pytest.mark.model
 def test_seq2seq_run_scores_the_model_with_every_metric(marian_runs):
     scores = pd.read_csv(marian_runs["cold"] / "scores.csv")
     assert list(scores.metric) == ["BLEU", "chrF2"]
@@ -359,6 +360,7 @@ def variants_run(tmp_path_factory, marian_runs, data, marian_model):
     return cells(run(write_config(folder / "configs", data, systems), folder / "results", cache))
 
 
+@pytest.mark.model
 def test_unchanged_settings_hit_the_cache(variants_run):
     assert variants_run["same"]["cached"] == len(SEGMENTS) and variants_run["same"]["translated"] == 0
 
@@ -443,6 +445,7 @@ def sweep_run(tmp_path_factory, data, marian_model, nllb_model):
     return run(config, folder / "results", folder / "cache")
 
 
+@pytest.mark.model
 def test_sweep_over_beams_gives_a_cell_per_value(sweep_run):
     scores = pd.read_csv(sweep_run / "scores.csv")
     assert list(scores.columns[:3]) == ["dataset", "system", "num_beams"]
@@ -586,6 +589,7 @@ def causal_runs(tmp_path_factory, data, causal_model):
     return {"first": first, "second": second}
 
 
+@pytest.mark.model
 def test_causal_outputs_stop_at_the_first_newline(causal_runs):
     raw = hypotheses(causal_runs["first"], "nostop")
     cut = hypotheses(causal_runs["first"], "base")

@@ -54,6 +54,7 @@ def two_slots(ctx) -> list[str]:
         (8, [1, 3, 5, 0, 2, 4]),
     ],
 )
+@pytest.mark.model
 def test_greedy_outputs_do_not_depend_on_batch_size_or_order(slots, order, two_slots, ctx):
     assert in_order(llama(batch_sequences=slots), order, ctx) == two_slots
 
@@ -62,6 +63,7 @@ def test_a_segment_alone_translates_as_in_a_full_batch(two_slots, ctx):
     assert llama(batch_sequences=8).translate_batch(SOURCES[3:4], "de", "en", ctx) == two_slots[3:4]
 
 
+@pytest.mark.model
 def test_seeded_sampling_does_not_depend_on_batch_partners(ctx):
     sampled = dict(do_sample=True, temperature=1.5, seed=7)
     together = llama(batch_sequences=4, **sampled).translate_batch(GERMAN, "de", "en", ctx)

