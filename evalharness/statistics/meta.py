@@ -22,15 +22,15 @@ Pure numpy (scipy only where named), no I/O, no config. Score arrays are float, 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 STATISTICS = ("pearson", "kendall_b", "kendall_c", "kendall_wmt23", "acc_eq")
 GROUPINGS = ("none", "item", "system")
-# Elements of one (resamples x groups x pairs) array: bounds memory (x 8 bytes, a few arrays at once).
-MAX_CELLS = 2_000_000
+# Kendall's tau of groups larger than this: scipy's O(n log n) kendalltau per group, not all n^2 / 2 pairs.
+SCIPY_KENDALL_ABOVE = 256
 # Tie calibration sorts every pair once: beyond this many pairs, group by item or system, or give epsilon.
 MAX_CALIBRATION_PAIRS = 30_000_000
 # Resamples drawn at once by perm_both (the draws do not depend on it: one stream of uniform doubles).
@@ -109,38 +109,43 @@ def _pearson(m: np.ndarray, h: np.ndarray, valid: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------------ pairs and ties
 
 
-def _pair_blocks(n: int, per_pair: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """All pairs i < j of n members, in blocks of whole rows i, each block small enough that
-    pairs x per_pair elements stay under MAX_CELLS."""
-    rows = max(1, MAX_CELLS // max(1, per_pair * n))
-    for start in range(0, max(n - 1, 0), rows):
-        i, j = np.nonzero(np.arange(n)[None, :] > np.arange(start, min(start + rows, n - 1))[:, None])
-        yield i + start, j
-
-
 def _pair_counts(
-    m: np.ndarray, h: np.ndarray, valid: np.ndarray, epsilon: float
+    m: np.ndarray, h: np.ndarray, valid: np.ndarray, epsilon: float, agreement: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per group, over the pairs of members that both have scores: concordant minus discordant pairs, pairs
     untied in the metric, pairs untied in the humans, pairs that agree (tied in both, or ordered the same way;
-    a metric tie is |difference| <= epsilon, a human tie an exact one: mt-metrics-eval's
-    _MatrixSufficientStatistics), and the number of pairs. m (r, G, n); h, valid (G, n) -> five (r, G) arrays."""
+    only with ``agreement``) and the number of pairs. A metric tie is |difference| <= epsilon, a human tie an
+    exact one (mt-metrics-eval's _MatrixSufficientStatistics). m (r, G, n); h, valid (G, n) -> five (r, G)
+    arrays. The pairs (a, b > a) are visited one member a at a time: contiguous slices, no pair index arrays."""
     r, g, n = m.shape
+    complete = bool(valid.all())
+    mf = m if complete else np.where(valid, m, 0.0)
+    hf = h if complete else np.where(valid, h, 0.0)
     con_dis = np.zeros((r, g))
-    untied_m = np.zeros((r, g))
-    agree = np.zeros((r, g))
-    untied_h = np.zeros(g)
-    pairs = np.zeros(g)
-    for i, j in _pair_blocks(n, r * g):
-        ok = valid[:, i] & valid[:, j]
-        sh = np.where(ok, np.sign(h[:, i] - h[:, j]), 0.0)
-        dm = m[..., i] - m[..., j]
-        sm = np.where(ok & (np.abs(dm) > epsilon), np.sign(dm), 0.0)
-        con_dis += (sm * sh).sum(axis=-1)
-        untied_m += (sm != 0).sum(axis=-1)
-        agree += (ok & (sm == sh)).sum(axis=-1)
-        untied_h += (sh != 0).sum(axis=-1)
-        pairs += ok.sum(axis=-1)
+    untied_m = np.zeros((r, g), dtype=np.int64)
+    agree = np.zeros((r, g), dtype=np.int64)
+    untied_h = np.zeros(g, dtype=np.int64)
+    pairs = np.zeros(g, dtype=np.int64)
+    for a in range(n - 1):
+        dm = mf[..., a + 1 :] - mf[..., a : a + 1]
+        sm = np.sign(dm)
+        sh = np.sign(hf[:, a + 1 :] - hf[:, a : a + 1])
+        if epsilon > 0:
+            sm *= np.abs(dm) > epsilon
+        if complete:
+            unscored = 0
+            pairs += n - 1 - a
+        else:
+            ok = valid[:, a + 1 :] & valid[:, a : a + 1]
+            sm *= ok
+            sh *= ok
+            unscored = (~ok).sum(axis=-1)
+            pairs += ok.sum(axis=-1)
+        con_dis += np.einsum("rgp,gp->rg", sm, sh)
+        untied_m += np.count_nonzero(sm, axis=-1)
+        untied_h += np.count_nonzero(sh, axis=-1)
+        if agreement:  # unscored pairs are 0 in both: equal, and not pairs
+            agree += (sm == sh).sum(axis=-1) - unscored
     return con_dis, untied_m, np.broadcast_to(untied_h, (r, g)), agree, np.broadcast_to(pairs, (r, g))
 
 
@@ -182,7 +187,7 @@ def _kendall_scipy(m: np.ndarray, h: np.ndarray, valid: np.ndarray, variant: str
 def _accuracy(m: np.ndarray, h: np.ndarray, valid: np.ndarray, epsilon: float) -> np.ndarray:
     """acc_eq per group at a fixed tie threshold (Deutsch et al. 2023; mt-metrics-eval's KendallVariants
     variant 'acc23'): the share of pairs that agree, (r, G); NaN for groups without a pair."""
-    _, _, _, agree, pairs = _pair_counts(m, h, valid, epsilon)
+    _, _, _, agree, pairs = _pair_counts(m, h, valid, epsilon, agreement=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(pairs > 0, agree / pairs, NAN)
 
@@ -210,21 +215,28 @@ def _calibrate(m: np.ndarray, h: np.ndarray, valid: np.ndarray) -> tuple[float, 
     # At epsilon = 0 a pair agrees when the signs are equal; tying a pair (epsilon >= its distance) makes it
     # agree if the humans tie it, and disagree if it was ordered as the humans order it.
     base = np.bincount(group, weights=(sm == sh), minlength=n_groups)
-    change = np.where(sh == 0, 1, np.where(sm == sh, -1, 0)) * (dist > 0)
-    order = np.argsort(dist, kind="stable")
-    dist, change, group = dist[order], change[order], group[order]
-    if np.all(per_group[used] == per_group[used][0]):  # equal weights: exact integer counts
+    gains = (sh == 0) & (dist > 0)
+    losses = (sh != 0) & (sm == sh) & (dist > 0)
+    if np.all(per_group[used] == per_group[used][0]):
+        # Equal weights: exact integer counts. The accuracy only rises where a human-tied pair gets tied, so the
+        # smallest best threshold is 0 or the distance of such a pair; two sorts instead of one sort of all pairs.
         total = per_group[used][0] * used.sum()
-        steps = (base.sum() + np.cumsum(change)) / total
-        start = base.sum() / total
+        rises = np.sort(dist[gains])
+        falls = np.sort(dist[losses])
+        agreeing = base.sum() + np.searchsorted(rises, rises, "right") - np.searchsorted(falls, rises, "right")
+        thresholds = np.r_[0.0, rises]
+        accuracies = np.r_[base.sum(), agreeing] / total
     else:
+        change = gains.astype(np.float64) - losses
+        order = np.argsort(dist, kind="stable")
+        dist, change, group = dist[order], change[order], group[order]
         weight = 1.0 / (np.where(used, per_group, 1) * used.sum())
         start = float((base * weight).sum())
         steps = start + np.cumsum(change * weight[group])
-    # The accuracy at each candidate threshold: after the last pair at that distance has been tied.
-    last = np.r_[dist[1:] != dist[:-1], True] & (dist > 0)
-    thresholds = np.r_[0.0, dist[last]]
-    accuracies = np.r_[start, steps[last]]
+        # The accuracy at each candidate threshold: after the last pair at that distance has been tied.
+        last = np.r_[dist[1:] != dist[:-1], True] & (dist > 0)
+        thresholds = np.r_[0.0, dist[last]]
+        accuracies = np.r_[start, steps[last]]
     best = int(np.argmax(accuracies))
     return float(accuracies[best]), float(thresholds[best])
 
@@ -238,8 +250,7 @@ def _per_group(m: np.ndarray, h: np.ndarray, valid: np.ndarray, statistic: str, 
         return _pearson(m, h, valid)
     if statistic in ("kendall_b", "kendall_c"):
         variant = statistic[-1]
-        n = m.shape[-1]
-        if m.shape[1] * n * (n - 1) // 2 > MAX_CELLS:
+        if m.shape[-1] > SCIPY_KENDALL_ABOVE:
             return _kendall_scipy(m, h, valid, variant)
         return _kendall(m, h, valid, variant)
     accuracy = _accuracy(m, h, valid, epsilon)
