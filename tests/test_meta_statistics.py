@@ -467,3 +467,35 @@ def test_metric_clusters_equal_mt_metrics_eval_assign_ranks():
 def test_metric_clusters_break_equal_values_by_name():
     p = np.full((2, 2), 0.01)
     assert meta.metric_clusters(["b", "a"], np.array([0.5, 0.5]), p) == [2, 1]
+
+
+# ------------------------------------------------------------------------------------------------ BOOT-BOTH
+
+
+def test_boot_both_draws_systems_and_items_with_replacement():
+    """The interval restated: systems then items drawn from default_rng(seed).integers, sacrebleu's percentile
+    rule (sorted values at N // 40 and N - N // 40 - 1)."""
+    metric, human = scored(systems=6, items=10, seed=17)
+    statistic = meta.CorrelationStatistic("pearson", level="system")
+    rng = np.random.default_rng(9)
+    values = []
+    for _ in range(80):
+        rows, cols = rng.integers(0, 6, 6), rng.integers(0, 10, 10)
+        m, h = metric[rows][:, cols].mean(axis=1), human[rows][:, cols].mean(axis=1)
+        values.append(sstats.pearsonr(m, h).statistic)
+    values.sort()
+    low, high = meta.boot_both(metric, human, statistic, resamples=80, seed=9)
+    assert (low, high) == pytest.approx((values[2], values[77]), abs=1e-12)
+
+
+def test_boot_both_of_a_monotone_metric_is_a_point():
+    human = np.arange(8.0)
+    assert meta.boot_both(np.exp(human), human, meta.CorrelationStatistic("kendall_b"), resamples=50) == (1.0, 1.0)
+
+
+def test_boot_both_resampling_systems_widens_a_system_level_interval():
+    metric, human = scored(systems=6, items=40, seed=18)
+    statistic = meta.CorrelationStatistic("kendall_b", level="system")
+    items_low, items_high = meta.boot_both(metric, human, statistic, resamples=200, seed=1, resample="items")
+    both_low, both_high = meta.boot_both(metric, human, statistic, resamples=200, seed=1)
+    assert both_high - both_low > items_high - items_low

@@ -17,6 +17,7 @@ Pure numpy (scipy only where named), no I/O, no config. Score arrays are float, 
   ``PermutationSigDiff``), vectorised over resamples.
 - :func:`metric_clusters`: significance clusters/ranks as in the WMT metrics task tables (mt-metrics-eval's
   ``AssignRanks``).
+- :func:`boot_both`: a confidence interval resampling systems and items (BOOT-BOTH, Deutsch et al. 2021).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ GROUPINGS = ("none", "item", "system")
 # Kendall's tau of groups larger than this: scipy's O(n log n) kendalltau per group, not all n^2 / 2 pairs.
 SCIPY_KENDALL_ABOVE = 256
 # Tie calibration sorts every pair once: beyond this many pairs, group by item or system, or give epsilon.
-MAX_CALIBRATION_PAIRS = 30_000_000
+MAX_CALIBRATION_PAIRS = 10_000_000
 # Resamples drawn at once by perm_both (the draws do not depend on it: one stream of uniform doubles).
 PERM_CHUNK = 64
 NAN = float("nan")
@@ -488,3 +489,39 @@ def metric_clusters(names: Sequence[str], values: np.ndarray, pvalues: np.ndarra
             start = pos
         ranks[k] = rank
     return ranks
+
+
+# ------------------------------------------------------------------------------------------------ BOOT-BOTH
+
+
+def boot_both(
+    metric: np.ndarray,
+    human: np.ndarray,
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    resamples: int = 1000,
+    seed: int = 12345,
+    resample: str = "both",
+) -> tuple[float, float]:
+    """95% confidence interval of statistic(metric, human) by the BOOT-BOTH bootstrap of Deutsch et al. 2021:
+    each resample draws the systems with replacement and the items with replacement (resample "systems" or
+    "items": only those) and evaluates the statistic on the drawn systems x items matrices. Resampling systems
+    too is what keeps a system-level point estimate off its interval's bound when only the test set is resampled.
+    Bounds by the project's percentile rule (sacrebleu's: sorted values at N // 40 and N - N // 40 - 1), over
+    the resamples where the statistic is defined; (NaN, NaN) if none is. Seeded."""
+    m, h = _pair(metric, human)
+    if resample not in ("both", "systems", "items"):
+        raise ValueError(f"boot_both: resample must be 'both', 'systems' or 'items', got {resample!r}")
+    if resamples < 1:
+        raise ValueError(f"boot_both: resamples must be >= 1, got {resamples}")
+    n_sys, n_items = m.shape
+    rng = np.random.default_rng(seed)
+    values = np.empty(resamples)
+    for k in range(resamples):
+        rows = rng.integers(0, n_sys, n_sys) if resample != "items" else np.arange(n_sys)
+        cols = rng.integers(0, n_items, n_items) if resample != "systems" else np.arange(n_items)
+        values[k] = statistic(m[np.ix_(rows, cols)], h[np.ix_(rows, cols)])
+    defined = np.sort(values[~np.isnan(values)])
+    if not defined.size:
+        return NAN, NAN
+    low = len(defined) // 40
+    return float(defined[low]), float(defined[len(defined) - low - 1])
