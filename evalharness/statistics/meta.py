@@ -193,23 +193,48 @@ def _accuracy(m: np.ndarray, h: np.ndarray, valid: np.ndarray, epsilon: float) -
         return np.where(pairs > 0, agree / pairs, NAN)
 
 
-def _calibrate(m: np.ndarray, h: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
-    """Tie calibration (Deutsch et al. 2023, mt-metrics-eval's tau_optimization with sample_rate 1): the
-    threshold epsilon among 0 and every |metric difference| of a pair that maximises the group-averaged acc_eq
-    (the smallest such epsilon), and that accuracy. m, h, valid (G, n)."""
-    n_groups, n = m.shape
+@dataclass(frozen=True)
+class _HumanPairs:
+    """The pairs (a < b) of each group's members that both have scores, and what depends on the human scores
+    only: computed once for every resample of a calibration. Arrays over the pairs are laid out pair-major
+    (pairs x groups), flattened to the scored ones."""
+
+    first: np.ndarray  # member a of every pair
+    second: np.ndarray  # member b
+    scored: np.ndarray | None  # (pairs, groups) mask, None when every pair is scored
+    human_sign: np.ndarray
+    group: np.ndarray
+    per_group: np.ndarray
+
+
+def _human_pairs(h: np.ndarray, valid: np.ndarray) -> _HumanPairs:
+    n_groups, n = h.shape
     n_pairs = n_groups * n * (n - 1) // 2
     if n_pairs > MAX_CALIBRATION_PAIRS:
         raise ValueError(
             f"acc_eq: tie calibration over {n_pairs} pairs is too large; group by item or system, or give epsilon"
         )
     i, j = np.triu_indices(n, 1)
-    ok = valid[:, i] & valid[:, j]
-    group = np.broadcast_to(np.arange(n_groups)[:, None], ok.shape)[ok]
-    sh = np.sign(h[:, i] - h[:, j])[ok]
-    dm = (m[:, i] - m[:, j])[ok]
+    ht, vt = h.T, valid.T
+    scored = vt[i] & vt[j]
+    human_sign = np.sign(ht[i] - ht[j])
+    group = np.broadcast_to(np.arange(n_groups), scored.shape)
+    if scored.all():
+        return _HumanPairs(i, j, None, human_sign.ravel(), group.ravel(), np.full(n_groups, len(i)))
+    group = group[scored]
+    return _HumanPairs(i, j, scored, human_sign[scored], group, np.bincount(group, minlength=n_groups))
+
+
+def _calibrate(m: np.ndarray, pairs: _HumanPairs) -> tuple[float, float]:
+    """Tie calibration (Deutsch et al. 2023, mt-metrics-eval's tau_optimization with sample_rate 1): the
+    threshold epsilon among 0 and every |metric difference| of a pair that maximises the group-averaged acc_eq
+    (the smallest such epsilon), and that accuracy. m (G, n); the pairs of :func:`_human_pairs`."""
+    mt = m.T
+    dm = mt[pairs.first] - mt[pairs.second]
+    dm = dm.ravel() if pairs.scored is None else dm[pairs.scored]
     dist, sm = np.abs(dm), np.sign(dm)
-    per_group = np.bincount(group, minlength=n_groups)
+    sh, group, per_group = pairs.human_sign, pairs.group, pairs.per_group
+    n_groups = len(per_group)
     used = per_group > 0
     if not used.any():
         return NAN, 0.0
@@ -264,7 +289,8 @@ def _grouped(m: np.ndarray, h: np.ndarray, statistic: str, grouping: str, epsilo
     gm, gh = _groups(m, grouping), _groups(h, grouping)
     valid = ~np.isnan(gh) & ~np.isnan(gm).any(axis=0)
     if statistic in ("acc_eq", "kendall_wmt23") and epsilon is None:
-        accuracies = np.array([_calibrate(gm[k], gh, valid)[0] for k in range(len(gm))])
+        pairs = _human_pairs(gh, valid)
+        accuracies = np.array([_calibrate(gm[k], pairs)[0] for k in range(len(gm))])
         return accuracies if statistic == "acc_eq" else 2 * accuracies - 1
     return _average(_per_group(gm, gh, valid, statistic, 0.0 if epsilon is None else epsilon))
 
@@ -302,7 +328,7 @@ def acc_eq(
     gm, gh = _groups(m, grouping), _groups(h, grouping)
     valid = ~np.isnan(gm) & ~np.isnan(gh)
     if epsilon is None:
-        return _calibrate(gm, gh, valid)
+        return _calibrate(gm, _human_pairs(gh, valid))
     if epsilon < 0:
         raise ValueError(f"acc_eq: epsilon must be >= 0, got {epsilon}")
     return float(_average(_accuracy(gm[None], gh, valid, epsilon))[0]), float(epsilon)
