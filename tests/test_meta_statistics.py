@@ -499,3 +499,13 @@ def test_boot_both_resampling_systems_widens_a_system_level_interval():
     items_low, items_high = meta.boot_both(metric, human, statistic, resamples=200, seed=1, resample="items")
     both_low, both_high = meta.boot_both(metric, human, statistic, resamples=200, seed=1)
     assert both_high - both_low > items_high - items_low
+
+
+def test_perm_both_with_spa_separates_a_metric_that_orders_systems_as_the_humans_do():
+    rng = np.random.default_rng(19)
+    human = rng.normal(size=(5, 40)) + np.array([0.0, 0.4, 0.8, 1.2, 1.6])[:, None]
+    good, noise = human + 0.1 * rng.normal(size=human.shape), rng.normal(size=human.shape)
+    statistic = meta.SpaStatistic(meta.pairwise_pvalues(human, 200, 4), permutations=200)
+    assert statistic(good, human) > statistic(noise, human)
+    assert meta.perm_both(good, noise, human, statistic, resamples=60, seed=1) < 0.05
+    assert meta.perm_both(good, good, human, statistic, resamples=20, seed=1) == 1.0

@@ -401,6 +401,21 @@ def soft_pairwise_accuracy(metric_p: np.ndarray, human_p: np.ndarray) -> float:
     return float(1.0 - diff.mean()) if diff.size else NAN
 
 
+@dataclass(frozen=True)
+class SpaStatistic:
+    """SPA as a :func:`perm_both` statistic, as mt-metrics-eval's CompareMetricsWithPairwiseConfidenceError
+    compares metrics: the metric's pairwise p-values are recomputed from the (swapped) segment scores of each
+    resample, the humans' are computed once (``human_p``: :func:`pairwise_pvalues` of the human segment scores,
+    or any one-sided p-value matrix). Arrays systems x items; the human argument is not read."""
+
+    human_p: np.ndarray
+    permutations: int = 1000
+    seed: int = 4
+
+    def __call__(self, metric: np.ndarray, human: np.ndarray) -> float:
+        return soft_pairwise_accuracy(pairwise_pvalues(metric, self.permutations, self.seed), self.human_p)
+
+
 # -------------------------------------------------------------------------------------------- PERM-BOTH
 
 
