@@ -334,6 +334,13 @@ def test_pairwise_pvalues_leave_out_the_items_a_pair_lacks():
     assert p[1, 2] == compute_pairwise_p_values(scores, 400, 2)[1, 2]
 
 
+def test_pairwise_pvalues_of_systems_without_a_common_item_are_nan():
+    scores = np.array([[1.0, np.nan, 2.0], [np.nan, 3.0, np.nan], [0.5, 0.5, 0.5]])
+    p = meta.pairwise_pvalues(scores, resamples=50, seed=0)
+    assert np.isnan(p[0, 1]) and np.isnan(p[1, 0])
+    assert not np.isnan(p[0, 2]) and not np.isnan(p[1, 2])
+
+
 # ------------------------------------------------------------------------------ PERM-BOTH (Deutsch et al. 2021)
 
 

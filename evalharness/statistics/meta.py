@@ -356,7 +356,7 @@ def pairwise_pvalues(scores: np.ndarray, resamples: int = 1000, seed: int = 4) -
     seed): systems x items segment scores -> systems x systems, [i, j] = the share of permutations (each item's
     two scores swapped with probability 1/2) whose difference in summed scores i - j is at least the observed
     one: small when i is significantly better. Both triangles are filled; the diagonal is NaN. Items where
-    either system has no score (NaN) are left out of that pair."""
+    either system has no score (NaN) are left out of that pair (NaN for a pair without a common item)."""
     x = np.asarray(scores, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"pairwise_pvalues: need a systems x items matrix, got shape {x.shape}")
@@ -380,6 +380,8 @@ def pairwise_pvalues(scores: np.ndarray, resamples: int = 1000, seed: int = 4) -
     for a in range(n_sys):
         for b in range(a + 1, n_sys):
             both = ~np.isnan(x[a]) & ~np.isnan(x[b])
+            if not both.any():
+                continue  # no item in common: no p-value
             diff = (x[a] - x[b])[both].astype(np.float32)
             null, observed = signs[:, both] @ diff, diff.sum()
             p[a, b] = np.sum(null >= observed) / resamples
