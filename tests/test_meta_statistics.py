@@ -398,6 +398,11 @@ def test_perm_both_system_level_equals_mt_metrics_eval_on_system_scores():
     assert p == expected
 
 
+def test_a_system_level_statistic_of_grouped_items_is_refused():
+    with pytest.raises(ValueError, match="grouping 'none'"):
+        meta.CorrelationStatistic("pearson", "item", level="system")
+
+
 def test_perm_both_of_identical_metrics_finds_no_difference():
     metric, human = scored()
     assert meta.perm_both(metric, metric, human, meta.CorrelationStatistic("pearson"), resamples=100, seed=1) == 1.0

@@ -438,6 +438,8 @@ class CorrelationStatistic:
         _check(self.statistic, self.grouping)
         if self.level not in ("segment", "system"):
             raise ValueError(f"unknown level {self.level!r}, expected 'segment' or 'system'")
+        if self.level == "system" and self.grouping != "none":
+            raise ValueError(f"a system-level statistic takes grouping 'none', not {self.grouping!r}")
 
     def __call__(self, metric: np.ndarray, human: np.ndarray) -> float:
         m, h = _pair(metric, human)
