@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -232,3 +233,9 @@ def test_the_flores_style_example_config_runs(tmp_path):
     scores = (folder / "scores.csv").read_text(encoding="utf-8")
     assert "flores-style-de-en,system-a,segment,BLEU," in scores
     assert json.loads((folder / "hf" / "flores-style-de-en.json").read_text())["rows_read"] == 8
+
+
+def test_without_the_datasets_package_the_error_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "datasets", None)  # `import datasets` fails as if not installed
+    with pytest.raises(UserError, match=r"^kind: hf needs the datasets package: pip install 'evalharness\[hf\]'$"):
+        load_dataset(named(tmp_path / "test.parquet"))
