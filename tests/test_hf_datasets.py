@@ -210,6 +210,7 @@ def test_a_hub_dataset_in_the_local_cache_is_read_offline(tmp_path, monkeypatch)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     dataset = load_dataset(config(path="someone/tiny-flores", shape="flores"))
     assert (dataset.sources, dataset.references) == (GERMAN, [ENGLISH])
+    assert json.loads(dataset.artifacts["hf/hf-set.json"])["commit"] == commit
 
 
 def test_the_files_read_are_recorded_with_their_sha256(tmp_path):
@@ -218,6 +219,12 @@ def test_the_files_read_are_recorded_with_their_sha256(tmp_path):
     arrow = next((tmp_path / "saved").glob("*.arrow"))
     assert record["files_sha256"] == {arrow.name: hashlib.sha256(arrow.read_bytes()).hexdigest()}
     assert (record["path"], record["rows_read"], record["rows_selected"]) == ("saved", 3, 3)
+
+
+def test_data_files_with_a_file_path_is_refused(tmp_path):
+    datasets.Dataset.from_dict(TABLE).to_parquet(tmp_path / "test.parquet")
+    with pytest.raises(UserError, match=r"data_files picks files inside a folder, and path .*test\.parquet is a file"):
+        load_dataset(named(tmp_path / "test.parquet", data_files="*.parquet"))
 
 
 def test_max_segments_cuts_an_hf_dataset(tmp_path):

@@ -102,17 +102,20 @@ def _hub_snapshot(cfg: HfConfig) -> Path:
 
 
 def _open(cfg: HfConfig) -> tuple[Any, list[Path]]:
-    """The loaded table or tables (a `datasets.Dataset` or `DatasetDict`) and the files they were read from."""
+    """The loaded table or tables (a `datasets.Dataset` or `DatasetDict`) and the local files they were read from
+    (none for a hub dataset: its commit, the snapshot folder's name, says what it is)."""
     datasets = _import_datasets()
     path = Path(cfg.path)
-    local = path.exists()
-    if not local:
-        path = _hub_snapshot(cfg)
+    if not path.exists():
+        loaded = _load_folder(cfg, datasets, _hub_snapshot(cfg))
+        return loaded, []
     if path.is_dir() and ((path / "state.json").exists() or (path / "dataset_dict.json").exists()):
         if cfg.data_files is not None or cfg.subset is not None:
             raise UserError(f"dataset {cfg.name}: {path} is a save_to_disk folder: data_files and subset do not apply")
         return datasets.load_from_disk(str(path)), sorted(path.rglob("*.arrow"))
     if path.is_file():
+        if cfg.data_files is not None:
+            raise UserError(f"dataset {cfg.name}: data_files picks files inside a folder, and path {path} is a file")
         builder = BUILDERS.get(path.suffix.lower())
         if builder is None:
             raise UserError(
@@ -121,11 +124,15 @@ def _open(cfg: HfConfig) -> tuple[Any, list[Path]]:
             )
         loaded = datasets.load_dataset(builder, data_files=str(path), cache_dir=_cache_dir())
         return loaded, [path]
+    return _load_folder(cfg, datasets, path), _data_files(cfg, path)
+
+
+def _load_folder(cfg: HfConfig, datasets, folder: Path):
+    """A folder of data files (a hub snapshot too, whose README names its subsets), as `datasets` reads it."""
     try:
-        loaded = datasets.load_dataset(str(path), cfg.subset, data_files=cfg.data_files, cache_dir=_cache_dir())
+        return datasets.load_dataset(str(folder), cfg.subset, data_files=cfg.data_files, cache_dir=_cache_dir())
     except (FileNotFoundError, ValueError) as err:  # no data files, no such subset: datasets says which
         raise UserError(f"dataset {cfg.name}: path {cfg.path}: {str(err).splitlines()[0]}") from err
-    return loaded, _data_files(cfg, path)
 
 
 def _data_files(cfg: HfConfig, folder: Path) -> list[Path]:
@@ -244,9 +251,10 @@ def _texts(cfg: HfConfig, table, src: str, tgt: str) -> tuple[list[str], list[li
     return sources, references, list(reference_columns), doc_ids
 
 
-def record(cfg: HfConfig, table, files: list[Path], rows_read: int) -> str:
+def record(cfg: HfConfig, table, files: list[Path], rows_read: int, commit: str | None) -> str:
     """hf/<name>.json: where the test set came from, for the results folder."""
     entry = {
+        "commit": commit,
         "path": Path(cfg.path).name if Path(cfg.path).exists() else str(cfg.path),  # no machine paths
         "subset": cfg.subset,
         "split": cfg.split,
@@ -268,5 +276,6 @@ def load(cfg: HfConfig) -> Dataset:
         raise UserError(f"dataset {cfg.name}: no rows left in {cfg.path} (split {cfg.split or 'the only one'})")
     sources, references, names, doc_ids = _texts(cfg, table, src, tgt)
     dataset = Dataset(cfg.name, src, tgt, sources, references, names, doc_ids)
-    dataset.artifacts[f"hf/{cfg.name}.json"] = record(cfg, table, files, rows_read)
+    commit = None if Path(cfg.path).exists() else _hub_snapshot(cfg).name
+    dataset.artifacts[f"hf/{cfg.name}.json"] = record(cfg, table, files, rows_read, commit)
     return dataset
