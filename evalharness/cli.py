@@ -172,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--columns",
         type=_names,
         metavar="C1,C2",
-        help="per metric: score, ci, rank (WMT rank range), cluster, p_value, delta, delta_ci, significant; per "
+        help="per metric: score, ci, rank (WMT rank range), cluster, p_value, delta, delta_ci, agreement (the delta "
+        "in human terms), significant; per "
         "system: off_target_rate, empty_outputs, unaligned_sources, unaligned_references, pivot_on_target_rate, "
         "valid; or all (default: ci, rank, p_value where computed, and the per-system columns with something to "
         "say; on a terminal a compact cell per metric)",

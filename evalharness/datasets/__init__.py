@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Union
 
 from pydantic import Field
 
-from evalharness.datasets import documents, parallel, sacrebleu_set, tabular, wmtxml
+from evalharness.datasets import documents, hf, parallel, sacrebleu_set, tabular, wmtxml
 from evalharness.datasets.base import Dataset, DatasetConfigBase
 from evalharness.datasets.humanscores import load_human_scores
 
@@ -23,6 +23,7 @@ LOADERS: dict[str, tuple[type, Callable]] = {
     "sacrebleu": (sacrebleu_set.SacrebleuConfig, sacrebleu_set.load),
     "documents": (documents.DocumentsConfig, documents.load_documents),
     "roundtrip": (documents.RoundtripConfig, documents.load_roundtrip),
+    "hf": (hf.HfConfig, hf.load),
 }
 
 if TYPE_CHECKING:  # a type checker cannot follow the union built below: any kind's config

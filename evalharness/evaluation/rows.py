@@ -5,7 +5,7 @@ Each cell's levels and columns come from its dataset's kind; nothing here asks w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from evalharness.evaluation.levels import Level, ScoredCell, ScoredDataset
 from evalharness.langid import detect_distinct, known_languages, off_target_warning
@@ -14,6 +14,7 @@ from evalharness.reporting.analysis import CellData, DatasetData
 from evalharness.results import PairRow, Row, segment_record
 from evalharness.statistics.cells import DatasetStatistics, baseline_label
 from evalharness.statistics.compare import CellComparison
+from evalharness.statistics.humanterms import human_agreement
 
 
 @dataclass
@@ -78,7 +79,11 @@ def cell_rows(part: ScoredDataset, sc: ScoredCell, metrics: Sequence[Metric], st
             result = level.results.get((sc.cell.id, metric.label)) if level.results is not None else None
             if result is None and level.name == "pivot":
                 continue  # a reference-based metric has nothing to score the pivots against
-            comparison = stats.comparisons[metric.label][sc.cell.id] if level.name == "segment" else CellComparison()
+            comparison = CellComparison()
+            if level.name == "segment":
+                comparison = stats.comparisons[metric.label][sc.cell.id]
+                agreement = human_agreement(comparison.delta, human_curve(part, metric))
+                comparison = replace(comparison, human_agreement=agreement)
             rows.append(
                 Row(
                     dataset=part.name,
@@ -97,6 +102,16 @@ def cell_rows(part: ScoredDataset, sc: ScoredCell, metrics: Sequence[Metric], st
                 )
             )
     return rows
+
+
+def human_curve(part: ScoredDataset, metric: Metric) -> str | None:
+    """The metric's curve of human agreement (Kocmi et al. 2024) on this dataset, where one applies: the curves
+    were fitted on translations scored against one reference, so a round trip (a text against its own
+    translation and back) and several references have none."""
+    dataset = part.dataset
+    if dataset.pivot_lang is not None or len(dataset.references) != 1:
+        return None
+    return metric.human_curve(dataset.target_lang)
 
 
 def references_of(part: ScoredDataset, level: Level) -> str:
@@ -133,6 +148,7 @@ def tested_pairs(
                     better=None if test.better is None else ("a" if test.better else "b"),
                     test=test.test,
                     n_samples=test.n_samples,
+                    curve=human_curve(part, metric),
                 )
             )
     return rows

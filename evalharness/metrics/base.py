@@ -75,6 +75,11 @@ class Metric(ABC):
         except Exception as err:
             raise UserError(f"metric {self.label} for target language {target_lang}: {one_line(err)}") from err
 
+    def human_curve(self, target_lang: str) -> str | None:
+        """The name of this metric's curve in `mt_thresholds` (Kocmi et al. 2024: a delta as the share of system
+        pairs on which humans agree), where the package fitted one for this very metric; None: no curve."""
+        return None
+
     def options(self) -> dict:
         return self.cfg.model_dump(exclude={"label"})
 

@@ -13,6 +13,9 @@ from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.base import MetricConfigBase, SacrebleuMetric
 from evalharness.metrics.sacrebleu_adapter import bleu_tokenizers
 
+# sacrebleu's tokenizer for a target language when none is named (`tokenize: auto`).
+DEFAULT_TOKENIZERS = {"zh": "zh", "ja": "ja-mecab", "ko": "ko-mecab"}
+
 
 class BleuConfig(MetricConfigBase):
     name: Literal["bleu"]
@@ -51,6 +54,17 @@ class BleuMetric(SacrebleuMetric):
         if isinstance(tok, dict):
             tok = tok.get(target_lang, tok.get("default", "auto"))
         return None if tok == "auto" else tok
+
+    def human_curve(self, target_lang: str) -> str | None:
+        """sacreBLEU with its defaults (the target language's tokenizer) is `bleu`; with the FLORES
+        SentencePiece tokenizers it is spBLEU (`spbleu101`, `spbleu200`); other settings have no curve."""
+        cfg = self.cfg
+        if cfg.lowercase or cfg.smooth_method != "exp" or cfg.smooth_value is not None or cfg.max_ngram_order != 4:
+            return None
+        tok = self.tokenizer_for(target_lang)
+        if tok is None or tok == DEFAULT_TOKENIZERS.get(target_lang, "13a"):
+            return "bleu"
+        return {"flores101": "spbleu101", "flores200": "spbleu200"}.get(tok)
 
     def _make(self, target_lang: str, effective_order: bool) -> BLEU:
         return BLEU(

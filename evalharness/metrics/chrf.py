@@ -45,6 +45,13 @@ class ChrfMetric(SacrebleuMetric):
     def default_label(self) -> str:
         return f"chrF{self.cfg.beta}" + "+" * self.word_order
 
+    def human_curve(self, target_lang: str) -> str | None:
+        """chrF with sacrebleu's defaults (character 6-grams, beta 2) is `chrf`; chrF++ and other settings have no
+        curve."""
+        cfg = self.cfg
+        default = (cfg.char_order, self.word_order, cfg.beta) == (6, 0, 2)
+        return "chrf" if default and not (cfg.lowercase or cfg.whitespace or cfg.eps_smoothing) else None
+
     def build(self, target_lang: str) -> CHRF:
         return CHRF(
             char_order=self.cfg.char_order,

@@ -30,6 +30,7 @@ WITHIN_RUN = [
     "delta",
     "delta_ci_low",
     "delta_ci_high",
+    "human_agreement",
     "baseline",
     "rank",
     "rank_low",

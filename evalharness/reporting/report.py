@@ -26,6 +26,7 @@ from evalharness.reporting.analysis import key_metric, read_table, tokens
 from evalharness.reporting.plots import bars_path, numeric_sweeps, run_plots, scatter_path, setting_text, sweep_path
 from evalharness.reporting.tables import directions_of, format_p, marked, signature_notes, sort_rows
 from evalharness.results import ANALYSIS_FILES, STAT_COLUMNS, RunData, missing, read_folder, sweep_columns
+from evalharness.statistics.humanterms import COLUMN
 
 REPORT = "report.html"
 TOP_SEGMENTS = 5  # segments shown per dataset
@@ -195,6 +196,28 @@ def _agreement_rows(agreement: pd.DataFrame | None) -> list[dict]:
             row[name] = _num(record[name], 3) or "n/a"
             row[f"{name}_ci"] = f"[{_num(low, 3)}, {_num(high, 3)}]" if not missing(low) and not missing(high) else ""
         rows.append(row)
+    return rows
+
+
+def human_terms_rows(scores: pd.DataFrame) -> list[dict]:
+    """The report's deltas in human terms: each score with a delta against the baseline and a curve (Kocmi et al.
+    2024, `statistics.humanterms`), as text. Metrics without a curve have no row: nothing is borrowed."""
+    if COLUMN not in scores.columns:
+        return []
+    settings = sweep_columns(scores)
+    rows = []
+    for record in scores[scores[COLUMN].notna()].to_dict("records"):
+        shown = [f"{k}={record[k]}" for k in settings if not missing(record[k])]
+        rows.append(
+            {
+                "dataset": str(record["dataset"]),
+                "system": str(record["system"]) + (f" ({', '.join(shown)})" if shown else ""),
+                "level": str(record["level"]),
+                "metric": str(record["metric"]),
+                "delta": f"{float(record['delta']):+.2f}",
+                "agreement": f"{float(record[COLUMN]):.0f}%",
+            }
+        )
     return rows
 
 
@@ -497,6 +520,7 @@ def render(data: RunData, plots: dict[str, bytes] | None = None) -> str:
         notes=signature_notes(data.scores),
         baseline=baseline,
         agreement=_agreement_rows(data.agreement),
+        human_terms=human_terms_rows(data.scores),
         any_stats=any(c in data.scores.columns and data.scores[c].notna().any() for c in STAT_COLUMNS[:2]),
         any_ranks="rank_low" in data.scores.columns and data.scores["rank_low"].notna().any(),
         floors=sorted(floors_of(data)),

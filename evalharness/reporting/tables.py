@@ -279,6 +279,7 @@ METRIC_COLUMNS: dict[str, tuple[str, ...]] = {
     "p_value": ("p_value",),
     "delta": ("delta",),
     "delta_ci": ("delta_ci_low", "delta_ci_high"),
+    "agreement": ("human_agreement",),  # the delta in human terms (statistics.humanterms)
     "significant": ("significant", "significantly_worse"),
 }
 # The default: each metric's score, CI, WMT rank range and p-value against the baseline, where the run has them.
@@ -426,6 +427,7 @@ _HEADERS = {
     "p_value": "p",
     "delta": "Δ",
     "delta_ci_low": "Δ 95% CI",
+    "human_agreement": "humans agree",
     "significant": "vs base",
 }
 _PAIRED = {"ci_high", "rank_high", "delta_ci_high", "significantly_worse"}  # shown with their first half
@@ -459,6 +461,8 @@ def _statistic(full: pd.DataFrame, metric: str, stat: str, i, decimals: int = 2)
         return format_p(value)
     if stat == "delta":
         return f"{float(value):+.{decimals}f}"
+    if stat == "human_agreement":  # mt_thresholds gives percent
+        return f"{float(value):.0f}%"
     if stat == "significant":
         worse = full.get(f"{metric} significantly_worse")
         return "better" if _is_true(value) else ("worse" if worse is not None and _is_true(worse[i]) else "")
@@ -671,4 +675,13 @@ def view_notes(full: pd.DataFrame, view: pd.DataFrame, compact: bool = False) ->
         )
     if any(n.endswith(" p_value") for n in names) and len(baseline) and not (compact and has_rank):
         notes.append(f"p: paired test against {baseline.iloc[0]}")
+    if any(n.endswith(" human_agreement") for n in names):
+        notes.append(AGREEMENT_NOTE)
     return notes
+
+
+# What the `humans agree` column says (statistics.humanterms).
+AGREEMENT_NOTE = (
+    "humans agree: the estimated share of system pairs with this Δ on which humans agree with the metric "
+    "(Kocmi et al. 2024, mt-thresholds); empty where the metric has no published curve"
+)

@@ -26,6 +26,7 @@ from evalharness.results.schema import (
     typed_setting,
 )
 from evalharness.statistics.compare import CellComparison
+from evalharness.statistics.humanterms import human_agreement
 
 
 @dataclass(kw_only=True)
@@ -195,11 +196,13 @@ class PairRow:
     test: str
     n_samples: int
     level: str = "segment"
+    curve: str | None = None  # the metric's curve in mt_thresholds (statistics.humanterms); None: it has none
 
 
 def pairwise_frame(pairs: list[PairRow], sweep_keys: list[str]) -> pd.DataFrame:
     """pairwise.csv: one row per dataset x metric x tested pair (each pair once, in run order), the swept settings
-    of each side as `<key> a` / `<key> b`; `delta` = score_a - score_b."""
+    of each side as `<key> a` / `<key> b`; `delta` = score_a - score_b, `human_agreement` that delta in human terms
+    where the metric has a curve (`statistics.humanterms`)."""
     keys_a, keys_b = [f"{k} a" for k in sweep_keys], [f"{k} b" for k in sweep_keys]
     columns = pairwise_columns(sweep_keys)
     records = []
@@ -214,6 +217,7 @@ def pairwise_frame(pairs: list[PairRow], sweep_keys: list[str]) -> pd.DataFrame:
             score_a=pair.score_a,
             score_b=pair.score_b,
             delta=delta,
+            human_agreement=human_agreement(delta, pair.curve),
             p_value=pair.p_value,
             better=pair.better,
             test=pair.test,

@@ -60,7 +60,9 @@ class CellComparison:
 
     `significant`: significantly *better* than the baseline (p < alpha, better in the metric's direction);
     `significantly_worse`: significantly worse. `delta`: score - baseline score, with the 95% percentile interval
-    of the difference over the CI bootstrap's resamples (the same draws for every cell, so the pairs are paired).
+    of the difference over the CI bootstrap's resamples (the same draws for every cell, so the pairs are paired);
+    `human_agreement`: the estimated share (percent) of system pairs with that delta on which humans agree with the
+    metric (Kocmi et al. 2024, `statistics.humanterms`), empty for a metric without a published curve.
     `rank`: the cluster rank; `rank_low`/`rank_high`: the WMT rank range (see `significance.clusters_from_pvalues`).
     `pairs`: the paired test against every other cell tested (pairwise.csv, not a column).
     """
@@ -75,6 +77,7 @@ class CellComparison:
     delta: float | None = None
     delta_ci_low: float | None = None
     delta_ci_high: float | None = None
+    human_agreement: float | None = None  # `delta` in human terms (statistics.humanterms), where the metric has a curve
     rank_low: int | None = None
     rank_high: int | None = None
     pairs: dict = field(default_factory=dict, repr=False)  # other cell -> PairTest
