@@ -29,12 +29,14 @@ Widget keys (labels in parentheses), for tests and browser automation:
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
 
+from evalharness.errors import UserError
 from evalharness.ui.data import Folder, load_all, load_folder, stamp
 
 PAGES = [  # (url path, title, module under evalharness.ui.pages)
@@ -71,7 +73,13 @@ def page(module: str, folders: list[Folder]) -> Callable[[], None]:
     render = import_module(f"evalharness.ui.pages.{module}").render
 
     def draw() -> None:
-        render(folders)
+        try:
+            render(folders)
+        except UserError as err:  # a file of a folder, or an input, that the page cannot use
+            st.error(str(err))
+        except Exception as err:  # a folder in a shape the page did not expect: said in the page, logged in full
+            logging.getLogger("evalharness.ui").exception("page %s", module)
+            st.error(f"{module}: cannot show this page for these folders ({type(err).__name__}: {err})")
 
     draw.__name__ = module
     return draw

@@ -156,15 +156,19 @@ def names_of(paths: list[Path]) -> list[str]:
 
 
 def load_all(paths: list[Path], load=load_folder) -> tuple[list[Folder], list[str]]:
-    """The folders that load, and one message per folder that does not (naming it, or the file at fault)."""
-    folders, errors = [], []
+    """The folders that load, and one message per folder that does not (naming it, or the file at fault); a
+    folder given twice is read once."""
+    unique, errors = [], []
     seen: set[Path] = set()
-    for name, path in zip(names_of(paths), paths, strict=True):
+    for path in paths:
         real = path.resolve()
         if real in seen:
             errors.append(f"{path}: the same results folder is given twice (shown once)")
             continue
         seen.add(real)
+        unique.append(path)
+    folders = []
+    for name, path in zip(names_of(unique), unique, strict=True):
         try:
             folders.append(load(path, name))
         except UserError as err:
