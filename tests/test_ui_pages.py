@@ -18,7 +18,7 @@ import pytest
 import sacrebleu
 from evalharness.results import read_csv
 from evalharness.ui.views import read_back
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
@@ -63,8 +63,8 @@ def table(at: AppTest, *columns: str) -> pd.DataFrame:
     return found[0]
 
 
-class Downloads(MemoryMediaFileStorage):
-    """The media storage of a run, kept so that a test can read what a download button would hand out."""
+class Downloads(MediaFileManager):
+    """The media files of a run, kept so that a test can make and read what a download button hands out."""
 
     last: Downloads | None = None
 
@@ -75,15 +75,17 @@ class Downloads(MemoryMediaFileStorage):
 
 @pytest.fixture
 def downloads(monkeypatch):
-    monkeypatch.setattr("streamlit.testing.v1.app_test.MemoryMediaFileStorage", Downloads)
+    monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Downloads)
 
 
 def downloaded(at: AppTest, key: str) -> bytes:
-    """The bytes the download button `key` hands out (from the last run's media storage)."""
+    """The bytes the download button `key` hands out when clicked (its deferred file, made now)."""
     buttons = [b for b in at.get("download_button") if b.proto.id.endswith(f"-{key}")]
     assert len(buttons) == 1, f"no download button {key}"
     assert Downloads.last is not None
-    return Downloads.last.get_file(buttons[0].proto.url.rsplit("/", 1)[1]).content
+    proto = buttons[0].proto
+    url = Downloads.last.execute_deferred(proto.deferred_file_id) if proto.deferred_file_id else proto.url
+    return Downloads.last._storage.get_file(url.rsplit("/", 1)[1]).content
 
 
 def plain(frame: pd.DataFrame) -> list[dict]:

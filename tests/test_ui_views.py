@@ -3,7 +3,6 @@ segment table's filters, sort and pages, the leaderboard view, the p-value matri
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 from pathlib import Path
@@ -11,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from evalharness.errors import UserError
 from evalharness.reporting.analysis import length_rows
 from evalharness.ui.app import folders_from_argv
-from evalharness.ui.data import cell_label, load_all, load_folder
+from evalharness.ui.data import cell_label, load_all, load_folder, read_segments_frame
 from evalharness.ui.pages.score import score_argv
 from evalharness.ui.views import (
     ALL,
@@ -244,13 +244,27 @@ def test_folders_of_the_same_name_are_named_by_their_path(tmp_path):
 
 def test_a_segments_file_that_is_not_json_is_a_message_naming_its_line(tmp_path):
     folder = Path(shutil.copytree(SEEDS, tmp_path / "seeds"))
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    del manifest["files"]  # an old manifest: its files are read unchecked
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with open(folder / "segments.jsonl", "a", encoding="utf-8") as handle:
         handle.write("{cut off\n")
-    _, errors = load_all([folder])
-    assert len(errors) == 1 and errors[0].startswith(f"{folder / 'segments.jsonl'}:77: not valid JSON")
+    with pytest.raises(UserError, match=r"segments\.jsonl:77: not valid JSON"):
+        read_segments_frame(folder)
+
+
+def lists(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its list cells (pyarrow's arrays) as lists."""
+    return frame.map(lambda v: list(v) if isinstance(v, (list, np.ndarray)) else v)
+
+
+def test_the_fast_segment_reader_reads_what_the_one_reader_reads(monkeypatch):
+    fast = read_segments_frame(SEEDS)
+    monkeypatch.setattr("evalharness.ui.data._arrow_segments", lambda path: None)
+    pd.testing.assert_frame_equal(lists(fast), lists(read_segments_frame(SEEDS)))
+
+
+def test_segments_are_read_when_a_page_first_needs_them():
+    folder = load_folder(SEEDS)
+    assert folder._segments is None
+    assert len(folder.segments) == 76 and folder.segments is folder.segments
 
 
 @pytest.mark.parametrize(

@@ -25,12 +25,17 @@ from evalharness.results import (
     CONFIG_FILE,
     MANIFEST,
     PAIRWISE_FILE,
+    SEGMENT_COLUMNS,
+    SEGMENT_RECORD_KEYS,
     SEGMENTS_FILE,
+    SUMMARY_FILE,
     read_csv,
-    read_folder,
+    read_scores,
+    read_segments,
     segments_frame,
     sweep_columns,
 )
+from evalharness.results.schema import SEGMENT_DTYPES
 
 
 @dataclass
@@ -41,7 +46,6 @@ class Folder:
     path: Path
     scores: pd.DataFrame  # scores.csv as written
     summary: pd.DataFrame  # summary.csv as written
-    segments: pd.DataFrame  # segments.jsonl (`results.segments_frame`) with a `cell` label column
     manifest: dict
     pairwise: pd.DataFrame | None = None  # pairwise.csv with `cell_a` / `cell_b` label columns
     config: dict = field(default_factory=dict)  # config.yaml (the statistics settings)
@@ -49,10 +53,19 @@ class Folder:
     alignments: dict[str, pd.DataFrame] = field(default_factory=dict)  # alignments/*.tsv by file name
     cleaning: dict[str, str] = field(default_factory=dict)  # cleaning/*.txt by file name
     stamp: tuple = ()  # `stamp(path)` when it was read: the key of what is cached from it
+    _segments: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def sweep_keys(self) -> list[str]:
         return sweep_columns(self.scores)
+
+    @property
+    def segments(self) -> pd.DataFrame:
+        """segments.jsonl (`read_segments_frame`), read when a page first needs it: the leaderboard of a huge run
+        is drawn without it."""
+        if self._segments is None:
+            self._segments = read_segments_frame(self.path)
+        return self._segments
 
 
 def _plain(value: Any) -> Any:
@@ -101,14 +114,16 @@ def _texts(folder: Path, sub: str, suffix: str) -> dict[str, Path]:
 
 
 def load_folder(path: Path, name: str | None = None) -> Folder:
-    """Everything the pages show of one folder; `UserError` (one line naming the folder or file) when it is not a
-    whole results folder."""
+    """Everything the pages show of one folder but its segments (read on first use); `UserError` (one line naming
+    the folder or file) when it is not a whole results folder (`results.read_scores` checks every file's hash)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a manifest without hashes: read unchecked, as `evalharness table` does
-        data = read_folder(path)
-    segments = segments_frame(data.segments)
-    segments["cell"] = [cell_label(s, d or {}) for s, d in zip(segments["system"], segments["settings"], strict=True)]
-    keys = sweep_columns(data.scores)
+        scores, manifest = read_scores(path)
+    if not (path / SUMMARY_FILE).exists():
+        raise UserError(f"{path}: no {SUMMARY_FILE} (not a complete results folder)")
+    if not (path / SEGMENTS_FILE).exists():
+        raise UserError(f"{path}: no {SEGMENTS_FILE} (not a complete results folder)")
+    keys = sweep_columns(scores)
     pairwise = None
     if (path / PAIRWISE_FILE).exists():
         pairwise = read_csv(path / PAIRWISE_FILE)
@@ -120,22 +135,70 @@ def load_folder(path: Path, name: str | None = None) -> Folder:
             config = yaml.safe_load((path / CONFIG_FILE).read_text(encoding="utf-8")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as err:
             raise UserError(f"{path / CONFIG_FILE}: not valid YAML ({err})") from err
-    analysis = {key: read_table(data.analysis[file]) for key, file in ANALYSIS_FILES.items() if file in data.analysis}
-    when = stamp(path)
+    analysis = {
+        key: read_table((path / file).read_text(encoding="utf-8"))
+        for key, file in ANALYSIS_FILES.items()
+        if (path / file).exists()
+    }
     return Folder(
         name or path.name,
         path,
-        data.scores,
-        data.summary,
-        segments,
-        data.manifest,
+        scores,
+        read_csv(path / SUMMARY_FILE),
+        manifest,
         pairwise,
         config if isinstance(config, dict) else {},
         analysis,
         {n: _tsv(p) for n, p in _texts(path, "alignments", ".tsv").items()},
         {n: p.read_text(encoding="utf-8", errors="replace") for n, p in _texts(path, "cleaning", ".txt").items()},
-        when,
+        stamp(path),
     )
+
+
+def read_segments_frame(folder: Path) -> pd.DataFrame:
+    """segments.jsonl as `results.segments_frame` gives it (a column per metric's sentence score; `settings` as the
+    `cell` label of each row instead of a dict): read by pyarrow's JSON reader where it can (a fifth of the time
+    on WMT22 zh-en's 48,750 lines), else by `results.read_segments`, which also names a line that is not JSON."""
+    fast = _arrow_segments(folder / SEGMENTS_FILE)
+    if fast is not None:
+        return fast
+    frame = segments_frame(read_segments(folder))
+    frame["cell"] = [cell_label(s, d or {}) for s, d in zip(frame["system"], frame["settings"], strict=True)]
+    return frame.drop(columns="settings")
+
+
+def _arrow_segments(path: Path) -> pd.DataFrame | None:
+    """The frame by pyarrow, or None where it cannot read the file as one table (a bad line, values of mixed
+    types, no pyarrow): the slow reader then says why or reads it."""
+    try:
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.json as pa_json  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    try:
+        table = pa_json.read_json(path)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
+        return None
+    if set(table.column_names) != set(SEGMENT_RECORD_KEYS) or table.num_rows == 0:
+        return None
+    settings, scores = table.column("settings"), table.column("scores")
+    if not pa.types.is_struct(settings.type) or not pa.types.is_struct(scores.type):
+        return None
+    frame = pd.DataFrame({c: table.column(c).to_pandas() for c in SEGMENT_COLUMNS if c != "settings"})
+    for column, kind in SEGMENT_DTYPES.items():
+        frame[column] = frame[column].astype(kind)
+    keys = [settings.type.field(i).name for i in range(settings.type.num_fields)]
+    values = [settings.combine_chunks().field(i).to_pylist() for i in range(len(keys))]
+    combined = scores.combine_chunks()
+    for i in range(scores.type.num_fields):
+        frame[scores.type.field(i).name] = combined.field(i).to_numpy(zero_copy_only=False).astype("float64")
+    systems = frame["system"].astype(object).tolist()
+    frame["cell"] = (
+        [cell_label(s, dict(zip(keys, v, strict=True))) for s, *v in zip(systems, *values, strict=True)]
+        if keys
+        else systems
+    )
+    return frame
 
 
 def stamp(path: Path) -> tuple[float, float, float]:

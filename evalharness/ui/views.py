@@ -183,7 +183,7 @@ def pair_segments(
             "segment": common.astype("int64"),
             "doc_id": a["doc_id"].astype(object).to_numpy(),
             "source": a["source"].astype(object).to_numpy(),
-            "references": ["\n".join(str(r) for r in refs or []) for refs in a["references"]],
+            "references": [lines_of(refs) for refs in a["references"]],
             "A": a["hypothesis"].astype(object).to_numpy(),
             "B": b["hypothesis"].astype(object).to_numpy(),
         }
@@ -199,6 +199,11 @@ def pair_segments(
         for x, y in zip(lang_a, lang_b, strict=True)
     ]
     return out
+
+
+def lines_of(texts) -> str:
+    """A segment's references (a list, an array, or missing) as one text, a line each."""
+    return "" if texts is None or (isinstance(texts, float) and math.isnan(texts)) else "\n".join(map(str, texts))
 
 
 @dataclass(frozen=True)

@@ -65,5 +65,8 @@ def render(folders: list[Folder]) -> None:
         st.caption(note)
     shown = {m: directions[m] for m in metrics if m in directions}
     rows = full.loc[view.index]
-    latex = paper_latex(rows, rows, shown, signature_notes(scores), sort=sort_by) if len(rows) and shown else ""
+
+    def latex() -> str:  # the paper table of the rows on screen, in their order
+        return paper_latex(rows, rows, shown, signature_notes(scores), sort=sort_by) if len(rows) and shown else ""
+
     downloads(view, "leaderboard", "lb", latex)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from evalharness.results import SEGMENT_COLUMNS
 from evalharness.ui.data import Folder
-from evalharness.ui.views import page_of, pages
+from evalharness.ui.views import lines_of, page_of, pages
 from evalharness.ui.widgets import downloads, need_folders, pick_folder
 
 
@@ -28,7 +28,7 @@ def pivot_table(folder: Folder, dataset: str, cell: str) -> pd.DataFrame:
             "pivot_lang": rows["pivot_lang"].astype(object).to_numpy(),
             "valid": (rows["pivot_lang"].astype(str) == pivot).to_numpy() if pivot else pd.NA,
             "back_translation": rows["hypothesis"].astype(object).to_numpy(),
-            "reference": ["\n".join(map(str, r or [])) for r in rows["references"]],
+            "reference": [lines_of(r) for r in rows["references"]],
         }
     )
     for metric in metrics:
