@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 import sacrebleu
 from evalharness.results import read_csv
+from evalharness.ui.data import load_folder
+from evalharness.ui.paired import paired_test
 from evalharness.ui.views import read_back
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
@@ -358,6 +360,35 @@ def test_compare_shows_the_runs_length_buckets_of_the_pair(runs):
     assert list(shown["BLEU"]) == list(expected["BLEU"])
 
 
+LT22, PROMT = 'mt [path="data/hyp.LT22.en"]', 'mt [path="data/hyp.PROMT.en"]'
+
+
+def test_a_pair_the_run_did_not_test_is_tested_on_request_with_the_runs_settings(runs):
+    at = open_page("compare", runs["swept"])
+    at.selectbox(key="cmp_a").set_value(PROMT)
+    at.selectbox(key="cmp_b").set_value(LT22).run()
+    assert table(at, "metric", "p_value")["p_value"].isna().all()
+    at.button(key="cmp_test").click().run()
+    no_traceback(at)
+    deltas = table(at, "metric", "p_value").set_index("metric")
+    assert deltas["p_value"].notna().all() and set(deltas["tested"]) == {
+        "computed here (the run's statistics settings)"
+    }
+
+
+def test_the_computed_paired_test_is_the_runs_own(runs):
+    """Online-B vs PROMT: the run's all-pairs p-value and scores, computed again from segments.jsonl."""
+    folder = load_folder(runs["tiny"])
+    rows = folder.segments
+    computed = paired_test(rows[rows["cell"] == "Online-B"], rows[rows["cell"] == "PROMT"], folder.config, "de-en")
+    pairwise = read_csv(runs["tiny"] / "pairwise.csv")
+    for metric in ("BLEU", "chrF2"):
+        row = pairwise[(pairwise["metric"] == metric) & (pairwise["system_a"] == "Online-B")]
+        row = row[row["system_b"] == "PROMT"].iloc[0]
+        got = computed[computed["metric"] == metric].iloc[0]
+        assert (got["A"], got["B"], got["p_value"]) == (row["score_a"], row["score_b"], row["p_value"])
+
+
 # ---------------------------------------------------------------------------------------------- significance
 
 
@@ -368,6 +399,13 @@ def test_the_significance_matrix_holds_every_pairs_p_value(runs):
     pairwise = read_csv(runs["tiny"] / "pairwise.csv")
     for row in pairwise[pairwise["metric"] == "BLEU"].itertuples():
         assert matrix.at[row.system_a, row.system_b] == row.p_value == matrix.at[row.system_b, row.system_a]
+
+
+def test_a_run_that_tested_against_its_baseline_only_has_no_clusters(runs):
+    at = open_page("significance", runs["swept"])
+    matrix = table(at, "copy")
+    assert matrix.at[LT22, PROMT] != matrix.at[LT22, PROMT]  # NaN: not tested
+    assert at.info[0].value.startswith("Not every pair was tested")
 
 
 def test_the_clusters_rank_ranges_are_the_runs(runs):

@@ -2,7 +2,8 @@
 model), made once per test module with the real runner.
 
 - `tiny`: three submissions and the identity floor, references A and B, all pairs tested, copy the baseline.
-- `swept`: one system swept over its output file (two sweep points) and the floor.
+- `swept`: one system swept over its output file (two sweep points) and the floor, each tested against the floor
+  only (no `all_pairs`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ DATASET = (
     "  - {name: tiny-de-en, kind: parallel, langpair: de-en, source: data/src.de, "
     "references: [data/ref.A.en, data/ref.B.en], reference_names: [A, B]}\n"
 )
-STATISTICS = "metrics: [bleu, chrf]\nstatistics: {bootstrap: 100, baseline: copy, all_pairs: true}\n"
+STATISTICS = "metrics: [bleu, chrf]\nstatistics: {bootstrap: 100, baseline: copy, all_pairs: %s}\n"
 CONFIGS = {
     "tiny": "systems:\n"
     + "".join(f"  - {{name: {s}, engine: outputs, path: data/hyp.{s}.en}}\n" for s in ("Online-B", "PROMT"))
@@ -43,6 +44,7 @@ def make_runs(root: Path) -> dict[str, Path]:
     folders = {}
     for name, systems in CONFIGS.items():
         config = root / f"{name}.yaml"
-        config.write_text(f"run_name: {name}\ndatasets:\n{DATASET}{systems}{STATISTICS}", encoding="utf-8")
+        statistics = STATISTICS % ("true" if name == "tiny" else "false")
+        config.write_text(f"run_name: {name}\ndatasets:\n{DATASET}{systems}{statistics}", encoding="utf-8")
         folders[name] = api.run(config, output_dir=root / "results", workers=1).out_dir or root
     return folders

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from evalharness.errors import UserError
 from evalharness.ui.data import Folder
+from evalharness.ui.paired import paired_test
 from evalharness.ui.views import (
     ALL,
     PAGE_ROWS,
@@ -93,6 +95,9 @@ def _deltas(folder_a: Folder, folder_b: Folder, dataset: str, level: str, cell_a
     st.subheader("Corpus scores")
     if folder_a is folder_b:
         deltas = corpus_deltas(folder_a.scores, folder_a.pairwise, dataset, level, cell_a, cell_b)
+        computed = _computed_test(folder_a, dataset, level, cell_a, cell_b, deltas)
+        if computed is not None:
+            deltas = pd.concat([computed, deltas[~deltas["metric"].isin(computed["metric"])]], ignore_index=True)
     else:  # two runs: scores side by side, no paired test between runs
         a = corpus_deltas(folder_a.scores, None, dataset, level, cell_a, cell_a)
         b = corpus_deltas(folder_b.scores, None, dataset, level, cell_b, cell_b)
@@ -104,6 +109,33 @@ def _deltas(folder_a: Folder, folder_b: Folder, dataset: str, level: str, cell_a
         "the two is the baseline."
     )
     downloads(deltas, "corpus-deltas", "cmp_deltas")
+
+
+def _computed_test(
+    folder: Folder, dataset: str, level: str, cell_a: str, cell_b: str, deltas: pd.DataFrame
+) -> pd.DataFrame | None:
+    """The paired test of a pair the run did not test, computed on request (`paired.paired_test`), kept for the
+    session; None until asked."""
+    if cell_a == cell_b or not deltas["p_value"].isna().any():
+        return None
+    tested: dict = st.session_state.setdefault("cmp_tested", {})  # pair -> its computed test, for the session
+    key = (folder.name, folder.stamp, dataset, level, cell_a, cell_b)
+    if key not in tested:
+        st.caption("The run did not test this pair.")
+        if not st.button("Run the paired test (the run's statistics settings)", key="cmp_test"):
+            return None
+        seg = folder.segments
+        rows = seg[(seg["dataset"] == dataset) & (seg["level"] == level)]
+        source, target = _langs(folder, dataset)
+        try:
+            with st.spinner("Testing the pair…"):
+                tested[key] = paired_test(
+                    rows[rows["cell"] == cell_a], rows[rows["cell"] == cell_b], folder.config, f"{source}-{target}"
+                )
+        except UserError as err:
+            st.error(str(err))
+            return None
+    return tested[key]
 
 
 def _segments(pairs: pd.DataFrame, directions: dict[str, bool], dataset: str) -> None:
