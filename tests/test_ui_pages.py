@@ -230,6 +230,16 @@ def test_several_runs_are_one_leaderboard_with_a_run_column_and_each_sweep_point
     assert len(shown) == 4 + len(swept)
 
 
+def test_runs_scored_differently_are_refused_in_one_message_and_the_first_is_shown_alone(runs):
+    at = open_page("leaderboard", runs["tiny"], runs["intl"])
+    no_traceback(at)
+    assert [e.value for e in at.error] == [
+        f"{runs['tiny']} and {runs['intl']} are not comparable: dataset tiny-de-en, level segment, metric BLEU: "
+        "different signature (tok:13a vs tok:intl). Showing tiny alone."
+    ]
+    assert "run" not in table(at, "system", "BLEU").columns
+
+
 def test_the_leaderboard_filters_by_sweep_setting(runs):
     at = open_page("leaderboard", runs["swept"])
     at.multiselect(key="lb_setting_path").set_value(["data/hyp.PROMT.en"]).run()
@@ -478,6 +488,22 @@ def test_score_files_gives_sacrebleus_own_scores(runs, downloads):
     assert shown.at["BLEU", "score"] == sacrebleu.corpus_bleu(hyps, [refs]).score
     assert shown.at["chrF2", "score"] == sacrebleu.corpus_chrf(hyps, [refs]).score
     assert plain(read_back(downloaded(at, "sc_table_csv").decode())) == plain(table(at, "system", "metric", "score"))
+
+
+def test_score_files_takes_uploaded_files_named_by_their_file_names(runs):
+    data = runs["tiny"].parents[1] / "data"
+    at = open_page("score")
+    at.file_uploader(key="sc_ref_files").set_value(("ref.A.en", (data / "ref.A.en").read_bytes(), "text/plain"))
+    hyps = [(f"{s}.txt", (data / f"hyp.{s}.en").read_bytes(), "text/plain") for s in ("Online-B", "PROMT")]
+    at.file_uploader(key="sc_hyp_files").set_value(hyps)
+    at.multiselect(key="sc_metrics").set_value(["bleu"])
+    at.button(key="sc_run").click().run()
+    no_traceback(at)
+    shown = table(at, "system", "metric", "score").set_index("system")
+    refs = (data / "ref.A.en").read_text(encoding="utf-8").splitlines()
+    for system in ("Online-B", "PROMT"):
+        hyps_text = (data / f"hyp.{system}.en").read_text(encoding="utf-8").splitlines()
+        assert shown.at[system, "score"] == sacrebleu.corpus_bleu(hyps_text, [refs]).score
 
 
 def test_score_files_says_what_is_wrong_with_the_input(runs, tmp_path):

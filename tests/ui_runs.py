@@ -2,6 +2,7 @@
 model), made once per test module with the real runner.
 
 - `tiny`: three submissions and the identity floor, references A and B, all pairs tested, copy the baseline.
+- `intl`: one of the submissions scored with BLEU's intl tokenizer (not comparable with `tiny`).
 - `swept`: one system swept over its output file (two sweep points) and the floor, each tested against the floor
   only (no `all_pairs`).
 """
@@ -28,6 +29,8 @@ CONFIGS = {
     "tiny": "systems:\n"
     + "".join(f"  - {{name: {s}, engine: outputs, path: data/hyp.{s}.en}}\n" for s in ("Online-B", "PROMT"))
     + "  - {name: mt, engine: outputs, path: data/hyp.LT22.en}\n  - {name: copy, engine: identity}\n",
+    # Not comparable with `tiny`: BLEU with another tokenizer.
+    "intl": "systems:\n  - {name: Online-B, engine: outputs, path: data/hyp.Online-B.en}\n",
     "swept": "systems:\n  - {name: mt, engine: outputs, path: data/hyp.LT22.en}\n  - {name: copy, engine: identity}\n"
     "sweep:\n  path: [data/hyp.LT22.en, data/hyp.PROMT.en]\n",
 }
@@ -45,6 +48,8 @@ def make_runs(root: Path) -> dict[str, Path]:
     for name, systems in CONFIGS.items():
         config = root / f"{name}.yaml"
         statistics = STATISTICS % ("true" if name == "tiny" else "false")
+        if name == "intl":
+            statistics = "metrics: [{name: bleu, tokenize: intl}, chrf]\nstatistics: {bootstrap: 0}\n"
         config.write_text(f"run_name: {name}\ndatasets:\n{DATASET}{systems}{statistics}", encoding="utf-8")
         folders[name] = api.run(config, output_dir=root / "results", workers=1).out_dir or root
     return folders
