@@ -27,6 +27,7 @@ from evalharness.ui.views import (
     page_of,
     pages,
     rank_range,
+    reading_columns,
     significance_mark,
     sort_segments,
     word_diff,
@@ -97,6 +98,11 @@ def test_filters_by_length_bucket_document_and_off_target_combine():
     chosen = SegmentFilter(length="<10", document="d1", off_target=True)
     assert list(filter_segments(frame, chosen)["segment"]) == [1]
     assert len(filter_segments(frame, SegmentFilter(ALL, ALL, "", False))) == 4
+
+
+def test_the_segment_table_reads_segment_difference_hypotheses_then_the_rest():
+    frame = pairs(**{"BLEU A": [1.0], "BLEU Δ": [0.5], "TER Δ": [2.0]})
+    assert list(reading_columns(frame, "TER").columns)[:6] == ["segment", "TER Δ", "A", "B", "references", "source"]
 
 
 def test_pages_hold_fifty_rows_and_a_page_past_the_end_is_the_last():

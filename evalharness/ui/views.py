@@ -247,6 +247,13 @@ def sort_segments(pairs: pd.DataFrame, metric: str, a_better_first: bool, higher
     return pairs.iloc[order]
 
 
+def reading_columns(pairs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The segment table's columns in reading order: the segment, the sorted-by difference, both hypotheses, the
+    references and the source first (the wide texts last would push the hypotheses off screen), then the rest."""
+    first = [c for c in ("segment", f"{metric} Δ", "A", "B", "references", "source") if c in pairs.columns]
+    return pairs[first + [c for c in pairs.columns if c not in first]]
+
+
 def page_of(frame: pd.DataFrame, page: int, rows: int = PAGE_ROWS) -> pd.DataFrame:
     """Page `page` (1-based) of a table, clamped to the pages there are."""
     pages = max(1, math.ceil(len(frame) / rows))

@@ -21,6 +21,7 @@ from evalharness.ui.views import (
     page_of,
     pages,
     pair_segments,
+    reading_columns,
     sort_segments,
     word_diff,
 )
@@ -155,6 +156,7 @@ def _segments(pairs: pd.DataFrame, directions: dict[str, bool], dataset: str) ->
     off_target = right.checkbox("Only off-target hypotheses", key="cmp_off_target")
     view = filter_segments(pairs, SegmentFilter(length, document, text, off_target))
     view = sort_segments(view, metric, order == "A better first", directions.get(metric, True))
+    view = reading_columns(view, metric)
     n_pages = pages(len(view))
     page = st.number_input(f"Page (of {n_pages}, {PAGE_ROWS} rows each)", 1, n_pages, 1, key="cmp_page")
     shown = page_of(view, int(page))
