@@ -91,7 +91,7 @@ def test_only_the_package_and_the_command_line_import_the_api():
 
 def test_nothing_imports_the_command_line():
     # The app's Score files page runs `evalharness score` itself (its parser and cmd_score): the same numbers.
-    assert importers_of("evalharness.cli", graph()) <= {"evalharness.__main__", "evalharness.ui.pages.score"}
+    assert importers_of("evalharness.cli", graph()) <= {"evalharness.__main__", "evalharness.ui.screens.score"}
 
 
 def in_folders(edges: dict[str, set[str]], *folders: str) -> set[str]:

@@ -14,7 +14,7 @@ from evalharness.errors import UserError
 from evalharness.reporting.analysis import length_rows
 from evalharness.ui.app import folders_from_argv
 from evalharness.ui.data import cell_label, load_all, load_folder, read_segments_frame
-from evalharness.ui.pages.score import score_argv
+from evalharness.ui.screens.score import score_argv
 from evalharness.ui.views import (
     ALL,
     SegmentFilter,

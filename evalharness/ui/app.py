@@ -39,7 +39,7 @@ import streamlit as st
 from evalharness.errors import UserError
 from evalharness.ui.data import Folder, load_all, load_folder, stamp
 
-PAGES = [  # (url path, title, module under evalharness.ui.pages)
+PAGES = [  # (url path, title, module under evalharness.ui.screens)
     ("leaderboard", "Leaderboard", "leaderboard"),
     ("compare", "Compare two systems", "compare"),
     ("significance", "Significance", "significance"),
@@ -70,7 +70,7 @@ def page(module: str, folders: list[Folder]) -> Callable[[], None]:
     """The page's `render(folders)` as a function of nothing, named after it (st.Page needs a name)."""
     from importlib import import_module
 
-    render = import_module(f"evalharness.ui.pages.{module}").render
+    render = import_module(f"evalharness.ui.screens.{module}").render
 
     def draw() -> None:
         try:
