@@ -458,6 +458,12 @@ def test_the_round_trip_table_shows_each_pivot_with_its_language_and_validity():
     assert list(shown["valid"]) == [r["pivot_lang"] == "zh" for r in records]
 
 
+def test_the_page_opens_on_a_run_with_round_trips_or_documents(runs):
+    at = open_page("roundtrips", runs["tiny"], SEEDS)
+    assert at.selectbox(key="rt_run").value == "seeds"
+    assert len(table(at, "pivot", "pivot_lang", "valid"))
+
+
 def test_the_alignments_and_cleaning_reports_are_shown():
     at = open_page("roundtrips", SEEDS)
     shown = table(at, "source_ids", "reference_ids")

@@ -219,6 +219,13 @@ def test_the_folders_are_the_arguments_after_the_double_dash():
     assert folders_from_argv(["app.py"]) == []
 
 
+def test_no_pages_folder_lies_beside_the_app_script():
+    """Streamlit would take it for a multipage app of its own: a fresh server's first request to /leaderboard ran
+    pages/leaderboard.py as a script, a blank page. The pages' modules are in screens/."""
+    app = ROOT / "evalharness" / "ui" / "app.py"
+    assert not (app.parent / "pages").exists() and (app.parent / "screens" / "leaderboard.py").exists()
+
+
 def test_a_cells_name_is_the_runs_label():
     assert cell_label("mt", {}) == "mt"
     assert cell_label("mt", {"seed": np.int64(1), "temperature": 0.5, "prompt": "p"}) == (

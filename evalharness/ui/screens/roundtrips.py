@@ -40,7 +40,9 @@ def render(folders: list[Folder]) -> None:
     st.title("Round trips and documents")
     if not need_folders(folders):
         return
-    folder = pick_folder(folders, "rt_run")
+    # The runs with something to show here first (a round trip, documents), the others after.
+    has = lambda f: f.segments["pivot"].notna().any() or bool(f.alignments or f.cleaning)  # noqa: E731
+    folder = pick_folder(sorted(folders, key=lambda f: not has(f)), "rt_run")
     seg = folder.segments
     round_trips = list(dict.fromkeys(seg[seg["pivot"].notna()]["dataset"].astype(str)))
     st.subheader("Round trips")

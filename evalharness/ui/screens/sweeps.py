@@ -62,7 +62,7 @@ def render(folders: list[Folder]) -> None:
     base = alt.Chart(table.assign(**{setting: table[setting] if numeric else table[setting].astype(str)}))
     chart = base.mark_line(point=True).encode(x=x, y=alt.Y("score:Q", title=metric), color="line:N")
     if table["ci_low"].notna().any():
-        chart += base.mark_errorbar().encode(x=x, y="ci_low:Q", y2="ci_high:Q", color="line:N")
+        chart += base.mark_errorbar().encode(x=x, y=alt.Y("ci_low:Q", title=metric), y2="ci_high:Q", color="line:N")
     st.altair_chart(chart, key="sw_chart", width="stretch")
     st.dataframe(table, hide_index=True, key="sw_table", width="stretch")
     downloads(table, f"sweep-{setting}-{metric}", "sw_table")
