@@ -7,16 +7,19 @@ with the others.
 
 Pages (`st.navigation`, url paths): leaderboard (default), compare, significance, sweeps, roundtrips, score.
 
-Widget keys (labels in parentheses), for tests and browser automation:
+Widget keys (labels in parentheses), for tests and browser automation. Downloads are Streamlit's deferred
+downloads (the file is made on click). Tables are `st.dataframe`s (no key in the DOM: find them by their column
+headers).
 - leaderboard: lb_datasets (Datasets), lb_levels (Levels), lb_metrics (Metrics), lb_systems (Systems),
   lb_sort (Best first by), lb_setting_<key> (Setting <key>), lb_table; downloads lb_csv, lb_latex.
 - compare: cmp_dataset (Dataset), cmp_level (Level), cmp_a (System A), cmp_b (System B), cmp_deltas (corpus
-  deltas table; downloads cmp_deltas_csv / _latex), cmp_metric (Sort by the difference of), cmp_order (Order:
+  deltas table; downloads cmp_deltas_csv / _latex), cmp_test (Run the paired test (the run's statistics
+  settings): only for a pair the run did not test), cmp_metric (Sort by the difference of), cmp_order (Order:
   "A better first" / "B better first"), cmp_search (Search text), cmp_length (Source length), cmp_document
   (Document), cmp_off_target (Only off-target hypotheses), cmp_page (Page ...), cmp_table (segment page;
   downloads cmp_segments_csv / _latex: the whole filtered, sorted view), cmp_diff_ref (Word differences against
-  the reference); highlighted words are `<ins>` / `<del>` inside `div.eh-diff`; cmp_length / cmp_frequency /
-  cmp_ngrams (analysis tables, with downloads <key>_csv / _latex).
+  the reference); highlighted words are `<ins>` / `<del>` inside `div.eh-diff`; cmp_length_buckets /
+  cmp_frequency_buckets / cmp_ngrams (analysis tables, with downloads <key>_csv / _latex).
 - significance: sig_run (Run, several folders only), sig_dataset, sig_level, sig_metric, sig_matrix,
   sig_clusters (with downloads <key>_csv / _latex).
 - sweeps: sw_run, sw_setting (Setting), sw_dataset, sw_metric, sw_level, sw_chart, sw_table, sw_aggregates.

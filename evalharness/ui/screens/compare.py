@@ -190,8 +190,8 @@ def _analysis(folder: Folder, dataset: str, cell_a: str, cell_b: str) -> None:
             continue
         rows = table[(table["dataset"].astype(str) == dataset) & table["system"].astype(str).isin([cell_a, cell_b])]
         st.markdown(f"**{key.capitalize()} buckets**")
-        st.dataframe(rows, hide_index=True, key=f"cmp_{key}", width="stretch")
-        downloads(rows, f"{key}-buckets", f"cmp_{key}")
+        st.dataframe(rows, hide_index=True, key=f"cmp_{key}_buckets", width="stretch")
+        downloads(rows, f"{key}-buckets", f"cmp_{key}_buckets")
     ngrams = folder.analysis.get("ngrams")
     if ngrams is not None:
         pair = {cell_a, cell_b}
