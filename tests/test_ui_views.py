@@ -188,6 +188,22 @@ def test_the_matrix_is_symmetric_best_first_and_empty_where_untested():
     assert clusters(scores, matrix, "d", "segment", "BLEU", True, 0.05) is None
 
 
+def test_a_mean_over_seeds_is_no_cell_of_the_matrix():
+    scores = pd.DataFrame(
+        {
+            "dataset": "d",
+            "system": "lm",
+            "seed": pd.Series([1, 2, "mean"], dtype=object),
+            "level": "segment",
+            "metric": "BLEU",
+            "score": [20.0, 22.0, 21.0],
+            "direction": "higher",
+        }
+    )
+    matrix = p_value_matrix(scores, None, "d", "segment", "BLEU")
+    assert list(matrix.index) == ["lm [seed=2]", "lm [seed=1]"]
+
+
 def test_clusters_follow_the_p_values_when_every_pair_was_tested():
     scores = scores_frame({"a": 30.0, "b": 29.0, "c": 10.0})
     tested = pairwise_frame([("a", "b", 0.4), ("a", "c", 0.001), ("b", "c", 0.001)])

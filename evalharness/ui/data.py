@@ -21,6 +21,7 @@ import yaml
 from evalharness.errors import UserError
 from evalharness.reporting.analysis import read_table
 from evalharness.results import (
+    AGGREGATES_FILE,
     ANALYSIS_FILES,
     CONFIG_FILE,
     MANIFEST,
@@ -53,6 +54,7 @@ class Folder:
     alignments: dict[str, pd.DataFrame] = field(default_factory=dict)  # alignments/*.tsv by file name
     cleaning: dict[str, str] = field(default_factory=dict)  # cleaning/*.txt by file name
     stamp: tuple = ()  # `stamp(path)` when it was read: the key of what is cached from it
+    aggregates: pd.DataFrame | None = None  # aggregates.csv: mean, std, min, max over seeds (`aggregate: [seed]`)
     _segments: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
@@ -152,6 +154,7 @@ def load_folder(path: Path, name: str | None = None) -> Folder:
         {n: _tsv(p) for n, p in _texts(path, "alignments", ".tsv").items()},
         {n: p.read_text(encoding="utf-8", errors="replace") for n, p in _texts(path, "cleaning", ".txt").items()},
         stamp(path),
+        read_csv(path / AGGREGATES_FILE) if (path / AGGREGATES_FILE).exists() else None,
     )
 
 

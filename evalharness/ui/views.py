@@ -19,7 +19,7 @@ import pandas as pd
 from evalharness import csvsafe
 from evalharness.reporting.analysis import LENGTH_BUCKETS, LENGTH_LAST, tokens
 from evalharness.reporting.rows import latex_escape
-from evalharness.results import missing, sweep_columns
+from evalharness.results import aggregate_mask, missing, sweep_columns
 from evalharness.statistics.significance import clusters_from_pvalues
 
 PAGE_ROWS = 50  # segment rows per page of the compare table
@@ -292,6 +292,7 @@ def _cell_scores(scores: pd.DataFrame, dataset: str, level: str) -> pd.DataFrame
     from evalharness.ui.data import with_cells
 
     rows = scores[(scores["dataset"].astype(str) == dataset) & (scores["level"].astype(str) == level)]
+    rows = rows[~aggregate_mask(rows)] if len(rows) else rows  # a mean over seeds is no cell to test
     return rows.assign(cell=with_cells(rows, sweep_columns(scores)))
 
 

@@ -4,6 +4,8 @@ baseline, † / ‡ and rank ranges."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import streamlit as st
 
@@ -11,35 +13,48 @@ from evalharness.errors import UserError
 from evalharness.reporting.latex import paper_latex
 from evalharness.reporting.leaderboard import WITHIN_RUN_NOTE, Run, check_comparable, merged_summary, merged_tidy
 from evalharness.reporting.tables import signature_notes
+from evalharness.results import split_aggregates
 from evalharness.ui.data import Folder
 from evalharness.ui.views import directions_from, filter_summary, leaderboard_view, metrics_of
 from evalharness.ui.widgets import downloads, need_folders
 
 
+@dataclass
+class Board:
+    summary: pd.DataFrame  # one row per (run,) dataset, cell and level
+    scores: pd.DataFrame  # the tidy scores behind it
+    notes: list[str]
+    refused: str | None = None  # why several folders could not be merged (the first one is shown)
+    aggregates: pd.DataFrame | None = None  # mean, std, ... over seeds: a table apart, as `evalharness table`
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _merged(_folders: tuple[Folder, ...], key: tuple) -> tuple[pd.DataFrame, pd.DataFrame, list[str], str | None]:
-    """(summary, tidy scores, notes, refusal): several folders merged as `evalharness table` merges them; a
-    refused merge gives its one line and the first folder's own table."""
-    folders = list(_folders)
-    if len(folders) == 1:
-        return folders[0].summary, folders[0].scores, signature_notes(folders[0].scores), None
-    runs = [Run(f.name, f.path, f.scores, f.manifest.get("datasets") or {}) for f in folders]
+def _merged(_folders: tuple[Folder, ...], key: tuple) -> Board:
+    """Several folders merged as `evalharness table` merges them (a refused merge: its one line and the first
+    folder's own table); one folder: its summary.csv and aggregates.csv."""
+    first = _folders[0]
+    alone = Board(first.summary, first.scores, signature_notes(first.scores), None, first.aggregates)
+    if len(_folders) == 1:
+        return alone
+    runs = [Run(f.name, f.path, f.scores, f.manifest.get("datasets") or {}) for f in _folders]
     try:
         check_comparable(runs)
     except UserError as err:
-        return folders[0].summary, folders[0].scores, signature_notes(folders[0].scores), str(err)
+        alone.refused = str(err)
+        return alone
     scores = merged_tidy(runs)
-    summary = merged_summary(runs, directions_from(scores))
-    return summary, scores, [*signature_notes(scores), WITHIN_RUN_NOTE], None
+    summary, aggregates = split_aggregates(merged_summary(runs, directions_from(scores)))
+    return Board(summary, scores, [*signature_notes(scores), WITHIN_RUN_NOTE], None, aggregates)
 
 
 def render(folders: list[Folder]) -> None:
     st.title("Leaderboard")
     if not need_folders(folders):
         return
-    summary, scores, notes, refused = _merged(tuple(folders), tuple((f.name, str(f.path), f.stamp) for f in folders))
-    if refused:
-        st.error(f"{refused}. Showing {folders[0].name} alone.")
+    board = _merged(tuple(folders), tuple((f.name, str(f.path), f.stamp) for f in folders))
+    summary, scores, notes = board.summary, board.scores, board.notes
+    if board.refused:
+        st.error(f"{board.refused}. Showing {folders[0].name} alone.")
     directions = directions_from(scores)
     every_metric = metrics_of(scores)
     left, middle, right = st.columns(3)
@@ -70,3 +85,7 @@ def render(folders: list[Folder]) -> None:
         return paper_latex(rows, rows, shown, signature_notes(scores), sort=sort_by) if len(rows) and shown else ""
 
     downloads(view, "leaderboard", "lb", latex)
+    if board.aggregates is not None and len(board.aggregates):
+        st.subheader("Over seeds")
+        st.dataframe(board.aggregates, hide_index=True, key="lb_aggregates", width="stretch")
+        downloads(board.aggregates, "aggregates", "lb_aggregates")

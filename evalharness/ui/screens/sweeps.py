@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from evalharness.results import aggregate_mask, split_aggregates
+from evalharness.results import aggregate_mask
 from evalharness.results.schema import typed_setting
 from evalharness.ui.data import Folder
 from evalharness.ui.views import metrics_of
@@ -66,8 +66,8 @@ def render(folders: list[Folder]) -> None:
     st.altair_chart(chart, key="sw_chart", width="stretch")
     st.dataframe(table, hide_index=True, key="sw_table", width="stretch")
     downloads(table, f"sweep-{setting}-{metric}", "sw_table")
-    aggregates = split_aggregates(folder.summary)[1]
-    if aggregates is not None:
+    aggregates = folder.aggregates
+    if aggregates is not None and len(aggregates):
         st.subheader("Aggregates over seeds")
         st.dataframe(aggregates, hide_index=True, key="sw_aggregates", width="stretch")
         downloads(aggregates, "aggregates", "sw_aggregates")
