@@ -179,6 +179,39 @@ def floors_of(data: RunData) -> set[str]:
     return {str(name) for name in data.manifest.get("floors") or []}
 
 
+RANKED = ("accuracy", "acc_eq", "spa", "pearson", "kendall")  # the ranking table's columns (meta.csv statistics)
+
+
+def _ranking_tables(meta: pd.DataFrame | None) -> list[dict]:
+    """Per dataset, the metrics ordered as a WMT metrics-task table (meta.csv's system level): by the
+    significance cluster of their pairwise accuracy, then by its value; each tested statistic with its cluster."""
+    if meta is None or not len(meta):
+        return []
+    rows = meta[(meta["section"] == "metric") & (meta["level"] == "system")]
+    tables = []
+    for dataset in dict.fromkeys(str(d) for d in rows["dataset"]):
+        mine = rows[rows["dataset"] == dataset]
+        by_metric: dict[str, dict] = {}
+        for record in mine.to_dict("records"):
+            entry = by_metric.setdefault(str(record["metric"]), {"metric": str(record["metric"])})
+            if record["statistic"] in RANKED:
+                cluster = record.get("cluster")
+                entry[record["statistic"]] = _num(record["value"], 3) or "n/a"
+                entry[f"{record['statistic']}_cluster"] = "" if missing(cluster) else int(cluster)
+                entry[f"{record['statistic']}_value"] = record["value"]
+        ordered = sorted(
+            by_metric.values(),
+            key=lambda e: (
+                e.get("accuracy_cluster") if e.get("accuracy_cluster") != "" else 10**6,
+                -(e.get("accuracy_value") if not missing(e.get("accuracy_value")) else -1e9),
+                e["metric"],
+            ),
+        )
+        spa = mine[mine["statistic"] == "spa"]["method"].dropna()
+        tables.append({"dataset": dataset, "rows": ordered, "spa_method": str(spa.iloc[0]) if len(spa) else ""})
+    return tables
+
+
 def _agreement_rows(agreement: pd.DataFrame | None) -> list[dict]:
     if agreement is None or not len(agreement):
         return []
@@ -497,6 +530,7 @@ def render(data: RunData, plots: dict[str, bytes] | None = None) -> str:
         notes=signature_notes(data.scores),
         baseline=baseline,
         agreement=_agreement_rows(data.agreement),
+        ranking=_ranking_tables(data.meta),
         any_stats=any(c in data.scores.columns and data.scores[c].notna().any() for c in STAT_COLUMNS[:2]),
         any_ranks="rank_low" in data.scores.columns and data.scores["rank_low"].notna().any(),
         floors=sorted(floors_of(data)),
