@@ -196,9 +196,8 @@ def dataset(tmp_path, **human) -> dict:
 
 
 def loaded(tmp_path, **human):
-    cfg = config_from_dict(
-        {"datasets": [dataset(tmp_path, **human)], "systems": [{"name": "c", "engine": "identity"}], "metrics": ["bleu"]}
-    )
+    systems = [{"name": "c", "engine": "identity"}]
+    cfg = config_from_dict({"datasets": [dataset(tmp_path, **human)], "systems": systems, "metrics": ["bleu"]})
     return load_dataset(cfg.config.datasets[0])
 
 
