@@ -9,8 +9,9 @@ dataset's numbers (the metrics' corpus scores, per-segment statistics and senten
   source floor is left out, as in agreement.csv; a lower-is-better metric is negated, so +1 is agreement):
   Pearson, Spearman, Kendall tau-b with a bootstrap 95% CI that resamples the *systems and the segments jointly*
   (each resample: the run's segment resample, `statistics.seed`, and a draw of the systems with replacement from a
-  second generator seeded by (seed, 1); percentile bounds by sacrebleu's rule); pairwise accuracy (a metric tie is
-  wrong), tie-aware pairwise accuracy (acc_eq) and soft pairwise accuracy (SPA).
+  second generator seeded by (seed, 1); percentile bounds by sacrebleu's rule); pairwise accuracy (mt-metrics-eval's
+  `Agreement`: over all pairs, a tie agreeing only where both tie; agreement.csv's leaves the pairs the humans tie
+  out), tie-aware pairwise accuracy (acc_eq) and soft pairwise accuracy (SPA).
 - SPA compares one-sided p-values "system i is better than system j" of the metric and of the humans. The metric's:
   a paired approximate randomization of the two systems' segment statistics (`statistics.n_samples` swaps, 1000 by
   default), the corpus score recomputed by the metric. The humans': a paired permutation of the segment scores
@@ -35,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from evalharness.statistics.agreement import cells_by_system, correlations, pairwise_accuracy
+from evalharness.statistics import meta
+from evalharness.statistics.agreement import cells_by_system, correlations
 from evalharness.statistics.resampling import indices, percentiles, resampled_scores
 from evalharness.statistics.significance import _ar_draws, _Swaps
 
@@ -71,15 +73,8 @@ P_SAMPLES = 1000  # swaps of the SPA and PERM-BOTH tests without `statistics.n_s
 NAN = float("nan")
 
 
-def _meta():
-    """The pure statistics (imported when used: scipy.stats costs ~1 s, and `evalharness --help` must stay fast)."""
-    from evalharness.statistics import meta
-
-    return meta
-
-
 JOINT_CI = "bootstrap 95% CI, systems and segments resampled jointly (percentile)"
-NAIVE = "pairs the humans order; a metric tie is wrong"
+NAIVE = "all system pairs; agreeing when both order the pair alike (a tie only where both tie)"
 ACC_EQ = "Deutsch et al. 2023 tie calibration (epsilon chosen on these data)"
 PERM_BOTH = "PERM-BOTH (Deutsch et al. 2021), {n} permutations, seed {seed}"
 METRIC_P = "metric p-values: paired approximate randomization of segment statistics ({n} swaps)"
@@ -170,7 +165,6 @@ def _means(scores: np.ndarray) -> np.ndarray:
 def system_statistic(name: str):
     """The system-level statistic PERM-BOTH recomputes for every permutation (of the per-system scores): Pearson,
     Kendall tau-b, or pairwise accuracy (acc_eq with epsilon 0: a tie agrees only when both tie)."""
-    meta = _meta()
     if name == "accuracy":
         return meta.CorrelationStatistic("acc_eq", "none", level="system", epsilon=0.0)
     return meta.CorrelationStatistic("kendall_b" if name == "kendall" else name, "none", level="system")
@@ -178,7 +172,7 @@ def system_statistic(name: str):
 
 def segment_statistic(name: str, grouping: str):
     """A segment-level statistic for PERM-BOTH (systems x segments)."""
-    return _meta().CorrelationStatistic(name, grouping, level="segment")
+    return meta.CorrelationStatistic(name, grouping, level="segment")
 
 
 # ----------------------------------------------------------------------------------------------- rows
@@ -213,7 +207,7 @@ def compared(
         for b, second in enumerate(labels):
             if a == b:
                 continue
-            p[a, b] = _meta().perm_both(matrices[first], matrices[second], human, statistic, n_samples, seed)
+            p[a, b] = meta.perm_both(matrices[first], matrices[second], human, statistic, n_samples, seed)
             pairs.append(
                 {
                     **mine[first],
@@ -226,7 +220,7 @@ def compared(
                 }
             )
     if np.isfinite(values).all():
-        clusters = _meta().metric_clusters(labels, values, p, alpha)
+        clusters = meta.metric_clusters(labels, values, p, alpha)
         for k, label in enumerate(labels):
             mine[label]["rank"] = 1 + int(np.count_nonzero(values > values[k]))
             mine[label]["cluster"] = int(clusters[k])
@@ -280,18 +274,18 @@ def system_rows(
                 "none",
                 "accuracy",
                 metric.label,
-                pairwise_accuracy(x, y),
+                meta.pairwise_accuracy(x, y, ties="naive"),
                 **common,
                 method=NAIVE,
             )
         )
-        acc = _meta().pairwise_accuracy(x, y, ties="acc_eq")
+        acc = meta.pairwise_accuracy(x, y, ties="acc_eq")
         rows.append(_row(dataset.name, "system", "none", "acc_eq", metric.label, acc, **common, method=ACC_EQ))
         spa = NAN
         method = spa_method
         if human_p is not None:
             metric_p = metric_pvalues(scorer, [results[k].stats for k in names], sign, p_samples, statistics.seed)
-            spa = _meta().soft_pairwise_accuracy(metric_p, human_p)
+            spa = meta.soft_pairwise_accuracy(metric_p, human_p)
             method = f"{METRIC_P.format(n=p_samples)}; {spa_method}"
         rows.append(_row(dataset.name, "system", "none", "spa", metric.label, spa, **common, method=method))
         advance(1)
@@ -302,7 +296,7 @@ def human_pvalues(human, names: list[str], n_samples: int, seed: int) -> tuple[n
     """The humans' systems x systems one-sided p-values for SPA, and how they were computed."""
     if human.segments is not None and all(name in human.segments for name in names):
         matrix = segment_matrix(human.segments, names)
-        return _meta().pairwise_pvalues(matrix, n_samples, seed), PERM_P.format(n=n_samples)
+        return meta.pairwise_pvalues(matrix, n_samples, seed), PERM_P.format(n=n_samples)
     if human.z is not None and human.counts is not None:
         z = np.array([human.z[name] for name in names], dtype=np.float64)
         counts = np.array([human.counts[name] for name in names], dtype=np.float64)
@@ -348,7 +342,7 @@ def segment_rows(
         matrices[metric.label] = matrix
         for grouping in SEGMENT_GROUPINGS:
             for name in SEGMENT_STATISTICS:
-                value = _meta().segment_correlation(matrix, human, name, grouping)
+                value = meta.segment_correlation(matrix, human, name, grouping)
                 method = ACC_EQ if name == "acc_eq" else None
                 rows.append(_row(dataset.name, "segment", grouping, name, metric.label, value, **common, method=method))
     return rows, matrices, human
