@@ -249,21 +249,9 @@ def results_files(
     tables = analysis_files(analysis)  # analysis/*.csv: length and frequency buckets, n-grams, documents
     files.update(tables)
     name = loaded.config.run_name or out_dir.name
-    files.update(
-        report_files(
-            RunData(
-                name,
-                out.scores,
-                out.summary,
-                out.segments,
-                out.manifest,
-                out.agreement,
-                out.human,
-                out.meta,
-                analysis=tables,
-            )
-        )
-    )
+    data = RunData(name, out.scores, out.summary, out.segments, out.manifest, out.agreement, out.human, out.meta)
+    data.analysis = tables
+    files.update(report_files(data))
     for dataset in plan.datasets.values():
         files.update(dataset.artifacts)
     # Last: every other file's sha256, so a reader can tell a whole folder from a cut-off or edited one.
