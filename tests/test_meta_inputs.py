@@ -264,3 +264,17 @@ def test_conflicting_human_keys_are_one_line_errors(tmp_path, keys, message):
     files["C"].write_text("system,score\na,1\n", encoding="utf-8")
     human = {k: files.get(v, v) for k, v in keys.items()}
     assert message in one_line_error(loaded, tmp_path, **human)
+
+
+def test_results_config_lists_the_new_keys_only_when_set(tmp_path):
+    """A results folder's config.yaml of a config without them keeps its bytes (results/seeds is committed)."""
+    from evalharness.provenance import resolved_config
+
+    systems = [{"name": "c", "engine": "identity"}]
+    plain = config_from_dict({"datasets": [dataset(tmp_path)], "systems": systems, "metrics": ["bleu"]})
+    text = resolved_config(plain, tmp_path)
+    assert "human_scores: null" in text and "human_sys_scores" not in text and "human_segment_kind" not in text
+    path = segment_file(tmp_path, [("a", 1, 1)])
+    keyed = dataset(tmp_path, human_segment_scores=path, human_segment_kind="esa")
+    text = resolved_config(config_from_dict({"datasets": [keyed], "systems": systems, "metrics": ["bleu"]}), tmp_path)
+    assert "human_segment_scores: seg.tsv" in text and "human_segment_kind: esa" in text

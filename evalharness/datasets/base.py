@@ -5,11 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from evalharness.configtypes import InputFile, Name, Strict, check_one_line
 from evalharness.errors import UserError
 from evalharness.textio import check_stream  # re-exported: datasets and metrics both check streams
+
+# Keys added by issue 27: a results folder's config.yaml lists them only when the config sets them, so that the
+# config.yaml of a config without them keeps its bytes (results/seeds is committed).
+LATER_KEYS = (
+    "human_sys_scores",
+    "human_system_csv",
+    "human_segment_scores",
+    "human_segment_kind",
+    "human_direction",
+)
 
 
 class DatasetConfigBase(Strict):
@@ -55,6 +65,14 @@ class DatasetConfigBase(Strict):
                 "higher for negated ones (mt-metrics-eval's)"
             )
         return self
+
+    @model_serializer(mode="wrap")
+    def _later_keys_only_when_set(self, handler: SerializerFunctionWrapHandler) -> dict:
+        data = handler(self)
+        for key in LATER_KEYS:
+            if key not in self.model_fields_set:
+                data.pop(key, None)
+        return data
 
 
 UNSPACED = {"zh", "ja", "th"}
