@@ -12,6 +12,7 @@ relative link. Every text goes through Jinja's autoescape (sources and hypothese
 from __future__ import annotations
 
 import base64
+import math
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -192,21 +193,22 @@ def _ranking_tables(meta: pd.DataFrame | None) -> list[dict]:
     for dataset in dict.fromkeys(str(d) for d in rows["dataset"]):
         mine = rows[rows["dataset"] == dataset]
         by_metric: dict[str, dict] = {}
+        order: dict[str, tuple[float, float, str]] = {}  # (accuracy cluster, -accuracy, name): best first
         for record in mine.to_dict("records"):
-            entry = by_metric.setdefault(str(record["metric"]), {"metric": str(record["metric"])})
-            if record["statistic"] in RANKED:
+            metric, statistic, value = str(record["metric"]), str(record["statistic"]), record["value"]
+            entry = by_metric.setdefault(metric, {"metric": metric})
+            if statistic in RANKED:
                 cluster = record.get("cluster")
-                entry[record["statistic"]] = _num(record["value"], 3) or "n/a"
-                entry[f"{record['statistic']}_cluster"] = "" if missing(cluster) else int(cluster)
-                entry[f"{record['statistic']}_value"] = record["value"]
-        ordered = sorted(
-            by_metric.values(),
-            key=lambda e: (
-                e.get("accuracy_cluster") if e.get("accuracy_cluster") != "" else 10**6,
-                -(e.get("accuracy_value") if not missing(e.get("accuracy_value")) else -1e9),
-                e["metric"],
-            ),
-        )
+                entry[statistic] = _num(value, 3) or "n/a"
+                entry[f"{statistic}_cluster"] = "" if missing(cluster) else int(str(cluster))
+            if statistic == "accuracy":
+                cluster = record.get("cluster")
+                order[metric] = (
+                    math.inf if missing(cluster) else float(str(cluster)),
+                    math.inf if missing(value) else -float(value),
+                    metric,
+                )
+        ordered = [by_metric[m] for m in sorted(by_metric, key=lambda m: order.get(m, (math.inf, math.inf, m)))]
         spa = mine[mine["statistic"] == "spa"]["method"].dropna()
         tables.append({"dataset": dataset, "rows": ordered, "spa_method": str(spa.iloc[0]) if len(spa) else ""})
     return tables
