@@ -157,11 +157,6 @@ def normal_pvalues(z: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return p
 
 
-def _means(scores: np.ndarray) -> np.ndarray:
-    scores = np.asarray(scores, dtype=np.float64)
-    return scores if scores.ndim == 1 else np.nanmean(scores, axis=1)
-
-
 def system_statistic(name: str):
     """The system-level statistic PERM-BOTH recomputes for every permutation (of the per-system scores): Pearson,
     Kendall tau-b, or pairwise accuracy (acc_eq with epsilon 0: a tie agrees only when both tie)."""
@@ -267,18 +262,8 @@ def system_rows(
             low, high = ci.get(name, (None, None))
             extra = {"ci_low": low, "ci_high": high, "method": JOINT_CI if ci else None}
             rows.append(_row(dataset.name, "system", "none", name, metric.label, point[name], **common, **extra))
-        rows.append(
-            _row(
-                dataset.name,
-                "system",
-                "none",
-                "accuracy",
-                metric.label,
-                meta.pairwise_accuracy(x, y, ties="naive"),
-                **common,
-                method=NAIVE,
-            )
-        )
+        naive = meta.pairwise_accuracy(x, y, ties="naive")
+        rows.append(_row(dataset.name, "system", "none", "accuracy", metric.label, naive, **common, method=NAIVE))
         acc = meta.pairwise_accuracy(x, y, ties="acc_eq")
         rows.append(_row(dataset.name, "system", "none", "acc_eq", metric.label, acc, **common, method=ACC_EQ))
         spa = NAN
