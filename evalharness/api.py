@@ -54,8 +54,9 @@ class Results:
     `scores`: tidy, one row per dataset x system x settings x level x metric (scores.csv); `summary`: wide, one
     row per dataset x system x settings x level, a column per metric (summary.csv); `segments`: one row per
     segment and cell, a column per metric's sentence score (segments.jsonl); `agreement`: metric-human
-    correlations where a dataset has human scores (agreement.csv), else None. `out_dir`: the results folder,
-    None when nothing was written.
+    correlations where a dataset has human scores (agreement.csv), else None; `meta`: the meta-evaluation
+    (meta.csv: correlations with CIs, pairwise and soft pairwise accuracy, metric-vs-metric p-values, clusters),
+    likewise. `out_dir`: the results folder, None when nothing was written.
     """
 
     scores: pd.DataFrame
@@ -67,6 +68,7 @@ class Results:
     segments_translated: int = 0
     score_cache_hits: int = 0
     score_cache_misses: int = 0
+    meta: pd.DataFrame | None = None
 
     @redacting
     def table(
@@ -196,6 +198,7 @@ def run(
         out.agreement,
         out.manifest,
         out.out_dir,
+        meta=out.meta,
         segments_translated=out.model_calls,
         score_cache_hits=out.score_cache_hits,
         score_cache_misses=out.score_cache_misses,
@@ -371,7 +374,7 @@ def load(results_dir: str | Path) -> Results:
     """A finished run's results folder, read back (scores.csv, summary.csv, segments.jsonl, agreement.csv)."""
     folder = path_of(results_dir, "results_dir", "a results folder's path")
     data = read_folder(folder)
-    return _results(data.scores, data.summary, data.segments, data.agreement, data.manifest, folder)
+    return _results(data.scores, data.summary, data.segments, data.agreement, data.manifest, folder, meta=data.meta)
 
 
 # --------------------------------------------------------------------------------------------------- frames
@@ -384,6 +387,7 @@ def _results(
     agreement: pd.DataFrame | None,
     manifest: dict,
     out_dir: Path | None,
+    meta: pd.DataFrame | None = None,
     **counts: int,
 ) -> Results:
     """A `Results` of typed frames: the same dtypes for a run in memory and for a folder read back."""
@@ -394,6 +398,7 @@ def _results(
         typed(agreement) if agreement is not None else None,
         manifest,
         out_dir,
+        meta=typed(meta) if meta is not None else None,
         **counts,
     )
 

@@ -32,6 +32,7 @@ from evalharness.results import (
     FILES,
     HUMAN_FILE,
     MANIFEST,
+    META_FILE,
     PAIRWISE_FILE,
     RUN_FILE,
     file_hashes,
@@ -50,6 +51,7 @@ from evalharness.secrets import redact
 from evalharness.statistics.agreement import agreement_frame
 from evalharness.statistics.cells import dataset_statistics, statistics_summary, statistics_work
 from evalharness.statistics.compare import StatisticsConfig
+from evalharness.statistics.metaeval import meta_frame
 from evalharness.systems.context import RunContext
 from evalharness.textio import check_writable
 
@@ -69,6 +71,7 @@ class RunOutput:
     segments: list[dict] = field(default_factory=list)  # the lines of segments.jsonl
     agreement: pd.DataFrame | None = None  # agreement.csv: datasets with human scores
     human: pd.DataFrame | None = None  # human_scores.csv
+    meta: pd.DataFrame | None = None  # meta.csv: the meta-evaluation, datasets with human scores
     manifest: dict = field(default_factory=dict)
     aggregates: pd.DataFrame | None = None  # aggregates.csv: the summary's rows over seeds (mean, std, ...)
     pairs: pd.DataFrame | None = None  # pairwise.csv: every tested pair
@@ -196,9 +199,10 @@ def run_output(
     manifest = json.loads(redact(json.dumps(manifest, ensure_ascii=False)))
     human = human_scores_frame(
         {name: d.human_scores for name, d in plan.datasets.items()},
-        {d.name: d.human_score for d in loaded.config.datasets},
+        {name: d.human.kind for name, d in plan.datasets.items() if d.human is not None},
     )
     agreement = agreement_frame(found.agreement) if human is not None else None
+    meta = meta_frame(found.meta) if human is not None else None
     pairs = pairwise_frame(found.pairs, plan.sweep_keys) if found.pairs else None
     return RunOutput(
         out_dir=out_dir,
@@ -210,6 +214,7 @@ def run_output(
         segments=found.segments,
         agreement=agreement,
         human=human,
+        meta=meta,
         manifest=manifest,
         aggregates=aggregates,
         pairs=pairs,
@@ -239,16 +244,14 @@ def results_files(
         assert out.agreement is not None  # computed whenever there are human scores
         files["agreement.csv"] = to_csv(out.agreement)
         files[HUMAN_FILE] = to_csv(out.human)
+        if out.meta is not None:
+            files[META_FILE] = to_csv(out.meta)
     tables = analysis_files(analysis)  # analysis/*.csv: length and frequency buckets, n-grams, documents
     files.update(tables)
     name = loaded.config.run_name or out_dir.name
-    files.update(
-        report_files(
-            RunData(
-                name, out.scores, out.summary, out.segments, out.manifest, out.agreement, out.human, analysis=tables
-            )
-        )
-    )
+    data = RunData(name, out.scores, out.summary, out.segments, out.manifest, out.agreement, out.human, out.meta)
+    data.analysis = tables
+    files.update(report_files(data))
     for dataset in plan.datasets.values():
         files.update(dataset.artifacts)
     # Last: every other file's sha256, so a reader can tell a whole folder from a cut-off or edited one.

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from evalharness.datasets import documents, hf, parallel, sacrebleu_set, tabular, wmtxml
 from evalharness.datasets.base import Dataset, DatasetConfigBase
-from evalharness.datasets.humanscores import load_human_scores
+from evalharness.datasets.humanscores import load_judgments
 
 LOADERS: dict[str, tuple[type, Callable]] = {
     "parallel": (parallel.ParallelConfig, parallel.load),
@@ -38,9 +38,12 @@ else:
 def load_dataset(cfg) -> Dataset:
     """Load a dataset, cut it to `max_segments`, and attach its human system scores."""
     _, loader = LOADERS[cfg.kind]
-    dataset = loader(cfg).head(cfg.max_segments)
-    if cfg.human_scores is not None:
-        dataset.human_scores = load_human_scores(cfg.human_scores, cfg.human_score, cfg.include_human)
+    full = loader(cfg)
+    dataset = full.head(cfg.max_segments)
+    human = load_judgments(cfg, full.n_segments, dataset.n_segments)
+    if human is not None:
+        dataset.human_scores = human.systems
+        dataset.human = human
     return dataset
 
 

@@ -5,11 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from evalharness.configtypes import InputFile, Name, Strict, check_one_line
 from evalharness.errors import UserError
 from evalharness.textio import check_stream  # re-exported: datasets and metrics both check streams
+
+# Keys added by issue 27: a results folder's config.yaml lists them only when the config sets them, so that the
+# config.yaml of a config without them keeps its bytes (results/seeds is committed).
+LATER_KEYS = (
+    "human_sys_scores",
+    "human_system_csv",
+    "human_segment_scores",
+    "human_segment_kind",
+    "human_direction",
+)
 
 
 class DatasetConfigBase(Strict):
@@ -17,17 +27,52 @@ class DatasetConfigBase(Strict):
 
     name: Name
     max_segments: int | None = Field(strict=True, default=None, gt=0, description="keep only the first N segments")
-    # Human system scores (a WMT DA ranking file, see evalharness.datasets.humanscores): agreement.csv correlates every
-    # metric with them.
+    # Human scores (see evalharness.datasets.humanscores): agreement.csv and meta.csv correlate every metric with
+    # them. System level: one of the three files; segment level: human_segment_scores.
     human_scores: InputFile | None = Field(default=None, description="WMT DA system ranking file")
-    human_score: Literal["z", "raw"] = Field(default="z", description="which mean of the file: z or raw")
+    human_sys_scores: InputFile | None = Field(default=None, description="WMT ad-sys-scores-*.csv file")
+    human_system_csv: InputFile | None = Field(default=None, description="CSV with the header system,score")
+    human_segment_scores: InputFile | None = Field(
+        default=None, description="TSV or JSONL of system, segment (1-based number), score"
+    )
+    human_segment_kind: Literal["da", "mqm", "esa"] = Field(default="da", description="what the segment scores are")
+    human_direction: Literal["higher", "lower"] | None = Field(
+        default=None, description="higher or lower is better, for human_system_csv and human_segment_scores"
+    )
+    human_score: Literal["z", "raw"] = Field(default="z", description="which mean of the WMT files: z or raw")
     include_human: bool = Field(default=False, description="keep HUMAN/HUMAN-B rows (human translations) as systems")
 
     @model_validator(mode="after")
     def _human_options_need_a_file(self):
-        if self.human_scores is None and {"human_score", "include_human"} & self.model_fields_set:
-            raise ValueError("human_score and include_human need human_scores (a WMT DA ranking file)")
+        system_files = [k for k in ("human_scores", "human_sys_scores", "human_system_csv") if getattr(self, k)]
+        if len(system_files) > 1:
+            raise ValueError(f"give one system-level human score file, not {' and '.join(system_files)}")
+        if not system_files and self.human_segment_scores is None:
+            if {"human_score", "include_human"} & self.model_fields_set:
+                raise ValueError(
+                    "human_score and include_human need human_scores (or human_sys_scores, human_system_csv, "
+                    "human_segment_scores)"
+                )
+        if "human_score" in self.model_fields_set and not {"human_scores", "human_sys_scores"} & set(system_files):
+            raise ValueError("human_score (z or raw) is for the WMT DA files: human_scores or human_sys_scores")
+        if self.human_segment_scores is None and "human_segment_kind" in self.model_fields_set:
+            raise ValueError("human_segment_kind needs human_segment_scores")
+        if self.human_direction is not None and self.human_segment_scores is None and self.human_system_csv is None:
+            raise ValueError("human_direction is for human_system_csv and human_segment_scores")
+        if self.human_segment_kind == "mqm" and self.human_segment_scores is not None and self.human_direction is None:
+            raise ValueError(
+                "human_segment_kind mqm needs human_direction: lower for error penalties (WMT's MQM files), "
+                "higher for negated ones (mt-metrics-eval's)"
+            )
         return self
+
+    @model_serializer(mode="wrap")
+    def _later_keys_only_when_set(self, handler: SerializerFunctionWrapHandler) -> dict:
+        data = handler(self)
+        for key in LATER_KEYS:
+            if key not in self.model_fields_set:
+                data.pop(key, None)
+        return data
 
 
 UNSPACED = {"zh", "ja", "th"}
@@ -258,8 +303,10 @@ class Dataset:
     kind: DatasetKind = PARALLEL
     # Files for the results folder (relative path -> text): cleaning reports, alignments.
     artifacts: dict[str, str] = field(default_factory=dict)
-    # Human system scores by system name (config `human_scores`), for agreement.csv; None: none.
+    # Human system scores by system name (config `human_scores` and the other human_* keys), for agreement.csv;
+    # None: none. `human`: everything the human files gave (counts, segment scores), for meta.csv.
     human_scores: dict[str, float] | None = None
+    human: Any = None  # datasets.humanscores.HumanJudgments
 
     def __post_init__(self) -> None:
         if len(self.sources) == 0:
@@ -364,4 +411,5 @@ class Dataset:
             full_length=len(self),
             kind=self.kind,
             human_scores=self.human_scores,
+            human=self.human,
         )

@@ -23,6 +23,7 @@ class DatasetResults:
 
     rows: list[Row] = field(default_factory=list)
     agreement: list[dict] = field(default_factory=list)  # agreement with human scores
+    meta: list[dict] = field(default_factory=list)  # meta.csv: the meta-evaluation against human scores
     segments: list[dict] = field(default_factory=list)  # segments.jsonl, and the report's differing segments
     warnings: list[str] = field(default_factory=list)  # one line each: printed, and kept in the manifest
     analysis: list[DatasetData] = field(default_factory=list)  # what analysis/*.csv are computed from
@@ -33,6 +34,7 @@ class DatasetResults:
         self.segments += other.segments
         self.pairs += other.pairs
         self.agreement += other.agreement
+        self.meta += other.meta
         self.warnings += other.warnings
         self.analysis += other.analysis
 
@@ -46,7 +48,7 @@ def dataset_results(
 ) -> DatasetResults:
     """The rows of scores.csv, the tested pairs, the agreement rows and (with `segments`) the lines of
     segments.jsonl and the analyses' data of one dataset."""
-    found = DatasetResults(agreement=list(stats.agreement))
+    found = DatasetResults(agreement=list(stats.agreement), meta=list(stats.meta))
     for sc in part.cells:
         warning = cell_warning(part, sc)
         if warning is not None:

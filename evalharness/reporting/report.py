@@ -12,6 +12,7 @@ relative link. Every text goes through Jinja's autoescape (sources and hypothese
 from __future__ import annotations
 
 import base64
+import math
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -178,6 +179,40 @@ def _summary_tables(data: RunData) -> list[dict]:
 def floors_of(data: RunData) -> set[str]:
     """The run's floor systems (identity, `floor: true`), as the manifest lists them (none in an older folder)."""
     return {str(name) for name in data.manifest.get("floors") or []}
+
+
+RANKED = ("accuracy", "acc_eq", "spa", "pearson", "kendall")  # the ranking table's columns (meta.csv statistics)
+
+
+def _ranking_tables(meta: pd.DataFrame | None) -> list[dict]:
+    """Per dataset, the metrics ordered as a WMT metrics-task table (meta.csv's system level): by the
+    significance cluster of their pairwise accuracy, then by its value; each tested statistic with its cluster."""
+    if meta is None or not len(meta):
+        return []
+    rows = meta[(meta["section"] == "metric") & (meta["level"] == "system")]
+    tables = []
+    for dataset in dict.fromkeys(str(d) for d in rows["dataset"]):
+        mine = rows[rows["dataset"] == dataset]
+        by_metric: dict[str, dict] = {}
+        order: dict[str, tuple[float, float, str]] = {}  # (accuracy cluster, -accuracy, name): best first
+        for record in mine.to_dict("records"):
+            metric, statistic, value = str(record["metric"]), str(record["statistic"]), record["value"]
+            entry = by_metric.setdefault(metric, {"metric": metric})
+            if statistic in RANKED:
+                cluster = record.get("cluster")
+                entry[statistic] = _num(value, 3) or "n/a"
+                entry[f"{statistic}_cluster"] = "" if missing(cluster) else int(str(cluster))
+            if statistic == "accuracy":
+                cluster = record.get("cluster")
+                order[metric] = (
+                    math.inf if missing(cluster) else float(str(cluster)),
+                    math.inf if missing(value) else -float(value),
+                    metric,
+                )
+        ordered = [by_metric[m] for m in sorted(by_metric, key=lambda m: order.get(m, (math.inf, math.inf, m)))]
+        spa = mine[mine["statistic"] == "spa"]["method"].dropna()
+        tables.append({"dataset": dataset, "rows": ordered, "spa_method": str(spa.iloc[0]) if len(spa) else ""})
+    return tables
 
 
 def _agreement_rows(agreement: pd.DataFrame | None) -> list[dict]:
@@ -521,6 +556,7 @@ def render(data: RunData, plots: dict[str, bytes] | None = None) -> str:
         baseline=baseline,
         agreement=_agreement_rows(data.agreement),
         human_terms=human_terms_rows(data.scores),
+        ranking=_ranking_tables(data.meta),
         any_stats=any(c in data.scores.columns and data.scores[c].notna().any() for c in STAT_COLUMNS[:2]),
         any_ranks="rank_low" in data.scores.columns and data.scores["rank_low"].notna().any(),
         floors=sorted(floors_of(data)),

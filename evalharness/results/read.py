@@ -24,6 +24,7 @@ from evalharness.results.schema import (
     FILES,
     HUMAN_FILE,
     MANIFEST,
+    META_FILE,
     REQUIRED,
     SCORES_FILE,
     SEGMENTS_FILE,
@@ -160,8 +161,8 @@ def read_scores(
 
 def read_folder(folder: Path | str, rebuilt: Callable[[str], bool] = never) -> RunData:
     """Everything a results folder holds, read back: scores.csv, summary.csv, segments.jsonl, manifest.json, and
-    agreement.csv, human_scores.csv and the analysis tables when the run wrote them; refused unless the folder is
-    whole (`check_whole`, which skips the files `rebuilt` names)."""
+    agreement.csv, meta.csv, human_scores.csv and the analysis tables when the run wrote them; refused unless the
+    folder is whole (`check_whole`, which skips the files `rebuilt` names)."""
     folder = Path(folder)
     scores, manifest = read_scores(folder, REQUIRED, rebuilt)
     if not (folder / SUMMARY_FILE).exists():
@@ -170,8 +171,9 @@ def read_folder(folder: Path | str, rebuilt: Callable[[str], bool] = never) -> R
     segments = read_segments(folder)
     agreement = read_csv(folder / AGREEMENT_FILE) if (folder / AGREEMENT_FILE).exists() else None
     human = read_csv(folder / HUMAN_FILE) if (folder / HUMAN_FILE).exists() else None
+    meta = read_csv(folder / META_FILE) if (folder / META_FILE).exists() else None
     analysis = {path: _text(folder, path) for path in ANALYSIS_FILES.values() if (folder / path).exists()}
-    return RunData(folder.name, scores, summary, segments, manifest, agreement, human, analysis=analysis)
+    return RunData(folder.name, scores, summary, segments, manifest, agreement, human, meta, analysis=analysis)
 
 
 def read_segments(folder: Path) -> list[dict]:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from evalharness.statistics.agreement import COLUMNS as AGREEMENT_COLUMNS
 from evalharness.statistics.compare import PAIR_FIELD, CellComparison
+from evalharness.statistics.metaeval import META_COLUMNS as META_COLUMNS  # re-exported: meta.csv's columns
 
 # ------------------------------------------------------------------------------------------------------ files
 
@@ -31,6 +32,7 @@ AGGREGATES_FILE = "aggregates.csv"  # mean, std, min, max over a setting (`aggre
 PAIRWISE_FILE = "pairwise.csv"  # one row per tested pair of cells (`pairwise_columns`)
 AGREEMENT_FILE = "agreement.csv"  # metric-human correlations (`AGREEMENT_COLUMNS`), with human scores only
 HUMAN_FILE = "human_scores.csv"  # `HUMAN_COLUMNS`, with human scores only
+META_FILE = "meta.csv"  # the meta-evaluation against human scores (`META_COLUMNS`), with human scores only
 ANALYSIS_FILES = {  # evalharness.reporting.analysis's tables, by key; a file only when it has rows
     "length": "analysis/length.csv",
     "frequency": "analysis/frequency.csv",
@@ -168,6 +170,12 @@ TEXT_COLUMNS = [
     "better",
     "test",
     "kind",
+    "grouping",
+    "section",
+    "statistic",
+    "metric_b",
+    "human",
+    "method",
 ]
 FLOAT_COLUMNS = [
     "score",
@@ -183,6 +191,7 @@ FLOAT_COLUMNS = [
     "human_score",
     "score_a",
     "score_b",
+    "value",
     *(c for c in AGREEMENT_COLUMNS if c not in ("dataset", "metric", "n_systems")),
 ]
 INT_COLUMNS = [
@@ -196,6 +205,8 @@ INT_COLUMNS = [
     "segment",
     "n_samples",
     "n_systems",
+    "n_items",
+    "cluster",
 ]
 BOOL_COLUMNS = ["significant", "significantly_worse", "valid"]
 # Every named column's dtype. A metric's statistics column in the summary (`BLEU ci_low`) has its statistic's
@@ -325,4 +336,5 @@ class RunData:
     manifest: dict  # manifest.json
     agreement: pd.DataFrame | None = None  # agreement.csv, datasets with human scores
     human: pd.DataFrame | None = None  # human_scores.csv: dataset, system, human_score, kind
+    meta: pd.DataFrame | None = None  # meta.csv, datasets with human scores
     analysis: dict[str, str] = field(default_factory=dict)  # analysis/*.csv by path (ANALYSIS_FILES)

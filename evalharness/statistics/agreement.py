@@ -182,6 +182,22 @@ def agreement(
     return Agreement(tuple(names), point["pearson"], point["spearman"], point["kendall"], accuracy, ci)
 
 
+def cells_by_system(dataset, cells: Mapping[CellId, Cell]) -> dict[str, CellId]:
+    """System name -> its cell, the copy-source floor left out (it is no MT system); human scores are per system
+    name, so a system with several swept settings is refused."""
+    by_name: dict[str, CellId] = {}
+    for cell_id, cell in cells.items():
+        if cell.system.copies_source:
+            continue
+        if cell.system.name in by_name:
+            raise UserError(
+                f"dataset {dataset.name}: system {cell.system.name!r} has several swept settings; "
+                f"human scores are per system name"
+            )
+        by_name[cell.system.name] = cell_id
+    return by_name
+
+
 def dataset_agreement(
     dataset,
     cells: Mapping[CellId, Cell],
@@ -199,16 +215,7 @@ def dataset_agreement(
     human = dataset.human_scores
     if human is None:
         return []
-    by_name: dict[str, CellId] = {}
-    for cell_id, cell in cells.items():
-        if cell.system.copies_source:
-            continue  # the copy-source floor is no MT system
-        if cell.system.name in by_name:
-            raise UserError(
-                f"dataset {dataset.name}: system {cell.system.name!r} has several swept settings; "
-                f"human scores are per system name"
-            )
-        by_name[cell.system.name] = cell_id
+    by_name = cells_by_system(dataset, cells)
     no_human = [name for name in by_name if name not in human]
     no_system = [name for name in human if name not in by_name]
     if no_human or no_system:
@@ -250,6 +257,7 @@ __all__ = [
     "COLUMNS",
     "agreement",
     "agreement_frame",
+    "cells_by_system",
     "correlations",
     "dataset_agreement",
     "pairwise_accuracy",

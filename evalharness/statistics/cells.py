@@ -5,11 +5,12 @@ agreement with human scores (`agreement`), from the segment-level results the sc
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from evalharness.statistics.agreement import dataset_agreement
 from evalharness.statistics.compare import CellComparison, StatisticsConfig, baseline_cell, compare, compare_work
+from evalharness.statistics.metaeval import dataset_meta
 
 if TYPE_CHECKING:
     from evalharness.datasets.base import Dataset
@@ -20,10 +21,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class DatasetStatistics:
-    """Per metric label, each cell's comparison (CIs, test against the baseline, rank); the agreement.csv rows."""
+    """Per metric label, each cell's comparison (CIs, test against the baseline, rank); the agreement.csv and
+    meta.csv rows."""
 
     comparisons: dict[str, dict[CellId, CellComparison]]
     agreement: list[dict]
+    meta: list[dict] = field(default_factory=list)
 
 
 def names_of(cells: Sequence[Cell]) -> dict[CellId, str]:
@@ -40,7 +43,8 @@ def statistics_work(
     """Units of work of `dataset_statistics` over the run's datasets (for the statistics progress bar)."""
     total = 0
     for dataset, cells in datasets:
-        per_metric = compare_work(cfg, names_of(cells), settings_of(cells)) + (dataset.human_scores is not None)
+        # agreement.csv and meta.csv: one unit each per metric
+        per_metric = compare_work(cfg, names_of(cells), settings_of(cells)) + 2 * (dataset.human_scores is not None)
         total += len(metrics) * per_metric
     return total
 
@@ -71,8 +75,10 @@ def dataset_statistics(
         )
         for m in metrics
     }
-    agreement = dataset_agreement(dataset, {c.id: c for c in cells}, results, list(metrics), cfg, workers, advance)
-    return DatasetStatistics(comparisons, agreement)
+    by_id = {c.id: c for c in cells}
+    agreement = dataset_agreement(dataset, by_id, results, list(metrics), cfg, workers, advance)
+    meta = dataset_meta(dataset, by_id, results, list(metrics), cfg, workers, advance)
+    return DatasetStatistics(comparisons, agreement, meta)
 
 
 def baseline_label(cells: Sequence[Cell], baseline: str | None) -> str | None:
