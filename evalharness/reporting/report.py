@@ -201,7 +201,7 @@ def _ranking_tables(meta: pd.DataFrame | None) -> list[dict]:
             if statistic in RANKED:
                 cluster = record.get("cluster")
                 entry[statistic] = _num(value, 3) or "n/a"
-                entry[f"{statistic}_cluster"] = "" if missing(cluster) else int(str(cluster))
+                entry[f"{statistic}_cluster"] = "" if missing(cluster) else int(float(str(cluster)))
             if statistic == "accuracy":
                 cluster = record.get("cluster")
                 order[metric] = (
