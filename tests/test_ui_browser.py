@@ -69,8 +69,19 @@ def run_dir(tmp_path_factory) -> Path:
     return out / "wmt22-zh-en-ui"
 
 
+def files_of(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under the folder: relative path -> (size, mtime in ns)."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+
+
 @pytest.fixture(scope="module")
-def app_url(run_dir) -> Iterator[str]:
+def folder_before(run_dir) -> dict[str, tuple[int, int]]:
+    """The results folder as it was before the app was started on it."""
+    return files_of(run_dir)
+
+
+@pytest.fixture(scope="module")
+def app_url(run_dir, folder_before) -> Iterator[str]:
     with launch.serving([run_dir], port=free_port(), timeout=120) as url:
         yield url
 
@@ -230,7 +241,7 @@ def test_compare_sorts_segments_by_the_difference_and_highlights_words(app_url, 
     page.screenshot(path=str(tmp_path / "compare-sorted.png"), full_page=True)
 
 
-def test_the_downloaded_csv_holds_the_folders_numbers(app_url, run_dir, page):
+def test_the_downloaded_csv_holds_the_folders_numbers(app_url, run_dir, page, folder_before):
     compare_page(page, app_url, run_dir)
     with page.expect_download() as download:
         page.locator(".st-key-cmp_deltas_csv button").click()
@@ -246,6 +257,7 @@ def test_the_downloaded_csv_holds_the_folders_numbers(app_url, run_dir, page):
         assert float(row["A"]) == scores[(SYSTEM_A, metric)]  # full precision, as in the folder
         assert float(row["B"]) == scores[(SYSTEM_B, metric)]
         assert float(row["p_value"]) == float(pair_row(run_dir, metric)["p_value"])
+    assert files_of(run_dir) == folder_before  # read-only: browsing and downloading wrote nothing into the folder
 
 
 @pytest.mark.parametrize("path", list(PAGES))
