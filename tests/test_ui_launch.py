@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import importlib.util
 import socket
+import subprocess
 import sys
 import urllib.request
 
-import evalharness
 import pytest
 from evalharness.cli import main
 from evalharness.errors import UserError
@@ -92,9 +92,13 @@ def test_the_folders_reach_the_app_as_absolute_paths(tmp_path, monkeypatch):
     assert launch.check_folders(["run"]) == [tmp_path / "run"]
 
 
-def test_the_python_api_is_the_launchers():
-    assert evalharness.ui.serve is launch.serve
-    assert evalharness.ui.serving is launch.serving
+def test_the_package_reaches_the_launcher_without_importing_streamlit_or_pandas():
+    """`import evalharness; evalharness.ui.serve(...)` as a notebook writes it, in a fresh process."""
+    probe = "import sys, evalharness; f = evalharness.ui.serve; print(f.__module__, 'streamlit' in sys.modules, "
+    probe += "'pandas' in sys.modules, evalharness.ui.serving is sys.modules['evalharness.ui.launch'].serving)"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["evalharness.ui.launch", "False", "False", "True"]
 
 
 @pytest.mark.slow  # starts a real Streamlit server (seconds)
@@ -132,8 +136,6 @@ def test_the_server_is_stopped_when_the_block_raises(tmp_path):
 
 def test_a_server_that_ends_before_answering_is_an_error(tmp_path):
     """A port already taken (here: a script that exits at once) is said, not waited on until the timeout."""
-    import subprocess
-
     proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
     with pytest.raises(UserError, match=r"the server ended \(exit status 3\) before it answered"):
         launch.wait_ready(proc, f"http://127.0.0.1:{free_port()}", timeout=60)
