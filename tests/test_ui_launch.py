@@ -82,6 +82,7 @@ def test_the_server_runs_headless_on_the_given_address_with_the_folders_after_th
         "--server.address": "0.0.0.0",
         "--browser.gatherUsageStats": "false",
         "--server.fileWatcherType": "none",
+        "--client.toolbarMode": "minimal",
     }
     assert command[-2:] == ["--", str(tmp_path)]
 

@@ -62,7 +62,8 @@ def require_streamlit() -> None:
 
 def command(folders: Sequence[Path], port: int, host: str, app: Path = APP) -> list[str]:
     """The server's command line: headless (no browser opened for the user, no e-mail prompt), no usage
-    statistics sent, no watching of the app's files; the folders after `--` are the app's arguments."""
+    statistics sent, no watching of the app's files, the toolbar without Streamlit's developer and Deploy
+    entries (a local tool); the folders after `--` are the app's arguments."""
     return [
         sys.executable,
         "-m",
@@ -79,6 +80,8 @@ def command(folders: Sequence[Path], port: int, host: str, app: Path = APP) -> l
         "false",
         "--server.fileWatcherType",
         "none",
+        "--client.toolbarMode",
+        "minimal",
         "--",
         *map(str, folders),
     ]
