@@ -140,3 +140,8 @@ def test_a_server_that_ends_before_answering_is_an_error(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
     with pytest.raises(UserError, match=r"the server ended \(exit status 3\) before it answered"):
         launch.wait_ready(proc, f"http://127.0.0.1:{free_port()}", timeout=60)
+
+
+def test_the_launcher_starts_the_apps_script():
+    assert launch.APP.is_file()
+    assert 'if __name__ == "__main__":' in launch.APP.read_text(encoding="utf-8")  # a script, run as Streamlit runs it
