@@ -32,6 +32,10 @@ PAGES = {  # url path -> the page's title, and what it draws last (the picture i
     "score": ("Score files", ".st-key-sc_table_latex"),
 }
 WMT22 = Path("data") / "wmt22"  # relative: the server runs in the repository (the paths show in the picture)
+# Every table painted (its rows in the DOM), every download button labelled, no placeholder left.
+DRAWN = """() => !document.querySelector("[data-testid='stSkeleton'], [data-testid='stSkeletonElement']")
+  && [...document.querySelectorAll("[data-testid='stDataFrame']")].every(t => t.querySelector("tbody tr td"))
+  && [...document.querySelectorAll("[data-testid='stDownloadButton']")].every(b => b.innerText.trim().length > 0)"""
 SETTLED = """() => !document.querySelector(
   "[data-testid='stStatusWidgetRunningIcon'], [data-testid='stStatusWidgetRunningManIcon'], [data-stale='true']")"""
 
@@ -101,6 +105,7 @@ def shoot(page, url: str, path: str, out: Path) -> list[Path]:
         ACTIONS[path](page)
     expect(page.locator(last).first).to_be_attached()
     page.wait_for_function(SETTLED)
+    page.wait_for_function(DRAWN)
     name = path or "leaderboard"
     shots = [out / f"{name}.png"]
     page.screenshot(path=str(shots[0]))
