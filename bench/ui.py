@@ -14,7 +14,7 @@ the page shows its result (a condition on the page's content, polled by Playwrig
   one (computed here from segments.jsonl) and the app's run has ended; the median of --repeat rounds.
 
 There is no baseline to run in the same process (no other UI to compare with), so the seconds are printed as
-measured; the machine's load shows in them. The last two lines are
+measured, with the load average beside them: the machine's load shows in them. The last two lines are
 
     BENCH ui_first_render_seconds <cold first render> s goal <= 3
     BENCH ui_compare_update_seconds <median update> s goal <= 0.5
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -203,6 +204,7 @@ def main() -> None:
             finally:
                 browser.close()
     every = [seconds for kind in updates.values() for seconds in kind]
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     median = statistics.median(every)
     print(f"segments: {len(rows)} per system on {DATASET}; compare {SYSTEM_A} vs {SYSTEM_B}")
     print(f"first render (cold: the folder read on this visit): {cold:.2f} s")
