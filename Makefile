@@ -41,8 +41,9 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/evalharness run configs/seeds.yaml
 
-# The report's browser test renders report.html in headless Chromium: Debian's package, installed when missing
-# (CI runs `make test` as root on a fresh machine; elsewhere through sudo).
+# The browser tests (report.html rendered, `evalharness ui` driven through Playwright's executable_path) and
+# bench/ui.py use headless Chromium: Debian's package, installed when missing (CI runs `make test` as root on a
+# fresh machine; elsewhere through sudo). Playwright's own browser download is never used.
 CHROMIUM := /usr/bin/chromium
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -75,7 +76,7 @@ lint: setup $(LINT_STAMP)
 	$(BIN)/ruff format --check evalharness tests bench scripts
 	$(BIN)/mypy
 
-bench: setup
+bench: setup $(CHROMIUM)
 	$(BIN)/python bench/score.py
 	$(BIN)/python bench/translate.py
 	$(BIN)/python bench/significance.py
@@ -83,6 +84,7 @@ bench: setup
 	$(BIN)/python bench/long_document.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/install_size.py
+	$(BIN)/python bench/ui.py
 
 # COMET (unbabel-comet 2.2.7) in an environment of its own: it pins transformers < 5, numpy < 2 and
 # huggingface-hub < 1, which the main environment has outgrown. evalharness talks to it through the command

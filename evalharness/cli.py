@@ -1,4 +1,4 @@
-"""The `evalharness` command: run, score, table, list, cache.
+"""The `evalharness` command: run, score, table, report, ui, list, cache.
 
 User mistakes (`UserError`) print one line on stderr and exit 2; nothing else is caught, so a bug keeps its
 traceback.
@@ -24,6 +24,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from err
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be at most 65535, got {value}")
     return value
 
 
@@ -203,6 +210,27 @@ def build_parser() -> argparse.ArgumentParser:
         "them itself; this is for folders made before, or copied elsewhere).",
     )
     p.add_argument("results_dir", type=Path, metavar="RESULTS_DIR", help="a run's results folder")
+
+    p = sub.add_parser(
+        "ui",
+        help="explore and compare finished runs in the browser",
+        description="Start the browser app over results folders (read-only: it never writes into them): "
+        "leaderboard, compare two systems segment by segment, significance, sweeps, round trips and documents, "
+        "score files. Needs the extra: pip install 'evalharness[ui]'. Ctrl+C stops it.",
+    )
+    p.add_argument(
+        "results_dirs",
+        nargs="+",
+        type=Path,
+        metavar="RESULTS_DIR",
+        help="a run's results folder (holds scores.csv); several: one leaderboard, as `evalharness table`",
+    )
+    p.add_argument("--port", type=_port, default=8501, help="port to serve on (default: 8501)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to serve on (default: 127.0.0.1, this machine only; 0.0.0.0: every interface)",
+    )
 
     sub.add_parser(
         "list", help="list dataset kinds, system engines and metrics", description="List what a config can name."
@@ -402,6 +430,15 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_ui(args) -> int:
+    """Blocks while the app runs; the folders are checked (they exist) before the server starts."""
+    from evalharness.ui.launch import serve
+
+    status = serve(args.results_dirs, port=args.port, host=args.host)
+    assert isinstance(status, int)  # block=True: the server's exit status
+    return status
+
+
 def cmd_list(args) -> int:
     from evalharness.datasets import LOADERS
     from evalharness.metrics import METRICS, make_metric
@@ -476,6 +513,7 @@ COMMANDS = {
     "score": cmd_score,
     "table": cmd_table,
     "report": cmd_report,
+    "ui": cmd_ui,
     "list": cmd_list,
     "cache": cmd_cache,
 }

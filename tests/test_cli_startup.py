@@ -41,7 +41,9 @@ def imported(*python_args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
     return proc, names
 
 
-@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["score", "--help"], ["table", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["run", "--help"], ["score", "--help"], ["table", "--help"], ["ui", "--help"]]
+)
 def test_help_imports_no_heavy_library(args):
     proc, names = imported("-m", "evalharness", *args)
     assert proc.returncode == 0, proc.stderr[-2000:]
