@@ -13,6 +13,7 @@ nullable ``Int64``, flags as ``boolean``, scores as ``float64``), the same wheth
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ from evalharness.apiargs import (
 from evalharness.config import LoadedConfig, config_from_dict, describe_entry_error, load_config
 from evalharness.configtypes import check_langpair, check_one_line
 from evalharness.datasets.base import Dataset
-from evalharness.errors import UserError, redacting
+from evalharness.errors import ResultsWarning, UserError, redacting
 from evalharness.metrics import METRICS, Metric, make_metric
 from evalharness.metrics.base import MetricConfigBase
 from evalharness.plan import Cell, Plan, build_plan
@@ -67,6 +68,8 @@ class Results:
     segments_translated: int = 0
     score_cache_hits: int = 0
     score_cache_misses: int = 0
+    tracked: str | None = None  # where the config's `tracking:` logged the run (None: not tracked)
+    tracking_error: str | None = None  # the one line of a tracker that failed (the results folder is whole)
 
     @redacting
     def table(
@@ -162,6 +165,8 @@ def run(
 
     `overrides`: ``{"statistics.bootstrap": 0, "systems.mt.path": "out.txt"}`` or ``["workers=1"]``, as
     ``--set``. `output_dir`: the parent folder of the run's results (default: the config's, else ./results).
+    With `tracking:` in the config the written folder is then logged to MLflow or W&B (`Results.tracked`); a
+    tracker that fails is a `ResultsWarning` and `Results.tracking_error`, never a lost run.
     """
     progress = progress or Progress.silent()
     items = override_items(overrides)
@@ -199,7 +204,24 @@ def run(
         segments_translated=out.model_calls,
         score_cache_hits=out.score_cache_hits,
         score_cache_misses=out.score_cache_misses,
+        **_track(loaded, out.out_dir),
     )
+
+
+def _track(loaded: LoadedConfig, out_dir: Path | None) -> dict[str, str | None]:
+    """The written folder logged to the config's tracker; a tracker that fails warns in one line and loses
+    nothing (the folder is whole, and `evalharness track` logs it later)."""
+    settings = loaded.config.tracking
+    if settings is None or out_dir is None:
+        return {}
+    from evalharness.tracking import track_folder
+
+    try:
+        return {"tracked": track_folder(out_dir, settings)}
+    except UserError as err:
+        message = f"{err}; the results are written: log them later with `evalharness track {out_dir}`"
+        warnings.warn(message, ResultsWarning, stacklevel=3)
+        return {"tracking_error": message}
 
 
 @redacting
@@ -384,7 +406,7 @@ def _results(
     agreement: pd.DataFrame | None,
     manifest: dict,
     out_dir: Path | None,
-    **counts: int,
+    **counts: Any,
 ) -> Results:
     """A `Results` of typed frames: the same dtypes for a run in memory and for a folder read back."""
     return Results(

@@ -1,7 +1,7 @@
-"""The `evalharness` command: run, score, table, list, cache.
+"""The `evalharness` command: run, score, table, report, track, list, cache.
 
 User mistakes (`UserError`) print one line on stderr and exit 2; nothing else is caught, so a bug keeps its
-traceback.
+traceback. A tracker that fails (`run --track`, `track`) exits 3 (`TRACKING_FAILED`): the results are written.
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ from evalharness.cache import CACHES, Cache
 from evalharness.errors import ResultsWarning, UserError
 from evalharness.reporting.formats import FORMATS, MAX_DECIMALS, terminal_width
 from evalharness.version import __version__
+
+# The exit status of `run` whose results are written but whose tracker failed, and of `track` when the tracker did
+# not take the folder: neither 0 (something to redo) nor 2 (a mistake in the input; the run itself is fine).
+TRACKING_FAILED = 3
 
 
 def _positive_int(text: str) -> int:
@@ -86,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--address", help="with --executor ray: 'auto' or ray://host:port joins a cluster (default: start Ray here)"
+    )
+    p.add_argument(
+        "--track",
+        choices=["mlflow", "wandb"],
+        help="log the finished run to MLflow or W&B (sets the config's tracking.backend); needs the extra: "
+        "pip install 'evalharness[mlflow]' or 'evalharness[wandb]'",
     )
     _add_format(p, "md")
 
@@ -203,6 +213,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("results_dir", type=Path, metavar="RESULTS_DIR", help="a run's results folder")
 
+    p = sub.add_parser(
+        "track",
+        help="log a finished run to MLflow or W&B",
+        description="Log a results folder to an experiment tracker, as `run --track` does: a parent run (W&B: a "
+        "group) with a run per cell. Settings come from the folder's config.yaml `tracking:` section, overridden "
+        f"by the options. Exit status {TRACKING_FAILED}: the tracker did not take it.",
+    )
+    p.add_argument("results_dir", type=Path, metavar="RESULTS_DIR", help="a run's results folder")
+    p.add_argument("--backend", choices=["mlflow", "wandb"], help="the tracker (default: the folder's config)")
+    p.add_argument("--uri", help="mlflow: the tracking URI (default: MLFLOW_TRACKING_URI, else ./mlruns)")
+    p.add_argument("--experiment", help="mlflow: the experiment (default: evalharness)")
+    p.add_argument("--project", help="wandb: the project (default: evalharness)")
+    p.add_argument("--mode", choices=["offline", "online"], help="wandb: offline (the default) or online")
+    p.add_argument("--dir", help="wandb: the folder that receives wandb/ (default: WANDB_DIR, else here)")
+
     sub.add_parser(
         "list", help="list dataset kinds, system engines and metrics", description="List what a config can name."
     )
@@ -229,6 +254,8 @@ def cmd_run(args) -> int:
         if (args.executor or "ray") != "ray":
             raise UserError("--address: only with --executor ray")
         args.overrides.append(f"executor.address={args.address}")
+    if args.track is not None:
+        args.overrides.append(f"tracking.backend={args.track}")
     if args.dry_run:
         plan, out_dir = api.plan_of(args.config, args.overrides)
         print(plan.describe())
@@ -258,6 +285,41 @@ def cmd_run(args) -> int:
         f"{result.score_cache_hits} hits, {result.score_cache_misses} computed)",
         file=sys.stderr,
     )
+    if result.tracked:
+        print(f"tracked: {result.tracked}", file=sys.stderr)
+    return TRACKING_FAILED if result.tracking_error else 0
+
+
+def cmd_track(args) -> int:
+    """A finished folder logged with the settings of its config.yaml, the options on top."""
+    import yaml
+    from pydantic import ValidationError
+
+    from evalharness.results import CONFIG_FILE, check_whole
+    from evalharness.tracking import TrackingConfig, TrackingError, track_folder
+
+    check_whole(args.results_dir)
+    try:
+        written = yaml.safe_load((args.results_dir / CONFIG_FILE).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise UserError(f"{args.results_dir / CONFIG_FILE}: cannot read it ({err})") from err
+    settings = dict(written.get("tracking") or {}) if isinstance(written, dict) else {}
+    given = {k: getattr(args, k) for k in ("backend", "uri", "experiment", "project", "mode", "dir")}
+    settings.update({k: v for k, v in given.items() if v is not None})
+    if "backend" not in settings:
+        raise UserError(f"track: no tracker: give --backend mlflow or wandb ({CONFIG_FILE} has no tracking section)")
+    try:
+        config = TrackingConfig.model_validate(settings)
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise UserError(f"track: tracking.{'.'.join(map(str, first['loc']))}: {first['msg']}") from err
+    try:
+        print(f"tracked: {track_folder(args.results_dir, config)}", file=sys.stderr)
+    except TrackingError as err:
+        from evalharness.secrets import redact
+
+        print(f"evalharness: error: {redact(str(err))}", file=sys.stderr)
+        return TRACKING_FAILED
     return 0
 
 
@@ -475,6 +537,7 @@ COMMANDS = {
     "score": cmd_score,
     "table": cmd_table,
     "report": cmd_report,
+    "track": cmd_track,
     "list": cmd_list,
     "cache": cmd_cache,
 }

@@ -1,0 +1,57 @@
+"""Experiment tracking: a finished results folder logged to MLflow or W&B (`tracking:` in a config,
+`evalharness run --track`, `evalharness track RESULTS_DIR`).
+
+Tracking sits on top of the results: it reads a finished folder (`record.read_run`), so a run logs exactly what
+`track` would log later, and a tracker that fails (a server that does not answer, a bad URI, a missing extra) has
+nothing left to lose: the folder is already written. Its failure is one `TrackingError` line.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from evalharness.errors import UserError
+from evalharness.tracking.settings import TrackingConfig
+
+__all__ = ["TrackingConfig", "TrackingError", "track_folder", "EXTRAS"]
+
+EXTRAS = {"mlflow": ("mlflow", "mlflow"), "wandb": ("wandb", "wandb")}  # backend -> (module, extra)
+REASON_LENGTH = 300
+
+
+class TrackingError(UserError):
+    """The tracker did not take the run (the results folder is not at fault): one line, redacted."""
+
+
+def track_folder(folder: Path, settings: TrackingConfig) -> str:
+    """Log a whole results folder to the configured tracker; returns where it went (one line). A folder that is
+    not whole is a UserError; anything the tracker raises is a TrackingError."""
+    from evalharness.tracking.record import read_run
+
+    run = read_run(Path(folder))
+    module, extra = EXTRAS[settings.backend]
+    try:
+        __import__(module)
+    except ImportError as err:
+        raise TrackingError(
+            f"tracking: {settings.backend} is not installed: pip install 'evalharness[{extra}]'"
+        ) from err
+    try:
+        if settings.backend == "mlflow":
+            from evalharness.tracking import mlflow_backend
+
+            return mlflow_backend.log_run(run, settings)
+        from evalharness.tracking import wandb_backend
+
+        return wandb_backend.log_run(run, settings)
+    except Exception as err:  # any failure of the tracker's library is the tracker's, not the folder's
+        raise TrackingError(f"tracking: {settings.backend} failed: {reason(err)}") from err
+
+
+def reason(err: BaseException) -> str:
+    """An exception of a tracker's library in a few words: its type and message on one line, cut short."""
+    text = re.sub(r"\s+", " ", str(err)).strip()
+    if len(text) > REASON_LENGTH:
+        text = text[: REASON_LENGTH - 3] + "..."
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
