@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from evalharness.tracking.record import RunRecord
 from evalharness.tracking.settings import DEFAULT_MLFLOW_URI, DEFAULT_PLACE, TrackingConfig
@@ -27,6 +28,9 @@ HTTP_DEFAULTS = {
 # cannot write its sqlite default (no SQLAlchemy), so a local store is the file store, opted into here.
 ALLOW_FILE_STORE = "MLFLOW_ALLOW_FILE_STORE"
 DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
+SCHEMES = ("file", "http", "https", "databricks", "databricks-uc", "uc", *DATABASE_SCHEMES)
+# What urllib3 says, deep in MLflow's message, when no server answers: "[Errno 111] Connection refused", a timeout.
+UNREACHABLE = re.compile(r"Max retries exceeded.*?(\[Errno -?\d+\][^'\")]*|timed out|Read timed out)", re.DOTALL)
 BATCH = 100  # params or tags per log_batch call (MLflow's limit)
 METRIC_BATCH = 1000
 
@@ -46,11 +50,22 @@ def key(name: str) -> str:
 
 
 def log_run(run: RunRecord, settings: TrackingConfig) -> str:
-    """The run logged; returns where (`<uri> experiment X, run ID`). Raises whatever MLflow raises."""
+    """The run logged; returns where (`<uri> experiment X, run ID`). Raises whatever MLflow raises, a server
+    that does not answer as a short ConnectionError."""
+    uri = tracking_uri(settings)
+    try:
+        return _log(run, settings, uri)
+    except Exception as err:
+        refused = UNREACHABLE.search(str(err))
+        if refused is None:
+            raise
+        raise ConnectionError(f"cannot reach the tracking server {uri} ({refused.group(1).strip()})") from err
+
+
+def _log(run: RunRecord, settings: TrackingConfig, uri: str) -> str:
     from mlflow.entities import Metric, Param, RunStatus
     from mlflow.tracking import MlflowClient
 
-    uri = tracking_uri(settings)
     with _environment(uri):
         client = MlflowClient(tracking_uri=uri, registry_uri=uri if uri.startswith("http") else None)
         name = settings.experiment or DEFAULT_PLACE
@@ -98,7 +113,7 @@ def _shown(uri: str) -> str:
     """The store as the user would type it: a file: URI under the current folder as its relative path."""
     if uri.startswith("file:"):
         with contextlib.suppress(ValueError):
-            return os.path.relpath(Path(uri.removeprefix("file://")), Path.cwd())
+            return os.path.relpath(Path(unquote(urlparse(uri).path)), Path.cwd())
     return uri
 
 
@@ -107,6 +122,11 @@ def _environment(uri: str) -> Iterator[None]:
     """MLflow's settings for this call only (`HTTP_DEFAULTS`, the file store's opt-in), where the environment
     does not set them; a database URI without SQLAlchemy is said as such, not as MLflow's registry error."""
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
+    if scheme not in SCHEMES:
+        raise ValueError(
+            f"{uri!r} is no tracking URI MLflow knows (a folder, file:/path, http(s)://host:port, databricks, "
+            f"or a database)"
+        )
     if scheme in DATABASE_SCHEMES:
         if importlib.util.find_spec("sqlalchemy") is None:
             raise RuntimeError(
