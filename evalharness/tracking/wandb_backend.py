@@ -80,6 +80,8 @@ def log_run(run: RunRecord, settings: TrackingConfig) -> str:
     finally:
         wb.finish()
     runs_dir = Path(wb.dir).parent.parent
+    if wandb.run is None:  # no run of the caller's own is active: wait until W&B's service has written every file
+        wandb.teardown()
     where = f"W&B project {project!r}, group {group!r}, {len(run.cells) + 1} runs"
     if settings.mode == "offline":
         return f"{where} offline in {runs_dir} (send them: wandb sync {runs_dir}/offline-run-*)"
