@@ -109,6 +109,7 @@ def _cell(
     for key, value in settings.items():
         params[f"setting.{key}" if key in CELL_PARAMS else key] = _text(value)
     identity = identities.get((dataset, system, json.dumps(_plain(swept), sort_keys=True)))
+    identity = identity or identities.get((dataset, system))
     for key, value in _flat(identity or {}, "model").items():
         params[key] = _text(value)
     metrics: dict[str, float] = {}
@@ -165,12 +166,18 @@ def _swept_value(config: dict, key: str, shown: Any) -> Any:
 
 
 def _identities(circumstances: dict) -> dict[tuple, dict]:
-    """run.json's model identity of each cell that translated (a file's sha256, a hub commit), by cell."""
-    found = {}
+    """run.json's model identity of each cell that translated (a file's sha256, a hub commit), by cell, and by
+    dataset and system where all their cells share one (a labelled sweep point is its value in run.json)."""
+    found: dict[tuple, dict] = {}
+    shared: dict[tuple, list[dict]] = {}
     for cell in (circumstances.get("translation") or {}).get("cells") or []:
         if isinstance(cell, dict) and cell.get("identity"):
             key = (cell.get("dataset"), cell.get("system"), json.dumps(cell.get("settings") or {}, sort_keys=True))
             found[key] = cell["identity"]
+            shared.setdefault(key[:2], []).append(cell["identity"])
+    for pair, identities in shared.items():
+        if all(identity == identities[0] for identity in identities):
+            found[pair] = identities[0]
     return found
 
 
