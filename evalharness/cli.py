@@ -292,32 +292,14 @@ def cmd_run(args) -> int:
 
 def cmd_track(args) -> int:
     """A finished folder logged with the settings of its config.yaml, the options on top."""
-    import yaml
-    from pydantic import ValidationError
+    from evalharness.secrets import redact
+    from evalharness.tracking import TrackingError, settings_of, track_folder
 
-    from evalharness.results import CONFIG_FILE, check_whole
-    from evalharness.tracking import TrackingConfig, TrackingError, track_folder
-
-    check_whole(args.results_dir)
-    try:
-        written = yaml.safe_load((args.results_dir / CONFIG_FILE).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise UserError(f"{args.results_dir / CONFIG_FILE}: cannot read it ({err})") from err
-    settings = dict(written.get("tracking") or {}) if isinstance(written, dict) else {}
     given = {k: getattr(args, k) for k in ("backend", "uri", "experiment", "project", "mode", "dir")}
-    settings.update({k: v for k, v in given.items() if v is not None})
-    if "backend" not in settings:
-        raise UserError(f"track: no tracker: give --backend mlflow or wandb ({CONFIG_FILE} has no tracking section)")
+    settings = settings_of(args.results_dir, {k: v for k, v in given.items() if v is not None})
     try:
-        config = TrackingConfig.model_validate(settings)
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise UserError(f"track: tracking.{'.'.join(map(str, first['loc']))}: {first['msg']}") from err
-    try:
-        print(f"tracked: {track_folder(args.results_dir, config)}", file=sys.stderr)
+        print(f"tracked: {track_folder(args.results_dir, settings)}", file=sys.stderr)
     except TrackingError as err:
-        from evalharness.secrets import redact
-
         print(f"evalharness: error: {redact(str(err))}", file=sys.stderr)
         return TRACKING_FAILED
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 from evalharness.errors import UserError
 from evalharness.tracking.settings import TrackingConfig
 
-__all__ = ["TrackingConfig", "TrackingError", "track_folder", "EXTRAS"]
+__all__ = ["EXTRAS", "TrackingConfig", "TrackingError", "settings_of", "track_folder"]
 
 EXTRAS = {"mlflow": ("mlflow", "mlflow"), "wandb": ("wandb", "wandb")}  # backend -> (module, extra)
 REASON_LENGTH = 300
@@ -47,6 +47,24 @@ def track_folder(folder: Path, settings: TrackingConfig) -> str:
         return wandb_backend.log_run(run, settings)
     except Exception as err:  # any failure of the tracker's library is the tracker's, not the folder's
         raise TrackingError(f"tracking: {settings.backend} failed: {reason(err)}") from err
+
+
+def settings_of(folder: Path, given: dict) -> TrackingConfig:
+    """The tracking settings for a finished folder: its config.yaml's `tracking:` section (a run that had one
+    wrote it there), `given` (the command line's options) on top; a one-line UserError when no backend is named
+    or a value is wrong."""
+    from pydantic import ValidationError
+
+    from evalharness.tracking.record import written_tracking
+
+    settings = {**written_tracking(Path(folder)), **given}
+    if "backend" not in settings:
+        raise UserError("track: no tracker: give --backend mlflow or wandb (config.yaml has no tracking section)")
+    try:
+        return TrackingConfig.model_validate(settings)
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise UserError(f"track: tracking.{'.'.join(map(str, first['loc']))}: {first['msg']}") from err
 
 
 def reason(err: BaseException) -> str:

@@ -17,7 +17,16 @@ import pandas as pd
 import yaml
 
 from evalharness.errors import UserError
-from evalharness.results import CONFIG_FILE, FILES, MANIFEST, RUN_FILE, aggregate_mask, read_scores, sweep_columns
+from evalharness.results import (
+    CONFIG_FILE,
+    FILES,
+    MANIFEST,
+    RUN_FILE,
+    aggregate_mask,
+    check_whole,
+    read_scores,
+    sweep_columns,
+)
 from evalharness.results.schema import missing
 
 # A score's statistics that become metrics beside it (`<level>/<metric>_<stat>`), where the run computed them.
@@ -130,6 +139,13 @@ def _cell(
     tags["floor"] = str(system in manifest.get("floors", [])).lower()
     label = " ".join(f"{key}={swept[key]}" for key in keys if key in swept)
     return CellRecord(f"{dataset}/{system}" + (f" {label}" if label else ""), params, metrics, tags)
+
+
+def written_tracking(folder: Path) -> dict:
+    """The `tracking:` section of a whole folder's config.yaml (empty when the run had none)."""
+    check_whole(folder)
+    section = _yaml(folder / CONFIG_FILE).get("tracking")
+    return dict(section) if isinstance(section, dict) else {}
 
 
 def _run_params(config: dict, manifest: dict) -> dict[str, str]:

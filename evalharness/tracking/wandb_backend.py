@@ -16,9 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from evalharness.results import SCORES_FILE
+from evalharness.results import SCORES_FILE, read_csv
 from evalharness.tracking.record import RunRecord
 from evalharness.tracking.settings import DEFAULT_PLACE, TrackingConfig
 
@@ -75,8 +73,8 @@ def log_run(run: RunRecord, settings: TrackingConfig) -> str:
         artifact = wandb.Artifact(f"results-{run.name}", type="results", metadata=run.tags)
         artifact.add_dir(str(run.folder))
         wb.log_artifact(artifact)
-        scores = pd.read_csv(run.folder / SCORES_FILE, keep_default_na=False, dtype=str)
-        wb.log({"scores": wandb.Table(dataframe=scores)})
+        scores = read_csv(run.folder / SCORES_FILE)  # the one reader of the folder's tables
+        wb.log({"scores": wandb.Table(dataframe=scores.astype(object).where(scores.notna(), None))})
     finally:
         wb.finish()
     runs_dir = Path(wb.dir).parent.parent
