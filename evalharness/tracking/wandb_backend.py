@@ -13,6 +13,7 @@ holds is what the results folder holds, already redacted.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,17 @@ INIT_TIMEOUT = 30
 
 def log_run(run: RunRecord, settings: TrackingConfig) -> str:
     """The run logged; returns where. Raises whatever W&B raises."""
+    quiet = "WANDB_SILENT" not in os.environ  # W&B's own lines ("Adding directory to artifact") would join ours
+    if quiet:
+        os.environ["WANDB_SILENT"] = "true"
+    try:
+        return _log(run, settings)
+    finally:
+        if quiet:
+            os.environ.pop("WANDB_SILENT", None)
+
+
+def _log(run: RunRecord, settings: TrackingConfig) -> str:
     import wandb
 
     folder = Path(settings.dir).expanduser() if settings.dir else None
