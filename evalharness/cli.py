@@ -17,7 +17,8 @@ from evalharness.reporting.formats import FORMATS, MAX_DECIMALS, terminal_width
 from evalharness.version import __version__
 
 # The exit status of `run` whose results are written but whose tracker failed, and of `track` when the tracker did
-# not take the folder: neither 0 (something to redo) nor 2 (a mistake in the input; the run itself is fine).
+# not take the folder: not 0 (something is left to do: `evalharness track`), not 2 (a mistake in the input, and no
+# results); a script can tell a run to log again from a run to redo.
 TRACKING_FAILED = 3
 
 
