@@ -174,6 +174,7 @@ def run(
     workers = workers_of(workers)
     with progress.phase("plan") as phase:
         loaded = _load(config, items)
+        _check_tracker(loaded)
         plan = build_plan(loaded.config, loaded.base_dir)
         for notice in plan.notices:  # sweep points collapsed into one cell
             progress.say(notice)
@@ -206,6 +207,16 @@ def run(
         score_cache_misses=out.score_cache_misses,
         **_track(loaded, out.out_dir),
     )
+
+
+def _check_tracker(loaded: LoadedConfig) -> None:
+    """A tracker whose package is missing, said before the run rather than after it (the run goes on)."""
+    if loaded.config.tracking is not None:
+        from evalharness.tracking import missing_extra
+
+        line = missing_extra(loaded.config.tracking)
+        if line:
+            warnings.warn(f"{line}; the run goes on, and `evalharness track` logs it later", ResultsWarning, 3)
 
 
 def _track(loaded: LoadedConfig, out_dir: Path | None) -> dict[str, str | None]:

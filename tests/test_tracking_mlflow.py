@@ -8,15 +8,16 @@ import socket
 import sys
 from pathlib import Path
 
+import evalharness
 import pandas as pd
 import pytest
 from evalharness.config import load_config
-from evalharness.errors import UserError
+from evalharness.errors import ResultsWarning, UserError
 from evalharness.results import check_whole, read_csv
 from evalharness.tracking import TrackingConfig, TrackingError, track_folder
 from evalharness.tracking.mlflow_backend import key
 
-from conftest import error_lines, run_cli
+from conftest import error_lines, run_cli, write_three_sentence_run
 from tracking_run import SECRET, every_file, finished_run, write_config
 
 mlflow = pytest.importorskip("mlflow")
@@ -187,6 +188,15 @@ def test_a_missing_extra_names_it(logged, monkeypatch):
     with pytest.raises(TrackingError) as info:
         track_folder(folder, TrackingConfig(backend="mlflow"))
     assert str(info.value) == "tracking: mlflow is not installed: pip install 'evalharness[mlflow]'"
+
+
+def test_a_missing_extra_is_said_before_the_run_and_the_run_goes_on(tmp_path, monkeypatch):
+    config = write_three_sentence_run(tmp_path, "  - {name: copy, engine: identity}")
+    config.write_text(config.read_text() + "statistics: {bootstrap: 0}\ntracking: {backend: mlflow}\n")
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    with pytest.warns(ResultsWarning, match=r"^tracking: mlflow is not installed: pip install 'evalharness\[mlflow\]'"):
+        results = evalharness.run(config, write=False)
+    assert len(results.scores) == 2 and results.tracked is None
 
 
 def test_a_folder_that_is_not_whole_is_a_user_error_not_a_tracking_error(logged, tmp_path):

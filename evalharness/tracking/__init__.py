@@ -14,7 +14,7 @@ from pathlib import Path
 from evalharness.errors import UserError
 from evalharness.tracking.settings import TrackingConfig
 
-__all__ = ["EXTRAS", "TrackingConfig", "TrackingError", "settings_of", "track_folder"]
+__all__ = ["EXTRAS", "TrackingConfig", "TrackingError", "missing_extra", "settings_of", "track_folder"]
 
 EXTRAS = {"mlflow": ("mlflow", "mlflow"), "wandb": ("wandb", "wandb")}  # backend -> (module, extra)
 REASON_LENGTH = 300
@@ -22,6 +22,17 @@ REASON_LENGTH = 300
 
 class TrackingError(UserError):
     """The tracker did not take the run (the results folder is not at fault): one line, redacted."""
+
+
+def missing_extra(settings: TrackingConfig) -> str | None:
+    """Before a run: the line that says its tracker's package is not installed (the run goes on, and its folder
+    can be logged once it is), else None."""
+    import importlib.util
+
+    module, extra = EXTRAS[settings.backend]
+    if importlib.util.find_spec(module) is None:
+        return f"tracking: {settings.backend} is not installed: pip install 'evalharness[{extra}]'"
+    return None
 
 
 def track_folder(folder: Path, settings: TrackingConfig) -> str:
