@@ -160,3 +160,14 @@ def test_a_missing_extra_names_it(logged, monkeypatch):
     with pytest.raises(TrackingError) as info:
         track_folder(folder, TrackingConfig(backend="wandb"))
     assert str(info.value) == "tracking: wandb is not installed: pip install 'evalharness[wandb]'"
+
+
+def test_online_without_an_account_is_one_tracking_error(logged, tmp_path, monkeypatch):
+    folder, *_ = logged
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")
+    with pytest.raises(TrackingError) as info:
+        track_folder(folder, TrackingConfig(backend="wandb", mode="online", dir=str(tmp_path / "runs")))
+    assert str(info.value).startswith("tracking: wandb failed: ") and "API key" in str(info.value)
