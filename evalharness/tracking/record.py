@@ -104,7 +104,7 @@ def _cell(
     dataset, system = str(first["dataset"]), str(first["system"])
     swept = {key: first[key] for key in keys if not missing(first[key])}
     entry = _system_entry(config, system)
-    settings = {**_flat({k: v for k, v in entry.items() if k not in ENTRY_FIELDS})}
+    settings = _flat({k: v for k, v in entry.items() if k not in ENTRY_FIELDS})
     for key, shown in swept.items():
         settings[key] = _swept_value(config, key, shown)
     params = {
