@@ -13,6 +13,7 @@ nullable ``Int64``, flags as ``boolean``, scores as ``float64``), the same wheth
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ from evalharness.apiargs import (
 from evalharness.config import LoadedConfig, config_from_dict, describe_entry_error, load_config
 from evalharness.configtypes import check_langpair, check_one_line
 from evalharness.datasets.base import Dataset
-from evalharness.errors import UserError, redacting
+from evalharness.errors import ResultsWarning, UserError, redacting
 from evalharness.metrics import METRICS, Metric, make_metric
 from evalharness.metrics.base import MetricConfigBase
 from evalharness.plan import Cell, Plan, build_plan
@@ -69,6 +70,8 @@ class Results:
     score_cache_hits: int = 0
     score_cache_misses: int = 0
     meta: pd.DataFrame | None = None
+    tracked: str | None = None  # where the config's `tracking:` logged the run (None: not tracked)
+    tracking_error: str | None = None  # the one line of a tracker that failed (the results folder is whole)
 
     @redacting
     def table(
@@ -164,6 +167,8 @@ def run(
 
     `overrides`: ``{"statistics.bootstrap": 0, "systems.mt.path": "out.txt"}`` or ``["workers=1"]``, as
     ``--set``. `output_dir`: the parent folder of the run's results (default: the config's, else ./results).
+    With `tracking:` in the config the written folder is then logged to MLflow or W&B (`Results.tracked`); a
+    tracker that fails is a `ResultsWarning` and `Results.tracking_error`, never a lost run.
     """
     progress = progress or Progress.silent()
     items = override_items(overrides)
@@ -171,6 +176,7 @@ def run(
     workers = workers_of(workers)
     with progress.phase("plan") as phase:
         loaded = _load(config, items)
+        _check_tracker(loaded)
         plan = build_plan(loaded.config, loaded.base_dir)
         for notice in plan.notices:  # sweep points collapsed into one cell
             progress.say(notice)
@@ -202,7 +208,34 @@ def run(
         segments_translated=out.model_calls,
         score_cache_hits=out.score_cache_hits,
         score_cache_misses=out.score_cache_misses,
+        **_track(loaded, out.out_dir),
     )
+
+
+def _check_tracker(loaded: LoadedConfig) -> None:
+    """A tracker whose package is missing, said before the run rather than after it (the run goes on)."""
+    if loaded.config.tracking is not None:
+        from evalharness.tracking import missing_extra
+
+        line = missing_extra(loaded.config.tracking)
+        if line:
+            warnings.warn(f"{line}; the run goes on, and `evalharness track` logs it later", ResultsWarning, 3)
+
+
+def _track(loaded: LoadedConfig, out_dir: Path | None) -> dict[str, str | None]:
+    """The written folder logged to the config's tracker; a tracker that fails warns in one line and loses
+    nothing (the folder is whole, and `evalharness track` logs it later)."""
+    settings = loaded.config.tracking
+    if settings is None or out_dir is None:
+        return {}
+    from evalharness.tracking import track_folder
+
+    try:
+        return {"tracked": track_folder(out_dir, settings)}
+    except UserError as err:
+        message = f"{err}; the results are written: log them later with `evalharness track {out_dir}`"
+        warnings.warn(message, ResultsWarning, stacklevel=3)
+        return {"tracking_error": message}
 
 
 @redacting
@@ -388,7 +421,7 @@ def _results(
     manifest: dict,
     out_dir: Path | None,
     meta: pd.DataFrame | None = None,
-    **counts: int,
+    **counts: Any,
 ) -> Results:
     """A `Results` of typed frames: the same dtypes for a run in memory and for a folder read back."""
     return Results(

@@ -1,7 +1,7 @@
-"""The `evalharness` command: run, score, table, report, ui, list, cache.
+"""The `evalharness` command: run, score, table, report, ui, track, list, cache.
 
 User mistakes (`UserError`) print one line on stderr and exit 2; nothing else is caught, so a bug keeps its
-traceback.
+traceback. A tracker that fails (`run --track`, `track`) exits 3 (`TRACKING_FAILED`): the results are written.
 """
 
 from __future__ import annotations
@@ -15,6 +15,11 @@ from evalharness.cache import CACHES, Cache
 from evalharness.errors import ResultsWarning, UserError
 from evalharness.reporting.formats import FORMATS, MAX_DECIMALS, terminal_width
 from evalharness.version import __version__
+
+# The exit status of `run` whose results are written but whose tracker failed, and of `track` when the tracker did
+# not take the folder: not 0 (something is left to do: `evalharness track`), not 2 (a mistake in the input, and no
+# results); a script can tell a run to log again from a run to redo.
+TRACKING_FAILED = 3
 
 
 def _positive_int(text: str) -> int:
@@ -93,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--address", help="with --executor ray: 'auto' or ray://host:port joins a cluster (default: start Ray here)"
+    )
+    p.add_argument(
+        "--track",
+        choices=["mlflow", "wandb"],
+        help="log the finished run to MLflow or W&B (sets the config's tracking.backend); needs the extra: "
+        "pip install 'evalharness[mlflow]' or 'evalharness[wandb]'",
     )
     _add_format(p, "md")
 
@@ -232,6 +243,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to serve on (default: 127.0.0.1, this machine only; 0.0.0.0: every interface)",
     )
 
+    p = sub.add_parser(
+        "track",
+        help="log a finished run to MLflow or W&B",
+        description="Log a results folder to an experiment tracker, as `run --track` does: a parent run (W&B: a "
+        "group) with a run per cell. Settings come from the folder's config.yaml `tracking:` section, overridden "
+        f"by the options. Exit status {TRACKING_FAILED}: the tracker did not take it.",
+    )
+    p.add_argument("results_dir", type=Path, metavar="RESULTS_DIR", help="a run's results folder")
+    p.add_argument("--backend", choices=["mlflow", "wandb"], help="the tracker (default: the folder's config)")
+    p.add_argument("--uri", help="mlflow: the tracking URI (default: MLFLOW_TRACKING_URI, else ./mlruns)")
+    p.add_argument("--experiment", help="mlflow: the experiment (default: evalharness)")
+    p.add_argument("--project", help="wandb: the project (default: evalharness)")
+    p.add_argument("--mode", choices=["offline", "online"], help="wandb: offline (the default) or online")
+    p.add_argument("--dir", help="wandb: the folder that receives wandb/ (default: WANDB_DIR, else here)")
+
     sub.add_parser(
         "list", help="list dataset kinds, system engines and metrics", description="List what a config can name."
     )
@@ -258,6 +284,8 @@ def cmd_run(args) -> int:
         if (args.executor or "ray") != "ray":
             raise UserError("--address: only with --executor ray")
         args.overrides.append(f"executor.address={args.address}")
+    if args.track is not None:
+        args.overrides.append(f"tracking.backend={args.track}")
     if args.dry_run:
         plan, out_dir = api.plan_of(args.config, args.overrides)
         print(plan.describe())
@@ -287,6 +315,23 @@ def cmd_run(args) -> int:
         f"{result.score_cache_hits} hits, {result.score_cache_misses} computed)",
         file=sys.stderr,
     )
+    if result.tracked:
+        print(f"tracked: {result.tracked}", file=sys.stderr)
+    return TRACKING_FAILED if result.tracking_error else 0
+
+
+def cmd_track(args) -> int:
+    """A finished folder logged with the settings of its config.yaml, the options on top."""
+    from evalharness.secrets import redact
+    from evalharness.tracking import TrackingError, settings_of, track_folder
+
+    given = {k: getattr(args, k) for k in ("backend", "uri", "experiment", "project", "mode", "dir")}
+    settings = settings_of(args.results_dir, {k: v for k, v in given.items() if v is not None})
+    try:
+        print(f"tracked: {track_folder(args.results_dir, settings)}", file=sys.stderr)
+    except TrackingError as err:
+        print(f"evalharness: error: {redact(str(err))}", file=sys.stderr)
+        return TRACKING_FAILED
     return 0
 
 
@@ -514,6 +559,7 @@ COMMANDS = {
     "table": cmd_table,
     "report": cmd_report,
     "ui": cmd_ui,
+    "track": cmd_track,
     "list": cmd_list,
     "cache": cmd_cache,
 }

@@ -27,6 +27,7 @@ from evalharness.metrics import METRICS, MetricConfig, make_metric
 from evalharness.statistics.compare import StatisticsConfig
 from evalharness.systems import ENGINES, SystemConfig, engine_of
 from evalharness.textio import read_text
+from evalharness.tracking.settings import TrackingConfig
 
 # ${NAME}, ${NAME:-default}; `:secret` (${NAME:secret}, ${NAME:secret:-default}) marks the value a secret.
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:secret)?(?::-([^}]*))?\}")
@@ -54,6 +55,11 @@ class Config(Strict):
     )
     statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    tracking: TrackingConfig | None = Field(
+        default=None,
+        description="log each finished run to MLflow or W&B (evalharness.tracking); changes no result",
+        json_schema_extra={"affects_output": False},
+    )
 
     @field_validator("metrics", mode="before")
     @classmethod

@@ -60,9 +60,10 @@ def portable_argv(argv: list[str]) -> list[str]:
 
 def resolved_config(loaded: LoadedConfig, out_dir: Path) -> str:
     """config.yaml of a results folder: the validated config with every default filled in and every path
-    relative to the folder itself."""
+    relative to the folder itself; `tracking` only when the config sets it (where results go, not what they are)."""
+    unset = {"tracking"} if loaded.config.tracking is None else None
     body = yaml.safe_dump(
-        loaded.config.model_dump(mode="json", context={"relative_to": out_dir.resolve()}),
+        loaded.config.model_dump(mode="json", context={"relative_to": out_dir.resolve()}, exclude=unset),
         sort_keys=False,
         allow_unicode=True,
     )
@@ -122,6 +123,8 @@ def cell_entries(plan: Plan, outputs: list[CellOutput]) -> list[dict]:
             "empty": o.stats.empty,
             "seconds": round(o.stats.seconds, 3),
             "runtime": o.stats.runtime if o.stats.runtime is not None else c.system.runtime(),
+            # what the config alone does not pin down (a model file's sha256, a hub commit): trackers log it
+            "identity": c.system.identity() if hasattr(c.system, "identity") else None,
         }
         for c, o in zip(plan.cells, outputs, strict=True)
         if o.stats.translated or o.stats.cached
