@@ -61,3 +61,15 @@ def test_no_cpuinfo_or_a_cpu_without_x86_flags_gets_the_portable_build(tmp_path)
     assert flags_for(tmp_path, arm) == "-DGGML_NATIVE=OFF"
     cmd = [sys.executable, str(SCRIPT), "--cpuinfo", str(tmp_path / "missing")]
     assert subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip() == "-DGGML_NATIVE=OFF"
+
+
+# What llama_print_system_info says for the two builds (llama-cpp-python 0.3.36 on a Sapphire Rapids Xeon).
+PORTABLE_INFO = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | LLAMAFILE = 1 | "
+AVX512_INFO = PORTABLE_INFO.replace("BMI2 = 1 |", "BMI2 = 1 | AVX512 = 1 | AVX512_VBMI = 1 | AVX512_VNNI = 1 |")
+
+
+def test_an_avx512_build_keys_its_translations_apart_and_the_portable_build_keeps_its_keys():
+    from evalharness.systems.llama_cpp import kernel_variant
+
+    assert kernel_variant(AVX512_INFO) == "avx512"  # its greedy outputs differ on some segments
+    assert kernel_variant(PORTABLE_INFO) is None  # no identity field: the translation cache keys of before
