@@ -14,11 +14,15 @@ setup: $(STAMP)
 TORCH_WHEELS ?= /opt/wheels
 
 # llama-cpp-python compiles llama.cpp from source (about 5 minutes). Not with -march=native (its default): that
-# build crashes in its first decode on this project's machines (Xeon with AVX-512 BF16), and a native wheel in pip's
-# cache would only run on the CPU kind that built it. The portable build (AVX2, FMA, F16C) runs everywhere.
-# --no-cache-dir: never take a native wheel that an earlier install left in pip's cache. pip runs with -v into a
+# build crashes in its first decode on this project's machines (Xeon with AVX-512 BF16: llama.cpp's AMX kernels),
+# and a native wheel in pip's cache would only run on the CPU kind that built it. scripts/llama_cmake_args.py picks
+# the flags from this CPU: AVX-512 (VBMI, VNNI, BF16) with AMX off where the CPU has them, else the portable build
+# (AVX2, FMA, F16C; -DGGML_NATIVE=OFF), which runs everywhere. (Run-time dispatch, GGML_BACKEND_DL, would need
+# llama-cpp-python to load the backends, which 0.3.36 does not.) Set LLAMA_CMAKE_ARGS to override.
+# --no-cache-dir: never take a wheel that an earlier install left in pip's cache. pip runs with -v into a
 # log, and only cmake's progress lines ([ 42%] or [42/118]) reach the terminal: --quiet showed nothing for minutes.
-LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+LLAMA_CMAKE_ARGS ?= $(shell $(PYTHON) scripts/llama_cmake_args.py)
+LLAMA_BUILD_NAME := $(shell $(PYTHON) scripts/llama_cmake_args.py --describe)
 LLAMA_STAMP      := $(VENV)/.llama-cpp-portable
 LLAMA_LOG        := $(VENV)/llama-cpp-build.log
 
@@ -28,7 +32,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import torch" 2>/dev/null || \
 	  $(BIN)/python -m pip install --quiet --no-deps --no-index --find-links $(TORCH_WHEELS) torch==2.13.0
 	test -f $(LLAMA_STAMP) || { echo "Compiling llama.cpp for llama-cpp-python 0.3.36 (5-8 minutes on 2 cores;" \
-	  "each file as it compiles below, the whole log in $(LLAMA_LOG))"; \
+	  "each file as it compiles below, the whole log in $(LLAMA_LOG)): $(LLAMA_BUILD_NAME)"; \
 	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" bash -o pipefail -c '$(BIN)/python -m pip install -v --no-cache-dir \
 	  --force-reinstall --no-deps llama-cpp-python==0.3.36 2>&1 | tee $(LLAMA_LOG) | \
 	  { sed -unE "s|^ *\[ *([0-9]+/[0-9]+)\] .* -c [^ ]*/([^ /]+)\$$|  [\1] \2|p"; true; }' \

