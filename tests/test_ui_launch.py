@@ -74,7 +74,7 @@ def test_without_streamlit_the_error_names_the_extra(tmp_path, monkeypatch, caps
 
 def test_the_server_runs_headless_on_the_given_address_with_the_folders_after_the_separator(tmp_path):
     command = launch.command([tmp_path], 8642, "0.0.0.0")
-    assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(launch.APP)]
+    assert command[:5] == [sys.executable, "-m", "evalharness.ui.server", "run", str(launch.APP)]
     options = dict(zip(command[5:-2:2], command[6:-2:2], strict=True))
     assert options == {
         "--server.headless": "true",

@@ -1,7 +1,8 @@
 """Starting the browser app (`evalharness ui`): Streamlit in a subprocess of its own, over results folders.
 
 The app (app.py beside this file) only reads the folders; this module only checks that they exist and starts
-`python -m streamlit run app.py ... -- FOLDER...`. Streamlit is an optional extra (`evalharness[ui]`), looked for
+`python -m evalharness.ui.server run app.py ... -- FOLDER...` (`streamlit run` with the app's libraries imported
+before the server answers: server.py). Streamlit is an optional extra (`evalharness[ui]`), looked for
 when the app is started, never imported here: `evalharness --help` stays fast, and the server runs in its own
 process (Streamlit wants to be the main program of a process, and a notebook that starts it keeps working).
 
@@ -67,7 +68,7 @@ def command(folders: Sequence[Path], port: int, host: str, app: Path = APP) -> l
     return [
         sys.executable,
         "-m",
-        "streamlit",
+        "evalharness.ui.server",  # `streamlit run`, the app's imports done before the first visit
         "run",
         str(app),
         "--server.headless",
