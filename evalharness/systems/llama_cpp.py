@@ -361,6 +361,12 @@ class LlamaCppSystem(TranslationSystem):
             jobs.put(Job(i, tokens, cap))
         if self.batched():
             contexts = self.batched_contexts(ctx, llms, max(len(j.tokens) + j.cap for j in jobs.queue))
+            # Longest caps first: the long translations start early and the last steps are not one long segment
+            # decoding in a step of padding rows. Outputs do not depend on the order (llama_batch).
+            ordered: queue.Queue = queue.Queue()
+            for job in sorted(jobs.queue, key=lambda j: (-j.cap, j.index)):
+                ordered.put(job)
+            jobs = ordered
             yield from self._stream_batched(contexts, jobs, prefix, stops)
             return
         results: queue.Queue = queue.Queue()
@@ -432,16 +438,16 @@ class LlamaCppSystem(TranslationSystem):
 
     def new_sampler(self):
         """A sampler chain for one segment, the one create_completion builds from `sampling()` (its penalties
-        are neutral and left out): greedy, or top-p and temperature then a draw seeded with `seed` (each segment
-        starts its own generator from the seed, so its draw does not depend on the segments beside it)."""
+        are neutral and left out): top-p and temperature then a draw seeded with `seed` (each segment starts its
+        own generator from the seed, so its draw does not depend on the segments beside it). None for greedy:
+        the batched context takes the argmax of the logits itself, without a 262k-entry candidate list."""
         import llama_cpp
         from llama_cpp._internals import LlamaSampler
 
         cfg = self.cfg
-        sampler = LlamaSampler()
         if not cfg.do_sample:
-            sampler.add_greedy()
-            return sampler
+            return None
+        sampler = LlamaSampler()
         sampler.add_top_k(0)
         sampler.add_typical(1.0, 1)
         sampler.add_top_p(cfg.top_p, 1)
