@@ -43,7 +43,7 @@ from evalharness.errors import UserError
 from evalharness.fileid import file_sha256
 from evalharness.systems.base import AFFECTS_OUTPUT
 from evalharness.systems.context import RunContext
-from evalharness.systems.llama_batch import BATCHED_LAYOUT, STEP_ROWS, BatchedContext, Job
+from evalharness.systems.llama_batch import BATCHED_LAYOUT, MAX_SLOTS, BatchedContext, Job
 from evalharness.systems.prompted import PromptedConfig, check_prompt, new_token_cap, prompt_text
 from evalharness.systems.translation import TranslationSystem, translation_pairs
 
@@ -139,11 +139,10 @@ class LlamaCppSettings(PromptedConfig):
         strict=True,
         default=BATCH_SEQUENCES,
         ge=1,
-        le=STEP_ROWS,
+        le=MAX_SLOTS,
         json_schema_extra={"affects_output": False},
         description="segments decoded side by side in each context, sharing the few-shot prefix's KV cells "
-        "(1, the default: one at a time, the engine before batching; 8 is about 2.4x faster here; "
-        f"at most {STEP_ROWS}: every step computes that many rows)",
+        f"(1: one at a time, the engine before batching; at most {MAX_SLOTS})",
     )
 
 
