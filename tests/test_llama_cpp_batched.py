@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 from evalharness.systems.context import RunContext
-from evalharness.systems.llama_batch import MAX_SLOTS, ROW_BLOCK, BatchedContext
+from evalharness.systems.llama_batch import STEP_ROWS
 from evalharness.systems.llama_cpp import LlamaCppConfig, LlamaCppSystem
 
 from conftest import GERMAN, wmt22_path
 
 # Short translations keep these tests quick; segment 4 of these (0-based 3) is the one whose tokens changed
-# between steps of different row counts (see llama_batch.ROW_BLOCK).
+# between steps of different row counts before every step got the same rows (see llama_batch.STEP_ROWS).
 SOURCES = wmt22_path("sources", "generaltest2022.de-en.src.de").read_text(encoding="utf-8").splitlines()[:6]
 
 
@@ -52,7 +52,7 @@ def two_slots(ctx) -> list[str]:
         (3, [5, 3, 1, 0, 2, 4]),
         pytest.param(4, [2, 0, 4, 1, 3, 5], marks=pytest.mark.slow),  # a minute each with two cores shared
         pytest.param(5, [5, 4, 3, 2, 1, 0], marks=pytest.mark.slow),
-        (8, [1, 3, 5, 0, 2, 4]),
+        (STEP_ROWS, [1, 3, 5, 0, 2, 4]),
     ],
 )
 @pytest.mark.model
@@ -61,7 +61,7 @@ def test_greedy_outputs_do_not_depend_on_batch_size_or_order(slots, order, two_s
 
 
 def test_a_segment_alone_translates_as_in_a_full_batch(two_slots, ctx):
-    assert llama(batch_sequences=MAX_SLOTS).translate_batch(SOURCES[3:4], "de", "en", ctx) == two_slots[3:4]
+    assert llama(batch_sequences=STEP_ROWS).translate_batch(SOURCES[3:4], "de", "en", ctx) == two_slots[3:4]
 
 
 @pytest.mark.model
@@ -83,7 +83,7 @@ def test_batched_translation_ends_at_the_first_stop_string(ctx):
 def test_batch_size_is_not_in_the_cache_key_but_batching_is():
     """Outputs are the same for every batch size from 2 up (above), but one segment per context (1) computes
     attention another way and may differ in the last bits: its translations are cached apart."""
-    assert llama(batch_sequences=2).fingerprint() == llama(batch_sequences=MAX_SLOTS).fingerprint()
+    assert llama(batch_sequences=2).fingerprint() == llama(batch_sequences=STEP_ROWS).fingerprint()
     assert llama(batch_sequences=1).fingerprint() != llama(batch_sequences=2).fingerprint()
 
 
@@ -95,30 +95,4 @@ def test_one_sequence_per_context_keeps_the_cache_key_of_before():
 
 def test_more_sequences_than_a_step_has_rows_is_a_config_error():
     with pytest.raises(ValueError, match="batch_sequences"):
-        llama(batch_sequences=MAX_SLOTS + 1)
-
-
-def step_logits(bctx: BatchedContext, prompt: list[int], rows: int, at: int) -> bytes:
-    """The logits of the row of sequence `at + 1` in a step of `rows` rows, the other rows throw-away tokens."""
-    bctx._eval(prompt, at + 1, 0)
-    bctx._decode([(prompt[-1], len(prompt), s, True) if s == at + 1 else (5, 0, s, False) for s in range(1, rows + 1)])
-    logits = bytes(bctx._logits(at).tobytes())
-    for s in range(1, rows + 1):
-        bctx._lib.llama_memory_seq_rm(bctx.mem, s, -1, -1)
-    return logits
-
-
-@pytest.mark.model
-def test_a_rows_logits_are_the_same_bits_in_every_step_of_whole_row_blocks(ctx):
-    """What llama_batch.ROW_BLOCK rests on: llama.cpp's matrix products give a row the same bits in every step
-    whose rows are a multiple of ROW_BLOCK, wherever the row lies in it."""
-    system = llama()
-    llm = system.load(ctx)[0]
-    prompt = llm.tokenize(b"Translate German to English: Das ist ein kleiner Test.", add_bos=True)
-    bctx = BatchedContext(llm, MAX_SLOTS, 256, 1)
-    try:
-        first = step_logits(bctx, prompt, ROW_BLOCK, 0)
-        assert step_logits(bctx, prompt, 2 * ROW_BLOCK, ROW_BLOCK + 1) == first
-        assert step_logits(bctx, prompt, MAX_SLOTS, MAX_SLOTS - 1) == first
-    finally:
-        bctx.close()
+        llama(batch_sequences=STEP_ROWS + 1)

@@ -15,14 +15,13 @@ So each sequence here has a KV buffer of its own (`kv_unified` off: one stream p
 the same indices; the few-shot prefix evaluated once into its own sequence and copied, cell for cell, into a
 segment's buffer when the segment starts (`llama_memory_seq_cp` across streams copies the buffer); and a segment's
 prompt evaluated in a `llama_decode` of its own, so it is computed alike whatever else is decoding. Only the decode
-steps mix segments: one token of each live segment, in steps whose rows a segment's results do not depend on
-(ROW_BLOCK below says why).
+steps mix segments: one token of each live segment, in steps of always the same shape (STEP_ROWS below says why).
 A step attends, in every stream, over as many cells as the longest stream holds; a shorter stream's extra cells
 are masked, weigh exactly 0 and add exactly 0 to every sum, so they change no bit.
 Flash attention stays off, as in the one-segment engine (`create_completion`): llama.cpp's CPU flash attention
 rounds the queries to 16 bits and accumulates the weighted values in 16 bits, and measured on 16 WMT22 segments it
 changed 7 translations against the one-segment engine (4 without it; those come from the decode steps' matrix
-products, which multiply blocks of 4 rows where the one-segment engine multiplies one). A 32-bit KV cache with flash
+products, which multiply STEP_ROWS rows where the one-segment engine multiplies one). A 32-bit KV cache with flash
 attention changed the same 7. Checked in tests/test_llama_cpp_batched.py: the same translations for several slot
 counts in several orders, and for a segment alone.
 """
@@ -38,34 +37,27 @@ import numpy as np
 
 PREFIX_SEQ = 0  # the sequence that holds the few-shot prefix; slots are sequences 1..n, then the padding ones
 
-# The rows of a decode step: the live slots' highest sequence id rounded up to a multiple of ROW_BLOCK. The matrix
-# products' kernels depend on how many rows a product has: llama.cpp repacks Q4_K (and other) weights for AVX2 and
-# multiplies blocks of 4 activation rows (`gemm`, 16 rows a pass where it can), the rows left over one by one
-# (`gemv`), and the two round differently. Measured (llama-cpp-python 0.3.36, this AVX2 build, Gemma 3 270M
-# Q4_K_M): a row's logits are bit for bit the same in steps of 4, 8, 12, 16, 20, 24, 32 and 48 rows, whatever
-# its place in the step and whatever the other streams hold, and another set of bits in steps of 1, 2, 3, 6 or 7
-# rows where it is left over (tests/test_llama_cpp_batched.py checks it). And with one KV stream per sequence,
-# llama.cpp splits a step into several `ubatch`es wherever the sequence ids in it are not consecutive (slots 1
-# and 3 live, 2 free), which changes the rows per product again. So a step carries sequences 1..rows: a live
-# slot's next token, or for a free slot a throw-away token (position 0, removed after the step); and once no new
-# segment is left to start, the live segments move down into free lower slots (`_compact`), so the steps shrink
-# as the batch drains. A segment's rows are then computed alike whatever is live, in what order, and however many
-# slots there are.
-ROW_BLOCK = 4
-MAX_SLOTS = 32  # sequences per context at most (llama.cpp's limit is 256; more slots gain little here)
+# The rows of every decode step, whatever the number of slots (at most this many). The matrix products' kernels
+# depend on how many rows a product has: llama.cpp repacks Q4_K (and other) weights for AVX2 and multiplies 4
+# activation rows at a time (`gemm`), leftover rows with another kernel (`gemv`), and other types' kernels tile by
+# the row count too; their sums round differently. Measured: one WMT22 segment in eight changed its translation
+# between steps of 4 and 8 rows, and between 3 and 4 rows before padding; steps of whole 4-row blocks sized to
+# the live slots (4 rows while slots 1-4 are live, 8 while slot 5-8 is) still changed 3 of 6 test segments against
+# steps of 4, though a lone sequence's row has the same bits in steps of 4 to 48 rows. And with one KV stream per
+# sequence, llama.cpp splits a step into several `ubatch`es wherever the sequence ids in it are not consecutive
+# (slots 1 and 3 live, 2 free), which changes the rows per product again. So every step carries STEP_ROWS rows,
+# sequences 1..STEP_ROWS: a live slot's next token, or for a free slot or one beyond `slots` a throw-away token
+# (position 0, removed after the step). A segment's rows are then computed alike whatever is live, in what order,
+# and however many slots there are. 16 rows: more rows a step are faster per row (llama.cpp's own eval: 104
+# tokens/s at 8 rows, 133 at 32 on this machine, quiet), fewer waste less at the end of a batch.
+STEP_ROWS = 16
 
 # How the batched engine lays out its KV cells; part of the translation cache key (`LlamaCppSystem.identity`).
 BATCHED_LAYOUT = (
-    "one KV stream per sequence, no flash attention, prefix copied, prompt decoded alone, "
-    f"rows in blocks of {ROW_BLOCK}"
+    f"one KV stream per sequence, no flash attention, prefix copied, prompt decoded alone, {STEP_ROWS} rows a step"
 )
 
 FLASH_ATTN = 0  # llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED, as the one-segment engine (see above)
-
-
-def step_rows(highest: int) -> int:
-    """The rows of a step whose highest live sequence id is `highest` (ROW_BLOCK says why)."""
-    return -(-highest // ROW_BLOCK) * ROW_BLOCK
 
 
 @dataclass
@@ -96,9 +88,9 @@ class BatchedContext:
         self.slots = slots
         self.n_ctx = n_ctx
         params = llama_cpp.llama_context_default_params()
-        if not 1 <= slots <= MAX_SLOTS:
-            raise ValueError(f"slots {slots}: between 1 and {MAX_SLOTS}")
-        self.rows = step_rows(slots)  # the most rows a step can have
+        if not 1 <= slots <= STEP_ROWS:
+            raise ValueError(f"slots {slots}: between 1 and {STEP_ROWS}")
+        self.rows = STEP_ROWS
         params.n_ctx = n_ctx * (self.rows + 1)  # each stream (sequence) gets n_ctx cells
         params.n_batch = params.n_ubatch = max(min(n_batch, n_ctx), self.rows)
         params.n_seq_max = self.rows + 1  # the prefix, the slots, the padding
@@ -195,9 +187,7 @@ class BatchedContext:
                         yield self._finish(slot, live, free)
                 if not live or stop.is_set():
                     return
-                if not more:
-                    self._compact(live, free)
-                seqs = range(1, step_rows(max(live)) + 1)
+                seqs = range(1, self.rows + 1)
                 self._decode(
                     [(live[s].out[-1], live[s].pos - 1, s, True) if s in live else (0, 0, s, False) for s in seqs]
                 )
@@ -227,19 +217,6 @@ class BatchedContext:
         seq.out.append(token)
         seq.pos += 1
         return len(seq.out) >= seq.job.cap or finished(seq.job, seq.out)
-
-    def _compact(self, live: dict[int, _Live], free: list[int]) -> None:
-        """Move the highest live slots into the lowest free ones, so the steps need fewer rows. A move copies
-        the whole KV stream, every cell at its index (`llama_memory_seq_cp` across streams), so the segment goes
-        on from bit-identical KV values."""
-        lib, mem = self._lib, self.mem
-        while free and free[-1] < max(live):
-            src, dst = max(live), free.pop()
-            lib.llama_memory_seq_cp(mem, src, dst, -1, -1)
-            lib.llama_memory_seq_rm(mem, src, -1, -1)
-            live[dst] = live.pop(src)
-            free.append(src)
-            free.sort(reverse=True)
 
     def _finish(self, slot: int, live: dict[int, _Live], free: list[int]) -> tuple[Job, list[int]]:
         seq = live.pop(slot)

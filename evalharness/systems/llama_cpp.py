@@ -43,7 +43,7 @@ from evalharness.errors import UserError
 from evalharness.fileid import file_sha256
 from evalharness.systems.base import AFFECTS_OUTPUT
 from evalharness.systems.context import RunContext
-from evalharness.systems.llama_batch import BATCHED_LAYOUT, MAX_SLOTS, BatchedContext, Job
+from evalharness.systems.llama_batch import BATCHED_LAYOUT, STEP_ROWS, BatchedContext, Job
 from evalharness.systems.prompted import PromptedConfig, check_prompt, new_token_cap, prompt_text
 from evalharness.systems.translation import TranslationSystem, translation_pairs
 
@@ -52,11 +52,10 @@ from evalharness.systems.translation import TranslationSystem, translation_pairs
 PREFIX_REUSE = "few-shot prefix, evaluated alone"
 
 # The default stays one segment per context. Measured with `bench/translate.py --batched` (Gemma 270M, 64 WMT22
-# de-en segments, 2 cores shared with other work): 8 per context is 2.4x the segments/s, but 36 of the 64
-# translations differ from one-per-context and BLEU/chrF are lower (15.4/38.4 vs 17.1/40.6, inside the CIs), and
-# the main job (configs/seeds.yaml) changed 28 of 38 translated segments, every score a little lower. Flash
-# attention (which the batched layout needs, see llama_batch) accumulates in 16 bits on the CPU: to be settled
-# before batching becomes the default.
+# de-en segments, 2 contexts x 1 thread, 2 cores shared with other work): 16 per context is 1.9-2.6x the
+# segments/s, and 25 of the 64 translations differ from one-per-context (flash attention off: 36 with it), BLEU/chrF
+# 15.9/39.2 vs 17.1/40.6, inside the CIs but lower in every run so far (the decode steps multiply blocks of rows
+# where one segment's steps multiply one row, and round differently).
 BATCH_SEQUENCES = 1
 
 _WORKER_DONE = object()  # a context's thread has no more segments to decode
@@ -139,10 +138,11 @@ class LlamaCppSettings(PromptedConfig):
         strict=True,
         default=BATCH_SEQUENCES,
         ge=1,
-        le=MAX_SLOTS,
+        le=STEP_ROWS,
         json_schema_extra={"affects_output": False},
         description="segments decoded side by side in each context, sharing the few-shot prefix's KV cells "
-        f"(1: one at a time, the engine before batching; at most {MAX_SLOTS})",
+        "(1, the default: one at a time, the engine before batching; 16 is about 2-2.6x faster here; "
+        f"at most {STEP_ROWS}: every step computes that many rows)",
     )
 
 
