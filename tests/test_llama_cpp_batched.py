@@ -96,3 +96,18 @@ def test_one_sequence_per_context_keeps_the_cache_key_of_before():
 def test_more_sequences_than_a_step_has_rows_is_a_config_error():
     with pytest.raises(ValueError, match="batch_sequences"):
         llama(batch_sequences=STEP_ROWS + 1)
+
+
+@pytest.mark.model
+def test_greedy_argmax_picks_what_llama_cpps_greedy_sampler_picks(two_slots, ctx, monkeypatch):
+    """Greedy decoding takes the argmax of the logits itself (no 262k-entry candidate list per row); llama.cpp's
+    own greedy sampler must give the same translations."""
+    from llama_cpp._internals import LlamaSampler
+
+    def greedy_chain(self):
+        sampler = LlamaSampler()
+        sampler.add_greedy()
+        return sampler
+
+    monkeypatch.setattr(LlamaCppSystem, "new_sampler", greedy_chain)
+    assert llama(batch_sequences=2).translate_batch(SOURCES, "de", "en", ctx) == two_slots
