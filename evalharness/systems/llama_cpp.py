@@ -16,8 +16,8 @@ Speed comes from two things the binding allows:
   all of them, the prefix evaluated once and copied into each (`evalharness.systems.llama_batch`, which says how
   a segment's output is kept independent of the segments beside it). `batch_sequences: 1` is the engine above,
   one segment per context through `create_completion`; its outputs differ from the batched layout's in the last
-  bits of some computations (flash attention, separate KV streams), so the two layouts have different cache keys
-  (`identity`), while the batched engine's outputs do not depend on how many slots it has.
+  bits of some computations (the decode steps multiply 16 rows where it multiplies one), so the two layouts have
+  different cache keys (`identity`), while the batched engine's outputs do not depend on how many slots it has.
 """
 
 from __future__ import annotations
@@ -420,7 +420,7 @@ class LlamaCppSystem(TranslationSystem):
     def batched_contexts(self, ctx: RunContext, llms: list, need: int) -> list[BatchedContext]:
         """The batched contexts over the run's loaded models, each sequence with room for `need` tokens (rounded
         up to a power of two, so a few sizes serve a whole run; a sequence's KV cells are the same whatever
-        the room left after them, which flash attention never visits)."""
+        the room left after them, which attention never visits: it spans a stream's used cells)."""
         cells = 256
         while cells < need:
             cells *= 2
