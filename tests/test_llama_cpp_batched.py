@@ -81,8 +81,9 @@ def test_batched_translation_ends_at_the_first_stop_string(ctx):
 
 
 def test_batch_size_is_not_in_the_cache_key_but_batching_is():
-    """Outputs are the same for every batch size from 2 up (above), but one segment per context (1) computes
-    attention another way and may differ in the last bits: its translations are cached apart."""
+    """Outputs are the same for every batch size from 2 up (above), but one segment per context (1) multiplies
+    one row a decode step where the batched steps multiply STEP_ROWS, and may differ in the last bits: its
+    translations are cached apart."""
     assert llama(batch_sequences=2).fingerprint() == llama(batch_sequences=STEP_ROWS).fingerprint()
     assert llama(batch_sequences=1).fingerprint() != llama(batch_sequences=2).fingerprint()
 
