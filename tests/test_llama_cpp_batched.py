@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from evalharness.systems.context import RunContext
+from evalharness.systems.llama_batch import STEP_ROWS
 from evalharness.systems.llama_cpp import LlamaCppConfig, LlamaCppSystem
 
 from conftest import GERMAN, wmt22_path
@@ -51,7 +52,7 @@ def two_slots(ctx) -> list[str]:
         (3, [5, 3, 1, 0, 2, 4]),
         pytest.param(4, [2, 0, 4, 1, 3, 5], marks=pytest.mark.slow),  # a minute each with two cores shared
         pytest.param(5, [5, 4, 3, 2, 1, 0], marks=pytest.mark.slow),
-        (8, [1, 3, 5, 0, 2, 4]),
+        (STEP_ROWS, [1, 3, 5, 0, 2, 4]),
     ],
 )
 @pytest.mark.model
@@ -60,7 +61,7 @@ def test_greedy_outputs_do_not_depend_on_batch_size_or_order(slots, order, two_s
 
 
 def test_a_segment_alone_translates_as_in_a_full_batch(two_slots, ctx):
-    assert llama(batch_sequences=8).translate_batch(SOURCES[3:4], "de", "en", ctx) == two_slots[3:4]
+    assert llama(batch_sequences=STEP_ROWS).translate_batch(SOURCES[3:4], "de", "en", ctx) == two_slots[3:4]
 
 
 @pytest.mark.model
@@ -80,9 +81,10 @@ def test_batched_translation_ends_at_the_first_stop_string(ctx):
 
 
 def test_batch_size_is_not_in_the_cache_key_but_batching_is():
-    """Outputs are the same for every batch size from 2 up (above), but one segment per context (1) computes
-    attention another way and may differ in the last bits: its translations are cached apart."""
-    assert llama(batch_sequences=2).fingerprint() == llama(batch_sequences=8).fingerprint()
+    """Outputs are the same for every batch size from 2 up (above), but one segment per context (1) multiplies
+    one row a decode step where the batched steps multiply STEP_ROWS, and may differ in the last bits: its
+    translations are cached apart."""
+    assert llama(batch_sequences=2).fingerprint() == llama(batch_sequences=STEP_ROWS).fingerprint()
     assert llama(batch_sequences=1).fingerprint() != llama(batch_sequences=2).fingerprint()
 
 
@@ -94,4 +96,19 @@ def test_one_sequence_per_context_keeps_the_cache_key_of_before():
 
 def test_more_sequences_than_a_step_has_rows_is_a_config_error():
     with pytest.raises(ValueError, match="batch_sequences"):
-        llama(batch_sequences=9)
+        llama(batch_sequences=STEP_ROWS + 1)
+
+
+@pytest.mark.model
+def test_greedy_argmax_picks_what_llama_cpps_greedy_sampler_picks(two_slots, ctx, monkeypatch):
+    """Greedy decoding takes the argmax of the logits itself (no 262k-entry candidate list per row); llama.cpp's
+    own greedy sampler must give the same translations."""
+    from llama_cpp._internals import LlamaSampler
+
+    def greedy_chain(self):
+        sampler = LlamaSampler()
+        sampler.add_greedy()
+        return sampler
+
+    monkeypatch.setattr(LlamaCppSystem, "new_sampler", greedy_chain)
+    assert llama(batch_sequences=2).translate_batch(SOURCES, "de", "en", ctx) == two_slots

@@ -12,12 +12,18 @@ what order they come. What llama.cpp does with a batch decides whether that hold
 - With flash attention, masked cells are skipped, but a segment's cells are visited in buffer order, which is not
   position order once freed cells are reused.
 So each sequence here has a KV buffer of its own (`kv_unified` off: one stream per sequence), its cells always at
-the same indices; flash attention on (a query visits only its own cells); the few-shot prefix evaluated once into
-its own sequence and copied, cell for cell, into a segment's buffer when the segment starts (`llama_memory_seq_cp`
-across streams copies the buffer); and a segment's prompt evaluated in a `llama_decode` of its own, so it is
-computed alike whatever else is decoding. Only the decode steps mix segments: one token of each live segment, in
-steps of always the same shape (STEP_ROWS below says why). Checked in tests/test_llama_cpp_batched.py: the same
-translations for 2, 3, 4, 5 and 8 slots in several orders, and for a segment alone.
+the same indices; the few-shot prefix evaluated once into its own sequence and copied, cell for cell, into a
+segment's buffer when the segment starts (`llama_memory_seq_cp` across streams copies the buffer); and a segment's
+prompt evaluated in a `llama_decode` of its own, so it is computed alike whatever else is decoding. Only the decode
+steps mix segments: one token of each live segment, in steps of always the same shape (STEP_ROWS below says why).
+A step attends, in every stream, over as many cells as the longest stream holds; a shorter stream's extra cells
+are masked, weigh exactly 0 and add exactly 0 to every sum, so they change no bit.
+Flash attention stays off, as in the one-segment engine (`create_completion`): llama.cpp's CPU flash attention
+rounds the queries to 16 bits and accumulates the weighted values in 16 bits, and measured on 16 WMT22 segments it
+changed 7 translations against the one-segment engine (4 without it; those come from the decode steps' matrix
+products, which multiply STEP_ROWS rows where the one-segment engine multiplies one). A 32-bit KV cache with flash
+attention changed the same 7. Checked in tests/test_llama_cpp_batched.py: the same translations for several slot
+counts in several orders, and for a segment alone.
 """
 
 from __future__ import annotations
@@ -27,8 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# How the batched engine lays out its KV cells; part of the translation cache key (`LlamaCppSystem.identity`).
-BATCHED_LAYOUT = "one KV stream per sequence, flash attention, prefix copied, prompt decoded alone"
+import numpy as np
 
 PREFIX_SEQ = 0  # the sequence that holds the few-shot prefix; slots are sequences 1..n, then the padding ones
 
@@ -36,15 +41,23 @@ PREFIX_SEQ = 0  # the sequence that holds the few-shot prefix; slots are sequenc
 # depend on how many rows a product has: llama.cpp repacks Q4_K (and other) weights for AVX2 and multiplies 4
 # activation rows at a time (`gemm`), leftover rows with another kernel (`gemv`), and other types' kernels tile by
 # the row count too; their sums round differently. Measured: one WMT22 segment in eight changed its translation
-# between steps of 4 and 8 rows, and between 3 and 4 rows before padding. And with one KV stream per sequence,
-# llama.cpp splits a step into several `ubatch`es wherever the sequence ids in it are not consecutive (slots 1 and
-# 3 live, 2 free), which changes the rows per product again. So every step carries STEP_ROWS rows, sequences
-# 1..STEP_ROWS: a live slot's next token, or for a free slot or one beyond `slots` a throw-away token (position 0,
-# removed after the step). A segment's rows are then computed alike whatever is live, in what order, and however
-# many slots there are.
-STEP_ROWS = 8
+# between steps of 4 and 8 rows, and between 3 and 4 rows before padding; steps of whole 4-row blocks sized to
+# the live slots (4 rows while slots 1-4 are live, 8 while slot 5-8 is) still changed 3 of 6 test segments against
+# steps of 4, though a lone sequence's row has the same bits in steps of 4 to 48 rows. And with one KV stream per
+# sequence, llama.cpp splits a step into several `ubatch`es wherever the sequence ids in it are not consecutive
+# (slots 1 and 3 live, 2 free), which changes the rows per product again. So every step carries STEP_ROWS rows,
+# sequences 1..STEP_ROWS: a live slot's next token, or for a free slot or one beyond `slots` a throw-away token
+# (position 0, removed after the step). A segment's rows are then computed alike whatever is live, in what order,
+# and however many slots there are. 16 rows: more rows a step are faster per row (llama.cpp's own eval: 104
+# tokens/s at 8 rows, 133 at 32 on this machine, quiet), fewer waste less at the end of a batch.
+STEP_ROWS = 16
 
-FLASH_ATTN = 1  # llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED (a query visits only its own KV cells)
+# How the batched engine lays out its KV cells; part of the translation cache key (`LlamaCppSystem.identity`).
+BATCHED_LAYOUT = (
+    f"one KV stream per sequence, no flash attention, prefix copied, prompt decoded alone, {STEP_ROWS} rows a step"
+)
+
+FLASH_ATTN = 0  # llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED, as the one-segment engine (see above)
 
 
 @dataclass
@@ -59,7 +72,7 @@ class Job:
 @dataclass
 class _Live:
     job: Job
-    sampler: Any  # llama_cpp._internals.LlamaSampler
+    sampler: Any  # llama_cpp._internals.LlamaSampler; None: greedy (argmax over the logits)
     pos: int  # position of the next token to decode
     out: list[int] = field(default_factory=list)
 
@@ -91,6 +104,7 @@ class BatchedContext:
         self.batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
         self.prefix: list[int] = []
         self._lib = llama_cpp
+        self.n_vocab = llm.n_vocab()
 
     def close(self) -> None:
         if self.batch is not None:
@@ -187,9 +201,17 @@ class BatchedContext:
             for s in list(live):
                 lib.llama_memory_seq_rm(self.mem, s, -1, -1)
 
+    def _logits(self, idx: int) -> np.ndarray:
+        """The logits of batch row `idx` (-1: the last), a view into llama.cpp's buffer (no copy)."""
+        ptr = self._lib.llama_get_logits_ith(self.ctx.ctx, idx)
+        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+
     def _sample(self, seq: _Live, idx: int, vocab, finished: Callable[[Job, list[int]], bool]) -> bool:
         """The next token of `seq` from the logits of batch row `idx`; whether the sequence has ended."""
-        token = seq.sampler.sample(self.ctx, idx)
+        if seq.sampler is None:  # greedy: the first largest logit, as llama.cpp's greedy sampler picks it
+            token = int(np.argmax(self._logits(idx)))
+        else:
+            token = seq.sampler.sample(self.ctx, idx)
         if self._lib.llama_vocab_is_eog(vocab, token):
             return True
         seq.out.append(token)
@@ -201,5 +223,6 @@ class BatchedContext:
         self._lib.llama_memory_seq_rm(self.mem, slot, -1, -1)
         free.append(slot)
         free.sort(reverse=True)
-        seq.sampler.close()
+        if seq.sampler is not None:
+            seq.sampler.close()
         return seq.job, seq.out

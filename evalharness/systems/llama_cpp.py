@@ -16,8 +16,8 @@ Speed comes from two things the binding allows:
   all of them, the prefix evaluated once and copied into each (`evalharness.systems.llama_batch`, which says how
   a segment's output is kept independent of the segments beside it). `batch_sequences: 1` is the engine above,
   one segment per context through `create_completion`; its outputs differ from the batched layout's in the last
-  bits of some computations (flash attention, separate KV streams), so the two layouts have different cache keys
-  (`identity`), while the batched engine's outputs do not depend on how many slots it has.
+  bits of some computations (the decode steps multiply 16 rows where it multiplies one), so the two layouts have
+  different cache keys (`identity`), while the batched engine's outputs do not depend on how many slots it has.
 """
 
 from __future__ import annotations
@@ -52,11 +52,10 @@ from evalharness.systems.translation import TranslationSystem, translation_pairs
 PREFIX_REUSE = "few-shot prefix, evaluated alone"
 
 # The default stays one segment per context. Measured with `bench/translate.py --batched` (Gemma 270M, 64 WMT22
-# de-en segments, 2 cores shared with other work): 8 per context is 2.4x the segments/s, but 36 of the 64
-# translations differ from one-per-context and BLEU/chrF are lower (15.4/38.4 vs 17.1/40.6, inside the CIs), and
-# the main job (configs/seeds.yaml) changed 28 of 38 translated segments, every score a little lower. Flash
-# attention (which the batched layout needs, see llama_batch) accumulates in 16 bits on the CPU: to be settled
-# before batching becomes the default.
+# de-en segments, 2 contexts x 1 thread, 2 cores shared with other work): 16 per context is 1.9-2.6x the
+# segments/s, and 25 of the 64 translations differ from one-per-context (flash attention off: 36 with it), BLEU/chrF
+# 15.9/39.2 vs 17.1/40.6, inside the CIs but lower in every run so far (the decode steps multiply blocks of rows
+# where one segment's steps multiply one row, and round differently).
 BATCH_SEQUENCES = 1
 
 _WORKER_DONE = object()  # a context's thread has no more segments to decode
@@ -159,7 +158,7 @@ class LlamaCppSettings(PromptedConfig):
         le=STEP_ROWS,
         json_schema_extra={"affects_output": False},
         description="segments decoded side by side in each context, sharing the few-shot prefix's KV cells "
-        "(1, the default: one at a time, the engine before batching; 8 is about 2.4x faster here; "
+        "(1, the default: one at a time, the engine before batching; 16 is about 2-2.6x faster here; "
         f"at most {STEP_ROWS}: every step computes that many rows)",
     )
 
@@ -380,6 +379,12 @@ class LlamaCppSystem(TranslationSystem):
             jobs.put(Job(i, tokens, cap))
         if self.batched():
             contexts = self.batched_contexts(ctx, llms, max(len(j.tokens) + j.cap for j in jobs.queue))
+            # Longest caps first: the long translations start early and the last steps are not one long segment
+            # decoding in a step of padding rows. Outputs do not depend on the order (llama_batch).
+            ordered: queue.Queue = queue.Queue()
+            for job in sorted(jobs.queue, key=lambda j: (-j.cap, j.index)):
+                ordered.put(job)
+            jobs = ordered
             yield from self._stream_batched(contexts, jobs, prefix, stops)
             return
         results: queue.Queue = queue.Queue()
@@ -434,7 +439,7 @@ class LlamaCppSystem(TranslationSystem):
     def batched_contexts(self, ctx: RunContext, llms: list, need: int) -> list[BatchedContext]:
         """The batched contexts over the run's loaded models, each sequence with room for `need` tokens (rounded
         up to a power of two, so a few sizes serve a whole run; a sequence's KV cells are the same whatever
-        the room left after them, which flash attention never visits)."""
+        the room left after them, which attention never visits: it spans a stream's used cells)."""
         cells = 256
         while cells < need:
             cells *= 2
@@ -451,16 +456,16 @@ class LlamaCppSystem(TranslationSystem):
 
     def new_sampler(self):
         """A sampler chain for one segment, the one create_completion builds from `sampling()` (its penalties
-        are neutral and left out): greedy, or top-p and temperature then a draw seeded with `seed` (each segment
-        starts its own generator from the seed, so its draw does not depend on the segments beside it)."""
+        are neutral and left out): top-p and temperature then a draw seeded with `seed` (each segment starts its
+        own generator from the seed, so its draw does not depend on the segments beside it). None for greedy:
+        the batched context takes the argmax of the logits itself, without a 262k-entry candidate list."""
         import llama_cpp
         from llama_cpp._internals import LlamaSampler
 
         cfg = self.cfg
-        sampler = LlamaSampler()
         if not cfg.do_sample:
-            sampler.add_greedy()
-            return sampler
+            return None
+        sampler = LlamaSampler()
         sampler.add_top_k(0)
         sampler.add_typical(1.0, 1)
         sampler.add_top_p(cfg.top_p, 1)
