@@ -175,11 +175,12 @@ def run_cli_here(*args: str, cwd: Path | None = None, env: dict | None = None, c
     For tests that are not about the process itself (signals, exit on a closed pipe, start-up imports, settings
     read once per process such as EVALHARNESS_TER: those keep `run_cli`). File descriptors 1 and 2 go to files
     for the call, so whatever a library writes there is in stdout or stderr as in a subprocess; an exception
-    `main` does not catch is a traceback on stderr and exit code 1, as Python's own."""
+    `main` does not catch is a traceback on stderr and exit code 1, as Python's own; the secrets a run remembers
+    to redact are forgotten before and after, as when its process ends."""
     import traceback
     import warnings
 
-    from evalharness import cli
+    from evalharness import cli, secrets
 
     saved_env = dict(os.environ)
     saved_cwd = os.getcwd()
@@ -199,16 +200,18 @@ def run_cli_here(*args: str, cwd: Path | None = None, env: dict | None = None, c
             os.environ.update({key: str(value) for key, value in (env or {}).items()})
             if cwd is not None:
                 os.chdir(cwd)
+            secrets.forget()  # what a run remembers to redact lives as long as its process
             try:
                 returncode = cli.main([str(arg) for arg in args])
             except SystemExit as exit:  # argparse's usage errors, --help, --version
                 returncode = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
                 if isinstance(exit.code, str):
                     print(exit.code, file=sys.stderr)
-            except BaseException:
+            except Exception:
                 traceback.print_exc(file=sys.stderr)
                 returncode = 1
         finally:
+            secrets.forget()
             sys.stdout.flush()
             sys.stderr.flush()
             sys.stdout, sys.stderr = saved_streams
