@@ -41,6 +41,26 @@ def default_seed(monkeypatch):
     monkeypatch.delenv("SACREBLEU_SEED", raising=False)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def remembered_ter():
+    """sacrebleu's own `translation_edit_rate` (a pure function) computed once per (hypothesis, reference) in this
+    module: the CIs and the paired tests below give sacrebleu the same 1200 TER segments four times."""
+    import sacrebleu.metrics.ter as ter_module
+
+    original = ter_module.translation_edit_rate
+    memo: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, int]] = {}
+
+    def remembered(words_hyp: list[str], words_ref: list[str]) -> tuple[int, int]:
+        key = (tuple(words_hyp), tuple(words_ref))
+        if key not in memo:
+            memo[key] = original(words_hyp, words_ref)
+        return memo[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ter_module, "translation_edit_rate", remembered)
+        yield
+
+
 @pytest.fixture(scope="module")
 def de_en():
     refs = [lines("references", "generaltest2022.de-en.ref.A.en")]
