@@ -129,6 +129,26 @@ def sacrebleu_golden():
     return computed
 
 
+@contextlib.contextmanager
+def sacrebleu_ter_remembered():
+    """Within the block, sacrebleu's own `translation_edit_rate` (a pure function, its pure-Python TER) is computed
+    once per (hypothesis, reference): for test modules that give sacrebleu the same segments several times."""
+    import sacrebleu.metrics.ter as ter_module
+
+    original = ter_module.translation_edit_rate
+    memo: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, int]] = {}
+
+    def remembered(words_hyp: list[str], words_ref: list[str]) -> tuple[int, int]:
+        key = (tuple(words_hyp), tuple(words_ref))
+        if key not in memo:
+            memo[key] = original(words_hyp, words_ref)
+        return memo[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ter_module, "translation_edit_rate", remembered)
+        yield
+
+
 def write_three_sentence_run(folder: Path, systems: str, metrics: str = "[bleu, chrf]") -> Path:
     """folder/run.yaml: GERMAN -> ENGLISH as a `parallel` dataset `three`, with the given `systems:` lines."""
     (folder / "src.de").write_text("\n".join(GERMAN) + "\n", encoding="utf-8")

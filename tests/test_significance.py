@@ -20,7 +20,7 @@ from evalharness.statistics import significance as S
 from evalharness.textio import read_lines
 from sacrebleu.significance import PairedTest, Result, _bootstrap_resample, _paired_ar_test, _paired_bs_test
 
-from conftest import wmt22_path
+from conftest import sacrebleu_ter_remembered, wmt22_path
 
 N = 300  # segments
 SYSTEMS = ("JDExploreAcademy", "LT22", "Online-B", "PROMT")  # the first is the baseline
@@ -43,21 +43,8 @@ def default_seed(monkeypatch):
 
 @pytest.fixture(scope="module", autouse=True)
 def remembered_ter():
-    """sacrebleu's own `translation_edit_rate` (a pure function) computed once per (hypothesis, reference) in this
-    module: the CIs and the paired tests below give sacrebleu the same 1200 TER segments four times."""
-    import sacrebleu.metrics.ter as ter_module
-
-    original = ter_module.translation_edit_rate
-    memo: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, int]] = {}
-
-    def remembered(words_hyp: list[str], words_ref: list[str]) -> tuple[int, int]:
-        key = (tuple(words_hyp), tuple(words_ref))
-        if key not in memo:
-            memo[key] = original(words_hyp, words_ref)
-        return memo[key]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ter_module, "translation_edit_rate", remembered)
+    """The CIs and the paired tests below give sacrebleu the same 1200 TER segments four times: computed once."""
+    with sacrebleu_ter_remembered():
         yield
 
 
