@@ -129,6 +129,26 @@ def sacrebleu_golden():
     return computed
 
 
+@contextlib.contextmanager
+def sacrebleu_ter_remembered():
+    """Within the block, sacrebleu's own `translation_edit_rate` (a pure function, its pure-Python TER) is computed
+    once per (hypothesis, reference): for test modules that give sacrebleu the same segments several times."""
+    import sacrebleu.metrics.ter as ter_module
+
+    original = ter_module.translation_edit_rate
+    memo: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, int]] = {}
+
+    def remembered(words_hyp: list[str], words_ref: list[str]) -> tuple[int, int]:
+        key = (tuple(words_hyp), tuple(words_ref))
+        if key not in memo:
+            memo[key] = original(words_hyp, words_ref)
+        return memo[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ter_module, "translation_edit_rate", remembered)
+        yield
+
+
 def write_three_sentence_run(folder: Path, systems: str, metrics: str = "[bleu, chrf]") -> Path:
     """folder/run.yaml: GERMAN -> ENGLISH as a `parallel` dataset `three`, with the given `systems:` lines."""
     (folder / "src.de").write_text("\n".join(GERMAN) + "\n", encoding="utf-8")
@@ -164,6 +184,72 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, check:
         cwd=cwd,
         env={**os.environ, **(env or {})},
     )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"evalharness {' '.join(map(str, args))} failed:\n{proc.stderr}")
+    return proc
+
+
+def run_cli_here(*args: str, cwd: Path | None = None, env: dict | None = None, check: bool = False):
+    """The command line as `run_cli` runs it, in this process (`cli.main`): the same exit code, stdout and stderr
+    without starting Python and importing pandas, sacrebleu and matplotlib again (about 2.5 s of CPU a call).
+    For tests that are not about the process itself (signals, exit on a closed pipe, start-up imports, settings
+    read once per process such as EVALHARNESS_TER: those keep `run_cli`). File descriptors 1 and 2 go to files
+    for the call, so whatever a library writes there is in stdout or stderr as in a subprocess; an exception
+    `main` does not catch is a traceback on stderr and exit code 1, as Python's own; the secrets a run remembers
+    to redact are forgotten before and after, as when its process ends."""
+    import traceback
+    import warnings
+
+    from evalharness import cli, secrets
+
+    saved_env = dict(os.environ)
+    saved_cwd = os.getcwd()
+    saved_streams = sys.stdout, sys.stderr
+    saved_fds = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, warnings.catch_warnings():
+        warnings.resetwarnings()  # the filters of a fresh process (pytest's are its own): Python's defaults
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.simplefilter("ignore", category, append=True)
+        for stream in saved_streams:
+            stream.flush()
+        try:
+            os.dup2(out.fileno(), 1)
+            os.dup2(err.fileno(), 2)
+            sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)
+            sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)
+            os.environ.update({key: str(value) for key, value in (env or {}).items()})
+            if cwd is not None:
+                os.chdir(cwd)
+            secrets.forget()  # what a run remembers to redact lives as long as its process
+            try:
+                returncode = cli.main([str(arg) for arg in args])
+            except SystemExit as exit:  # argparse's usage errors, --help, --version
+                returncode = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+                if isinstance(exit.code, str):
+                    print(exit.code, file=sys.stderr)
+            except Exception:
+                traceback.print_exc(file=sys.stderr)
+                returncode = 1
+        finally:
+            secrets.forget()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            sys.stdout, sys.stderr = saved_streams
+            os.dup2(saved_fds[0], 1)
+            os.dup2(saved_fds[1], 2)
+            os.close(saved_fds[0])
+            os.close(saved_fds[1])
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+        out.seek(0)
+        err.seek(0)
+        proc = subprocess.CompletedProcess(
+            ["evalharness", *map(str, args)],
+            returncode,
+            out.read().decode("utf-8", errors="replace"),
+            err.read().decode("utf-8", errors="replace"),
+        )
     if check and proc.returncode != 0:
         raise AssertionError(f"evalharness {' '.join(map(str, args))} failed:\n{proc.stderr}")
     return proc

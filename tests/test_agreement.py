@@ -20,7 +20,7 @@ from evalharness.statistics.resampling import indices
 from evalharness.textio import read_lines
 from scipy import stats as sstats
 
-from conftest import ROOT, run_cli, wmt22_path
+from conftest import ROOT, run_cli_here, wmt22_path
 
 DE_EN = ["JDExploreAcademy", "LT22", "Lan-Bridge", "Online-A", "Online-B", "Online-G", "Online-W", "Online-Y", "PROMT"]
 
@@ -101,14 +101,14 @@ metrics: [bleu]
 """,
         encoding="utf-8",
     )
-    proc = run_cli("run", config, "--output-dir", tmp_path / "results")
+    proc = run_cli_here("run", config, "--output-dir", tmp_path / "results")
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and f"{bad}:2: expected 6 space-separated fields" in proc.stderr
     assert not (tmp_path / "results").exists()
     config.write_text(
         config.read_text(encoding="utf-8").replace("human_scores: ranking.csv", "include_human: true"), encoding="utf-8"
     )
-    proc = run_cli("run", config, "--output-dir", tmp_path / "results")
+    proc = run_cli_here("run", config, "--output-dir", tmp_path / "results")
     assert proc.returncode == 2 and "include_human need human_scores" in proc.stderr
 
 
@@ -235,7 +235,7 @@ def meta_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     cache = tmp_path_factory.mktemp("meta-cache")  # a cold score cache: module fixtures run before private_cache
     cut = [arg for name in ("wmt22-de-en", "wmt22-zh-en") for arg in ("--set", f"datasets.{name}.max_segments={N}")]
-    proc = run_cli(
+    proc = run_cli_here(
         "run",
         ROOT / "configs" / "wmt22-meta.yaml",
         *cut,
@@ -313,6 +313,6 @@ metrics: [bleu]
 """,
         encoding="utf-8",
     )
-    run_cli("run", config, "--output-dir", tmp_path / "results", check=True)
+    run_cli_here("run", config, "--output-dir", tmp_path / "results", check=True)
     assert (tmp_path / "results" / "c" / "scores.csv").exists()
     assert not (tmp_path / "results" / "c" / "agreement.csv").exists()

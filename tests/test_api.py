@@ -16,7 +16,7 @@ import sacrebleu
 from evalharness.errors import UserError
 from evalharness.textio import read_lines
 
-from conftest import ROOT, run_cli, wmt22_path
+from conftest import ROOT, run_cli_here, wmt22_path
 
 N = 30
 
@@ -90,7 +90,7 @@ def test_score_equals_the_score_command(data):
         dataset="ref.A.en",
         reference_names=["ref.A.en"],
     )
-    proc = run_cli(
+    proc = run_cli_here(
         "score",
         "-r",
         data / "ref.A.en",
@@ -249,7 +249,7 @@ def test_run_returns_what_it_writes_and_load_reads_the_same_frames(data, tmp_pat
     loaded = evalharness.load(written.out_dir)
     for name in ("scores", "summary", "segments"):
         pd.testing.assert_frame_equal(getattr(written, name), getattr(loaded, name), check_exact=False, rtol=1e-12)
-    proc = run_cli("table", written.out_dir, "-f", "csv", check=True)
+    proc = run_cli_here("table", written.out_dir, "-f", "csv", check=True)
     assert proc.stdout == written.table("csv")
 
 

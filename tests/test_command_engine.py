@@ -16,7 +16,7 @@ from evalharness.errors import UserError
 from evalharness.systems.command import CommandConfig, CommandSystem
 from evalharness.systems.context import RunContext
 
-from conftest import error_lines, run_cli
+from conftest import error_lines, run_cli_here
 
 UPPER = (
     "import sys\n"
@@ -132,7 +132,7 @@ def write_project(tmp_path: Path, command: list[str], config_dir: str = ".") -> 
 
 def test_cli_run_with_a_command_system_writes_scores(tmp_path):
     cfg = write_project(tmp_path, python(UPPER))
-    run_cli("run", cfg, "--output-dir", tmp_path / "results", check=True)
+    run_cli_here("run", cfg, "--output-dir", tmp_path / "results", check=True)
     scores = pd.read_csv(tmp_path / "results" / "exp" / "scores.csv")
     assert set(scores.system) == {"upper"} and len(scores) == 2
     segments = [json.loads(line) for line in (tmp_path / "results" / "exp" / "segments.jsonl").read_text().splitlines()]
@@ -142,15 +142,15 @@ def test_cli_run_with_a_command_system_writes_scores(tmp_path):
 def test_cli_rerun_takes_every_translation_from_the_cache(tmp_path):
     cfg = write_project(tmp_path, python(UPPER))
     manifest = tmp_path / "results" / "exp" / "run.json"
-    run_cli("run", cfg, "--output-dir", tmp_path / "results", check=True)
+    run_cli_here("run", cfg, "--output-dir", tmp_path / "results", check=True)
     assert json.loads(manifest.read_text())["translation"]["model_calls"] == 3
-    run_cli("run", cfg, "--output-dir", tmp_path / "results", check=True)
+    run_cli_here("run", cfg, "--output-dir", tmp_path / "results", check=True)
     assert json.loads(manifest.read_text())["translation"]["model_calls"] == 0
 
 
 def test_cli_failing_program_is_one_error_line(tmp_path):
     cfg = write_project(tmp_path, python("import sys; sys.stdin.read(); sys.exit('decoder crashed')"))
-    proc = run_cli("run", cfg, "--output-dir", tmp_path / "results")
+    proc = run_cli_here("run", cfg, "--output-dir", tmp_path / "results")
     assert proc.returncode != 0
     assert len(error_lines(proc.stderr)) == 1 and "Traceback" not in proc.stderr
     assert "system upper:" in proc.stderr and "exited with status 1: decoder crashed" in proc.stderr
@@ -164,7 +164,7 @@ def test_cli_relative_program_path_resolves_against_the_config_folder(tmp_path):
     script.chmod(0o755)
     cfg = write_project(tmp_path, ["bin/translate.py"], config_dir="configs")
     (tmp_path / "elsewhere").mkdir()
-    run_cli("run", cfg, "--output-dir", tmp_path / "results", cwd=tmp_path / "elsewhere", check=True)
+    run_cli_here("run", cfg, "--output-dir", tmp_path / "results", cwd=tmp_path / "elsewhere", check=True)
     segments = (tmp_path / "results" / "exp" / "segments.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(segments[0])["hypothesis"] == "GUTEN MORGEN."
 
@@ -176,7 +176,7 @@ def test_config_error_in_a_command_system_names_the_key_and_its_line(tmp_path):
         "systems:\n  - name: upper\n    engine: command\n    command: cat\n    cwd: no-such-folder\nmetrics: [bleu]\n"
     )
     cfg.write_text(text, encoding="utf-8")
-    proc = run_cli("run", cfg, "--dry-run")
+    proc = run_cli_here("run", cfg, "--dry-run")
     assert proc.returncode != 0
     assert f"{cfg}:7: systems[0].cwd: folder not found" in proc.stderr
 

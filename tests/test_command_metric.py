@@ -13,7 +13,7 @@ from evalharness.errors import UserError
 from evalharness.metrics import make_metric
 from evalharness.metrics.command import CommandConfig
 
-from conftest import error_lines, run_cli, write_three_sentence_run
+from conftest import error_lines, run_cli_here, write_three_sentence_run
 
 SCORER = r"""
 import json, os, sys
@@ -122,13 +122,13 @@ def test_a_program_that_knows_nothing_of_the_check_request_passes_it():
 def test_dry_run_stops_on_a_metric_whose_model_is_missing(program, tmp_path):
     scorer = json.dumps({"name": "command", "label": "Overlap", "command": program})
     config = write_three_sentence_run(tmp_path, "  - {name: copy, engine: identity}", metrics=f"[bleu, {scorer}]")
-    proc = run_cli("run", config, "--dry-run", env={"STANDIN_MODE": "no-model"})
+    proc = run_cli_here("run", config, "--dry-run", env={"STANDIN_MODE": "no-model"})
     assert proc.returncode == 2, proc.stderr
     assert error_lines(proc.stderr) == [
         f"evalharness: error: metric Overlap ({' '.join(program)}): exited with status 3: "
         "model xyz is not in the local cache; download it first"
     ]
-    assert run_cli("run", config, "--dry-run").returncode == 0
+    assert run_cli_here("run", config, "--dry-run").returncode == 0
 
 
 def test_the_signature_names_the_program_and_its_version(program):
@@ -177,9 +177,9 @@ def test_in_a_run_it_gets_cis_and_a_paired_test_and_hits_the_score_cache(program
 
 def test_list_names_every_metric_the_command_metric_with_what_it_needs():
     """`evalharness list` cannot build a `command` metric without its options: it says which options it needs."""
-    from conftest import run_cli
+    from conftest import run_cli_here
 
-    proc = run_cli("list")
+    proc = run_cli_here("list")
     assert proc.returncode == 0, proc.stderr
     metrics = proc.stdout.split("metrics:\n", 1)[1].splitlines()
     assert [line.split()[0] for line in metrics] == ["bleu", "chrf", "chrf++", "ter", "embedding", "command"]

@@ -10,7 +10,7 @@ from evalharness.textio import read_lines
 from sacrebleu.metrics import BLEU
 from sacrebleu.significance import PairedTest
 
-from conftest import run_cli, wmt22_path
+from conftest import run_cli_here, wmt22_path
 
 N = 200
 SYSTEMS = ["Online-B", "LT22", "PROMT"]
@@ -37,7 +37,7 @@ systems:
         + f"metrics: {metrics}\nstatistics: {statistics}\n",
         encoding="utf-8",
     )
-    run_cli("run", folder / f"{name}.yaml", "--output-dir", folder / "results", check=True)
+    run_cli_here("run", folder / f"{name}.yaml", "--output-dir", folder / "results", check=True)
     return folder / "results" / name
 
 
@@ -76,7 +76,7 @@ statistics: {{baseline: nope}}
 """,
         encoding="utf-8",
     )
-    proc = run_cli("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
+    proc = run_cli_here("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
     assert proc.returncode == 2 and "statistics.baseline: no system named 'nope'" in proc.stderr
 
 
@@ -100,7 +100,7 @@ def test_score_paired_bootstrap_json_with_chrf_equals_sacrebleu(tmp_path):
     from sacrebleu.metrics import CHRF
 
     ref, hyps = _files(tmp_path)
-    proc = run_cli("score", "--ref", ref, "--hyp", *hyps, "-m", "chrf", "--paired-bs", "-f", "json", check=True)
+    proc = run_cli_here("score", "--ref", ref, "--hyp", *hyps, "-m", "chrf", "--paired-bs", "-f", "json", check=True)
     records = {r["system"]: r for r in json.loads(proc.stdout)}
     refs = [read_lines(ref)]
     named = [(p.name, read_lines(p)) for p in hyps]
@@ -112,7 +112,7 @@ def test_score_paired_bootstrap_json_with_chrf_equals_sacrebleu(tmp_path):
 
 def test_score_paired_randomization_names_the_baseline(tmp_path):
     ref, hyps = _files(tmp_path)
-    proc = run_cli(
+    proc = run_cli_here(
         "score",
         "--ref",
         ref,

@@ -11,7 +11,7 @@ from evalharness.errors import UserError
 from evalharness.plan import build_plan
 from evalharness.textio import read_lines
 
-from conftest import run_cli, wmt22_path
+from conftest import run_cli_here, wmt22_path
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_sweep_values_become_a_column_in_the_tables(tmp_path, data):
         + "sweep:\n  path: [../data/hyp.LT22.en, ../data/hyp.Online-B.en]\n"
     )
     cfg = write(tmp_path / "configs" / "exp.yaml", text)
-    run_cli("run", cfg, "--output-dir", tmp_path / "results", check=True)
+    run_cli_here("run", cfg, "--output-dir", tmp_path / "results", check=True)
     scores = pd.read_csv(tmp_path / "results" / "exp" / "scores.csv", keep_default_na=False)
     assert list(scores.columns[:3]) == ["dataset", "system", "path"]
     assert set(scores[scores.system == "mt"].path) == {"../data/hyp.LT22.en", "../data/hyp.Online-B.en"}
@@ -125,14 +125,14 @@ def test_sweep_key_that_no_system_has_is_an_error(tmp_path, data):
 
 def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, data):
     cfg = write(tmp_path / "configs" / "exp.yaml", CONFIG)
-    proc = run_cli("run", cfg, "--dry-run", "--output-dir", tmp_path / "results", check=True)
+    proc = run_cli_here("run", cfg, "--dry-run", "--output-dir", tmp_path / "results", check=True)
     assert "3 cells" in proc.stdout and "LT22" in proc.stdout and "20 segments" in proc.stdout
     assert not (tmp_path / "results").exists()
 
 
 def test_run_writes_every_result_file(tmp_path, data):
     cfg = write(tmp_path / "configs" / "exp.yaml", CONFIG)
-    proc = run_cli("run", cfg, "--output-dir", tmp_path / "results", check=True)
+    proc = run_cli_here("run", cfg, "--output-dir", tmp_path / "results", check=True)
     run_dir = tmp_path / "results" / "exp"
     names = {p.name for p in run_dir.iterdir()}
     assert names == {

@@ -17,7 +17,7 @@ from evalharness.cache import Store
 from evalharness.fileid import file_sha256
 from evalharness.metrics.embedding import EmbeddingCache
 
-from conftest import error_lines, run_cli, run_cli_read_only, write_three_sentence_run
+from conftest import error_lines, run_cli_here, run_cli_read_only, write_three_sentence_run
 
 UPPER = "import sys\nfor line in sys.stdin:\n    print(line.rstrip('\\n').upper(), flush=True)\n"
 
@@ -30,7 +30,7 @@ def project(folder: Path) -> Path:
 
 
 def run(folder: Path, cache: Path, *args):
-    return run_cli(*args, cwd=folder, env={"EVALHARNESS_CACHE_DIR": str(cache)})
+    return run_cli_here(*args, cwd=folder, env={"EVALHARNESS_CACHE_DIR": str(cache)})
 
 
 def damage(path: Path, how: str) -> None:

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import ROOT, error_lines, run_cli
+from conftest import ROOT, error_lines, run_cli_here
 
 SEEDS = ROOT / "seeds"
 DE = SEEDS / "001_0514927ce4e6f420.txt"
@@ -29,7 +29,7 @@ metrics: [bleu, chrf]
 def copy_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("docs")
     (folder / "docs.yaml").write_text(CONFIG, encoding="utf-8")
-    run_cli("run", folder / "docs.yaml", "--output-dir", folder / "results", check=True)
+    run_cli_here("run", folder / "docs.yaml", "--output-dir", folder / "results", check=True)
     return folder / "results" / "docs"
 
 
@@ -89,7 +89,7 @@ systems:
 """,
         encoding="utf-8",
     )
-    proc = run_cli("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
+    proc = run_cli_here("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
     assert proc.returncode == 2 and "cannot translate" in proc.stderr
     assert len(error_lines(proc.stderr)) == 1 and not (tmp_path / "results").exists()
 
@@ -114,7 +114,7 @@ systems:
 """,
         encoding="utf-8",
     )
-    proc = run_cli("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
+    proc = run_cli_here("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
     assert proc.returncode == 2 and expected in proc.stderr and "bad.txt" in proc.stderr
     assert len(error_lines(proc.stderr)) == 1 and not (tmp_path / "results").exists()
 
@@ -129,7 +129,7 @@ systems:
 """,
         encoding="utf-8",
     )
-    proc = run_cli("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
+    proc = run_cli_here("run", tmp_path / "c.yaml", "--output-dir", tmp_path / "results")
     assert proc.returncode == 2 and "'xx' is not supported" in proc.stderr
     assert len(error_lines(proc.stderr)) == 1
 

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import run_cli, write_three_sentence_run
+from conftest import run_cli_here, write_three_sentence_run
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def gemma_run(tmp_path_factory):
     config = write_three_sentence_run(
         folder, "  - {name: gemma, engine: gemma-270m}\n  - {name: copy, engine: identity}"
     )
-    run_cli("run", config, "--output-dir", folder / "results", check=True)
+    run_cli_here("run", config, "--output-dir", folder / "results", check=True)
     return folder / "results" / "run"
 
 

@@ -23,7 +23,7 @@ from evalharness.errors import UserError
 from evalharness.prompts import EXAMPLE_ROWS, PromptConfig
 from evalharness.textio import read_lines
 
-from conftest import run_cli, wmt22_path
+from conftest import run_cli_here, wmt22_path
 
 # Six segments, five distinct: the first source comes again at the end.
 SEGMENTS = [0, 1, 2, 4, 5, 0]
@@ -230,8 +230,8 @@ def run_env(cache: Path) -> dict[str, str]:
 
 
 def run(config: Path, out: Path, cache: Path, *args: str) -> Path:
-    """`evalharness run` with its own translation cache folder; returns the run's results folder."""
-    run_cli("run", config, "--output-dir", out, *args, env=run_env(cache), check=True)
+    """`evalharness run` (in this process) with its own translation cache folder; returns the run's results folder."""
+    run_cli_here("run", config, "--output-dir", out, *args, env=run_env(cache), check=True)
     return out / config.stem
 
 

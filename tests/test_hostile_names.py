@@ -15,7 +15,7 @@ import pytest
 from evalharness.errors import UserError
 from evalharness.results import read_csv, to_csv
 
-from conftest import ENGLISH, GERMAN, error_lines, run_cli
+from conftest import ENGLISH, GERMAN, error_lines, run_cli_here
 
 # What a spreadsheet would run (OWASP's CSV injection list), and an HTML payload.
 FORMULAS = ["=1+2", "+SUM(1;2)", "-2+3", "@SUM(1;2)"]
@@ -67,7 +67,7 @@ def dangerous(cell: str) -> bool:
 def formula_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("formulas")
     config = write_run(folder, FORMULAS)
-    run_cli("run", config, "--output-dir", folder / "out", cwd=folder, check=True)
+    run_cli_here("run", config, "--output-dir", folder / "out", cwd=folder, check=True)
     return folder / "out" / "run"
 
 
@@ -97,12 +97,12 @@ def test_reading_a_run_back_gives_the_names_as_they_were(formula_run):
     results = evalharness.load(formula_run)
     assert set(results.scores["system"]) == set(FORMULAS)
     assert set(results.summary["baseline"].dropna()) == {FORMULAS[0]}
-    table = run_cli("table", formula_run, "--format", "json", check=True).stdout
+    table = run_cli_here("table", formula_run, "--format", "json", check=True).stdout
     assert all(f'"system": "{name}"' in table for name in FORMULAS)
 
 
 def test_table_csv_of_a_run_is_its_summary_csv(formula_run):
-    table = run_cli("table", formula_run, "--format", "csv", check=True).stdout
+    table = run_cli_here("table", formula_run, "--format", "csv", check=True).stdout
     assert table == (formula_run / "summary.csv").read_text(encoding="utf-8")
 
 
@@ -121,7 +121,7 @@ def test_every_text_reads_back_exactly_from_a_csv_the_harness_wrote(tmp_path):
 def test_score_csv_quotes_names_from_file_names_and_from_name_equals_path(tmp_path):
     (tmp_path / "ref.en").write_text("\n".join(ENGLISH) + "\n", encoding="utf-8")
     (tmp_path / "=1+2").write_text("\n".join(WORSE) + "\n", encoding="utf-8")
-    proc = run_cli(
+    proc = run_cli_here(
         "score", "--ref", "ref.en", "--hyp", "=1+2", "@SUM(1;2)==1+2", "--bootstrap", "0",
         "--format", "csv", cwd=tmp_path, check=True,
     )  # fmt: skip
@@ -137,7 +137,7 @@ def test_score_csv_quotes_names_from_file_names_and_from_name_equals_path(tmp_pa
 def html_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("html")
     config = write_run(folder, ["base", HTML, "a|b", "back\\slash&co"])
-    proc = run_cli("run", config, "--output-dir", folder / "out", cwd=folder, check=True)
+    proc = run_cli_here("run", config, "--output-dir", folder / "out", cwd=folder, check=True)
     return proc.stdout, (folder / "out" / "run" / "summary.md").read_text(encoding="utf-8")
 
 
@@ -162,7 +162,7 @@ def test_a_pipe_in_a_system_name_keeps_its_markdown_row_whole(html_run, which):
 
 def test_a_control_character_in_a_discovered_system_name_is_refused(tmp_path):
     config = write_run(tmp_path, ["base", "new\nline"])
-    proc = run_cli("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path)
+    proc = run_cli_here("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     [line] = error_lines(proc.stderr)
     assert "system mt" in line and "'new\\nline'" in line and "control character" in line
@@ -173,7 +173,7 @@ def test_a_control_character_in_a_discovered_system_name_is_refused(tmp_path):
 def test_a_control_character_in_a_hyp_name_is_refused(tmp_path, name):
     (tmp_path / "ref.en").write_text("\n".join(ENGLISH) + "\n", encoding="utf-8")
     (tmp_path / "hyp.en").write_text("\n".join(WORSE) + "\n", encoding="utf-8")
-    proc = run_cli("score", "--ref", "ref.en", "--hyp", f"{name}=hyp.en", cwd=tmp_path)
+    proc = run_cli_here("score", "--ref", "ref.en", "--hyp", f"{name}=hyp.en", cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     [line] = error_lines(proc.stderr)
     assert line.startswith("evalharness: error: --hyp") and "control character" in line

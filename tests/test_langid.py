@@ -6,7 +6,7 @@ from pathlib import Path
 from evalharness import langid
 from evalharness.langid import detect_all, detect_distinct, known_languages, off_target_rate, off_target_warning
 
-from conftest import run_cli, wmt22_path
+from conftest import run_cli_here, wmt22_path
 
 
 def test_detects_german_english_and_chinese_offline():
@@ -87,7 +87,7 @@ metrics: [chrf]
 """,
         encoding="utf-8",
     )
-    proc = run_cli("run", config, "--output-dir", tmp_path / "results", check=True)
+    proc = run_cli_here("run", config, "--output-dir", tmp_path / "results", check=True)
     lines = [line for line in proc.stderr.splitlines() if "warning:" in line]
     assert len(lines) == 1  # the copy-source floor is in the source language by design: no warning
     assert lines[0].startswith("evalharness: warning: dataset zh-en: untranslated: ")

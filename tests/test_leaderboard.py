@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import io
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import run_cli, wmt22_path
+from conftest import run_cli_here, wmt22_path
 
 N = 5
 FILES = {
@@ -83,17 +82,13 @@ def runs(tmp_path_factory) -> Path:
     (root / "elsewhere.yaml").write_text(CONFIGS["b"] + "run_name: a\n", encoding="utf-8")
     jobs.append((root / "elsewhere.yaml", root / "elsewhere"))
     env = {"EVALHARNESS_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
-    with ThreadPoolExecutor(4) as pool:
-        list(
-            pool.map(
-                lambda job: run_cli("run", job[0], "--output-dir", job[1], "--workers", "1", env=env, check=True), jobs
-            )
-        )
+    for config_path, out in jobs:
+        run_cli_here("run", config_path, "--output-dir", out, "--workers", "1", env=env, check=True)
     return root
 
 
 def table(runs: Path, *args: str, check: bool = True):
-    return run_cli("table", *args, cwd=runs, check=check)
+    return run_cli_here("table", *args, cwd=runs, check=check)
 
 
 def csv_table(runs: Path, *args: str) -> pd.DataFrame:

@@ -11,13 +11,20 @@ from evalharness.metrics.scoring import score_systems
 from evalharness.metrics.ter import TerConfig
 from evalharness.textio import read_lines
 
-from conftest import wmt22_path
+from conftest import sacrebleu_ter_remembered, wmt22_path
 
 N = 150  # segments: enough for real n-gram statistics, fast enough for TER (test_run checks 400 x 21 systems)
 
 
 def lines(*parts, n=N):
     return read_lines(wmt22_path(*parts))[:n]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def remembered_ter():
+    """sacrebleu's TER of reference A is the same with one reference and with two: computed once."""
+    with sacrebleu_ter_remembered():
+        yield
 
 
 @pytest.fixture(scope="module")

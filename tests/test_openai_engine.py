@@ -22,7 +22,7 @@ from evalharness.errors import UserError
 from evalharness.systems.context import RunContext
 from evalharness.systems.openai_api import OpenAIConfig, OpenAISystem
 
-from conftest import error_lines, run_cli
+from conftest import error_lines, run_cli_here
 
 SECRET = "sk-test-0123456789-do-not-leak"
 KEY_ENV = "EVALHARNESS_TEST_API_KEY"
@@ -302,7 +302,7 @@ def write_project(tmp_path: Path, api: FakeAPI, **options) -> Path:
 
 
 def cli(tmp_path: Path, cfg: Path):
-    return run_cli("run", cfg, "--output-dir", tmp_path / "results", env={KEY_ENV: SECRET})
+    return run_cli_here("run", cfg, "--output-dir", tmp_path / "results", env={KEY_ENV: SECRET})
 
 
 def test_cli_run_writes_scores_and_never_the_key(tmp_path, api):

@@ -11,7 +11,7 @@ import subprocess
 import pandas as pd
 import pytest
 
-from conftest import run_cli, wmt22_path
+from conftest import run_cli_here, wmt22_path
 
 N = 200
 DE_EN = ["Online-B", "JDExploreAcademy", "Online-W", "PROMT", "LT22"]
@@ -38,12 +38,12 @@ def run_dir(tmp_path_factory):
         config += f'  - {{name: {name}, engine: outputs{only}, path: "{path}"}}\n'
     config += "metrics: [bleu, chrf, ter]\nstatistics: {baseline: Online-B}\n"
     (folder / "paper.yaml").write_text(config, encoding="utf-8")
-    run_cli("run", folder / "paper.yaml", "--output-dir", folder / "results", check=True)
+    run_cli_here("run", folder / "paper.yaml", "--output-dir", folder / "results", check=True)
     return folder / "results" / "paper"
 
 
 def latex(run_dir, *args) -> str:
-    proc = run_cli("table", run_dir, "-f", "latex", *args, check=True)
+    proc = run_cli_here("table", run_dir, "-f", "latex", *args, check=True)
     return proc.stdout
 
 

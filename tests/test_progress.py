@@ -17,7 +17,7 @@ from pathlib import Path
 
 from evalharness.progress import Progress, seconds
 
-from conftest import run_cli, write_three_sentence_run
+from conftest import run_cli, run_cli_here, write_three_sentence_run
 
 # A translating system without a model: an external program that upper-cases every line.
 UPPER = "import sys\nfor line in sys.stdin:\n    print(line.rstrip('\\n').upper(), flush=True)\n"
@@ -93,7 +93,7 @@ def test_off_a_terminal_each_phase_is_one_line_and_there_are_no_bars(tmp_path):
 def test_progress_reaches_no_result_file(tmp_path):
     config = three_sentence_config(tmp_path)
     run_on_a_terminal(["run", str(config), "--output-dir", str(tmp_path / "tty")], tmp_path)
-    run_cli("run", config, "--output-dir", tmp_path / "log", cwd=tmp_path, check=True)
+    run_cli_here("run", config, "--output-dir", tmp_path / "log", cwd=tmp_path, check=True)
     tty, log = tmp_path / "tty" / "run", tmp_path / "log" / "run"
     names = sorted(p.relative_to(tty).as_posix() for p in tty.rglob("*") if p.is_file())
     assert names == sorted(p.relative_to(log).as_posix() for p in log.rglob("*") if p.is_file())

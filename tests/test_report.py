@@ -21,7 +21,7 @@ from evalharness.reporting.report import differing_segments, key_metric, load, m
 from evalharness.textio import read_lines
 from PIL import Image
 
-from conftest import run_cli, wmt22_path
+from conftest import run_cli_here, wmt22_path
 
 N = 8  # segments
 TRICKY = 'Tom & Jerry <b>bold</b> "quoted" <script>alert(1)</script>'
@@ -102,7 +102,7 @@ sweep:
 def run_fresh(tmp: Path, write_config) -> Path:
     """Run the config `write_config(tmp / "cfg")` writes, with a cache of its own; its results folder."""
     config = write_config(tmp / "cfg")
-    run_cli(
+    run_cli_here(
         "run", config, "--output-dir", tmp / "results", env={"EVALHARNESS_CACHE_DIR": str(tmp / "cache")}, check=True
     )
     return tmp / "results" / config.stem

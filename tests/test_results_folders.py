@@ -21,7 +21,7 @@ from evalharness import api
 from evalharness.errors import UserError
 from evalharness.textio import atomic_write
 
-from conftest import ROOT, error_lines, run_cli, run_cli_read_only, write_three_sentence_run
+from conftest import ROOT, error_lines, run_cli_here, run_cli_read_only, write_three_sentence_run
 
 
 def two_dataset_config(folder: Path) -> Path:
@@ -42,9 +42,9 @@ def files(folder: Path) -> set[str]:
 def test_a_rerun_with_fewer_datasets_leaves_no_file_of_the_earlier_run(tmp_path):
     config = two_dataset_config(tmp_path)
     out = tmp_path / "out"
-    run_cli("run", config, "--output-dir", out, cwd=tmp_path, check=True)
+    run_cli_here("run", config, "--output-dir", out, cwd=tmp_path, check=True)
     assert "plots/second.png" in files(out / "run")
-    run_cli(
+    run_cli_here(
         "run",
         config,
         "--output-dir",
@@ -63,7 +63,7 @@ def test_a_folder_with_files_no_run_wrote_is_refused_before_any_work(tmp_path):
     mine = tmp_path / "out" / "run"
     mine.mkdir(parents=True)
     (mine / "scores.csv").write_text("my own table\n", encoding="utf-8")
-    proc = run_cli("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path)
+    proc = run_cli_here("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path)
     assert proc.returncode == 2
     [line] = error_lines(proc.stderr)
     assert "is not an evalharness results folder" in line and "--force" in line
@@ -76,33 +76,33 @@ def test_force_replaces_such_a_folder_as_a_whole(tmp_path):
     mine = tmp_path / "out" / "run"
     mine.mkdir(parents=True)
     (mine / "notes.txt").write_text("mine\n", encoding="utf-8")
-    run_cli("run", config, "--output-dir", tmp_path / "out", "--force", cwd=tmp_path, check=True)
+    run_cli_here("run", config, "--output-dir", tmp_path / "out", "--force", cwd=tmp_path, check=True)
     assert "notes.txt" not in files(mine) and "manifest.json" in files(mine)
 
 
 def test_an_empty_existing_folder_is_used(tmp_path):
     config = two_dataset_config(tmp_path)
     (tmp_path / "out" / "run").mkdir(parents=True)
-    run_cli("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path, check=True)
+    run_cli_here("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path, check=True)
     assert "scores.csv" in files(tmp_path / "out" / "run")
 
 
 def test_table_output_onto_a_symlink_is_refused_and_the_link_stays(tmp_path):
     config = two_dataset_config(tmp_path)
-    run_cli("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path, check=True)
+    run_cli_here("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path, check=True)
     target = tmp_path / "target.md"
     target.write_text("kept\n", encoding="utf-8")
     link = tmp_path / "link.md"
     link.symlink_to(target)
-    proc = run_cli("table", tmp_path / "out" / "run", "-o", link)
+    proc = run_cli_here("table", tmp_path / "out" / "run", "-o", link)
     assert proc.returncode == 2 and "is a symbolic link" in proc.stderr and "Traceback" not in proc.stderr
     assert link.is_symlink() and target.read_text(encoding="utf-8") == "kept\n"
 
 
 def test_table_output_onto_a_folder_is_one_line(tmp_path):
     config = two_dataset_config(tmp_path)
-    run_cli("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path, check=True)
-    proc = run_cli("table", tmp_path / "out" / "run", "-o", tmp_path)
+    run_cli_here("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path, check=True)
+    proc = run_cli_here("table", tmp_path / "out" / "run", "-o", tmp_path)
     assert proc.returncode == 2 and error_lines(proc.stderr) == [
         f"evalharness: error: {tmp_path}: is a folder; evalharness writes only regular files or new paths (name a file)"
     ]
@@ -122,7 +122,7 @@ def test_a_device_is_never_replaced():
 def finished(tmp_path_factory) -> Path:
     """One finished run (copy-source on two datasets); tests that change it work on a copy (`run_dir`)."""
     folder = tmp_path_factory.mktemp("finished")
-    run_cli("run", two_dataset_config(folder), "--output-dir", folder / "out", cwd=folder, check=True)
+    run_cli_here("run", two_dataset_config(folder), "--output-dir", folder / "out", cwd=folder, check=True)
     return folder / "out" / "run"
 
 
@@ -150,7 +150,7 @@ def read_back(how: str, folder: Path) -> tuple[int, list[str]]:
         except UserError as err:
             return 2, [f"evalharness: error: {err}"]
         return 0, []
-    proc = run_cli(how, folder)
+    proc = run_cli_here(how, folder)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, error_lines(proc.stderr)
 
@@ -202,7 +202,7 @@ def test_a_folder_from_before_the_hashes_is_read_with_a_one_line_warning(run_dir
     manifest = manifest_of(run_dir)
     del manifest["files"]  # as an earlier evalharness wrote it
     (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    proc = run_cli(command, run_dir)
+    proc = run_cli_here(command, run_dir)
     assert proc.returncode == 0, proc.stderr
     assert error_lines(proc.stderr) == [
         f"evalharness: warning: {run_dir / 'manifest.json'}: lists no file hashes (written by an earlier "
@@ -220,12 +220,12 @@ def test_the_committed_example_results_still_load():
 def test_report_records_the_hashes_of_the_files_it_rebuilds(run_dir):
     (run_dir / "report.html").write_text("edited\n", encoding="utf-8")
     (run_dir / "plots" / "three.png").unlink()
-    proc = run_cli("report", run_dir)
+    proc = run_cli_here("report", run_dir)
     assert proc.returncode == 0, proc.stderr
     listed = manifest_of(run_dir)["files"]
     assert listed["report.html"] == sha256(run_dir / "report.html")
     assert listed["plots/three.png"] == sha256(run_dir / "plots" / "three.png")
-    assert run_cli("table", run_dir).returncode == 0
+    assert run_cli_here("table", run_dir).returncode == 0
 
 
 # ------------------------------------------------------------------------- full disks and read-only targets
@@ -259,7 +259,7 @@ def test_a_full_disk_while_writing_results_is_one_line_and_keeps_the_earlier_run
 
 def test_a_file_over_the_size_limit_while_writing_results_is_one_line_and_keeps_the_earlier_run(tmp_path):
     config = two_dataset_config(tmp_path)
-    run_cli("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path, check=True)
+    run_cli_here("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path, check=True)
     before = snapshot(tmp_path / "out" / "run")
     limit = max(len(data) for data in before.values()) // 2  # the largest result file cannot be written
 
@@ -295,7 +295,7 @@ def test_table_output_into_a_read_only_folder_is_one_line(finished, tmp_path):
 
 def test_table_output_under_a_file_is_one_line(finished, tmp_path):
     (tmp_path / "notes").write_text("a file\n", encoding="utf-8")
-    proc = run_cli("table", finished, "-o", tmp_path / "notes" / "t.md")
+    proc = run_cli_here("table", finished, "-o", tmp_path / "notes" / "t.md")
     assert proc.returncode == 2 and error_lines(proc.stderr) == [
         f"evalharness: error: {tmp_path / 'notes'}: cannot create the folder of the output file: "
         f"{tmp_path / 'notes'} is a file, not a folder"

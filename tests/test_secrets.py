@@ -12,7 +12,7 @@ import pytest
 from evalharness import secrets
 from evalharness.errors import UserError
 
-from conftest import error_lines, run_cli, write_three_sentence_run
+from conftest import error_lines, run_cli, run_cli_here, write_three_sentence_run
 
 SECRET = "s3cr3t-token-4f9a1c"
 PASSWORD = "hunter2-pw-77"
@@ -54,7 +54,7 @@ def test_url_credentials_never_reach_an_error_message(tmp_path):
         f"model: m, max_retries: 0, timeout: 2}}"
     )
     config = write_three_sentence_run(tmp_path, systems)
-    proc = run_cli("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path)
+    proc = run_cli_here("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path)
     assert proc.returncode == 2
     [line] = error_lines(proc.stderr)
     assert "cannot connect" in line and PASSWORD not in proc.stderr and "http://***@127.0.0.1:9/v1" in line
@@ -65,7 +65,7 @@ def test_an_api_key_pasted_as_the_variable_name_is_refused_without_showing_it(tm
     config = write_three_sentence_run(
         tmp_path, f"  - {{name: llm, engine: openai, base_url: http://127.0.0.1:9/v1, model: m, api_key_env: {key}}}"
     )
-    proc = run_cli("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path)
+    proc = run_cli_here("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path)
     assert proc.returncode == 2
     [line] = error_lines(proc.stderr)
     assert "api_key_env" in line and "NAME of an environment variable" in line and key not in proc.stderr
@@ -122,7 +122,9 @@ def test_api_errors_never_show_a_command_env_value(tmp_path, monkeypatch, forget
 def test_environment_values_that_are_no_secrets_are_written_as_they_are(tmp_path):
     config = write_three_sentence_run(tmp_path, "  - {name: copy, engine: identity}")
     config.write_text(config.read_text(encoding="utf-8").replace("name: three", 'name: "${DSNAME}"'), encoding="utf-8")
-    run_cli("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path, env={"DSNAME": "news-three"}, check=True)
+    run_cli_here(
+        "run", config, "--output-dir", tmp_path / "out", cwd=tmp_path, env={"DSNAME": "news-three"}, check=True
+    )
     run_dir = tmp_path / "out" / "run"
     manifest = (run_dir / "manifest.json").read_text(encoding="utf-8")
     config_yaml = (run_dir / "config.yaml").read_text(encoding="utf-8")
@@ -138,7 +140,7 @@ def test_variables_named_as_secrets_and_variables_marked_secret_are_redacted(tmp
     )
     config = write_three_sentence_run(tmp_path, systems)
     env = {"MODEL_AUTH_TOKEN": "tok-value-1234", "PLAIN": "marked-value-5678"}
-    proc = run_cli("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path, env=env, check=True)
+    proc = run_cli_here("run", config, "--output-dir", tmp_path / "out", cwd=tmp_path, env=env, check=True)
     written = every_file(tmp_path / "out")
     for value in env.values():
         assert value not in written and value not in proc.stdout + proc.stderr, value

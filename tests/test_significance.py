@@ -20,7 +20,7 @@ from evalharness.statistics import significance as S
 from evalharness.textio import read_lines
 from sacrebleu.significance import PairedTest, Result, _bootstrap_resample, _paired_ar_test, _paired_bs_test
 
-from conftest import wmt22_path
+from conftest import sacrebleu_ter_remembered, wmt22_path
 
 N = 300  # segments
 SYSTEMS = ("JDExploreAcademy", "LT22", "Online-B", "PROMT")  # the first is the baseline
@@ -39,6 +39,13 @@ def lines(*parts, n=N):
 def default_seed(monkeypatch):
     """sacrebleu reads its seed from SACREBLEU_SEED; its default, 12345, is ours."""
     monkeypatch.delenv("SACREBLEU_SEED", raising=False)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def remembered_ter():
+    """The CIs and the paired tests below give sacrebleu the same 1200 TER segments four times: computed once."""
+    with sacrebleu_ter_remembered():
+        yield
 
 
 @pytest.fixture(scope="module")

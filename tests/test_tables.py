@@ -14,7 +14,7 @@ from evalharness.cli import main
 from evalharness.errors import UserError
 from evalharness.reporting.tables import format_p
 
-from conftest import run_cli, wmt22_path
+from conftest import run_cli_here, wmt22_path
 
 N = 100
 SYSTEMS = ["LT22", "Online-B", "PROMT"]  # alphabetical; by BLEU: Online-B, PROMT, LT22
@@ -42,7 +42,7 @@ statistics: {baseline: PROMT, all_pairs: true}
 """,
         encoding="utf-8",
     )
-    run_cli("run", folder / "t.yaml", "--output-dir", folder / "results", check=True)
+    run_cli_here("run", folder / "t.yaml", "--output-dir", folder / "results", check=True)
     return folder / "results" / "t"
 
 

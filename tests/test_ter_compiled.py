@@ -263,7 +263,8 @@ def test_generated_cases_cover_the_limits():
     assert len(CASES) > 1400
 
 
-@pytest.mark.parametrize("part", range(4))
+# Each part is every fourth case, so each holds all the kinds above; the quick tier checks one, `make test` all.
+@pytest.mark.parametrize("part", [0, *(pytest.param(part, marks=pytest.mark.slow) for part in (1, 2, 3))])
 def test_generated_word_cases(part):
     cases = CASES[part::4]
     expected = [lib_ter.translation_edit_rate(h, r) for h, r in cases]
@@ -272,13 +273,22 @@ def test_generated_word_cases(part):
     assert not differ, f"{len(differ)} of {len(cases)} differ, first: {differ[0]}"
 
 
-def test_generated_multi_reference_cases():
+def multi_reference_cases() -> list[tuple[list[str], list[list[str]]]]:
     rng = random.Random(7)
-    ter = TER()
+    cases = []
     for _ in range(300):
         hyp, ref = rng.choice(CASES)
         refs = [ref] + [rng.choice(CASES)[rng.randrange(2)] for _ in range(rng.randrange(3))]
         rng.shuffle(refs)
+        cases.append((hyp, refs))
+    return cases
+
+
+# As the word cases: every other case in the quick tier, all of them in `make test`.
+@pytest.mark.parametrize("part", [0, pytest.param(1, marks=pytest.mark.slow)])
+def test_generated_multi_reference_cases(part):
+    ter = TER()
+    for hyp, refs in multi_reference_cases()[part::2]:
         expected = ter._compute_segment_statistics(" ".join(hyp), {"ref_words": refs})
         assert tc.statistics_from_words(hyp, refs) == expected, (hyp, refs)
 

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from evalharness.cli import main
 
-from conftest import run_cli, wmt22_path, write_three_sentence_run
+from conftest import run_cli, run_cli_here, wmt22_path, write_three_sentence_run
 
-N = 300  # segments of WMT22 zh-en: the table's width does not depend on them, the scoring time does
+N = 200  # WMT22 zh-en segments: enough for p < 0.001 in a pair and no few-segments note; the time depends on them
 ZH_EN = [
     "AISP-SJTU",
     "DLUT",
@@ -53,7 +53,9 @@ statistics: {{baseline: Online-B, all_pairs: true}}
 """,
         encoding="utf-8",
     )
-    proc = run_cli("run", folder / "zh.yaml", "--output-dir", folder / "results", env={"COLUMNS": "120"}, check=True)
+    proc = run_cli_here(
+        "run", folder / "zh.yaml", "--output-dir", folder / "results", env={"COLUMNS": "120"}, check=True
+    )
     return folder / "results" / "zh", proc.stdout
 
 
@@ -198,7 +200,9 @@ def score(tmp_path, *args) -> str:
         out = tmp_path / f"{system}.en"
         out.write_text("\n".join(path.read_text(encoding="utf-8").splitlines()[:n]) + "\n", encoding="utf-8")
         hyps.append(f"{system}={out}")
-    proc = run_cli("score", "-l", "zh-en", "--ref", ref, "--hyp", *hyps, "--paired-bs", *args, env={"COLUMNS": "160"})
+    proc = run_cli_here(
+        "score", "-l", "zh-en", "--ref", ref, "--hyp", *hyps, "--paired-bs", *args, env={"COLUMNS": "160"}
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -225,7 +229,7 @@ def test_a_note_says_when_significance_rests_on_few_segments(tmp_path):
     )
     with config.open("a", encoding="utf-8") as handle:
         handle.write("statistics: {baseline: a}\n")
-    proc = run_cli("run", config, "--output-dir", tmp_path / "results", check=True)
+    proc = run_cli_here("run", config, "--output-dir", tmp_path / "results", check=True)
     note = "note: p-values of three rest on 3 segments; fewer than 50 segments say little"
     assert note in proc.stdout
     assert note in (tmp_path / "results" / "run" / "summary.md").read_text(encoding="utf-8")
@@ -243,7 +247,7 @@ def test_a_datasets_block_leaves_out_the_per_cell_columns_blank_in_it(tmp_path):
     from conftest import ROOT
 
     shutil.copytree(ROOT / "results" / "seeds", tmp_path / "seeds")
-    text = run_cli("table", tmp_path / "seeds", env={"COLUMNS": "160"}, check=True).stdout
+    text = run_cli_here("table", tmp_path / "seeds", env={"COLUMNS": "160"}, check=True).stdout
     blocks = {}
     for block in text.split("### ")[1:]:
         name = block.split(":")[0]
