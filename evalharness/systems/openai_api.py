@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -255,26 +255,41 @@ class OpenAISystem(TranslationSystem):
             return lines[0].strip()
 
         executor = ThreadPoolExecutor(max_workers=self.cfg.concurrency, thread_name_prefix=f"openai-{self.name}")
+        queue = iter(enumerate(zip(sources, messages, strict=True)))
+        running: dict[Future[str], int] = {}
+
+        def send_next() -> None:
+            """One more segment sent: at most `concurrency` requests are out at a time, so after a failure nothing
+            new is sent (what a failed run paid for does not depend on thread timing)."""
+            item = next(queue, None)
+            if item is not None:
+                i, (source, turns) = item
+                running[executor.submit(one, source, turns)] = i
+
         try:
-            futures = {
-                executor.submit(one, source, turns): i
-                for i, (source, turns) in enumerate(zip(sources, messages, strict=True))
-            }
-            pending = set(futures)
-            while pending:
+            for _ in range(self.cfg.concurrency):
+                send_next()
+            while running:
                 # Each reply is handed over (and cached) as it arrives, so a run killed mid-way has paid for
-                # nothing it loses; replies that arrived are handed over before an error among them is raised.
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                failed = [future for future in done if future.exception() is not None]
+                # nothing it loses; after a failure the requests still out are awaited and their replies handed
+                # over too, then the error is raised.
+                done, _ = wait(set(running), return_when=FIRST_COMPLETED)
+                failed = []
                 for future in done:
+                    i = running.pop(future)
                     if future.exception() is None:
-                        yield futures[future], future.result()
+                        yield i, future.result()
+                    else:
+                        failed.append(future)
                 if failed:
-                    for other in pending:
-                        other.cancel()
+                    for future in as_completed(list(running)):
+                        if future.exception() is None:
+                            yield running[future], future.result()
                     error = failed[0].exception()
                     assert error is not None  # `failed` holds the futures that raised
                     raise self._user_error(error) from error
+                for _ in done:
+                    send_next()
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
             client.close()
