@@ -97,6 +97,7 @@ def test_scores_csv_has_the_documented_columns_and_no_paths(wmt22_run):
         "delta",
         "delta_ci_low",
         "delta_ci_high",
+        "human_agreement",
         "rank_low",
         "rank_high",
         "direction",

@@ -20,6 +20,10 @@ def _colour(alpha: float):
     return colour
 
 
+def _p_value(value) -> str:
+    return "" if pd.isna(value) else f"{value:.4f}"
+
+
 def render(folders: list[Folder]) -> None:
     st.title("Significance")
     if not need_folders(folders):
@@ -37,7 +41,8 @@ def render(folders: list[Folder]) -> None:
     if matrix.empty:
         st.info(f"{dataset}, {level}, {metric}: no scores.")
         return
-    st.dataframe(matrix.style.map(_colour(alpha)).format("{:.4f}", na_rep=""), key="sig_matrix", width="stretch")
+    shown = matrix.style.map(_colour(alpha)).format(_p_value)  # a callable: Streamlit shows na_rep's NaN as None
+    st.dataframe(shown, key="sig_matrix", width="stretch")
     st.caption(f"p-values of the paired test, best system first; green: p < {alpha}; grey: not tested.")
     downloads(matrix.reset_index(), f"p-values-{dataset}-{metric}", "sig_matrix")
     ranked = clusters(scores, matrix, dataset, level, metric, higher, alpha)
