@@ -120,6 +120,7 @@ def sequential_float32_sums(values: np.ndarray, idxs: np.ndarray) -> np.ndarray:
     return acc
 
 
+@pytest.mark.model
 def test_the_bootstrap_ci_equals_numpy_on_the_same_resamples(scores):
     m = metric()
     found = significance.bootstrap(m, "en", 1, m.statistics(scores["LT22"]), n_samples=1000, seed=12345)
@@ -132,6 +133,7 @@ def test_the_bootstrap_ci_equals_numpy_on_the_same_resamples(scores):
     assert (found.ci_low, found.ci_high) == (ordered[25], ordered[1000 - 25 - 1])
 
 
+@pytest.mark.model
 def test_the_paired_bootstrap_equals_numpy_on_the_same_resamples(scores):
     m = metric()
     found = significance.paired_bootstrap(
@@ -147,6 +149,7 @@ def test_the_paired_bootstrap_equals_numpy_on_the_same_resamples(scores):
     assert found.delta == pytest.approx(statistics.mean(scores["Online-B"]) - statistics.mean(scores["LT22"]))
 
 
+@pytest.mark.model
 def test_approximate_randomization_equals_numpy_on_the_same_swaps(scores):
     m = metric()
     found = significance.paired_randomization(

@@ -29,6 +29,7 @@ def test_gemma_default_translates_german_into_english(gemma_run):
     assert all("\n" not in h["hypothesis"] for h in gemma)
 
 
+@pytest.mark.model
 def test_gemma_default_beats_copying_the_source_in_chrf(gemma_run):
     summary = pd.read_csv(gemma_run / "summary.csv").set_index("system")
     assert summary.loc["gemma", "chrF2"] > summary.loc["copy", "chrF2"]

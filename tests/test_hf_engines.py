@@ -308,6 +308,7 @@ def test_seq2seq_run_scores_the_model_with_every_metric(marian_runs):
     assert set(scores.n_segments) == {len(SEGMENTS)}
 
 
+@pytest.mark.model
 def test_seq2seq_run_writes_one_string_hypothesis_per_segment(marian_runs):
     hyps = hypotheses(marian_runs["cold"])
     assert len(hyps) == len(SEGMENTS)
@@ -315,22 +316,26 @@ def test_seq2seq_run_writes_one_string_hypothesis_per_segment(marian_runs):
     assert len(set(hyps)) > 1  # the outputs depend on the source
 
 
+@pytest.mark.model
 def test_repeated_source_gets_the_same_translation(marian_runs):
     hyps = hypotheses(marian_runs["cold"])
     assert hyps[0] == hyps[-1]  # segment 6 repeats segment 1
 
 
+@pytest.mark.model
 def test_greedy_decoding_is_deterministic_across_runs(marian_runs):
     # The --no-cache run translates every source again: same model, same settings, same outputs.
     assert hypotheses(marian_runs["uncached"]) == hypotheses(marian_runs["cold"])
 
 
+@pytest.mark.model
 def test_cold_run_sends_each_distinct_source_to_the_model_once(marian_runs):
     translation = manifest(marian_runs["cold"])["translation"]
     assert translation["model_calls"] == UNIQUE
     assert translation["model_loads"] == 1
 
 
+@pytest.mark.model
 def test_rerun_takes_every_translation_from_the_cache(marian_runs):
     translation = manifest(marian_runs["warm"])["translation"]
     assert translation["model_calls"] == 0
@@ -339,6 +344,7 @@ def test_rerun_takes_every_translation_from_the_cache(marian_runs):
     assert hypotheses(marian_runs["warm"]) == hypotheses(marian_runs["cold"])
 
 
+@pytest.mark.model
 def test_no_cache_translates_again(marian_runs):
     assert manifest(marian_runs["uncached"])["translation"]["model_calls"] == UNIQUE
 
@@ -365,11 +371,13 @@ def test_unchanged_settings_hit_the_cache(variants_run):
     assert variants_run["same"]["cached"] == len(SEGMENTS) and variants_run["same"]["translated"] == 0
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("system", ["beams", "shorter"])
 def test_changed_decoding_setting_misses_the_cache(variants_run, system):
     assert variants_run[system]["translated"] == UNIQUE and variants_run[system]["cached"] == 0
 
 
+@pytest.mark.model
 def test_batch_size_is_not_part_of_the_cache_key(variants_run):
     assert variants_run["batched"]["cached"] == len(SEGMENTS) and variants_run["batched"]["translated"] == 0
 
@@ -425,6 +433,7 @@ def test_relative_model_folder_resolves_against_the_config_folder(tmp_path, data
     assert hub.model == "Helsinki-NLP/opus-mt-de-en"  # no such folder: a hub id, left as it is
 
 
+@pytest.mark.model
 def test_fully_cached_run_never_imports_torch(marian_runs, tmp_path):
     cache = copy_cache(marian_runs["cache"], tmp_path)
     run_dir, modules = run_probed(marian_runs["config"], tmp_path / "results", cache)
@@ -598,16 +607,19 @@ def test_causal_outputs_stop_at_the_first_newline(causal_runs):
     assert cut == [h.split("\n")[0].strip() for h in raw]
 
 
+@pytest.mark.model
 def test_causal_chat_mode_runs_through_the_cli(causal_runs):
     hyps = hypotheses(causal_runs["first"], "chat")
     assert len(hyps) == len(SEGMENTS) and not any("\n" in h for h in hyps)
     assert cells(causal_runs["first"])["chat"]["translated"] == UNIQUE
 
 
+@pytest.mark.model
 def test_systems_on_one_model_share_one_load(causal_runs):
     assert manifest(causal_runs["first"])["translation"]["model_loads"] == 1
 
 
+@pytest.mark.model
 def test_causal_rerun_takes_greedy_translations_from_the_cache(causal_runs):
     second = cells(causal_runs["second"])
     assert second["nostop"]["cached"] == second["chat"]["cached"] == len(SEGMENTS)
@@ -615,17 +627,20 @@ def test_causal_rerun_takes_greedy_translations_from_the_cache(causal_runs):
         assert hypotheses(causal_runs["second"], name) == hypotheses(causal_runs["first"], name)
 
 
+@pytest.mark.model
 def test_prompt_change_misses_the_cache(causal_runs):
     assert cells(causal_runs["second"])["base"]["translated"] == UNIQUE
     assert cells(causal_runs["second"])["base"]["cached"] == 0
 
 
+@pytest.mark.model
 def test_sampling_without_a_seed_is_never_cached(causal_runs):
     first, second = cells(causal_runs["first"]), cells(causal_runs["second"])
     assert first["unseeded"]["translated"] == UNIQUE
     assert second["unseeded"]["translated"] == UNIQUE and second["unseeded"]["cached"] == 0
 
 
+@pytest.mark.model
 def test_sampling_with_a_seed_is_cached(causal_runs):
     first, second = cells(causal_runs["first"]), cells(causal_runs["second"])
     assert first["seeded"]["translated"] == UNIQUE

@@ -60,6 +60,7 @@ def test_greedy_outputs_do_not_depend_on_batch_size_or_order(slots, order, two_s
     assert in_order(llama(batch_sequences=slots), order, ctx) == two_slots
 
 
+@pytest.mark.model
 def test_a_segment_alone_translates_as_in_a_full_batch(two_slots, ctx):
     assert llama(batch_sequences=STEP_ROWS).translate_batch(SOURCES[3:4], "de", "en", ctx) == two_slots[3:4]
 
@@ -73,6 +74,7 @@ def test_seeded_sampling_does_not_depend_on_batch_partners(ctx):
     assert together != llama(batch_sequences=4).translate_batch(GERMAN, "de", "en", ctx)
 
 
+@pytest.mark.model
 def test_batched_translation_ends_at_the_first_stop_string(ctx):
     full = llama(batch_sequences=2, max_new_tokens=64).translate_batch(GERMAN[:1], "de", "en", ctx)[0]
     assert "Berlin" in full

@@ -62,6 +62,7 @@ def test_a_gguf_file_path_works_like_the_package():
     assert system.identity() == llama().identity()
 
 
+@pytest.mark.model
 def test_translation_ends_at_the_first_stop_string(ctx):
     full = llama().translate_batch(GERMAN[:1], "de", "en", ctx)[0]
     assert "Berlin" in full

@@ -120,7 +120,10 @@ def remembered_sacrebleu(monkeypatch):
     monkeypatch.setattr(ter_module, "translation_edit_rate", remembered)
 
 
-@pytest.mark.parametrize("system", DE_EN_SYSTEMS)
+# The quick tier checks three systems; `make test` all of them.
+@pytest.mark.parametrize(
+    "system", [s if i < 3 else pytest.param(s, marks=pytest.mark.slow) for i, s in enumerate(DE_EN_SYSTEMS)]
+)
 def test_wmt22_de_en_first_100_segments(system, remembered_sacrebleu):
     hyps, ref_a, ref_b = wmt22("de-en", system, 100)
     for streams, what in (([ref_a], "ref A"), ([ref_a, ref_b], "refs A+B")):
