@@ -135,17 +135,10 @@ def sacrebleu_ter_remembered():
     once per (hypothesis, reference): for test modules that give sacrebleu the same segments several times."""
     import sacrebleu.metrics.ter as ter_module
 
-    original = ter_module.translation_edit_rate
-    memo: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, int]] = {}
-
-    def remembered(words_hyp: list[str], words_ref: list[str]) -> tuple[int, int]:
-        key = (tuple(words_hyp), tuple(words_ref))
-        if key not in memo:
-            memo[key] = original(words_hyp, words_ref)
-        return memo[key]
+    import golden_stats
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ter_module, "translation_edit_rate", remembered)
+        patch.setattr(ter_module, "translation_edit_rate", golden_stats.memoised_ter(ter_module.translation_edit_rate))
         yield
 
 

@@ -97,13 +97,10 @@ def sacrebleu_statistics(metric: str, hyps: list[str], ref_streams: list[list[st
 # ------------------------------------------------------------------------------------------ the generator
 
 
-def _remember_ter() -> None:
-    """sacrebleu's own `translation_edit_rate` (a pure function), computed once per (hypothesis, reference) in
-    this process: with references A+B, TER combines the two as it does, but A's edit distances are not
-    recomputed."""
-    import sacrebleu.metrics.ter as ter_module
-
-    original = ter_module.translation_edit_rate
+def memoised_ter(original: Callable[[list[str], list[str]], tuple[int, int]]):
+    """sacrebleu's own `translation_edit_rate` (a pure function, its pure-Python TER), computed once per
+    (hypothesis, reference): with references A+B, TER combines the two as it does, but A's edit distances are not
+    recomputed. The one memoiser of the tests (conftest's block, test_ter_compiled's fixture, this module)."""
     memo: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, int]] = {}
 
     def remembered(words_hyp: list[str], words_ref: list[str]) -> tuple[int, int]:
@@ -112,7 +109,14 @@ def _remember_ter() -> None:
             memo[key] = original(words_hyp, words_ref)
         return memo[key]
 
-    ter_module.translation_edit_rate = remembered
+    return remembered
+
+
+def _remember_ter() -> None:
+    """sacrebleu's TER memoised for the rest of this process (`memoised_ter`)."""
+    import sacrebleu.metrics.ter as ter_module
+
+    ter_module.translation_edit_rate = memoised_ter(ter_module.translation_edit_rate)
 
 
 def _chunk(job: tuple[str, int, int]) -> dict[tuple[str, str, str], list[list]]:

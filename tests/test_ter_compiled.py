@@ -108,15 +108,9 @@ def remembered_sacrebleu(monkeypatch):
     test: with references A+B, TER still combines the two as it does, but A's results are not recomputed."""
     import sacrebleu.metrics.ter as ter_module
 
-    original = ter_module.translation_edit_rate
-    memo: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, int]] = {}
+    import golden_stats
 
-    def remembered(words_hyp: list[str], words_ref: list[str]) -> tuple[int, int]:
-        key = (tuple(words_hyp), tuple(words_ref))
-        if key not in memo:
-            memo[key] = original(words_hyp, words_ref)
-        return memo[key]
-
+    remembered = golden_stats.memoised_ter(ter_module.translation_edit_rate)
     monkeypatch.setattr(ter_module, "translation_edit_rate", remembered)
 
 
