@@ -18,7 +18,7 @@ from evalharness.tracking import TrackingConfig, TrackingError, track_folder
 from evalharness.tracking.mlflow_backend import key
 
 from conftest import error_lines, run_cli, write_three_sentence_run
-from tracking_run import SECRET, every_file, finished_run, write_config
+from tracking_run import CELL_PARAMS, SECRET, every_file, finished_run, write_config
 
 mlflow = pytest.importorskip("mlflow")
 from mlflow.tracking import MlflowClient  # noqa: E402
@@ -71,14 +71,7 @@ def test_a_config_run_is_a_parent_run_with_a_nested_run_per_cell(logged):
 def test_a_cell_run_has_its_system_engine_dataset_settings_and_model_identity_as_params(logged):
     _, _, _, children, _, _ = logged
     params = children["three/cat timeout=2.5"].data.params
-    assert {k: params[k] for k in ("dataset", "system", "engine", "langpair", "n_segments", "timeout")} == {
-        "dataset": "three",
-        "system": "cat",
-        "engine": "command",
-        "langpair": "de-en",
-        "n_segments": "3",
-        "timeout": "2.5",
-    }
+    assert {k: params[k] for k in CELL_PARAMS} == CELL_PARAMS
     assert params["command"] == '["cat"]'  # every setting of the system, not only the swept one
     assert len(params["model.program_sha256"]) == 64  # run.json's identity of the program that translated
     assert children["three/copy"].data.params["engine"] == "identity"

@@ -38,3 +38,14 @@ def finished_run(folder: Path) -> Path:
 
 def every_file(folder: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+# What every tracker logs for the cell `three/cat timeout=2.5` of the run above (MLflow params, W&B config).
+CELL_PARAMS = {
+    "dataset": "three",
+    "system": "cat",
+    "engine": "command",
+    "langpair": "de-en",
+    "n_segments": "3",
+    "timeout": "2.5",
+}
