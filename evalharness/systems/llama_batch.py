@@ -15,13 +15,13 @@ So each sequence here has a KV buffer of its own (`kv_unified` off: one stream p
 the same indices; the few-shot prefix evaluated once into its own sequence and copied, cell for cell, into a
 segment's buffer when the segment starts (`llama_memory_seq_cp` across streams copies the buffer); and a segment's
 prompt evaluated in a `llama_decode` of its own, so it is computed alike whatever else is decoding. Only the decode
-steps mix segments: one token of each live segment, in steps of always the same shape (STEP_ROWS below says why).
+steps mix segments: one token of each live segment, in steps of always the same shape (step_rows below says why).
 A step attends, in every stream, over as many cells as the longest stream holds; a shorter stream's extra cells
 are masked, weigh exactly 0 and add exactly 0 to every sum, so they change no bit.
 Flash attention stays off, as in the one-segment engine (`create_completion`): llama.cpp's CPU flash attention
 rounds the queries to 16 bits and accumulates the weighted values in 16 bits, and measured on 16 WMT22 segments it
 changed 7 translations against the one-segment engine (4 without it; those come from the decode steps' matrix
-products, which multiply STEP_ROWS rows where the one-segment engine multiplies one). A 32-bit KV cache with flash
+products, which multiply several rows where the one-segment engine multiplies one). A 32-bit KV cache with flash
 attention changed the same 7. Checked in tests/test_llama_cpp_batched.py: the same translations for several slot
 counts in several orders, and for a segment alone.
 """
@@ -37,25 +37,39 @@ import numpy as np
 
 PREFIX_SEQ = 0  # the sequence that holds the few-shot prefix; slots are sequences 1..n, then the padding ones
 
-# The rows of every decode step, whatever the number of slots (at most this many). The matrix products' kernels
-# depend on how many rows a product has: llama.cpp repacks Q4_K (and other) weights for AVX2 and multiplies 4
-# activation rows at a time (`gemm`), leftover rows with another kernel (`gemv`), and other types' kernels tile by
-# the row count too; their sums round differently. Measured: one WMT22 segment in eight changed its translation
-# between steps of 4 and 8 rows, and between 3 and 4 rows before padding; steps of whole 4-row blocks sized to
-# the live slots (4 rows while slots 1-4 are live, 8 while slot 5-8 is) still changed 3 of 6 test segments against
-# steps of 4, though a lone sequence's row has the same bits in steps of 4 to 48 rows. And with one KV stream per
-# sequence, llama.cpp splits a step into several `ubatch`es wherever the sequence ids in it are not consecutive
-# (slots 1 and 3 live, 2 free), which changes the rows per product again. So every step carries STEP_ROWS rows,
-# sequences 1..STEP_ROWS: a live slot's next token, or for a free slot or one beyond `slots` a throw-away token
-# (position 0, removed after the step). A segment's rows are then computed alike whatever is live, in what order,
-# and however many slots there are. 16 rows: more rows a step are faster per row (llama.cpp's own eval: 104
-# tokens/s at 8 rows, 133 at 32 on this machine, quiet), fewer waste less at the end of a batch.
-STEP_ROWS = 16
+# The rows of a decode step: the slots rounded up to a whole block of ROW_BLOCK, the same in every step of a
+# context. The matrix products' kernels depend on how many rows a product has: llama.cpp repacks Q4_K (and other)
+# weights for AVX2 and multiplies 4 activation rows at a time (`gemm`), leftover rows with another kernel (`gemv`),
+# and other types' kernels tile by the row count too; their sums round differently. Measured: one WMT22 segment in
+# eight changed its translation between steps of 4 and 8 rows, and between 3 and 4 rows before padding; steps
+# sized to the live slots (4 rows while slots 1-4 are live, 8 while slot 5-8 is) still changed 3 of 6 test
+# segments against steps of 4, though a lone sequence's row has the same bits in steps of 4 to 48 rows. And with one
+# KV stream per sequence, llama.cpp splits a step into several `ubatch`es wherever the sequence ids in it are not
+# consecutive (slots 1 and 3 live, 2 free), which changes the rows per product again. So every step of a context
+# carries the same rows, sequences 1..rows: a live slot's next token, or for a free slot or one beyond `slots` a
+# throw-away token (position 0, removed after the step). A segment's rows are then computed alike whatever is live
+# and in what order: its output depends on its prompt, its settings and the rows a step has, which is why the rows
+# are in the translation cache key (`layout`) and the slots themselves are not (2, 3 and 4 slots share 4 rows).
+# More rows a step are faster per row (llama.cpp's own eval: 104 tokens/s at 8 rows, 133 at 32 on this machine,
+# quiet); fewer waste less on free slots when a run has few segments or one long one at the end.
+ROW_BLOCK = 4
+STEP_ROWS = 16  # the most rows (and slots) a step has
 
-# How the batched engine lays out its KV cells; part of the translation cache key (`LlamaCppSystem.identity`).
-BATCHED_LAYOUT = (
-    f"one KV stream per sequence, no flash attention, prefix copied, prompt decoded alone, {STEP_ROWS} rows a step"
-)
+
+def step_rows(slots: int) -> int:
+    """The rows of every decode step of a context with `slots` slots."""
+    if not 1 <= slots <= STEP_ROWS:
+        raise ValueError(f"slots {slots}: between 1 and {STEP_ROWS}")
+    return -(-slots // ROW_BLOCK) * ROW_BLOCK
+
+
+def layout(slots: int) -> str:
+    """How the batched engine lays out its KV cells and steps; part of the translation cache key
+    (`LlamaCppSystem.identity`). 16 slots keep the key of the engine when every step had 16 rows."""
+    return (
+        "one KV stream per sequence, no flash attention, prefix copied, prompt decoded alone, "
+        f"{step_rows(slots)} rows a step"
+    )
 
 FLASH_ATTN = 0  # llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED, as the one-segment engine (see above)
 
@@ -88,9 +102,7 @@ class BatchedContext:
         self.slots = slots
         self.n_ctx = n_ctx
         params = llama_cpp.llama_context_default_params()
-        if not 1 <= slots <= STEP_ROWS:
-            raise ValueError(f"slots {slots}: between 1 and {STEP_ROWS}")
-        self.rows = STEP_ROWS
+        self.rows = step_rows(slots)
         params.n_ctx = n_ctx * (self.rows + 1)  # each stream (sequence) gets n_ctx cells
         params.n_batch = params.n_ubatch = max(min(n_batch, n_ctx), self.rows)
         params.n_seq_max = self.rows + 1  # the prefix, the slots, the padding

@@ -43,7 +43,7 @@ from evalharness.errors import UserError
 from evalharness.fileid import file_sha256
 from evalharness.systems.base import AFFECTS_OUTPUT
 from evalharness.systems.context import RunContext
-from evalharness.systems.llama_batch import BATCHED_LAYOUT, STEP_ROWS, BatchedContext, Job
+from evalharness.systems.llama_batch import STEP_ROWS, BatchedContext, Job, layout
 from evalharness.systems.prompted import PromptedConfig, check_prompt, new_token_cap, prompt_text
 from evalharness.systems.translation import TranslationSystem, translation_pairs
 
@@ -221,12 +221,12 @@ class LlamaCppSystem(TranslationSystem):
 
     def identity(self) -> dict:
         # llama.cpp's kernels change between releases, and with them the last bits of some outputs; so does the
-        # way the KV cache is reused (PREFIX_REUSE or BATCHED_LAYOUT names the current one).
+        # way the KV cache is reused (PREFIX_REUSE or the batched `layout` names the current one).
         kernels = build_kernels()
         return {
             "gguf_sha256": file_sha256(self.gguf_path()),
             "llama_cpp_python": version(),
-            "prefix_reuse": BATCHED_LAYOUT if self.batched() else PREFIX_REUSE,
+            "prefix_reuse": layout(self.cfg.batch_sequences) if self.batched() else PREFIX_REUSE,
             **({"kernels": kernels} if kernels else {}),  # the AVX-512 build keys apart (build_kernels)
         }
 
