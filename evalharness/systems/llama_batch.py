@@ -71,6 +71,7 @@ def layout(slots: int) -> str:
         f"{step_rows(slots)} rows a step"
     )
 
+
 FLASH_ATTN = 0  # llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED, as the one-segment engine (see above)
 
 
