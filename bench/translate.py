@@ -14,7 +14,8 @@ Goals: (b) >= 0.9x (a) in segments/s (the harness adds almost nothing); (c) < 3 
 
 `--batched` measures batched decoding instead (issue 24), in one process, model loads outside the timings:
   (s) the llama-cpp engine with one sequence per context (`batch_sequences: 1`, the engine before batching);
-  (t) the same engine, same contexts and threads, `batch_sequences` at its most (llama_batch.STEP_ROWS);
+  (t) the same engine, same contexts and threads, batched: `batch_sequences` --slots (default: the engine's
+      default, 8);
   (r) llama.cpp's own batched `eval` of 32 tokens in one call with logits for every token, in the engine's
       contexts and threads, side by side (the rate a batched decoder could reach);
   (p) llama.cpp's own `eval` of each segment's prompt after the few-shot prefix (what every engine must
@@ -219,18 +220,17 @@ def scores_with_cis(hyps: list[str], refs: list[str]) -> dict:
     return out
 
 
-def batched(sources: list[str], refs: list[str]) -> None:
+def batched(sources: list[str], refs: list[str], slots: int) -> None:
     """(s), (t) and (r) of the module docstring, and the two BENCH lines."""
     from evalharness.systems.context import RunContext
     from evalharness.systems.gemma import GemmaConfig, _GemmaOnLlamaCpp, gemma_gguf
-    from evalharness.systems.llama_batch import STEP_ROWS
 
     def system(batch_sequences: int):
         cfg = GemmaConfig(name="gemma", engine="gemma-270m", backend="llama-cpp", batch_sequences=batch_sequences)
         return _GemmaOnLlamaCpp(cfg)
 
     ctx = RunContext(verbose=False)
-    sequential, batch = system(1), system(STEP_ROWS)  # the most slots: every step computes that many rows
+    sequential, batch = system(1), system(slots)
     sequential.translate_batch(sources[:1], "de", "en", ctx)  # loads the model and the contexts, off the clock
     batch.translate_batch(sources[:1], "de", "en", ctx)
     start = time.perf_counter()
@@ -318,6 +318,7 @@ def main() -> int:
     parser.add_argument("--build-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--only", choices=["llama-cpp"], help="skip the transformers rows")
     parser.add_argument("--batched", action="store_true", help="batched vs one-sequence decoding (issue 24)")
+    parser.add_argument("--slots", type=int, default=8, help="--batched: batch_sequences of (t) (default: 8)")
     args = parser.parse_args()
 
     from evalharness.cache import model_dir
@@ -331,7 +332,7 @@ def main() -> int:
         avx512_vs_portable(args.avx512, len(sources), args.repeat)
         return 0
     if args.batched:
-        batched(sources, read_lines(wmt22_dir() / "references" / "generaltest2022.de-en.ref.A.en")[:N])
+        batched(sources, read_lines(wmt22_dir() / "references" / "generaltest2022.de-en.ref.A.en")[:N], args.slots)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

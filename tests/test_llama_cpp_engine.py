@@ -121,7 +121,7 @@ def test_gemma_preset_runs_one_single_thread_context_per_core():
         "llama_cpp_python": None,
         "parallel": physical_cores(),
         "n_threads": 1,
-        "batch_sequences": 1,
+        "batch_sequences": 8,
     }
 
 
