@@ -300,7 +300,9 @@ class LlamaCppSystem(TranslationSystem):
             n, t = self.contexts(), self.threads()
             ctx.log(
                 f"{self.name}: llama.cpp (llama-cpp-python {version()}, {n} context{'s' if n > 1 else ''} x "
-                f"{t} thread{'s' if t > 1 else ''}), {path.name}"
+                f"{t} thread{'s' if t > 1 else ''}"
+                + (f", {self.cfg.batch_sequences} segments each" if self.batched() else "")
+                + f"), {path.name}"
             )
             return llms
 
