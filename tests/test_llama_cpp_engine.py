@@ -10,7 +10,7 @@ import pytest
 from evalharness.errors import UserError
 from evalharness.systems.context import RunContext
 from evalharness.systems.gemma import GemmaConfig, GemmaSystem, gemma_gguf
-from evalharness.systems.llama_cpp import LlamaCppConfig, LlamaCppSystem, physical_cores
+from evalharness.systems.llama_cpp import BATCH_SEQUENCES, LlamaCppConfig, LlamaCppSystem, physical_cores
 
 from conftest import GERMAN, error_lines, run_cli, wmt22_path, write_three_sentence_run
 
@@ -159,6 +159,7 @@ def test_gemma_preset_runs_on_llama_cpp_and_says_so(tmp_path):
     config = write_run(tmp_path, "  - {name: gemma, engine: gemma-270m}")
     proc = run_cli("run", config, "--output-dir", tmp_path / "results", check=True)
     assert "gemma: llama.cpp (llama-cpp-python" in proc.stderr
+    assert f"x 1 thread, {BATCH_SEQUENCES} segments each)" in proc.stderr
     cell = manifest(tmp_path)["translation"]["cells"][0]
     assert cell["runtime"]["backend"] == "llama-cpp" and cell["translated"] == 3
 

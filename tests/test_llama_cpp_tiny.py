@@ -147,19 +147,27 @@ def test_chat_prompt_is_the_one_transformers_renders_from_the_same_template(
     assert ours.count("</s>") == (3 if template == "mistral" else 0)  # eos_token ends each example answer
 
 
-def test_chat_prompt_reaches_llama_cpp_as_the_tokens_transformers_would_give(models, ctx, monkeypatch):
-    """One BOS (the template's), chat markers as single special tokens, as hf-causal tokenizes a chat prompt."""
+@pytest.mark.parametrize("batch_sequences", [1, 8])
+def test_chat_prompt_reaches_llama_cpp_as_the_tokens_transformers_would_give(batch_sequences, models, ctx, monkeypatch):
+    """One BOS (the template's), chat markers as single special tokens, as hf-causal tokenizes a chat prompt: one
+    segment per context (create_completion) and batched (a slot's prompt)."""
     import llama_cpp
+    from evalharness.systems.llama_batch import BatchedContext
 
     prompts = []
-    original = llama_cpp.Llama.create_completion
+    completion, start = llama_cpp.Llama.create_completion, BatchedContext._start
 
-    def spy(self, prompt, *args, **kwargs):
+    def spy_completion(self, prompt, *args, **kwargs):
         prompts.append(list(prompt))
-        return original(self, prompt, *args, **kwargs)
+        return completion(self, prompt, *args, **kwargs)
 
-    monkeypatch.setattr(llama_cpp.Llama, "create_completion", spy)
-    system = tiny(models["chatml"], prompt={"chat": True})
+    def spy_start(self, slot, job):
+        prompts.append(list(job.tokens))
+        return start(self, slot, job)
+
+    monkeypatch.setattr(llama_cpp.Llama, "create_completion", spy_completion)
+    monkeypatch.setattr(BatchedContext, "_start", spy_start)
+    system = tiny(models["chatml"], prompt={"chat": True}, batch_sequences=batch_sequences)
     system.translate_batch(GERMAN[:1], "de", "en", ctx)
 
     hf = transformers_tokenizer(models["chatml"])
