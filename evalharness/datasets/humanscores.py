@@ -30,6 +30,7 @@ import csv
 import json
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -77,32 +78,49 @@ def _number(text: str, what: str, where: str, integer: bool = False) -> float | 
     return value
 
 
-def parse_ranking(path: Path | str) -> list[HumanScore]:
-    """Every line of a DA ranking file, in file order. Blank lines are skipped; anything else that is not six
-    fields (a header line, a comma-separated file) is an error naming the file and line."""
+def _system_lines(
+    path: Path | str,
+    numbered: Iterable[tuple[int, str]],
+    count: int,
+    described: str,
+    entry: Callable[[list[str], str], HumanScore],
+) -> list[HumanScore]:
+    """One entry per non-blank line (``entry(fields, "FILE:LINE")``), in file order. A line without ``count``
+    space-separated fields, a system named twice, or no system at all is an error naming the file (and line)."""
     entries: list[HumanScore] = []
     seen: dict[str, int] = {}
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in numbered:
         if not line.strip():
             continue
         where = f"{path}:{number}"
         fields = line.split()
-        if len(fields) != 6:
+        if len(fields) != count:
             raise UserError(
-                f"{where}: expected 6 space-separated fields ({FIELDS}), got {len(fields)}: {line.strip()[:80]!r}"
+                f"{where}: expected {count} space-separated fields ({described}), got {len(fields)}: "
+                f"{line.strip()[:80]!r}"
             )
-        raw = _number(fields[0], "raw mean", where)
-        z = _number(fields[1], "z mean", where)
-        n_judged = _number(fields[2], "N judged", where, integer=True)
-        n_all = _number(fields[3], "N all", where, integer=True)
-        name = fields[5]
-        if name in seen:
-            raise UserError(f"{where}: system {name!r} appears twice (also line {seen[name]})")
-        seen[name] = number
-        entries.append(HumanScore(name, fields[4], float(raw), float(z), int(n_judged), int(n_all)))
+        score = entry(fields, where)
+        if score.name in seen:
+            raise UserError(f"{where}: system {score.name!r} appears twice (also line {seen[score.name]})")
+        seen[score.name] = number
+        entries.append(score)
     if not entries:
         raise UserError(f"{path}: no system scores")
     return entries
+
+
+def _ranking_entry(fields: list[str], where: str) -> HumanScore:
+    raw = _number(fields[0], "raw mean", where)
+    z = _number(fields[1], "z mean", where)
+    n_judged = _number(fields[2], "N judged", where, integer=True)
+    n_all = _number(fields[3], "N all", where, integer=True)
+    return HumanScore(fields[5], fields[4], float(raw), float(z), int(n_judged), int(n_all))
+
+
+def parse_ranking(path: Path | str) -> list[HumanScore]:
+    """Every line of a DA ranking file, in file order. Blank lines are skipped; anything else that is not six
+    fields (a header line, a comma-separated file) is an error naming the file and line."""
+    return _system_lines(path, enumerate(read_lines(path), start=1), 6, FIELDS, _ranking_entry)
 
 
 def load_human_scores(
@@ -139,30 +157,16 @@ def parse_sys_scores(path: Path | str) -> list[HumanScore]:
             f"{path}:{header + 1}: expected the header {' '.join(SCORES_HEADER)!r} of WMT's ad-sys-scores file, "
             f"got {lines[header].strip()[:80]!r}"
         )
-    entries: list[HumanScore] = []
-    seen: dict[str, int] = {}
-    for number, line in enumerate(lines[header + 1 :], start=header + 2):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        fields = line.split()
-        if len(fields) != 5:
-            raise UserError(
-                f"{where}: expected 5 space-separated fields ({' '.join(SCORES_HEADER)}), got {len(fields)}: "
-                f"{line.strip()[:80]!r}"
-            )
-        raw = _number(fields[0], "RAW.SCR", where)
-        z = _number(fields[1], "Z.SCR", where)
-        n_judged = _number(fields[2], "N", where, integer=True)
-        n_all = _number(fields[4], "N.ALL", where, integer=True)
-        name = SUFFIX.sub("", fields[3])
-        if name in seen:
-            raise UserError(f"{where}: system {name!r} appears twice (also line {seen[name]})")
-        seen[name] = number
-        entries.append(HumanScore(name, fields[3], float(raw), float(z), int(n_judged), int(n_all)))
-    if not entries:
-        raise UserError(f"{path}: no system scores")
-    return entries
+    numbered = enumerate(lines[header + 1 :], start=header + 2)
+    return _system_lines(path, numbered, 5, " ".join(SCORES_HEADER), _sys_scores_entry)
+
+
+def _sys_scores_entry(fields: list[str], where: str) -> HumanScore:
+    raw = _number(fields[0], "RAW.SCR", where)
+    z = _number(fields[1], "Z.SCR", where)
+    n_judged = _number(fields[2], "N", where, integer=True)
+    n_all = _number(fields[4], "N.ALL", where, integer=True)
+    return HumanScore(SUFFIX.sub("", fields[3]), fields[3], float(raw), float(z), int(n_judged), int(n_all))
 
 
 # ------------------------------------------------------------------------------------- plain system,score CSV
