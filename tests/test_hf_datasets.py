@@ -221,6 +221,31 @@ def test_the_files_read_are_recorded_with_their_sha256(tmp_path):
     assert (record["path"], record["rows_read"], record["rows_selected"]) == ("saved", 3, 3)
 
 
+def test_the_files_of_every_split_are_recorded_by_their_path_in_the_folder(tmp_path):
+    """A saved DatasetDict has one data-00000-of-00001.arrow per split: each keeps its own sha256."""
+    one = datasets.Dataset.from_dict(TABLE)
+    datasets.DatasetDict({"dev": one.select([0]), "devtest": one}).save_to_disk(tmp_path / "saved")
+    record = json.loads(load_dataset(named(tmp_path / "saved", split="dev")).artifacts["hf/hf-set.json"])
+    arrows = sorted((tmp_path / "saved").rglob("*.arrow"))
+    assert len(arrows) == 2
+    expected = {
+        a.relative_to(tmp_path / "saved").as_posix(): hashlib.sha256(a.read_bytes()).hexdigest() for a in arrows
+    }
+    assert record["files_sha256"] == expected
+
+
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_a_malformed_data_file_is_one_line_naming_the_path(tmp_path, where):
+    (tmp_path / "data").mkdir()
+    bad = tmp_path / "data" / "test.jsonl"
+    bad.write_text('{"src": "Hallo.", "ref": "Hello."}\n{"src": "Tschüss.", "ref": \n', encoding="utf-8")
+    path = bad if where == "file" else bad.parent
+    with pytest.raises(UserError) as err:
+        load_dataset(named(path))
+    message = str(err.value)
+    assert message.startswith(f"dataset hf-set: path {path}: ") and "\n" not in message
+
+
 def test_data_files_with_a_file_path_is_refused(tmp_path):
     datasets.Dataset.from_dict(TABLE).to_parquet(tmp_path / "test.parquet")
     with pytest.raises(UserError, match=r"data_files picks files inside a folder, and path .*test\.parquet is a file"):

@@ -101,18 +101,18 @@ def _hub_snapshot(cfg: HfConfig) -> Path:
         ) from err
 
 
-def _open(cfg: HfConfig) -> tuple[Any, list[Path]]:
-    """The loaded table or tables (a `datasets.Dataset` or `DatasetDict`) and the local files they were read from
-    (none for a hub dataset: its commit, the snapshot folder's name, says what it is)."""
+def _open(cfg: HfConfig) -> tuple[Any, list[Path], str | None]:
+    """The loaded table or tables (a `datasets.Dataset` or `DatasetDict`), the local files they were read from,
+    and a hub dataset's commit (the snapshot folder's name; None for local data, whose files say what it is)."""
     datasets = _import_datasets()
     path = Path(cfg.path)
     if not path.exists():
-        loaded = _load_folder(cfg, datasets, _hub_snapshot(cfg))
-        return loaded, []
+        snapshot = _hub_snapshot(cfg)
+        return _load(cfg, datasets, str(snapshot), cfg.subset, data_files=cfg.data_files), [], snapshot.name
     if path.is_dir() and ((path / "state.json").exists() or (path / "dataset_dict.json").exists()):
         if cfg.data_files is not None or cfg.subset is not None:
             raise UserError(f"dataset {cfg.name}: {path} is a save_to_disk folder: data_files and subset do not apply")
-        return datasets.load_from_disk(str(path)), sorted(path.rglob("*.arrow"))
+        return datasets.load_from_disk(str(path)), sorted(path.rglob("*.arrow")), None
     if path.is_file():
         if cfg.data_files is not None:
             raise UserError(f"dataset {cfg.name}: data_files picks files inside a folder, and path {path} is a file")
@@ -122,17 +122,19 @@ def _open(cfg: HfConfig) -> tuple[Any, list[Path]]:
                 f"dataset {cfg.name}: path {path}: expected a save_to_disk folder or a "
                 f"{', '.join(BUILDERS)} file, not {path.suffix or 'a file without a suffix'}"
             )
-        loaded = datasets.load_dataset(builder, data_files=str(path), cache_dir=_cache_dir())
-        return loaded, [path]
-    return _load_folder(cfg, datasets, path), _data_files(cfg, path)
+        return _load(cfg, datasets, builder, data_files=str(path)), [path], None
+    return _load(cfg, datasets, str(path), cfg.subset, data_files=cfg.data_files), _data_files(cfg, path), None
 
 
-def _load_folder(cfg: HfConfig, datasets, folder: Path):
-    """A folder of data files (a hub snapshot too, whose README names its subsets), as `datasets` reads it."""
+def _load(cfg: HfConfig, datasets, *args, **kwargs):
+    """`datasets.load_dataset` into evalharness' cache; what it cannot read is one line naming the path."""
     try:
-        return datasets.load_dataset(str(folder), cfg.subset, data_files=cfg.data_files, cache_dir=_cache_dir())
-    except (FileNotFoundError, ValueError) as err:  # no data files, no such subset: datasets says which
-        raise UserError(f"dataset {cfg.name}: path {cfg.path}: {str(err).splitlines()[0]}") from err
+        return datasets.load_dataset(*args, cache_dir=_cache_dir(), **kwargs)
+    except (FileNotFoundError, ValueError, datasets.exceptions.DatasetGenerationError) as err:
+        # no data files, no such subset: datasets says which; a malformed file: the parser under it says where
+        cause = err.__cause__ if isinstance(err, datasets.exceptions.DatasetGenerationError) and err.__cause__ else err
+        first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        raise UserError(f"dataset {cfg.name}: path {cfg.path}: {first}") from err
 
 
 def _data_files(cfg: HfConfig, folder: Path) -> list[Path]:
@@ -251,6 +253,12 @@ def _texts(cfg: HfConfig, table, src: str, tgt: str) -> tuple[list[str], list[li
     return sources, references, list(reference_columns), doc_ids
 
 
+def _file_key(cfg: HfConfig, file: Path) -> str:
+    """A file's path inside the dataset's folder (splits' files share names), or its name for a file path."""
+    folder = Path(cfg.path)
+    return file.relative_to(folder).as_posix() if folder.is_dir() else file.name
+
+
 def record(cfg: HfConfig, table, files: list[Path], rows_read: int, commit: str | None) -> str:
     """hf/<name>.json: where the test set came from, for the results folder."""
     entry = {
@@ -261,14 +269,14 @@ def record(cfg: HfConfig, table, files: list[Path], rows_read: int, commit: str 
         "revision": cfg.revision,
         "rows_read": rows_read,
         "rows_selected": len(table),
-        "files_sha256": {f.name: file_sha256(f) for f in files if f.is_file()},
+        "files_sha256": {_file_key(cfg, f): file_sha256(f) for f in files if f.is_file()},
     }
     return json.dumps(entry, indent=2, sort_keys=True) + "\n"
 
 
 def load(cfg: HfConfig) -> Dataset:
     src, tgt = split_langpair(cfg.langpair)
-    loaded, files = _open(cfg)
+    loaded, files, commit = _open(cfg)
     table = _pick_split(cfg, loaded)
     rows_read = len(table)
     table = _keep_rows(cfg, table, src, tgt)
@@ -276,6 +284,5 @@ def load(cfg: HfConfig) -> Dataset:
         raise UserError(f"dataset {cfg.name}: no rows left in {cfg.path} (split {cfg.split or 'the only one'})")
     sources, references, names, doc_ids = _texts(cfg, table, src, tgt)
     dataset = Dataset(cfg.name, src, tgt, sources, references, names, doc_ids)
-    commit = None if Path(cfg.path).exists() else _hub_snapshot(cfg).name
     dataset.artifacts[f"hf/{cfg.name}.json"] = record(cfg, table, files, rows_read, commit)
     return dataset
