@@ -42,6 +42,7 @@ from evalharness.metrics.segment import SegmentMetric
 
 Key = TypeVar("Key", bound=Hashable)
 BATCH = 64  # texts per call into the model
+TORCH_CHUNK = 2048  # texts per call into e5_torch (see _torch_e5)
 TEXTS_EMBEDDED = 0  # texts this process has run through a model (tests check that a rerun embeds none)
 
 
@@ -68,6 +69,7 @@ class Embedder:
     multilingual: bool
     encode: Callable[[list[str]], np.ndarray]
     engine: str = ""  # "" for the model's own engine; else its name, part of the cache keys and the signature
+    chunk: int = BATCH * 4  # texts per `encode` call; each call's vectors reach the cache before the next starts
 
     @property
     def cache_id(self) -> str:
@@ -134,8 +136,16 @@ def _torch_e5(path: Path, package: str) -> Embedder:
     from evalharness.metrics.e5_torch import TorchE5
 
     model = TorchE5(path)
+    # Larger calls: TorchE5 batches texts of one token count within a call, so more texts per call fill its
+    # fixed-shape bfloat16 matmuls with fewer padding rows. A text's vector does not depend on its company.
     return Embedder(
-        "multilingual-e5-small-q4", package, file_sha256(path), True, lambda texts: model.encode(texts), model.engine
+        "multilingual-e5-small-q4",
+        package,
+        file_sha256(path),
+        True,
+        lambda texts: model.encode(texts),
+        model.engine,
+        chunk=TORCH_CHUNK,
     )
 
 
@@ -147,7 +157,9 @@ class EmbeddingCache:
         self.store = CACHES["embeddings"].open() if use_cache else None
         self.computed = 0  # texts embedded by the model in this process (tests, the bench and the manifest)
 
-    def vectors(self, texts: list[str], encode: Callable[[list[str]], np.ndarray]) -> dict[str, np.ndarray]:
+    def vectors(
+        self, texts: list[str], encode: Callable[[list[str]], np.ndarray], chunk: int = BATCH * 4
+    ) -> dict[str, np.ndarray]:
         """Each distinct text's embedding: from the cache, else embedded in batches and stored."""
         distinct = list(dict.fromkeys(texts))
         found: dict[str, np.ndarray] = {}
@@ -158,8 +170,8 @@ class EmbeddingCache:
                 found[text] = np.frombuffer(base64.b64decode(hit), dtype=np.float32)
             else:
                 todo.append(text)
-        for start in range(0, len(todo), BATCH * 4):
-            batch = todo[start : start + BATCH * 4]
+        for start in range(0, len(todo), chunk):
+            batch = todo[start : start + chunk]
             rows = encode(batch)
             self.computed += len(batch)
             global TEXTS_EMBEDDED
@@ -234,7 +246,7 @@ class EmbeddingMetric(SegmentMetric):
         texts = [text for stream in others for text in stream] + [t for hyps in systems.values() for t in hyps]
         cache = EmbeddingCache(model.cache_id, use_cache)
         try:
-            vectors = cache.vectors(texts, model.encode)
+            vectors = cache.vectors(texts, model.encode, model.chunk)
         finally:
             cache.close()
         return {name: _best_cosines(hyps, others, vectors) for name, hyps in systems.items()}
