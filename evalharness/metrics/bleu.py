@@ -13,9 +13,6 @@ from evalharness.metrics import sacrebleu_adapter as sb
 from evalharness.metrics.base import MetricConfigBase, SacrebleuMetric
 from evalharness.metrics.sacrebleu_adapter import bleu_tokenizers
 
-# sacrebleu's tokenizer for a target language when none is named (`tokenize: auto`).
-DEFAULT_TOKENIZERS = {"zh": "zh", "ja": "ja-mecab", "ko": "ko-mecab"}
-
 
 class BleuConfig(MetricConfigBase):
     name: Literal["bleu"]
@@ -62,7 +59,7 @@ class BleuMetric(SacrebleuMetric):
         if cfg.lowercase or cfg.smooth_method != "exp" or cfg.smooth_value is not None or cfg.max_ngram_order != 4:
             return None
         tok = self.tokenizer_for(target_lang)
-        if tok is None or tok == DEFAULT_TOKENIZERS.get(target_lang, "13a"):
+        if tok is None or tok == sb.bleu_default_tokenizer(target_lang):
             return "bleu"
         return {"flores101": "spbleu101", "flores200": "spbleu200"}.get(tok)
 

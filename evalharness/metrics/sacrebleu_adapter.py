@@ -45,6 +45,8 @@ REQUIRED: tuple[tuple[str, str, str], ...] = (
         for name in _METRIC_METHODS
     ),
     ("sacrebleu.metrics.bleu", "BLEU", "TOKENIZERS"),
+    ("sacrebleu.metrics.bleu", "BLEU", "_TOKENIZER_MAP"),
+    ("sacrebleu.metrics.bleu", "BLEU", "TOKENIZER_DEFAULT"),
     # The compiled n-gram counting (cache_references, segment_statistics) calls these for sacrebleu's choices.
     ("sacrebleu.metrics.bleu", "BLEU", "_extract_reference_info"),
     ("sacrebleu.metrics.bleu", "BLEU", "_get_closest_ref_len"),
@@ -139,6 +141,14 @@ def bleu_tokenizers() -> list[str]:
     from sacrebleu.metrics import BLEU
 
     return list(BLEU.TOKENIZERS)
+
+
+def bleu_default_tokenizer(target_lang: str) -> str:
+    """The tokenizer BLEU picks when none is named (`tokenize: auto`): its own table, so a sacrebleu that
+    changes a default changes it here too."""
+    from sacrebleu.metrics import BLEU
+
+    return BLEU._TOKENIZER_MAP.get(target_lang, BLEU.TOKENIZER_DEFAULT)
 
 
 def cache_references(scorer, references: Sequence[Sequence[str]], compiled: bool = True) -> list:

@@ -199,6 +199,14 @@ def packaged_gguf(package: str) -> Path:
     raise UserError(f"model_package {package}: the package has neither assemble() nor path() returning a GGUF file")
 
 
+def _queue_of(jobs: list[Job]) -> queue.Queue:
+    """The jobs, in this order, for the worker threads to take one at a time."""
+    todo: queue.Queue = queue.Queue()
+    for job in jobs:
+        todo.put(job)
+    return todo
+
+
 class LlamaCppSystem(TranslationSystem):
     config_model = LlamaCppConfig
     cfg: LlamaCppSettings
@@ -373,7 +381,7 @@ class LlamaCppSystem(TranslationSystem):
         stops = [s for s in self.cfg.prompt.stop if s] or None
         sampling = self.sampling()
         prefix = self.shared_prefix(first, src_lang, tgt_lang, chat)
-        jobs: queue.Queue = queue.Queue()
+        todo: list[Job] = []
         for i, source in enumerate(sources):
             tokens = self.tokens(first, prompt_text(self.name, self.cfg.prompt, source, src_lang, tgt_lang, chat))
             cap = new_token_cap(self.cfg, len(first.tokenize(source.encode("utf-8"), add_bos=False, special=False)))
@@ -383,17 +391,15 @@ class LlamaCppSystem(TranslationSystem):
                     f"system {self.name}: a prompt of {len(tokens)} tokens plus up to {cap} new ones "
                     f"does not fit n_ctx {first.n_ctx()} (raise n_ctx): {source[:60]!r}"
                 )
-            jobs.put(Job(i, tokens, cap))
+            todo.append(Job(i, tokens, cap))
         if self.batched():
-            contexts = self.batched_contexts(ctx, llms, max(len(j.tokens) + j.cap for j in jobs.queue))
+            contexts = self.batched_contexts(ctx, llms, max(len(j.tokens) + j.cap for j in todo))
             # Longest caps first: the long translations start early and the last steps are not one long segment
             # decoding in a step of padding rows. Outputs do not depend on the order (llama_batch).
-            ordered: queue.Queue = queue.Queue()
-            for job in sorted(jobs.queue, key=lambda j: (-j.cap, j.index)):
-                ordered.put(job)
-            jobs = ordered
-            yield from self._stream_batched(contexts, jobs, prefix, stops)
+            longest_first = sorted(todo, key=lambda j: (-j.cap, j.index))
+            yield from self._stream_batched(contexts, _queue_of(longest_first), prefix, stops)
             return
+        jobs = _queue_of(todo)
         results: queue.Queue = queue.Queue()
         stop = threading.Event()  # set when the consumer stops early (an error, Ctrl-C): no new segment starts
 
