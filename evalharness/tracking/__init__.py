@@ -41,13 +41,9 @@ def track_folder(folder: Path, settings: TrackingConfig) -> str:
     from evalharness.tracking.record import read_run
 
     run = read_run(Path(folder))
-    module, extra = EXTRAS[settings.backend]
-    try:
-        __import__(module)
-    except ImportError as err:
-        raise TrackingError(
-            f"tracking: {settings.backend} is not installed: pip install 'evalharness[{extra}]'"
-        ) from err
+    line = missing_extra(settings)
+    if line:
+        raise TrackingError(line)
     try:
         if settings.backend == "mlflow":
             from evalharness.tracking import mlflow_backend
