@@ -268,6 +268,17 @@ def test_track_without_a_backend_says_how_to_give_one(logged, capsys):
     )
 
 
+def test_track_with_a_tracker_that_fails_exits_3_in_one_line(logged, capsys):
+    from evalharness.cli import TRACKING_FAILED, main
+
+    folder, *_ = logged
+    assert main(["track", str(folder), "--backend", "mlflow", "--uri", "nosuch://x"]) == TRACKING_FAILED == 3
+    assert capsys.readouterr().err == (
+        "evalharness: error: tracking: mlflow failed: ValueError: 'nosuch://x' is no tracking URI MLflow knows "
+        "(a folder, file:/path, http(s)://host:port, databricks, or a database)\n"
+    )
+
+
 def test_track_takes_the_backend_from_the_command_line(logged, tmp_path, capsys):
     from evalharness.cli import main
 

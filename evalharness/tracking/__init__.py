@@ -23,6 +23,8 @@ REASON_LENGTH = 300
 class TrackingError(UserError):
     """The tracker did not take the run (the results folder is not at fault): one line, redacted."""
 
+    exit_status = 3  # the CLI's TRACKING_FAILED: the folder is whole, `evalharness track` logs it later
+
 
 def missing_extra(settings: TrackingConfig) -> str | None:
     """Before a run: the line that says its tracker's package is not installed (the run goes on, and its folder
