@@ -323,11 +323,13 @@ def cmd_run(args) -> int:
 
 def cmd_track(args) -> int:
     """A finished folder logged with the settings of its config.yaml, the options on top."""
-    from evalharness.tracking import settings_of, track_folder
+    from evalharness.tracking import settings_of, track_run
+    from evalharness.tracking.record import read_run
 
+    run = read_run(args.results_dir)  # once: checked, hashed and parsed once for the settings and the cells
     given = {k: getattr(args, k) for k in ("backend", "uri", "experiment", "project", "mode", "dir")}
-    settings = settings_of(args.results_dir, {k: v for k, v in given.items() if v is not None})
-    print(f"tracked: {track_folder(args.results_dir, settings)}", file=sys.stderr)  # a TrackingError exits 3
+    settings = settings_of(run, {k: v for k, v in given.items() if v is not None})
+    print(f"tracked: {track_run(run, settings)}", file=sys.stderr)  # a TrackingError exits 3
     return 0
 
 

@@ -23,7 +23,6 @@ from evalharness.results import (
     MANIFEST,
     RUN_FILE,
     aggregate_mask,
-    check_whole,
     read_scores,
     sweep_columns,
 )
@@ -55,6 +54,7 @@ class RunRecord:
 
     name: str  # the run's name (the folder's name)
     folder: Path
+    config: dict  # the folder's config.yaml (its `tracking:` section: where `evalharness track` logs it)
     results_id: str  # the first hex digits of manifest.json's sha256: the same folder, the same id
     tags: dict[str, str]
     params: dict[str, str]
@@ -83,6 +83,7 @@ def read_run(folder: Path) -> RunRecord:
     run = RunRecord(
         name=str(config.get("run_name") or folder.name),
         folder=folder,
+        config=config,
         results_id=digest[:12],
         tags={k: v for k, v in tags.items() if v},
         params=_run_params(config, manifest),
@@ -141,10 +142,9 @@ def _cell(
     return CellRecord(f"{dataset}/{system}" + (f" {label}" if label else ""), params, metrics, tags)
 
 
-def written_tracking(folder: Path) -> dict:
-    """The `tracking:` section of a whole folder's config.yaml (empty when the run had none)."""
-    check_whole(folder)
-    section = _yaml(folder / CONFIG_FILE).get("tracking")
+def written_tracking(run: RunRecord) -> dict:
+    """The `tracking:` section of the run's config.yaml (empty when the run had none)."""
+    section = run.config.get("tracking")
     return dict(section) if isinstance(section, dict) else {}
 
 
