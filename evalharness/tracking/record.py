@@ -55,6 +55,7 @@ class RunRecord:
     name: str  # the run's name (the folder's name)
     folder: Path
     config: dict  # the folder's config.yaml (its `tracking:` section: where `evalharness track` logs it)
+    scores: pd.DataFrame  # its scores.csv as written (`results.read_scores`): W&B logs it as a table
     results_id: str  # the first hex digits of manifest.json's sha256: the same folder, the same id
     tags: dict[str, str]
     params: dict[str, str]
@@ -84,6 +85,7 @@ def read_run(folder: Path) -> RunRecord:
         name=str(config.get("run_name") or folder.name),
         folder=folder,
         config=config,
+        scores=scores,
         results_id=digest[:12],
         tags={k: v for k, v in tags.items() if v},
         params=_run_params(config, manifest),

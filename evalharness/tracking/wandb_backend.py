@@ -17,7 +17,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from evalharness.results import SCORES_FILE, read_csv
 from evalharness.tracking.record import RunRecord
 from evalharness.tracking.settings import DEFAULT_PLACE, TrackingConfig
 
@@ -85,7 +84,7 @@ def _log(run: RunRecord, settings: TrackingConfig) -> str:
         artifact = wandb.Artifact(f"results-{run.name}", type="results", metadata=run.tags)
         artifact.add_dir(str(run.folder))
         wb.log_artifact(artifact)
-        scores = read_csv(run.folder / SCORES_FILE)  # the one reader of the folder's tables
+        scores = run.scores
         wb.log({"scores": wandb.Table(dataframe=scores.astype(object).where(scores.notna(), None))})
     finally:
         wb.finish()
