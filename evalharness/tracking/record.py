@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from evalharness.errors import UserError
 from evalharness.results import (
     CONFIG_FILE,
     FILES,
@@ -26,6 +24,7 @@ from evalharness.results import (
     read_scores,
     sweep_columns,
 )
+from evalharness.results.read import read_config
 from evalharness.results.schema import missing
 
 # A score's statistics that become metrics beside it (`<level>/<metric>_<stat>`), where the run computed them.
@@ -68,7 +67,7 @@ def read_run(folder: Path) -> RunRecord:
     """A whole results folder (`results.check_whole`) as what a tracker logs; a folder that is not whole is a
     one-line UserError, as for `evalharness table`."""
     scores, manifest = read_scores(folder)
-    config = _yaml(folder / CONFIG_FILE)
+    config = read_config(folder)
     circumstances = _run_json(folder / RUN_FILE)
     digest = hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()
     tags = {
@@ -231,18 +230,6 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
-
-
-def _yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise UserError(f"{path}: not found (not a complete results folder)") from err
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise UserError(f"{path}: cannot read it ({err})") from err
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: not a run's config (not a mapping)")
-    return data
 
 
 def _run_json(path: Path) -> dict:
