@@ -71,14 +71,12 @@ def _log(run: RunRecord, settings: TrackingConfig) -> str:
             reinit="create_new",
         )
 
-    runs_dir = None
     for cell in run.cells:
         wb = start(cell.name, "cell", {**cell.params, **cell.tags})
         try:
             wb.summary.update(cell.metrics)
         finally:
             wb.finish()
-        runs_dir = Path(wb.dir).parent.parent
     wb = start(run.name, "results", {**run.params, **run.tags})
     try:
         artifact = wandb.Artifact(f"results-{run.name}", type="results", metadata=run.tags)
@@ -88,7 +86,7 @@ def _log(run: RunRecord, settings: TrackingConfig) -> str:
         wb.log({"scores": wandb.Table(dataframe=scores.astype(object).where(scores.notna(), None))})
     finally:
         wb.finish()
-    runs_dir = Path(wb.dir).parent.parent
+    runs_dir = Path(wb.dir).parent.parent  # the folder of every run's offline-run-* folder
     if wandb.run is None:  # no run of the caller's own is active: wait until W&B's service has written every file
         wandb.teardown()
     where = f"W&B project {project!r}, group {group!r}, {len(run.cells) + 1} runs"
