@@ -1,7 +1,8 @@
 """The `evalharness` command: run, score, table, report, ui, track, list, cache.
 
 User mistakes (`UserError`) print one line on stderr and exit 2; nothing else is caught, so a bug keeps its
-traceback. A tracker that fails (`run --track`, `track`) exits 3 (`TRACKING_FAILED`): the results are written.
+traceback. A tracker that fails (`run --track`, `track`: a `TrackingError`, whose `exit_status` it is) exits 3
+(`TRACKING_FAILED`): the results are written.
 """
 
 from __future__ import annotations
@@ -322,16 +323,13 @@ def cmd_run(args) -> int:
 
 def cmd_track(args) -> int:
     """A finished folder logged with the settings of its config.yaml, the options on top."""
-    from evalharness.secrets import redact
-    from evalharness.tracking import TrackingError, settings_of, track_folder
+    from evalharness.tracking import settings_of, track_run
+    from evalharness.tracking.record import read_run
 
+    run = read_run(args.results_dir)  # once: checked, hashed and parsed once for the settings and the cells
     given = {k: getattr(args, k) for k in ("backend", "uri", "experiment", "project", "mode", "dir")}
-    settings = settings_of(args.results_dir, {k: v for k, v in given.items() if v is not None})
-    try:
-        print(f"tracked: {track_folder(args.results_dir, settings)}", file=sys.stderr)
-    except TrackingError as err:
-        print(f"evalharness: error: {redact(str(err))}", file=sys.stderr)
-        return TRACKING_FAILED
+    settings = settings_of(run, {k: v for k, v in given.items() if v is not None})
+    print(f"tracked: {track_run(run, settings)}", file=sys.stderr)  # a TrackingError exits 3
     return 0
 
 
@@ -574,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
         from evalharness.secrets import redact
 
         print(f"evalharness: error: {redact(str(err))}", file=sys.stderr)
-        return 2
+        return err.exit_status
     except KeyboardInterrupt:
         print("evalharness: interrupted", file=sys.stderr)
         return 130

@@ -21,6 +21,8 @@ R = TypeVar("R")
 class UserError(Exception):
     """A problem with the user's input (config, data files, command line) described in one line."""
 
+    exit_status = 2  # what the CLI exits with after printing it; a subclass that is no input mistake has its own
+
     def __init__(self, message: str):
         super().__init__(redact(" ".join(str(message).split("\n"))))
 

@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from evalharness import api
 from evalharness.api import metric_configs
+from evalharness.reporting.plots import MAX_SETTING, setting_text
+from evalharness.reporting.report import human_terms_rows
 from evalharness.results import PairRow, pairwise_frame, read_folder
 from evalharness.statistics.humanterms import human_agreement
 
@@ -152,3 +154,27 @@ def test_the_report_has_deltas_in_human_terms(run):
     assert "Deltas in human terms" in html
     good = run.scores.query("dataset == 'one-ref' and system == 'good' and metric == 'chrF2'").iloc[0]
     assert f'<td>chrF2</td><td class="num">{good.delta:+.2f}</td><td class="num">{good.human_agreement:.0f}%' in html
+
+
+def test_the_reports_rows_shorten_a_long_setting_as_the_rest_of_the_report_does():
+    """A swept path in the rows of deltas in human terms is cut from the left (`plots.setting_text`), as in the
+    report's plots and segment tables; a short value and an empty one are as elsewhere (shown, left out)."""
+    path = "/data/models/opus-mt-de-en/checkpoints/step-40000"
+    scores = pd.DataFrame(
+        {
+            "dataset": ["d", "d"],
+            "system": ["good", "good"],
+            "model": [path, "small"],
+            "beam": pd.Series([4, None], dtype=object),
+            "level": ["corpus", "corpus"],
+            "metric": ["BLEU", "BLEU"],
+            "delta": [2.5, 1.0],
+            "human_agreement": [70.0, 64.0],
+        }
+    )
+    rows = human_terms_rows(scores)
+    assert [row["system"] for row in rows] == [
+        f"good (model={setting_text(path)}, beam=4)",
+        "good (model=small)",
+    ]
+    assert setting_text(path) == "…" + path[-(MAX_SETTING - 1) :]

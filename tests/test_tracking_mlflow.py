@@ -268,6 +268,41 @@ def test_track_without_a_backend_says_how_to_give_one(logged, capsys):
     )
 
 
+def test_track_with_a_tracker_that_fails_exits_3_in_one_line(logged, capsys):
+    from evalharness.cli import TRACKING_FAILED, main
+
+    folder, *_ = logged
+    assert main(["track", str(folder), "--backend", "mlflow", "--uri", "nosuch://x"]) == TRACKING_FAILED == 3
+    assert capsys.readouterr().err == (
+        "evalharness: error: tracking: mlflow failed: ValueError: 'nosuch://x' is no tracking URI MLflow knows "
+        "(a folder, file:/path, http(s)://host:port, databricks, or a database)\n"
+    )
+
+
+def test_track_reads_the_folder_once_so_an_old_manifest_warns_once(logged, tmp_path, capsys):
+    """A manifest from before the file hashes: `track` logs the folder, saying once that it could not check it."""
+    import json
+    import shutil
+
+    from evalharness.cli import main
+
+    folder, *_ = logged
+    copy = tmp_path / "old"
+    shutil.copytree(folder, copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["files"]
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert main(["track", str(copy), "--backend", "mlflow", "--uri", str(tmp_path / "s")]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("evalharness: warning: ")]
+    assert warned == [
+        f"evalharness: warning: {copy / 'manifest.json'}: lists no file hashes "
+        + (
+            "(written by an earlier evalharness), so its files could not be checked for completeness; rerun the config "
+            "to record them"
+        )
+    ]
+
+
 def test_track_takes_the_backend_from_the_command_line(logged, tmp_path, capsys):
     from evalharness.cli import main
 

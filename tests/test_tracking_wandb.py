@@ -133,6 +133,15 @@ def test_the_results_run_holds_the_folder_as_an_artifact(logged):
     assert sorted(entry.path for entry in artifact.manifest.contents) == written
 
 
+def test_the_results_run_holds_scores_csv_as_a_table(logged):
+    folder, root, _, _ = logged
+    [path] = (root / "runs" / "wandb").glob("offline-run-*/files/media/table/scores_*.table.json")
+    table = json.loads(path.read_text(encoding="utf-8"))
+    scores = read_csv(folder / "scores.csv")
+    assert table["columns"] == list(scores.columns)
+    assert [row[table["columns"].index("signature")] for row in table["data"]] == list(scores["signature"])
+
+
 def test_nothing_is_sent_until_wandb_sync(logged):
     _, root, runs, _ = logged
     folders = list((root / "runs" / "wandb").glob("*run-*"))

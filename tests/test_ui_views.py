@@ -3,6 +3,7 @@ segment table's filters, sort and pages, the leaderboard view, the p-value matri
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from pathlib import Path
@@ -255,6 +256,19 @@ def test_a_loaded_folder_has_its_segments_named_by_cell_and_its_reports():
     assert list(folder.cleaning) == ["seeds-de-en.txt", "seeds-zh-origin.txt"]
     assert set(folder.analysis) == {"length", "frequency", "ngrams"}
     assert folder.pairwise is not None and set(folder.pairwise["cell_a"]) == {"gemma-270m"}
+
+
+def test_a_loaded_folder_has_its_config():
+    assert load_folder(SEEDS).config["run_name"] == "seeds"
+
+
+def test_a_folder_from_before_the_hashes_without_its_config_loads_with_none(tmp_path):
+    folder = Path(shutil.copytree(SEEDS, tmp_path / "seeds"))
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["files"]  # an earlier evalharness: nothing says config.yaml belongs to the folder
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (folder / "config.yaml").unlink()
+    assert load_folder(folder).config == {}
 
 
 def test_the_same_folder_twice_is_loaded_once_with_a_message(tmp_path):

@@ -242,11 +242,11 @@ def human_terms_rows(scores: pd.DataFrame) -> list[dict]:
     settings = sweep_columns(scores)
     rows = []
     for record in scores[scores[COLUMN].notna()].to_dict("records"):
-        shown = [f"{k}={record[k]}" for k in settings if not missing(record[k])]
+        shown = _settings_label({k: record[k] for k in settings})
         rows.append(
             {
                 "dataset": str(record["dataset"]),
-                "system": str(record["system"]) + (f" ({', '.join(shown)})" if shown else ""),
+                "system": str(record["system"]) + (f" ({shown})" if shown else ""),
                 "level": str(record["level"]),
                 "metric": str(record["metric"]),
                 "delta": f"{float(record['delta']):+.2f}",

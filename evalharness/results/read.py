@@ -1,7 +1,7 @@
-"""Reading a results folder back: the one door of the API's `load`, `evalharness table`, `evalharness report` and
-the leaderboard. A folder is whole or refused in one line (`check_whole`); CSV files come back as written (names
-as text, only an empty cell missing, swept settings typed by their values); `schema.typed` gives the declared
-dtypes on top.
+"""Reading a results folder back: the one door of the API's `load`, `evalharness table`, `evalharness report`,
+the leaderboard, and (config.yaml, `read_config`) of `evalharness track` and the app. A folder is whole or refused
+in one line (`check_whole`); CSV files come back as written (names as text, only an empty cell missing, swept
+settings typed by their values); `schema.typed` gives the declared dtypes on top.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from evalharness import csvsafe
 from evalharness.errors import ResultsWarning, UserError
 from evalharness.results.schema import (
     AGREEMENT_FILE,
     ANALYSIS_FILES,
+    CONFIG_FILE,
     FILES,
     HUMAN_FILE,
     MANIFEST,
@@ -174,6 +176,27 @@ def read_folder(folder: Path | str, rebuilt: Callable[[str], bool] = never) -> R
     meta = read_csv(folder / META_FILE) if (folder / META_FILE).exists() else None
     analysis = {path: _text(folder, path) for path in ANALYSIS_FILES.values() if (folder / path).exists()}
     return RunData(folder.name, scores, summary, segments, manifest, agreement, human, meta, analysis=analysis)
+
+
+def read_config(folder: Path, missing_ok: bool = False) -> dict:
+    """The folder's config.yaml (the config as the run resolved it) as a mapping; a file that is not one is a
+    one-line error. `missing_ok`: a folder without one (the app shows a folder copied without it) reads as {}."""
+    path = folder / CONFIG_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        if missing_ok:
+            return {}
+        raise UserError(f"{path}: not found (not a complete results folder)") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot read it ({err})") from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise UserError(f"{path}: not valid YAML ({err})") from err
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: not a run's config (not a mapping)")
+    return data
 
 
 def read_segments(folder: Path) -> list[dict]:

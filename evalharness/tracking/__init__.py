@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evalharness.errors import UserError
 from evalharness.tracking.settings import TrackingConfig
 
-__all__ = ["EXTRAS", "TrackingConfig", "TrackingError", "missing_extra", "settings_of", "track_folder"]
+if TYPE_CHECKING:  # record imports pandas: read when a folder is tracked, not when a config is loaded
+    from evalharness.tracking.record import RunRecord
+
+__all__ = ["EXTRAS", "TrackingConfig", "TrackingError", "missing_extra", "settings_of", "track_folder", "track_run"]
 
 EXTRAS = {"mlflow": ("mlflow", "mlflow"), "wandb": ("wandb", "wandb")}  # backend -> (module, extra)
 REASON_LENGTH = 300
@@ -22,6 +26,8 @@ REASON_LENGTH = 300
 
 class TrackingError(UserError):
     """The tracker did not take the run (the results folder is not at fault): one line, redacted."""
+
+    exit_status = 3  # the CLI's TRACKING_FAILED: the folder is whole, `evalharness track` logs it later
 
 
 def missing_extra(settings: TrackingConfig) -> str | None:
@@ -40,14 +46,15 @@ def track_folder(folder: Path, settings: TrackingConfig) -> str:
     not whole is a UserError; anything the tracker raises is a TrackingError."""
     from evalharness.tracking.record import read_run
 
-    run = read_run(Path(folder))
-    module, extra = EXTRAS[settings.backend]
-    try:
-        __import__(module)
-    except ImportError as err:
-        raise TrackingError(
-            f"tracking: {settings.backend} is not installed: pip install 'evalharness[{extra}]'"
-        ) from err
+    return track_run(read_run(Path(folder)), settings)
+
+
+def track_run(run: RunRecord, settings: TrackingConfig) -> str:
+    """`track_folder` of a folder read already (`record.read_run`: `evalharness track` reads it once for its
+    settings and its cells)."""
+    line = missing_extra(settings)
+    if line:
+        raise TrackingError(line)
     try:
         if settings.backend == "mlflow":
             from evalharness.tracking import mlflow_backend
@@ -60,15 +67,15 @@ def track_folder(folder: Path, settings: TrackingConfig) -> str:
         raise TrackingError(f"tracking: {settings.backend} failed: {reason(err)}") from err
 
 
-def settings_of(folder: Path, given: dict) -> TrackingConfig:
-    """The tracking settings for a finished folder: its config.yaml's `tracking:` section (a run that had one
-    wrote it there), `given` (the command line's options) on top; a one-line UserError when no backend is named
-    or a value is wrong."""
+def settings_of(run: RunRecord, given: dict) -> TrackingConfig:
+    """The tracking settings for a finished folder (`record.read_run`): its config.yaml's `tracking:` section (a
+    run that had one wrote it there), `given` (the command line's options) on top; a one-line UserError when no
+    backend is named or a value is wrong."""
     from pydantic import ValidationError
 
     from evalharness.tracking.record import written_tracking
 
-    settings = {**written_tracking(Path(folder)), **given}
+    settings = {**written_tracking(run), **given}
     if "backend" not in settings:
         raise UserError("track: no tracker: give --backend mlflow or wandb (config.yaml has no tracking section)")
     try:

@@ -14,19 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from evalharness.errors import UserError
 from evalharness.results import (
     CONFIG_FILE,
     FILES,
     MANIFEST,
     RUN_FILE,
     aggregate_mask,
-    check_whole,
     read_scores,
     sweep_columns,
 )
+from evalharness.results.read import read_config
 from evalharness.results.schema import missing
 
 # A score's statistics that become metrics beside it (`<level>/<metric>_<stat>`), where the run computed them.
@@ -55,6 +53,8 @@ class RunRecord:
 
     name: str  # the run's name (the folder's name)
     folder: Path
+    config: dict  # the folder's config.yaml (its `tracking:` section: where `evalharness track` logs it)
+    scores: pd.DataFrame  # its scores.csv as written (`results.read_scores`): W&B logs it as a table
     results_id: str  # the first hex digits of manifest.json's sha256: the same folder, the same id
     tags: dict[str, str]
     params: dict[str, str]
@@ -67,7 +67,7 @@ def read_run(folder: Path) -> RunRecord:
     """A whole results folder (`results.check_whole`) as what a tracker logs; a folder that is not whole is a
     one-line UserError, as for `evalharness table`."""
     scores, manifest = read_scores(folder)
-    config = _yaml(folder / CONFIG_FILE)
+    config = read_config(folder)
     circumstances = _run_json(folder / RUN_FILE)
     digest = hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()
     tags = {
@@ -83,6 +83,8 @@ def read_run(folder: Path) -> RunRecord:
     run = RunRecord(
         name=str(config.get("run_name") or folder.name),
         folder=folder,
+        config=config,
+        scores=scores,
         results_id=digest[:12],
         tags={k: v for k, v in tags.items() if v},
         params=_run_params(config, manifest),
@@ -141,10 +143,9 @@ def _cell(
     return CellRecord(f"{dataset}/{system}" + (f" {label}" if label else ""), params, metrics, tags)
 
 
-def written_tracking(folder: Path) -> dict:
-    """The `tracking:` section of a whole folder's config.yaml (empty when the run had none)."""
-    check_whole(folder)
-    section = _yaml(folder / CONFIG_FILE).get("tracking")
+def written_tracking(run: RunRecord) -> dict:
+    """The `tracking:` section of the run's config.yaml (empty when the run had none)."""
+    section = run.config.get("tracking")
     return dict(section) if isinstance(section, dict) else {}
 
 
@@ -229,18 +230,6 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
-
-
-def _yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise UserError(f"{path}: not found (not a complete results folder)") from err
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise UserError(f"{path}: cannot read it ({err})") from err
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: not a run's config (not a mapping)")
-    return data
 
 
 def _run_json(path: Path) -> dict:

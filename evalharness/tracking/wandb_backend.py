@@ -17,7 +17,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from evalharness.results import SCORES_FILE, read_csv
 from evalharness.tracking.record import RunRecord
 from evalharness.tracking.settings import DEFAULT_PLACE, TrackingConfig
 
@@ -72,24 +71,22 @@ def _log(run: RunRecord, settings: TrackingConfig) -> str:
             reinit="create_new",
         )
 
-    runs_dir = None
     for cell in run.cells:
         wb = start(cell.name, "cell", {**cell.params, **cell.tags})
         try:
             wb.summary.update(cell.metrics)
         finally:
             wb.finish()
-        runs_dir = Path(wb.dir).parent.parent
     wb = start(run.name, "results", {**run.params, **run.tags})
     try:
         artifact = wandb.Artifact(f"results-{run.name}", type="results", metadata=run.tags)
         artifact.add_dir(str(run.folder))
         wb.log_artifact(artifact)
-        scores = read_csv(run.folder / SCORES_FILE)  # the one reader of the folder's tables
+        scores = run.scores
         wb.log({"scores": wandb.Table(dataframe=scores.astype(object).where(scores.notna(), None))})
     finally:
         wb.finish()
-    runs_dir = Path(wb.dir).parent.parent
+    runs_dir = Path(wb.dir).parent.parent  # the folder of every run's offline-run-* folder
     if wandb.run is None:  # no run of the caller's own is active: wait until W&B's service has written every file
         wandb.teardown()
     where = f"W&B project {project!r}, group {group!r}, {len(run.cells) + 1} runs"

@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from evalharness.errors import UserError
 from evalharness.reporting.analysis import read_table
 from evalharness.results import (
     AGGREGATES_FILE,
     ANALYSIS_FILES,
-    CONFIG_FILE,
     MANIFEST,
     PAIRWISE_FILE,
     SEGMENT_COLUMNS,
@@ -36,6 +34,7 @@ from evalharness.results import (
     segments_frame,
     sweep_columns,
 )
+from evalharness.results.read import read_config
 from evalharness.results.schema import SEGMENT_DTYPES
 
 
@@ -131,12 +130,6 @@ def load_folder(path: Path, name: str | None = None) -> Folder:
         pairwise = read_csv(path / PAIRWISE_FILE)
         pairwise["cell_a"] = with_cells(pairwise, keys, "system_a", " a")
         pairwise["cell_b"] = with_cells(pairwise, keys, "system_b", " b")
-    config: dict = {}
-    if (path / CONFIG_FILE).exists():
-        try:
-            config = yaml.safe_load((path / CONFIG_FILE).read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, UnicodeDecodeError) as err:
-            raise UserError(f"{path / CONFIG_FILE}: not valid YAML ({err})") from err
     analysis = {
         key: read_table((path / file).read_text(encoding="utf-8"))
         for key, file in ANALYSIS_FILES.items()
@@ -149,7 +142,7 @@ def load_folder(path: Path, name: str | None = None) -> Folder:
         read_csv(path / SUMMARY_FILE),
         manifest,
         pairwise,
-        config if isinstance(config, dict) else {},
+        read_config(path, missing_ok=True),
         analysis,
         {n: _tsv(p) for n, p in _texts(path, "alignments", ".tsv").items()},
         {n: p.read_text(encoding="utf-8", errors="replace") for n, p in _texts(path, "cleaning", ".txt").items()},
