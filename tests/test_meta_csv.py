@@ -298,6 +298,22 @@ def test_ranks_and_clusters_only_on_tested_statistics(small_run):
         assert best["rank"].iloc[0] == 1 and best.cluster.iloc[0] == 1
 
 
+def test_too_many_pairs_to_calibrate_is_a_row_not_a_crash(small_config, small_run, monkeypatch):
+    """Tie calibration over all system-segment pairs (grouping none) is refused above MAX_CALIBRATION_PAIRS (at
+    WMT sizes: 12 systems x 1875 segments); the run goes on, the row says why, grouping item is computed as
+    before. Here the limit is lowered: 39 scored cells make 741 pairs, each segment's 5 systems 10."""
+    monkeypatch.setattr(meta, "MAX_CALIBRATION_PAIRS", 100)
+    frame, before = table(api.run(small_config, write=False)), table(small_run)
+    rows = frame[(frame.section == "metric") & (frame.level == "segment")]
+    for statistic in ("acc_eq", "kendall_wmt23"):
+        row = rows[(rows.grouping == "none") & (rows.statistic == statistic) & (rows.metric == "BLEU")].iloc[0]
+        assert math.isnan(row.value)
+        assert row.method == "too many pairs to calibrate ties (741); see grouping item"
+        item = value(before, "segment", "item", statistic, "BLEU")
+        assert value(frame, "segment", "item", statistic, "BLEU") == item
+    assert value(frame, "segment", "none", "pearson", "BLEU") == value(before, "segment", "none", "pearson", "BLEU")
+
+
 @pytest.mark.slow
 def test_meta_csv_is_written_read_back_typed_and_shown_in_the_report(small_config, small_run, tmp_path):
     api.run(small_config, output_dir=tmp_path)

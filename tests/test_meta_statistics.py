@@ -241,6 +241,18 @@ def test_acc_eq_calibration_of_too_many_pairs_is_refused(monkeypatch):
         meta.acc_eq(*discrete(systems=3, items=3))
 
 
+def test_acc_eq_calibration_counts_only_the_scored_pairs(monkeypatch):
+    """3 x 3 cells of which 5 are scored: 10 pairs to calibrate over (not the 36 of all 9 cells)."""
+    metric, human = discrete(systems=3, items=3)
+    human[0, :2] = np.nan
+    human[1, :2] = np.nan
+    monkeypatch.setattr(meta, "MAX_CALIBRATION_PAIRS", 10)
+    assert 0 <= meta.acc_eq(metric, human)[0] <= 1
+    monkeypatch.setattr(meta, "MAX_CALIBRATION_PAIRS", 9)
+    with pytest.raises(meta.TooManyPairs, match="over 10 pairs"):
+        meta.acc_eq(metric, human)
+
+
 # ------------------------------------------------------------------------------------ system-level accuracy
 
 

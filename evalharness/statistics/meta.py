@@ -207,13 +207,30 @@ class _HumanPairs:
     per_group: np.ndarray
 
 
-def _human_pairs(h: np.ndarray, valid: np.ndarray) -> _HumanPairs:
-    n_groups, n = h.shape
-    n_pairs = n_groups * n * (n - 1) // 2
-    if n_pairs > MAX_CALIBRATION_PAIRS:
-        raise ValueError(
-            f"acc_eq: tie calibration over {n_pairs} pairs is too large; group by item or system, or give epsilon"
+class TooManyPairs(ValueError):
+    """Tie calibration over more than MAX_CALIBRATION_PAIRS pairs: refused (a caller may report it and go on)."""
+
+    def __init__(self, pairs: int) -> None:
+        super().__init__(
+            f"acc_eq: tie calibration over {pairs} pairs is too large; group by item or system, or give epsilon"
         )
+        self.pairs = pairs
+
+
+def _human_pairs(h: np.ndarray, valid: np.ndarray) -> _HumanPairs:
+    """The pairs of :func:`_calibrate`. One group (grouping none, every system-item cell): only the scored
+    members are paired, so the limit counts the pairs that are calibrated over. Several groups: the pairs of
+    every group are laid out, then the unscored ones masked, so the limit counts those arrays' length."""
+    n_groups, n = h.shape
+    members = np.flatnonzero(valid[0]) if n_groups == 1 else np.arange(n)
+    n_pairs = n_groups * len(members) * (len(members) - 1) // 2
+    if n_pairs > MAX_CALIBRATION_PAIRS:
+        raise TooManyPairs(n_pairs)
+    if n_groups == 1:  # the same pairs, in the same order, as the mask below would keep
+        i, j = np.triu_indices(len(members), 1)
+        first, second = members[i], members[j]
+        human_sign = np.sign(h[0, first] - h[0, second])
+        return _HumanPairs(first, second, None, human_sign, np.zeros(len(first), dtype=np.int64), np.array([len(i)]))
     i, j = np.triu_indices(n, 1)
     ht, vt = h.T, valid.T
     scored = vt[i] & vt[j]

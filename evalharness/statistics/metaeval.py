@@ -19,7 +19,9 @@ dataset's numbers (the metrics' corpus scores, per-segment statistics and senten
   approximation: the mean of N standardized (z) judgments has a standard error of about 1/sqrt(N), so
   p = 1 - Phi((z_i - z_j) / sqrt(1/N_i + 1/N_j)); a plain system,score CSV gives no SPA (the `method` says why).
 - Segment level (with `human_segment_scores`): Pearson, Kendall tau-b, tau-c, WMT23's tau and acc_eq, with no
-  grouping (all system-segment pairs) and grouped by item (across systems within each segment, averaged).
+  grouping (all system-segment pairs) and grouped by item (across systems within each segment, averaged). tau
+  and acc_eq calibrate a tie threshold over all scored pairs; with no grouping a WMT test set has more of them
+  than `meta.MAX_CALIBRATION_PAIRS`: that row's value is empty and its `method` says so (grouping item has it).
 - Metric comparisons (`section` pair): for every ordered pair of metrics and each tested statistic, the PERM-BOTH
   p-value (Deutsch et al. 2021) that `metric` agrees better than `metric_b`, seeded by `statistics.seed`. At the
   system level the corpus scores are what is swapped (z-scored per metric by `meta.perm_both`, which changes none
@@ -80,6 +82,7 @@ PERM_BOTH = "PERM-BOTH (Deutsch et al. 2021), {n} permutations, seed {seed}"
 METRIC_P = "metric p-values: paired approximate randomization of segment statistics ({n} swaps)"
 NORMAL_P = "human p-values: normal approximation from the z means (unit variance) and N judgments"
 PERM_P = "human p-values: paired permutation of the segment scores ({n} permutations)"
+TOO_MANY_PAIRS = "too many pairs to calibrate ties ({n}); see grouping item"
 NO_SPA = "no SPA: a system,score file has no judgments to test the human ranking with"
 
 
@@ -327,8 +330,11 @@ def segment_rows(
         matrices[metric.label] = matrix
         for grouping in SEGMENT_GROUPINGS:
             for name in SEGMENT_STATISTICS:
-                value = meta.segment_correlation(matrix, human, name, grouping)
-                method = ACC_EQ if name == "acc_eq" else None
+                try:
+                    value = meta.segment_correlation(matrix, human, name, grouping)
+                    method = ACC_EQ if name == "acc_eq" else None
+                except meta.TooManyPairs as err:  # all system-segment pairs of a WMT test set: the row says so
+                    value, method = NAN, TOO_MANY_PAIRS.format(n=err.pairs)
                 rows.append(_row(dataset.name, "segment", grouping, name, metric.label, value, **common, method=method))
     return rows, matrices, human
 
