@@ -438,6 +438,19 @@ def test_perm_both_is_seeded():
     assert meta.perm_both(metric_a, metric_b, human, stat, resamples=150, seed=21) == first
 
 
+@pytest.mark.parametrize(("statistic", "grouping"), [("pearson", "none"), ("kendall_b", "item"), ("acc_eq", "item")])
+def test_perm_both_pair_gives_both_directions_of_perm_both_from_one_test(statistic, grouping):
+    """perm_both(b, a) draws the same swaps as perm_both(a, b): its p is the other count of the same draws."""
+    metric_a, human = scored(systems=5, items=10, seed=16, missing=0.1)
+    metric_b = human + np.random.default_rng(17).normal(size=human.shape) * 1.2
+    stat = meta.CorrelationStatistic(statistic, grouping)
+    both = meta.perm_both_pair(metric_a, metric_b, human, stat, resamples=130, seed=6)
+    assert both == (
+        meta.perm_both(metric_a, metric_b, human, stat, resamples=130, seed=6),
+        meta.perm_both(metric_b, metric_a, human, stat, resamples=130, seed=6),
+    )
+
+
 def test_perm_both_with_a_plain_callable_equals_the_batched_statistic():
     """System level from segment scores: the statistic of the per-system means (the swaps are per cell)."""
     metric_a, human = scored(systems=7, items=20, seed=14, missing=0.1)

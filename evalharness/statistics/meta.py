@@ -14,7 +14,7 @@ Pure numpy (scipy only where named), no I/O, no config. Score arrays are float, 
 - :func:`pairwise_pvalues` and :func:`soft_pairwise_accuracy`: soft pairwise accuracy (SPA, Thompson et al. 2024,
   the WMT24 metrics task; mt-metrics-eval's ``pce.py``).
 - :func:`perm_both`: the PERM-BOTH permutation test (Deutsch et al. 2021, arXiv:2104.00054; mt-metrics-eval's
-  ``PermutationSigDiff``), vectorised over resamples.
+  ``PermutationSigDiff``), vectorised over resamples; :func:`perm_both_pair` both directions from one test.
 - :func:`metric_clusters`: significance clusters/ranks as in the WMT metrics task tables (mt-metrics-eval's
   ``AssignRanks``).
 - :func:`boot_both`: a confidence interval resampling systems and items (BOOT-BOTH, Deutsch et al. 2021).
@@ -498,13 +498,44 @@ def perm_both(
     mt-metrics-eval's system-level test). ``statistic(metric, human) -> float`` gets 2-D arrays with NaN for
     cells left out; a :class:`CorrelationStatistic` is evaluated for many resamples at once. Seeded: the same
     inputs and seed give the same p. NaN if the statistic is undefined on the observed scores."""
+    return perm_both_pair(metric_a, metric_b, human, statistic, resamples, seed)[0]
+
+
+def perm_both_pair(
+    metric_a: np.ndarray,
+    metric_b: np.ndarray,
+    human: np.ndarray,
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    resamples: int = 1000,
+    seed: int = 12345,
+) -> tuple[float, float]:
+    """:func:`perm_both` in both directions from one set of draws: (p that a agrees better than b, p that b agrees
+    better than a). perm_both(b, a) with the same seed draws the same swaps, so its resample differences are the
+    negatives of perm_both(a, b)'s and its p is the share of those at most the observed difference: the second
+    value is that p, float for float, at the cost of one test."""
+    counts = _perm_counts(metric_a, metric_b, human, statistic, resamples, seed)
+    if counts is None:
+        return NAN, NAN
+    return counts[0] / resamples, counts[1] / resamples
+
+
+def _perm_counts(
+    metric_a: np.ndarray,
+    metric_b: np.ndarray,
+    human: np.ndarray,
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    resamples: int,
+    seed: int,
+) -> tuple[int, int] | None:
+    """The resamples of PERM-BOTH whose difference statistic(a') - statistic(b') is >= and <= the observed one;
+    None where the observed difference is undefined."""
     a, h = _pair(metric_a, human)
     b, _ = _pair(metric_b, human)
     if resamples < 1:
         raise ValueError(f"perm_both: resamples must be >= 1, got {resamples}")
     valid = ~np.isnan(a) & ~np.isnan(b) & ~np.isnan(h)
     if not valid.any():
-        return NAN
+        return None
     za, zb = _zscore(a, valid), _zscore(b, valid)
     h = np.where(valid, h, NAN)
     batch = getattr(statistic, "batch", None)
@@ -517,15 +548,17 @@ def perm_both(
     observed = evaluate(np.stack([za, zb]))
     delta = observed[0] - observed[1]
     if np.isnan(delta):
-        return NAN
+        return None
     rng = np.random.default_rng(seed)
-    larger = 0
+    larger = smaller = 0
     for start in range(0, resamples, PERM_CHUNK):
         swap = rng.random((min(PERM_CHUNK, resamples - start), *a.shape)) < 0.5
         values = evaluate(np.concatenate([np.where(swap, zb, za), np.where(swap, za, zb)]))
         k = len(swap)
-        larger += int(np.sum(values[:k] - values[k:] >= delta))
-    return larger / resamples
+        differences = values[:k] - values[k:]
+        larger += int(np.sum(differences >= delta))
+        smaller += int(np.sum(differences <= delta))
+    return larger, smaller
 
 
 # ----------------------------------------------------------------------------------------------- clusters

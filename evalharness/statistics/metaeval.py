@@ -200,12 +200,15 @@ def compared(
     mine = {r["metric"]: r for r in rows if (r["level"], r["grouping"], r["statistic"]) == key}
     values = np.array([mine[label]["value"] for label in labels], dtype=np.float64)
     p = np.full((len(labels), len(labels)), NAN)
+    for a, first in enumerate(labels):
+        for b in range(a + 1, len(labels)):
+            both = meta.perm_both_pair(matrices[first], matrices[labels[b]], human, statistic, n_samples, seed)
+            p[a, b], p[b, a] = both
     pairs = []
     for a, first in enumerate(labels):
         for b, second in enumerate(labels):
             if a == b:
                 continue
-            p[a, b] = meta.perm_both(matrices[first], matrices[second], human, statistic, n_samples, seed)
             pairs.append(
                 {
                     **mine[first],
