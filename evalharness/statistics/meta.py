@@ -1,8 +1,9 @@
 """Meta-evaluation statistics of mt-metrics-eval and the WMT metrics tasks: how well a metric agrees with human
 judgments, and whether one metric agrees significantly better than another.
 
-Pure numpy (scipy only where named), no I/O, no config. Score arrays are float, ``NaN`` = missing, and oriented
-(higher is better: negate TER first). Segment-level arrays are ``systems x items``.
+Pure numpy (scipy only where named; sacrebleu's percentile rule from `resampling`), no I/O, no config. Score
+arrays are float, ``NaN`` = missing, and oriented (higher is better: negate TER first). Segment-level arrays are
+``systems x items``.
 
 - :func:`segment_correlation`: Pearson, Kendall tau-b / tau-c (scipy's definitions), tau_eq and acc_eq (Deutsch
   et al. 2023, "Ties Matter", arXiv:2305.14324; mt-metrics-eval's ``KendallVariants`` '23' / 'acc23') with no
@@ -27,6 +28,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from evalharness.statistics.resampling import percentiles
 
 STATISTICS = ("pearson", "kendall_b", "kendall_c", "kendall_wmt23", "acc_eq")
 GROUPINGS = ("none", "item", "system")
@@ -615,8 +618,8 @@ def boot_both(
         rows = rng.integers(0, n_sys, n_sys) if resample != "items" else np.arange(n_sys)
         cols = rng.integers(0, n_items, n_items) if resample != "systems" else np.arange(n_items)
         values[k] = statistic(m[np.ix_(rows, cols)], h[np.ix_(rows, cols)])
-    defined = np.sort(values[~np.isnan(values)])
+    defined = values[~np.isnan(values)]
     if not defined.size:
         return NAN, NAN
-    low = len(defined) // 40
-    return float(defined[low]), float(defined[len(defined) - low - 1])
+    low, high = percentiles(defined)
+    return float(low), float(high)
