@@ -41,12 +41,13 @@ from evalharness.textio import read_lines
 FIELDS = "raw mean, z mean, N judged, N all, system id, system name"
 # A human translation judged as a system: HUMAN, HUMAN-B, ... as name, or as id before WMT's ".N" suffix.
 HUMAN_PATTERN = re.compile(r"HUMAN(-[A-Za-z0-9]+)?")
+SUFFIX = re.compile(r"\.\d+$")  # WMT's submission number after a system id: Online-W.2
 SEGMENT_KEYS = {"system", "segment", "score"}
 
 
 def is_human_name(name: str) -> bool:
     """A human translation judged as a system (HUMAN, HUMAN-B, HUMAN-B.12)."""
-    return bool(HUMAN_PATTERN.fullmatch(re.sub(r"\.\d+$", "", name)))
+    return bool(HUMAN_PATTERN.fullmatch(SUFFIX.sub("", name)))
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,7 @@ class HumanScore:
 
     @property
     def is_human(self) -> bool:
-        stem = re.sub(r"\.\d+$", "", self.system_id)
-        return bool(HUMAN_PATTERN.fullmatch(self.name) or HUMAN_PATTERN.fullmatch(stem))
+        return bool(HUMAN_PATTERN.fullmatch(self.name) or HUMAN_PATTERN.fullmatch(SUFFIX.sub("", self.system_id)))
 
 
 def _number(text: str, what: str, where: str, integer: bool = False, expected: str | None = FIELDS) -> float | int:
@@ -131,17 +131,12 @@ def load_human_scores(
     ``include_human``."""
     if score not in ("z", "raw"):
         raise UserError(f"human_score: expected 'z' or 'raw', got {score!r}")
-    return {
-        entry.name: entry.z if score == "z" else entry.raw
-        for entry in parse_ranking(path)
-        if include_human or not entry.is_human
-    }
+    return _wmt(parse_ranking(path), score, include_human).systems
 
 
 # ------------------------------------------------------------------------------ WMT's ad-sys-scores-*.csv
 
 SCORES_HEADER = ["RAW.SCR", "Z.SCR", "N", "SYS", "N.ALL"]
-SUFFIX = re.compile(r"\.\d+$")
 
 
 def parse_sys_scores(path: Path | str) -> list[HumanScore]:
