@@ -89,6 +89,24 @@ def test_metric_pvalues_swap_segments_between_two_systems():
     assert math.isnan(p[0, 0])
 
 
+def test_metric_pvalues_in_a_process_pool_equal_the_serial_ones(monkeypatch):
+    from evalharness.metrics import scorer_for
+    from evalharness.statistics import resampling
+
+    n = 10
+    ref = read_lines(wmt22_path("references", "generaltest2022.de-en.ref.A.en"))[:n]
+    bleu = sacrebleu.BLEU()
+    stats = []
+    for system in ("LT22", "Online-W", "Online-A"):
+        hyp = read_lines(wmt22_path("system-outputs", f"generaltest2022.de-en.hyp.{system}.en"))[:n]
+        pairs = zip(hyp, ref, strict=True)
+        stats.append([list(map(float, bleu._extract_corpus_statistics([h], [[r]])[0])) for h, r in pairs])
+    scorer = scorer_for(bleu, "en", 1)
+    serial = metric_pvalues(scorer, stats, 1.0, 40, 2, workers=1)
+    monkeypatch.setattr(resampling, "PARALLEL_ROWS", 0)
+    np.testing.assert_array_equal(metric_pvalues(scorer, stats, 1.0, 40, 2, workers=2), serial)
+
+
 def test_normal_pvalues_worked_example():
     """z 0.10 and 0.00 over 100 judgments each: (0.1 - 0) / sqrt(2/100) = 0.7071; 1 - Phi(0.7071) = 0.2398."""
     p = normal_pvalues(np.array([0.10, 0.0]), np.array([100.0, 100.0]))

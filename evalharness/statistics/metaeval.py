@@ -40,7 +40,7 @@ import pandas as pd
 
 from evalharness.statistics import meta
 from evalharness.statistics.agreement import cells_by_system, correlations
-from evalharness.statistics.resampling import indices, percentiles, resampled_scores
+from evalharness.statistics.resampling import indices, map_tasks, percentiles, python_rows, resampled_scores
 from evalharness.statistics.significance import _ar_draws, _Swaps
 
 if TYPE_CHECKING:
@@ -129,24 +129,32 @@ def joint_intervals(resampled: np.ndarray, human: np.ndarray, seed: int) -> dict
     return out
 
 
-def metric_pvalues(scorer, stats: Sequence[Sequence], sign: float, n_samples: int, seed: int) -> np.ndarray:
+def metric_pvalues(
+    scorer, stats: Sequence[Sequence], sign: float, n_samples: int, seed: int, workers: int = 1
+) -> np.ndarray:
     """Systems x systems one-sided p-values that the metric scores system i better than system j: a paired
     approximate randomization (each segment's statistics swapped between the two systems with probability 1/2,
     the corpus scores recomputed), p = #{swapped difference >= observed} / n_samples (as mt-metrics-eval's
-    pairwise p-values for SPA count them)."""
+    pairwise p-values for SPA count them). The draws and swaps of `significance.pairwise_pvalues`' AR test; the
+    pairs in a process pool as there (``workers``) when the metric scores resamples in Python."""
     n = len(stats[0])
     pos, _ = _ar_draws(seed, n, n_samples, -1)
     swaps = _Swaps(pos, {k: np.asarray(s) for k, s in enumerate(stats)})
     scores = [sign * float(scorer.corpus_score(s)) for s in stats]
+    pairs = [(a, b) for a in range(len(stats)) for b in range(a + 1, len(stats))]
+    tasks = [(scorer, sign, *swaps.pair(a, b)) for a, b in pairs]
+    deltas = map_tasks(_swapped_difference, tasks, workers, python_rows(scorer, 2 * n_samples * len(tasks)))
     p = np.full((len(stats), len(stats)), NAN)
-    for a in range(len(stats)):
-        for b in range(a + 1, len(stats)):
-            shuf_a, shuf_b = swaps.pair(a, b)
-            delta = sign * (np.asarray(scorer.resample_scores(shuf_a), np.float64) - scorer.resample_scores(shuf_b))
-            observed = scores[a] - scores[b]
-            p[a, b] = np.count_nonzero(delta >= observed) / n_samples
-            p[b, a] = np.count_nonzero(delta <= observed) / n_samples
+    for (a, b), delta in zip(pairs, deltas, strict=True):
+        observed = scores[a] - scores[b]
+        p[a, b] = np.count_nonzero(delta >= observed) / n_samples
+        p[b, a] = np.count_nonzero(delta <= observed) / n_samples
     return p
+
+
+def _swapped_difference(scorer, sign: float, shuf_a: np.ndarray, shuf_b: np.ndarray) -> np.ndarray:
+    """The oriented score difference of two swapped pseudo-systems on every swap (a task of the process pool)."""
+    return sign * (np.asarray(scorer.resample_scores(shuf_a), np.float64) - scorer.resample_scores(shuf_b))
 
 
 def normal_pvalues(z: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -275,7 +283,8 @@ def system_rows(
         spa = NAN
         method = spa_method
         if human_p is not None:
-            metric_p = metric_pvalues(scorer, [results[k].stats for k in names], sign, p_samples, statistics.seed)
+            all_stats = [results[k].stats for k in names]
+            metric_p = metric_pvalues(scorer, all_stats, sign, p_samples, statistics.seed, workers)
             spa = meta.soft_pairwise_accuracy(metric_p, human_p)
             method = f"{METRIC_P.format(n=p_samples)}; {spa_method}"
         rows.append(_row(dataset.name, "system", "none", "spa", metric.label, spa, **common, method=method))
