@@ -20,7 +20,7 @@ from evalharness.statistics.metaeval import (
     rowwise_correlations,
     system_statistic,
 )
-from evalharness.statistics.resampling import percentiles
+from evalharness.statistics.resampling import percentiles, resampled_scores
 from evalharness.textio import read_lines
 from scipy import stats as sstats
 
@@ -330,6 +330,25 @@ def test_too_many_pairs_to_calibrate_is_a_row_not_a_crash(small_config, small_ru
         item = value(before, "segment", "item", statistic, "BLEU")
         assert value(frame, "segment", "item", statistic, "BLEU") == item
     assert value(frame, "segment", "none", "pearson", "BLEU") == value(before, "segment", "none", "pearson", "BLEU")
+
+
+def test_agreement_and_meta_share_each_metrics_resample_scores(small_config, small_run, monkeypatch):
+    """agreement.csv's intervals and meta.csv's joint intervals resample the same corpus scores: computed once per
+    metric (BLEU, chrF), the rows unchanged."""
+    from evalharness.statistics import agreement, metaeval
+
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return resampled_scores(*args, **kwargs)
+
+    monkeypatch.setattr(agreement, "resampled_scores", counted)
+    monkeypatch.setattr(metaeval, "resampled_scores", counted)
+    run = api.run(small_config, write=False)
+    assert len(calls) == 2
+    pd.testing.assert_frame_equal(run.meta, small_run.meta)
+    pd.testing.assert_frame_equal(run.agreement, small_run.agreement)
 
 
 @pytest.mark.slow

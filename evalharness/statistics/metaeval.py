@@ -249,16 +249,17 @@ def system_rows(
     statistics,
     workers: int,
     advance: Callable[[int], None],
+    resampled: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> tuple[list[dict], dict[str, np.ndarray], np.ndarray]:
     """The system-level `metric` rows of one dataset; also each metric's oriented corpus scores (for PERM-BOTH)
-    and the human scores, both in the order of ``names``."""
+    and the human scores, both in the order of ``names``. ``resampled``: the systems' resample scores per metric
+    (`agreement.human_resamples`, the ones agreement.csv's intervals use), if computed."""
     human = dataset.human
     y = np.array([human.systems[name] for name in names], dtype=np.float64)
     n = len(found[metrics[0].label][names[0]].stats)
     p_samples = statistics.n_samples or P_SAMPLES
     human_p, spa_method = human_pvalues(human, names, p_samples, statistics.seed)
     common = {"n_systems": len(names), "n_items": n, "human": human.kind}
-    idxs = indices(statistics.seed, n, statistics.bootstrap) if statistics.bootstrap else None
     rows, corpus = [], {}
     for metric in metrics:
         scorer = metric.scorer(dataset.target_lang, len(dataset.references))
@@ -267,9 +268,12 @@ def system_rows(
         x = np.array([sign * results[name].score for name in names], dtype=np.float64)
         corpus[metric.label] = x
         ci: dict[str, tuple[float, float]] = {}
-        if idxs is not None and len(names) >= 3:
-            resampled = resampled_scores(scorer, {k: results[k].stats for k in names}, idxs, workers)
-            matrix = sign * np.column_stack([np.asarray(resampled[k], dtype=np.float64) for k in names])
+        if statistics.bootstrap and len(names) >= 3:
+            known = (resampled or {}).get(metric.label)
+            if known is None or any(k not in known for k in names):
+                idxs = indices(statistics.seed, n, statistics.bootstrap)
+                known = resampled_scores(scorer, {k: results[k].stats for k in names}, idxs, workers)
+            matrix = sign * np.column_stack([np.asarray(known[k], dtype=np.float64) for k in names])
             ci = joint_intervals(matrix, y, statistics.seed)
         point = correlations(x, y)
         for name in SYSTEM_CORRELATIONS:
@@ -359,8 +363,10 @@ def dataset_meta(
     statistics,
     workers: int = 1,
     advance: Callable[[int], None] = lambda units: None,
+    resampled: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> list[dict]:
-    """The meta.csv rows of one dataset of a run (none without human scores)."""
+    """The meta.csv rows of one dataset of a run (none without human scores). ``resampled``: per metric, the
+    systems' resample scores (`agreement.human_resamples`), if already computed."""
     if dataset.human is None or not metrics:
         return []
     judged = _judged(dataset, cells)
@@ -372,7 +378,7 @@ def dataset_meta(
     labels = [m.label for m in metrics]
     n_p = statistics.n_samples or P_SAMPLES
     seed, alpha = statistics.seed, statistics.alpha
-    rows, corpus, y = system_rows(dataset, names, found, metrics, statistics, workers, advance)
+    rows, corpus, y = system_rows(dataset, names, found, metrics, statistics, workers, advance, resampled)
     pairs: list[dict] = []
     if len(labels) > 1:
         for name in SYSTEM_TESTED:
