@@ -20,7 +20,7 @@ from evalharness.statistics.metaeval import (
     rowwise_correlations,
     system_statistic,
 )
-from evalharness.statistics.resampling import percentiles
+from evalharness.statistics.resampling import percentiles, resampled_scores
 from evalharness.textio import read_lines
 from scipy import stats as sstats
 
@@ -87,6 +87,24 @@ def test_metric_pvalues_swap_segments_between_two_systems():
     assert p[0, 1] == pytest.approx(np.mean(deltas >= observed - 1e-9))
     assert p[1, 0] == pytest.approx(np.mean(deltas <= observed + 1e-9))
     assert math.isnan(p[0, 0])
+
+
+def test_metric_pvalues_in_a_process_pool_equal_the_serial_ones(monkeypatch):
+    from evalharness.metrics import scorer_for
+    from evalharness.statistics import resampling
+
+    n = 10
+    ref = read_lines(wmt22_path("references", "generaltest2022.de-en.ref.A.en"))[:n]
+    bleu = sacrebleu.BLEU()
+    stats = []
+    for system in ("LT22", "Online-W", "Online-A"):
+        hyp = read_lines(wmt22_path("system-outputs", f"generaltest2022.de-en.hyp.{system}.en"))[:n]
+        pairs = zip(hyp, ref, strict=True)
+        stats.append([list(map(float, bleu._extract_corpus_statistics([h], [[r]])[0])) for h, r in pairs])
+    scorer = scorer_for(bleu, "en", 1)
+    serial = metric_pvalues(scorer, stats, 1.0, 40, 2, workers=1)
+    monkeypatch.setattr(resampling, "PARALLEL_ROWS", 0)
+    np.testing.assert_array_equal(metric_pvalues(scorer, stats, 1.0, 40, 2, workers=2), serial)
 
 
 def test_normal_pvalues_worked_example():
@@ -296,6 +314,41 @@ def test_ranks_and_clusters_only_on_tested_statistics(small_run):
     for _, group in rows[tested].groupby(["level", "grouping", "statistic"]):
         best = group.sort_values("value", ascending=False)
         assert best["rank"].iloc[0] == 1 and best.cluster.iloc[0] == 1
+
+
+def test_too_many_pairs_to_calibrate_is_a_row_not_a_crash(small_config, small_run, monkeypatch):
+    """Tie calibration over all system-segment pairs (grouping none) is refused above MAX_CALIBRATION_PAIRS (at
+    WMT sizes: 12 systems x 1875 segments); the run goes on, the row says why, grouping item is computed as
+    before. Here the limit is lowered: 39 scored cells make 741 pairs, each segment's 5 systems 10."""
+    monkeypatch.setattr(meta, "MAX_CALIBRATION_PAIRS", 100)
+    frame, before = table(api.run(small_config, write=False)), table(small_run)
+    rows = frame[(frame.section == "metric") & (frame.level == "segment")]
+    for statistic in ("acc_eq", "kendall_wmt23"):
+        row = rows[(rows.grouping == "none") & (rows.statistic == statistic) & (rows.metric == "BLEU")].iloc[0]
+        assert math.isnan(row.value)
+        assert row.method == "too many pairs to calibrate ties (741); see grouping item"
+        item = value(before, "segment", "item", statistic, "BLEU")
+        assert value(frame, "segment", "item", statistic, "BLEU") == item
+    assert value(frame, "segment", "none", "pearson", "BLEU") == value(before, "segment", "none", "pearson", "BLEU")
+
+
+def test_agreement_and_meta_share_each_metrics_resample_scores(small_config, small_run, monkeypatch):
+    """agreement.csv's intervals and meta.csv's joint intervals resample the same corpus scores: computed once per
+    metric (BLEU, chrF), the rows unchanged."""
+    from evalharness.statistics import agreement, metaeval
+
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return resampled_scores(*args, **kwargs)
+
+    monkeypatch.setattr(agreement, "resampled_scores", counted)
+    monkeypatch.setattr(metaeval, "resampled_scores", counted)
+    run = api.run(small_config, write=False)
+    assert len(calls) == 2
+    pd.testing.assert_frame_equal(run.meta, small_run.meta)
+    pd.testing.assert_frame_equal(run.agreement, small_run.agreement)
 
 
 @pytest.mark.slow

@@ -154,6 +154,13 @@ def test_malformed_segment_tsv_is_one_line_error_with_file_and_line(tmp_path, te
     assert got.startswith(f"{path}:{line}: ") and message in got
 
 
+def test_segment_score_that_is_no_number_names_no_other_files_fields(tmp_path):
+    """The ranking file's six fields are its own: a segment file's message ends at the value."""
+    path = tmp_path / "da.tsv"
+    path.write_text("system\tsegment\tscore\na\t1\tzz\n", encoding="utf-8")
+    assert one_line_error(parse_segment_scores, path) == f"{path}:2: score is not a number: 'zz'"
+
+
 @pytest.mark.parametrize(
     "line,message",
     [

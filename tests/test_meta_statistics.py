@@ -241,6 +241,18 @@ def test_acc_eq_calibration_of_too_many_pairs_is_refused(monkeypatch):
         meta.acc_eq(*discrete(systems=3, items=3))
 
 
+def test_acc_eq_calibration_counts_only_the_scored_pairs(monkeypatch):
+    """3 x 3 cells of which 5 are scored: 10 pairs to calibrate over (not the 36 of all 9 cells)."""
+    metric, human = discrete(systems=3, items=3)
+    human[0, :2] = np.nan
+    human[1, :2] = np.nan
+    monkeypatch.setattr(meta, "MAX_CALIBRATION_PAIRS", 10)
+    assert 0 <= meta.acc_eq(metric, human)[0] <= 1
+    monkeypatch.setattr(meta, "MAX_CALIBRATION_PAIRS", 9)
+    with pytest.raises(meta.TooManyPairs, match="over 10 pairs"):
+        meta.acc_eq(metric, human)
+
+
 # ------------------------------------------------------------------------------------ system-level accuracy
 
 
@@ -424,6 +436,19 @@ def test_perm_both_is_seeded():
     stat = meta.CorrelationStatistic("kendall_b", "item")
     first = meta.perm_both(metric_a, metric_b, human, stat, resamples=150, seed=21)
     assert meta.perm_both(metric_a, metric_b, human, stat, resamples=150, seed=21) == first
+
+
+@pytest.mark.parametrize(("statistic", "grouping"), [("pearson", "none"), ("kendall_b", "item"), ("acc_eq", "item")])
+def test_perm_both_pair_gives_both_directions_of_perm_both_from_one_test(statistic, grouping):
+    """perm_both(b, a) draws the same swaps as perm_both(a, b): its p is the other count of the same draws."""
+    metric_a, human = scored(systems=5, items=10, seed=16, missing=0.1)
+    metric_b = human + np.random.default_rng(17).normal(size=human.shape) * 1.2
+    stat = meta.CorrelationStatistic(statistic, grouping)
+    both = meta.perm_both_pair(metric_a, metric_b, human, stat, resamples=130, seed=6)
+    assert both == (
+        meta.perm_both(metric_a, metric_b, human, stat, resamples=130, seed=6),
+        meta.perm_both(metric_b, metric_a, human, stat, resamples=130, seed=6),
+    )
 
 
 def test_perm_both_with_a_plain_callable_equals_the_batched_statistic():

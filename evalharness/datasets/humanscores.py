@@ -41,12 +41,13 @@ from evalharness.textio import read_lines
 FIELDS = "raw mean, z mean, N judged, N all, system id, system name"
 # A human translation judged as a system: HUMAN, HUMAN-B, ... as name, or as id before WMT's ".N" suffix.
 HUMAN_PATTERN = re.compile(r"HUMAN(-[A-Za-z0-9]+)?")
+SUFFIX = re.compile(r"\.\d+$")  # WMT's submission number after a system id: Online-W.2
 SEGMENT_KEYS = {"system", "segment", "score"}
 
 
 def is_human_name(name: str) -> bool:
     """A human translation judged as a system (HUMAN, HUMAN-B, HUMAN-B.12)."""
-    return bool(HUMAN_PATTERN.fullmatch(re.sub(r"\.\d+$", "", name)))
+    return bool(HUMAN_PATTERN.fullmatch(SUFFIX.sub("", name)))
 
 
 @dataclass(frozen=True)
@@ -62,17 +63,17 @@ class HumanScore:
 
     @property
     def is_human(self) -> bool:
-        stem = re.sub(r"\.\d+$", "", self.system_id)
-        return bool(HUMAN_PATTERN.fullmatch(self.name) or HUMAN_PATTERN.fullmatch(stem))
+        return bool(HUMAN_PATTERN.fullmatch(self.name) or HUMAN_PATTERN.fullmatch(SUFFIX.sub("", self.system_id)))
 
 
-def _number(text: str, what: str, where: str, integer: bool = False) -> float | int:
+def _number(text: str, what: str, where: str, integer: bool = False, expected: str | None = FIELDS) -> float | int:
+    """``text`` as a number, or a one-line error naming the field and, for a file of unnamed columns, what its
+    fields are (``expected``: the ranking file's by default; None for a file whose header names them)."""
     try:
         value = int(text) if integer else float(text)
     except ValueError as err:
-        raise UserError(
-            f"{where}: {what} is not {'an integer' if integer else 'a number'}: {text!r} (expected {FIELDS})"
-        ) from err
+        fields = f" (expected {expected})" if expected else ""
+        raise UserError(f"{where}: {what} is not {'an integer' if integer else 'a number'}: {text!r}{fields}") from err
     if not math.isfinite(value):
         raise UserError(f"{where}: {what} is not a finite number: {text!r}")
     return value
@@ -130,17 +131,12 @@ def load_human_scores(
     ``include_human``."""
     if score not in ("z", "raw"):
         raise UserError(f"human_score: expected 'z' or 'raw', got {score!r}")
-    return {
-        entry.name: entry.z if score == "z" else entry.raw
-        for entry in parse_ranking(path)
-        if include_human or not entry.is_human
-    }
+    return _wmt(parse_ranking(path), score, include_human).systems
 
 
 # ------------------------------------------------------------------------------ WMT's ad-sys-scores-*.csv
 
 SCORES_HEADER = ["RAW.SCR", "Z.SCR", "N", "SYS", "N.ALL"]
-SUFFIX = re.compile(r"\.\d+$")
 
 
 def parse_sys_scores(path: Path | str) -> list[HumanScore]:
@@ -162,10 +158,10 @@ def parse_sys_scores(path: Path | str) -> list[HumanScore]:
 
 
 def _sys_scores_entry(fields: list[str], where: str) -> HumanScore:
-    raw = _number(fields[0], "RAW.SCR", where)
-    z = _number(fields[1], "Z.SCR", where)
-    n_judged = _number(fields[2], "N", where, integer=True)
-    n_all = _number(fields[4], "N.ALL", where, integer=True)
+    raw = _number(fields[0], "RAW.SCR", where, expected=None)
+    z = _number(fields[1], "Z.SCR", where, expected=None)
+    n_judged = _number(fields[2], "N", where, integer=True, expected=None)
+    n_all = _number(fields[4], "N.ALL", where, integer=True, expected=None)
     return HumanScore(SUFFIX.sub("", fields[3]), fields[3], float(raw), float(z), int(n_judged), int(n_all))
 
 
@@ -203,7 +199,7 @@ def parse_system_csv(path: Path | str) -> dict[str, float]:
             raise UserError(f"{where}: empty system name")
         if name in scores:
             raise UserError(f"{where}: system {name!r} appears twice (also line {lines[name]})")
-        scores[name] = float(_number(value, "score", where))
+        scores[name] = float(_number(value, "score", where, expected=None))
         lines[name] = where.rsplit(":", 1)[1]
     return scores
 
@@ -277,7 +273,7 @@ def parse_segment_scores(path: Path | str, n_segments: int | None = None) -> dic
             raise UserError(f"{where}: segment {number} is past the dataset's last segment ({n_segments})")
         if isinstance(score, bool) or not isinstance(score, (int, float, str)):
             raise UserError(f"{where}: score is not a number: {score!r}")
-        value = float(_number(str(score), "score", where))
+        value = float(_number(str(score), "score", where, expected=None))
         if (name, number) in seen:
             raise UserError(f"{where}: system {name!r} segment {number} appears twice (also {seen[(name, number)]})")
         seen[(name, number)] = where

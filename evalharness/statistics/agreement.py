@@ -149,11 +149,13 @@ def agreement(
     seed: int | None = SEED,
     workers: int = 1,
     scores: Mapping[str, float] | None = None,
+    resampled: Mapping[str, np.ndarray] | None = None,
 ) -> Agreement:
     """Agreement of one metric with the human scores over the systems in both ``stats`` (per-segment
     statistics, by system name) and ``human``. ``metric``: an evalharness or sacrebleu metric, or a
     ``CorpusScorer`` (its direction is respected). ``scores``: the corpus scores if already known (default: from
-    ``stats``). ``n_samples``: 0 for no CI."""
+    ``stats``); ``resampled``: the systems' scores on the resamples of ``seed`` and ``n_samples`` if already known
+    (:func:`human_resamples`; default: recomputed). ``n_samples``: 0 for no CI."""
     scorer = scorer_for(metric, target_lang, n_refs)
     sign = 1.0 if scorer.higher_is_better else -1.0
     names = [name for name in stats if name in human]
@@ -170,9 +172,10 @@ def agreement(
         n = len(stats[names[0]])
         if any(len(stats[name]) != n for name in names):
             raise UserError("agreement: every system needs the same number of segment statistics")
-        resampled = resampled_scores(
-            scorer, {name: stats[name] for name in names}, indices(seed, n, n_samples), workers
-        )
+        if resampled is None or any(name not in resampled for name in names):
+            resampled = resampled_scores(
+                scorer, {name: stats[name] for name in names}, indices(seed, n, n_samples), workers
+            )
         matrix = sign * np.column_stack([np.asarray(resampled[name], dtype=np.float64) for name in names])
         ci = {}
         for name, arr in row_correlations(matrix, y).items():
@@ -206,12 +209,13 @@ def dataset_agreement(
     statistics,
     workers: int = 1,
     advance: Callable[[int], None] = lambda units: None,
+    resampled: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> list[dict]:
     """The agreement.csv rows of one dataset of a run (none without human scores).
 
     ``cells``: cell id -> ``plan.Cell``; ``results``: (cell id, metric label) -> the segment-level
     ``MetricResult`` (score and per-segment statistics, the numbers of scores.csv); ``statistics``: the run's
-    ``StatisticsConfig`` (seed, bootstrap resamples)."""
+    ``StatisticsConfig`` (seed, bootstrap resamples); ``resampled``: :func:`human_resamples`, if computed."""
     human = dataset.human_scores
     if human is None:
         return []
@@ -242,10 +246,41 @@ def dataset_agreement(
             seed=statistics.seed,
             workers=workers,
             scores={name: r.score for name, r in found.items()},
+            resampled=(resampled or {}).get(metric.label),
         )
         rows.append(result.record(dataset.name, metric.label))
         advance(1)
     return rows
+
+
+def human_resamples(
+    dataset,
+    cells: Mapping[CellId, Cell],
+    results: Mapping[tuple[CellId, str], MetricResult],
+    metrics,
+    statistics,
+    workers: int = 1,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per metric label, the corpus scores on the run's segment resamples (`statistics.seed`, `.bootstrap`) of
+    the systems with a human score, by system name: the same arrays agreement.csv's and meta.csv's intervals
+    resample, computed once for both. Empty without human scores, resamples or enough systems; a metric whose
+    systems differ in length is left to :func:`agreement` to refuse."""
+    human = dataset.human_scores
+    if human is None or not statistics.bootstrap:
+        return {}
+    ids = {name: cell_id for name, cell_id in cells_by_system(dataset, cells).items() if name in human}
+    if len(ids) < MIN_SYSTEMS:
+        return {}
+    n_samples = check_samples(statistics.bootstrap, "agreement bootstrap")
+    out = {}
+    for metric in metrics:
+        stats = {name: results[(cell_id, metric.label)].stats for name, cell_id in ids.items()}
+        lengths = {len(s) for s in stats.values()}
+        if len(lengths) == 1:
+            idxs = indices(statistics.seed, lengths.pop(), n_samples)
+            scorer = scorer_for(metric, dataset.target_lang, len(dataset.references))
+            out[metric.label] = resampled_scores(scorer, stats, idxs, workers)
+    return out
 
 
 def agreement_frame(records: list[dict]) -> pd.DataFrame:
@@ -260,6 +295,7 @@ __all__ = [
     "cells_by_system",
     "correlations",
     "dataset_agreement",
+    "human_resamples",
     "pairwise_accuracy",
     "row_correlations",
 ]

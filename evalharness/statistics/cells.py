@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from evalharness.statistics.agreement import dataset_agreement
+from evalharness.statistics.agreement import dataset_agreement, human_resamples
 from evalharness.statistics.compare import CellComparison, StatisticsConfig, baseline_cell, compare, compare_work
 from evalharness.statistics.metaeval import dataset_meta
 
@@ -76,8 +76,9 @@ def dataset_statistics(
         for m in metrics
     }
     by_id = {c.id: c for c in cells}
-    agreement = dataset_agreement(dataset, by_id, results, list(metrics), cfg, workers, advance)
-    meta = dataset_meta(dataset, by_id, results, list(metrics), cfg, workers, advance)
+    resampled = human_resamples(dataset, by_id, results, list(metrics), cfg, workers)  # for both: the same arrays
+    agreement = dataset_agreement(dataset, by_id, results, list(metrics), cfg, workers, advance, resampled)
+    meta = dataset_meta(dataset, by_id, results, list(metrics), cfg, workers, advance, resampled)
     return DatasetStatistics(comparisons, agreement, meta)
 
 

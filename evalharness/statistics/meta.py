@@ -1,8 +1,9 @@
 """Meta-evaluation statistics of mt-metrics-eval and the WMT metrics tasks: how well a metric agrees with human
 judgments, and whether one metric agrees significantly better than another.
 
-Pure numpy (scipy only where named), no I/O, no config. Score arrays are float, ``NaN`` = missing, and oriented
-(higher is better: negate TER first). Segment-level arrays are ``systems x items``.
+Pure numpy (scipy only where named; sacrebleu's percentile rule from `resampling`), no I/O, no config. Score
+arrays are float, ``NaN`` = missing, and oriented (higher is better: negate TER first). Segment-level arrays are
+``systems x items``.
 
 - :func:`segment_correlation`: Pearson, Kendall tau-b / tau-c (scipy's definitions), tau_eq and acc_eq (Deutsch
   et al. 2023, "Ties Matter", arXiv:2305.14324; mt-metrics-eval's ``KendallVariants`` '23' / 'acc23') with no
@@ -14,7 +15,7 @@ Pure numpy (scipy only where named), no I/O, no config. Score arrays are float, 
 - :func:`pairwise_pvalues` and :func:`soft_pairwise_accuracy`: soft pairwise accuracy (SPA, Thompson et al. 2024,
   the WMT24 metrics task; mt-metrics-eval's ``pce.py``).
 - :func:`perm_both`: the PERM-BOTH permutation test (Deutsch et al. 2021, arXiv:2104.00054; mt-metrics-eval's
-  ``PermutationSigDiff``), vectorised over resamples.
+  ``PermutationSigDiff``), vectorised over resamples; :func:`perm_both_pair` both directions from one test.
 - :func:`metric_clusters`: significance clusters/ranks as in the WMT metrics task tables (mt-metrics-eval's
   ``AssignRanks``).
 - :func:`boot_both`: a confidence interval resampling systems and items (BOOT-BOTH, Deutsch et al. 2021).
@@ -27,6 +28,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from evalharness.statistics.resampling import percentiles
 
 STATISTICS = ("pearson", "kendall_b", "kendall_c", "kendall_wmt23", "acc_eq")
 GROUPINGS = ("none", "item", "system")
@@ -207,13 +210,30 @@ class _HumanPairs:
     per_group: np.ndarray
 
 
-def _human_pairs(h: np.ndarray, valid: np.ndarray) -> _HumanPairs:
-    n_groups, n = h.shape
-    n_pairs = n_groups * n * (n - 1) // 2
-    if n_pairs > MAX_CALIBRATION_PAIRS:
-        raise ValueError(
-            f"acc_eq: tie calibration over {n_pairs} pairs is too large; group by item or system, or give epsilon"
+class TooManyPairs(ValueError):
+    """Tie calibration over more than MAX_CALIBRATION_PAIRS pairs: refused (a caller may report it and go on)."""
+
+    def __init__(self, pairs: int) -> None:
+        super().__init__(
+            f"acc_eq: tie calibration over {pairs} pairs is too large; group by item or system, or give epsilon"
         )
+        self.pairs = pairs
+
+
+def _human_pairs(h: np.ndarray, valid: np.ndarray) -> _HumanPairs:
+    """The pairs of :func:`_calibrate`. One group (grouping none, every system-item cell): only the scored
+    members are paired, so the limit counts the pairs that are calibrated over. Several groups: the pairs of
+    every group are laid out, then the unscored ones masked, so the limit counts those arrays' length."""
+    n_groups, n = h.shape
+    members = np.flatnonzero(valid[0]) if n_groups == 1 else np.arange(n)
+    n_pairs = n_groups * len(members) * (len(members) - 1) // 2
+    if n_pairs > MAX_CALIBRATION_PAIRS:
+        raise TooManyPairs(n_pairs)
+    if n_groups == 1:  # the same pairs, in the same order, as the mask below would keep
+        i, j = np.triu_indices(len(members), 1)
+        first, second = members[i], members[j]
+        human_sign = np.sign(h[0, first] - h[0, second])
+        return _HumanPairs(first, second, None, human_sign, np.zeros(len(first), dtype=np.int64), np.array([len(i)]))
     i, j = np.triu_indices(n, 1)
     ht, vt = h.T, valid.T
     scored = vt[i] & vt[j]
@@ -481,13 +501,44 @@ def perm_both(
     mt-metrics-eval's system-level test). ``statistic(metric, human) -> float`` gets 2-D arrays with NaN for
     cells left out; a :class:`CorrelationStatistic` is evaluated for many resamples at once. Seeded: the same
     inputs and seed give the same p. NaN if the statistic is undefined on the observed scores."""
+    return perm_both_pair(metric_a, metric_b, human, statistic, resamples, seed)[0]
+
+
+def perm_both_pair(
+    metric_a: np.ndarray,
+    metric_b: np.ndarray,
+    human: np.ndarray,
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    resamples: int = 1000,
+    seed: int = 12345,
+) -> tuple[float, float]:
+    """:func:`perm_both` in both directions from one set of draws: (p that a agrees better than b, p that b agrees
+    better than a). perm_both(b, a) with the same seed draws the same swaps, so its resample differences are the
+    negatives of perm_both(a, b)'s and its p is the share of those at most the observed difference: the second
+    value is that p, float for float, at the cost of one test."""
+    counts = _perm_counts(metric_a, metric_b, human, statistic, resamples, seed)
+    if counts is None:
+        return NAN, NAN
+    return counts[0] / resamples, counts[1] / resamples
+
+
+def _perm_counts(
+    metric_a: np.ndarray,
+    metric_b: np.ndarray,
+    human: np.ndarray,
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    resamples: int,
+    seed: int,
+) -> tuple[int, int] | None:
+    """The resamples of PERM-BOTH whose difference statistic(a') - statistic(b') is >= and <= the observed one;
+    None where the observed difference is undefined."""
     a, h = _pair(metric_a, human)
     b, _ = _pair(metric_b, human)
     if resamples < 1:
         raise ValueError(f"perm_both: resamples must be >= 1, got {resamples}")
     valid = ~np.isnan(a) & ~np.isnan(b) & ~np.isnan(h)
     if not valid.any():
-        return NAN
+        return None
     za, zb = _zscore(a, valid), _zscore(b, valid)
     h = np.where(valid, h, NAN)
     batch = getattr(statistic, "batch", None)
@@ -500,15 +551,17 @@ def perm_both(
     observed = evaluate(np.stack([za, zb]))
     delta = observed[0] - observed[1]
     if np.isnan(delta):
-        return NAN
+        return None
     rng = np.random.default_rng(seed)
-    larger = 0
+    larger = smaller = 0
     for start in range(0, resamples, PERM_CHUNK):
         swap = rng.random((min(PERM_CHUNK, resamples - start), *a.shape)) < 0.5
         values = evaluate(np.concatenate([np.where(swap, zb, za), np.where(swap, za, zb)]))
         k = len(swap)
-        larger += int(np.sum(values[:k] - values[k:] >= delta))
-    return larger / resamples
+        differences = values[:k] - values[k:]
+        larger += int(np.sum(differences >= delta))
+        smaller += int(np.sum(differences <= delta))
+    return larger, smaller
 
 
 # ----------------------------------------------------------------------------------------------- clusters
@@ -565,8 +618,8 @@ def boot_both(
         rows = rng.integers(0, n_sys, n_sys) if resample != "items" else np.arange(n_sys)
         cols = rng.integers(0, n_items, n_items) if resample != "systems" else np.arange(n_items)
         values[k] = statistic(m[np.ix_(rows, cols)], h[np.ix_(rows, cols)])
-    defined = np.sort(values[~np.isnan(values)])
+    defined = values[~np.isnan(values)]
     if not defined.size:
         return NAN, NAN
-    low = len(defined) // 40
-    return float(defined[low]), float(defined[len(defined) - low - 1])
+    low, high = percentiles(defined)
+    return float(low), float(high)

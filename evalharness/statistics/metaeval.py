@@ -19,7 +19,9 @@ dataset's numbers (the metrics' corpus scores, per-segment statistics and senten
   approximation: the mean of N standardized (z) judgments has a standard error of about 1/sqrt(N), so
   p = 1 - Phi((z_i - z_j) / sqrt(1/N_i + 1/N_j)); a plain system,score CSV gives no SPA (the `method` says why).
 - Segment level (with `human_segment_scores`): Pearson, Kendall tau-b, tau-c, WMT23's tau and acc_eq, with no
-  grouping (all system-segment pairs) and grouped by item (across systems within each segment, averaged).
+  grouping (all system-segment pairs) and grouped by item (across systems within each segment, averaged). tau
+  and acc_eq calibrate a tie threshold over all scored pairs; with no grouping a WMT test set has more of them
+  than `meta.MAX_CALIBRATION_PAIRS`: that row's value is empty and its `method` says so (grouping item has it).
 - Metric comparisons (`section` pair): for every ordered pair of metrics and each tested statistic, the PERM-BOTH
   p-value (Deutsch et al. 2021) that `metric` agrees better than `metric_b`, seeded by `statistics.seed`. At the
   system level the corpus scores are what is swapped (z-scored per metric by `meta.perm_both`, which changes none
@@ -38,7 +40,7 @@ import pandas as pd
 
 from evalharness.statistics import meta
 from evalharness.statistics.agreement import cells_by_system, correlations
-from evalharness.statistics.resampling import indices, percentiles, resampled_scores
+from evalharness.statistics.resampling import indices, map_tasks, percentiles, python_rows, resampled_scores
 from evalharness.statistics.significance import _ar_draws, _Swaps
 
 if TYPE_CHECKING:
@@ -80,6 +82,7 @@ PERM_BOTH = "PERM-BOTH (Deutsch et al. 2021), {n} permutations, seed {seed}"
 METRIC_P = "metric p-values: paired approximate randomization of segment statistics ({n} swaps)"
 NORMAL_P = "human p-values: normal approximation from the z means (unit variance) and N judgments"
 PERM_P = "human p-values: paired permutation of the segment scores ({n} permutations)"
+TOO_MANY_PAIRS = "too many pairs to calibrate ties ({n}); see grouping item"
 NO_SPA = "no SPA: a system,score file has no judgments to test the human ranking with"
 
 
@@ -126,24 +129,32 @@ def joint_intervals(resampled: np.ndarray, human: np.ndarray, seed: int) -> dict
     return out
 
 
-def metric_pvalues(scorer, stats: Sequence[Sequence], sign: float, n_samples: int, seed: int) -> np.ndarray:
+def metric_pvalues(
+    scorer, stats: Sequence[Sequence], sign: float, n_samples: int, seed: int, workers: int = 1
+) -> np.ndarray:
     """Systems x systems one-sided p-values that the metric scores system i better than system j: a paired
     approximate randomization (each segment's statistics swapped between the two systems with probability 1/2,
     the corpus scores recomputed), p = #{swapped difference >= observed} / n_samples (as mt-metrics-eval's
-    pairwise p-values for SPA count them)."""
+    pairwise p-values for SPA count them). The draws and swaps of `significance.pairwise_pvalues`' AR test; the
+    pairs in a process pool as there (``workers``) when the metric scores resamples in Python."""
     n = len(stats[0])
     pos, _ = _ar_draws(seed, n, n_samples, -1)
     swaps = _Swaps(pos, {k: np.asarray(s) for k, s in enumerate(stats)})
     scores = [sign * float(scorer.corpus_score(s)) for s in stats]
+    pairs = [(a, b) for a in range(len(stats)) for b in range(a + 1, len(stats))]
+    tasks = [(scorer, sign, *swaps.pair(a, b)) for a, b in pairs]
+    deltas = map_tasks(_swapped_difference, tasks, workers, python_rows(scorer, 2 * n_samples * len(tasks)))
     p = np.full((len(stats), len(stats)), NAN)
-    for a in range(len(stats)):
-        for b in range(a + 1, len(stats)):
-            shuf_a, shuf_b = swaps.pair(a, b)
-            delta = sign * (np.asarray(scorer.resample_scores(shuf_a), np.float64) - scorer.resample_scores(shuf_b))
-            observed = scores[a] - scores[b]
-            p[a, b] = np.count_nonzero(delta >= observed) / n_samples
-            p[b, a] = np.count_nonzero(delta <= observed) / n_samples
+    for (a, b), delta in zip(pairs, deltas, strict=True):
+        observed = scores[a] - scores[b]
+        p[a, b] = np.count_nonzero(delta >= observed) / n_samples
+        p[b, a] = np.count_nonzero(delta <= observed) / n_samples
     return p
+
+
+def _swapped_difference(scorer, sign: float, shuf_a: np.ndarray, shuf_b: np.ndarray) -> np.ndarray:
+    """The oriented score difference of two swapped pseudo-systems on every swap (a task of the process pool)."""
+    return sign * (np.asarray(scorer.resample_scores(shuf_a), np.float64) - scorer.resample_scores(shuf_b))
 
 
 def normal_pvalues(z: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -197,12 +208,15 @@ def compared(
     mine = {r["metric"]: r for r in rows if (r["level"], r["grouping"], r["statistic"]) == key}
     values = np.array([mine[label]["value"] for label in labels], dtype=np.float64)
     p = np.full((len(labels), len(labels)), NAN)
+    for a, first in enumerate(labels):
+        for b in range(a + 1, len(labels)):
+            both = meta.perm_both_pair(matrices[first], matrices[labels[b]], human, statistic, n_samples, seed)
+            p[a, b], p[b, a] = both
     pairs = []
     for a, first in enumerate(labels):
         for b, second in enumerate(labels):
             if a == b:
                 continue
-            p[a, b] = meta.perm_both(matrices[first], matrices[second], human, statistic, n_samples, seed)
             pairs.append(
                 {
                     **mine[first],
@@ -235,16 +249,17 @@ def system_rows(
     statistics,
     workers: int,
     advance: Callable[[int], None],
+    resampled: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> tuple[list[dict], dict[str, np.ndarray], np.ndarray]:
     """The system-level `metric` rows of one dataset; also each metric's oriented corpus scores (for PERM-BOTH)
-    and the human scores, both in the order of ``names``."""
+    and the human scores, both in the order of ``names``. ``resampled``: the systems' resample scores per metric
+    (`agreement.human_resamples`, the ones agreement.csv's intervals use), if computed."""
     human = dataset.human
     y = np.array([human.systems[name] for name in names], dtype=np.float64)
     n = len(found[metrics[0].label][names[0]].stats)
     p_samples = statistics.n_samples or P_SAMPLES
     human_p, spa_method = human_pvalues(human, names, p_samples, statistics.seed)
     common = {"n_systems": len(names), "n_items": n, "human": human.kind}
-    idxs = indices(statistics.seed, n, statistics.bootstrap) if statistics.bootstrap else None
     rows, corpus = [], {}
     for metric in metrics:
         scorer = metric.scorer(dataset.target_lang, len(dataset.references))
@@ -253,9 +268,12 @@ def system_rows(
         x = np.array([sign * results[name].score for name in names], dtype=np.float64)
         corpus[metric.label] = x
         ci: dict[str, tuple[float, float]] = {}
-        if idxs is not None and len(names) >= 3:
-            resampled = resampled_scores(scorer, {k: results[k].stats for k in names}, idxs, workers)
-            matrix = sign * np.column_stack([np.asarray(resampled[k], dtype=np.float64) for k in names])
+        if statistics.bootstrap and len(names) >= 3:
+            known = (resampled or {}).get(metric.label)
+            if known is None or any(k not in known for k in names):
+                idxs = indices(statistics.seed, n, statistics.bootstrap)
+                known = resampled_scores(scorer, {k: results[k].stats for k in names}, idxs, workers)
+            matrix = sign * np.column_stack([np.asarray(known[k], dtype=np.float64) for k in names])
             ci = joint_intervals(matrix, y, statistics.seed)
         point = correlations(x, y)
         for name in SYSTEM_CORRELATIONS:
@@ -269,7 +287,8 @@ def system_rows(
         spa = NAN
         method = spa_method
         if human_p is not None:
-            metric_p = metric_pvalues(scorer, [results[k].stats for k in names], sign, p_samples, statistics.seed)
+            all_stats = [results[k].stats for k in names]
+            metric_p = metric_pvalues(scorer, all_stats, sign, p_samples, statistics.seed, workers)
             spa = meta.soft_pairwise_accuracy(metric_p, human_p)
             method = f"{METRIC_P.format(n=p_samples)}; {spa_method}"
         rows.append(_row(dataset.name, "system", "none", "spa", metric.label, spa, **common, method=method))
@@ -327,8 +346,11 @@ def segment_rows(
         matrices[metric.label] = matrix
         for grouping in SEGMENT_GROUPINGS:
             for name in SEGMENT_STATISTICS:
-                value = meta.segment_correlation(matrix, human, name, grouping)
-                method = ACC_EQ if name == "acc_eq" else None
+                try:
+                    value = meta.segment_correlation(matrix, human, name, grouping)
+                    method = ACC_EQ if name == "acc_eq" else None
+                except meta.TooManyPairs as err:  # all system-segment pairs of a WMT test set: the row says so
+                    value, method = NAN, TOO_MANY_PAIRS.format(n=err.pairs)
                 rows.append(_row(dataset.name, "segment", grouping, name, metric.label, value, **common, method=method))
     return rows, matrices, human
 
@@ -341,8 +363,10 @@ def dataset_meta(
     statistics,
     workers: int = 1,
     advance: Callable[[int], None] = lambda units: None,
+    resampled: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> list[dict]:
-    """The meta.csv rows of one dataset of a run (none without human scores)."""
+    """The meta.csv rows of one dataset of a run (none without human scores). ``resampled``: per metric, the
+    systems' resample scores (`agreement.human_resamples`), if already computed."""
     if dataset.human is None or not metrics:
         return []
     judged = _judged(dataset, cells)
@@ -354,7 +378,7 @@ def dataset_meta(
     labels = [m.label for m in metrics]
     n_p = statistics.n_samples or P_SAMPLES
     seed, alpha = statistics.seed, statistics.alpha
-    rows, corpus, y = system_rows(dataset, names, found, metrics, statistics, workers, advance)
+    rows, corpus, y = system_rows(dataset, names, found, metrics, statistics, workers, advance, resampled)
     pairs: list[dict] = []
     if len(labels) > 1:
         for name in SYSTEM_TESTED:
