@@ -7,7 +7,9 @@ evalharness's environment):
 
 Reads `{"src", "mt", "ref", "refs"}` per line on stdin, writes one score per line on stdout (full precision), and
 nothing else there. It scores the way `comet-score` 2.2.7 does (seed 1, the model in half precision, sentence
-embeddings cached, length batching, batch size 16), so its numbers are comet-score's.
+embeddings cached, length batching, batch size 16), so its numbers are comet-score's for one system's segments.
+comet-score batches each system apart; lines of several systems share batches here, which in half precision can
+round a score differently in its last bit.
 
 `--model` is a checkpoint file (.../checkpoints/model.ckpt), a model folder holding checkpoints/model.ckpt and
 hparams.yaml, or a Hugging Face name found in the local cache only: nothing is ever downloaded (HF_HUB_OFFLINE=1).
